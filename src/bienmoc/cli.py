@@ -1,0 +1,218 @@
+"""The ``bienmoc`` command: a thin shell over the library's public functions.
+
+Every command opens the store named by ``--store`` / ``$BIENMOC_STORE`` (or the per-user demo
+store), calls one library function and formats its result. Library errors become a message on
+stderr and a non-zero exit code; nothing here computes anything the library does not expose.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from .errors import BienmocError, InvalidData
+from .io import EXPORT_FORMATS, export_layer, format_from_path, import_layer
+from .schema import IMPORTABLE, SCHEMAS
+from .status import marker_status
+from .storage import STORE_ENV, default_store_path, open_store
+
+#: CLI messages in Vietnamese and English (``--lang`` / ``$BIENMOC_LANG``).
+MSG = {
+    "using_demo": ("bienmoc: dùng kho dữ liệu mẫu {path}", "bienmoc: using the demo store {path}"),
+    "using": ("bienmoc: kho dữ liệu {path}", "bienmoc: store {path}"),
+    "imported": ("Đã nhập {n} bản ghi vào lớp '{kind}' ({store}).",
+                 "Imported {n} records into layer '{kind}' ({store})."),
+    "invalid": ("Không nhập được {file}: {n} lỗi, kho dữ liệu không thay đổi.",
+                "Cannot import {file}: {n} problem(s); the store is unchanged."),
+    "row": ("dòng {row}", "row {row}"),
+    "field": ("trường '{field}'", "field '{field}'"),
+    "error": ("Lỗi: {msg}", "Error: {msg}"),
+    "exported": ("Đã xuất {n} bản ghi ra {out}.", "Exported {n} records to {out}."),
+    "serving": ("Bản đồ tổng quan: http://{host}:{port}/maps/overview",
+                "Overview map: http://{host}:{port}/maps/overview"),
+    "total": ("Tổng", "Total"),
+}
+
+
+def _t(ctx: click.Context, key: str, **kw) -> str:
+    vi, en = MSG[key]
+    return (en if ctx.obj.get("lang") == "en" else vi).format(**kw)
+
+
+def _store(ctx: click.Context):
+    obj = ctx.obj
+    if "store" not in obj:
+        uri = obj.get("store_uri")
+        store = open_store(uri)
+        obj["store"] = store
+        if not uri and not os.environ.get(STORE_ENV):
+            click.echo(_t(ctx, "using_demo", path=default_store_path()), err=True)
+    return obj["store"]
+
+
+def _format_problem(ctx: click.Context, p) -> str:
+    where = []
+    if p.row is not None:
+        where.append(_t(ctx, "row", row=p.row))
+    if p.field:
+        where.append(_t(ctx, "field", field=p.field))
+    return ("  - " + ", ".join(where) + ": " if where else "  - ") + p.reason
+
+
+class _Group(click.Group):
+    """Turns library errors into a one-line message (or a list of bad rows) and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InvalidData as e:
+            sub = ctx.obj or {}
+            fake = click.Context(self, obj=sub)
+            header = _t(fake, "invalid", file=e.what or "?", n=len(e.problems)) if e.what else \
+                _t(fake, "error", msg=f"{len(e.problems)} problem(s)")
+            click.echo(header, err=True)
+            for p in e.problems:
+                click.echo(_format_problem(fake, p), err=True)
+            ctx.exit(1)
+        except BienmocError as e:
+            fake = click.Context(self, obj=ctx.obj or {})
+            click.echo(_t(fake, "error", msg=e), err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group)
+@click.option("--store", "store_uri", metavar="PATH|URL", default=None,
+              help=f"Store to use (default: ${STORE_ENV}, else the per-user demo store).")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default=None,
+              help="Language of reports and messages (default: $BIENMOC_LANG or vi).")
+@click.version_option(package_name="bienmoc")
+@click.pass_context
+def main(ctx: click.Context, store_uri: str | None, lang: str | None) -> None:
+    """bienmoc - quản lý đường biên giới, cột mốc, cửa khẩu, công trình và vụ việc."""
+    ctx.ensure_object(dict)
+    ctx.obj["store_uri"] = store_uri
+    ctx.obj["lang"] = lang or os.environ.get("BIENMOC_LANG", "vi")
+
+
+# -- status --------------------------------------------------------------------------------
+
+_TABLE_HEADERS = {
+    "vi": {"border": "Tuyến", "province": "Tỉnh", "markers": "Cột mốc (xây/tổng)",
+           "stakes": "Cọc dấu (xây/tổng)", "needs_action": "Mốc cần xử lý",
+           "gates": "Cửa khẩu (mở/tổng)", "incidents_open": "Vụ việc chưa xong",
+           "summary": "Tóm tắt"},
+    "en": {"border": "Border", "province": "Province", "markers": "Markers (built/total)",
+           "stakes": "Stakes (built/total)", "needs_action": "Needing action",
+           "gates": "Gates (open/total)", "incidents_open": "Open incidents",
+           "summary": "Summary"},
+}
+
+
+def status_table(df: pd.DataFrame, by: list[str], lang: str) -> str:
+    """Human-readable status table (the numbers of the JSON output, side by side)."""
+    h = _TABLE_HEADERS[lang]
+    rows = pd.DataFrame({h.get(k, k): df[k] for k in by})
+    rows[h["markers"]] = df["markers_built"].astype(str) + "/" + df["markers_total"].astype(str)
+    rows[h["stakes"]] = df["stakes_built"].astype(str) + "/" + df["stakes_total"].astype(str)
+    rows[h["needs_action"]] = df["needs_action"]
+    rows[h["gates"]] = df["gates_open"].astype(str) + "/" + df["gates_total"].astype(str)
+    rows[h["incidents_open"]] = df["incidents_open"]
+    rows[h["summary"]] = df["summary_en" if lang == "en" else "summary_vi"]
+    return rows.to_string(index=False)
+
+
+@main.command()
+@click.option("--border", default=None, metavar="CODE", help="Only this border: CN, LA, KH.")
+@click.option("--province", default=None, metavar="NAME", help="Only this province.")
+@click.option("--by", "by", default="border,province", show_default=True, metavar="FIELDS",
+              help="Comma-separated marker fields to group by ('' for one total row).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+@click.pass_context
+def status(ctx, border, province, by, fmt):
+    """Marker status by group: built/total markers and stakes, conditions, gates, incidents."""
+    fields = [f.strip() for f in by.split(",") if f.strip()]
+    df = marker_status(_store(ctx), by=fields, border=border.upper() if border else None,
+                       province=province)
+    if fmt == "json":
+        click.echo(json.dumps(df.to_dict(orient="records"), ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        click.echo(df.to_csv(index=False), nl=False)
+    else:
+        click.echo(status_table(df, fields, ctx.obj["lang"]))
+
+
+# -- import / export ---------------------------------------------------------------------
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(IMPORTABLE))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--crs", default=None, metavar="CRS",
+              help="Source CRS when the file declares none (CSV x/y), e.g. EPSG:3405.")
+@click.option("--encoding", default=None, help="Text encoding of a CSV (default UTF-8).")
+@click.option("--mode", type=click.Choice(["append", "replace"]), default="append",
+              show_default=True, help="Add to the layer or replace it.")
+@click.option("--layer", default=None, help="Layer to read from a multi-layer file.")
+@click.pass_context
+def import_(ctx, kind, file, crs, encoding, mode, layer):
+    """Import FILE (GeoJSON, GeoPackage, Shapefile, CSV) into layer KIND, all or nothing."""
+    store = _store(ctx)
+    data = import_layer(store, kind, file, crs=crs, encoding=encoding, mode=mode, layer=layer)
+    click.echo(_t(ctx, "imported", n=len(data), kind=kind, store=store.uri), err=True)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(IMPORTABLE))
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
+              help="Output format (default: from --output's extension, else geojson).")
+@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
+              help="Output file (default: standard output).")
+@click.option("--labels", type=click.Choice(["codes", "vi", "en"]), default="codes",
+              show_default=True, help="CSV/XLSX headers and values: field codes or labels.")
+@click.pass_context
+def export(ctx, kind, fmt, output, labels):
+    """Export layer KIND as GeoJSON, GeoPackage, Shapefile (zip), CSV or XLSX."""
+    if fmt is None:
+        fmt = format_from_path(output) if output else "geojson"
+    data = _store(ctx).read(kind)
+    target = output if output else sys.stdout.buffer
+    export_layer(data, fmt, target, kind=kind, lang=None if labels == "codes" else labels)
+    if output:
+        click.echo(_t(ctx, "exported", n=len(data), out=output), err=True)
+
+
+@main.command()
+@click.pass_context
+def layers(ctx):
+    """List the store's layers and their record counts."""
+    store = _store(ctx)
+    click.echo(_t(ctx, "using", path=store.uri))
+    for name in store.layers():
+        n = len(store.read(name))
+        title = SCHEMAS[name].vi if name in SCHEMAS and ctx.obj["lang"] == "vi" else name
+        click.echo(f"  {name:<12} {n:>7}  {title}")
+
+
+# -- serve -------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.pass_context
+def serve(ctx, host, port):
+    """Serve the map server (FastAPI) on HOST:PORT."""
+    import uvicorn
+
+    from .api import create_app
+
+    app = create_app(store=_store(ctx))
+    click.echo(_t(ctx, "serving", host=host, port=port), err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

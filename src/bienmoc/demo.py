@@ -1,0 +1,62 @@
+"""The demo dataset: find it, and seed the per-user demo store from it.
+
+The demo sources are the GeoJSON files under ``data/markers/`` of the source tree (shipped in
+the wheel as ``bienmoc/_demo``). They are read, never written: the demo *store* is a copy in the
+user's data folder, built on first use.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .errors import StorageError
+
+__all__ = ["demo_dir", "open_demo_store", "seed_store", "DEMO_LAYERS"]
+
+log = logging.getLogger(__name__)
+
+DEMO_LAYERS = ("boundary", "provinces", "markers", "gates", "works", "inspections", "incidents")
+
+
+def demo_dir() -> Path:
+    """The folder holding the demo GeoJSON files."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "_demo", here.parent.parent / "data" / "markers"):
+        if (cand / "markers.geojson").exists():
+            return cand
+    raise StorageError("demo dataset not found (expected data/markers/ in the source tree or "
+                       "bienmoc/_demo in the installed package)")
+
+
+def seed_store(store, source: Path | None = None) -> None:
+    """Validate every demo layer and write them all to ``store`` in one atomic step."""
+    from .io import read_source
+    from .schema import validate
+
+    source = source or demo_dir()
+    layers = {}
+    for kind in DEMO_LAYERS:
+        path = source / f"{kind}.geojson"
+        if not path.exists():
+            continue
+        raw, rows = read_source(path)
+        if len(raw) == 0:
+            from .schema import empty_layer
+
+            layers[kind] = empty_layer(kind)
+            continue
+        borders = set(layers["boundary"]["border"]) if "boundary" in layers else None
+        layers[kind] = validate(kind, raw, rows=rows, borders=borders, what=str(path))
+    store.write_many(layers, mode="replace")
+
+
+def open_demo_store():
+    """Open the per-user demo store, seeding it from the demo dataset the first time."""
+    from .storage import GeoPackageStore, default_store_path
+
+    path = default_store_path()
+    store = GeoPackageStore(path)
+    if not path.exists():
+        log.info("seeding the demo store %s from %s", path, demo_dir())
+        seed_store(store)
+    return store

@@ -1,0 +1,759 @@
+"""Layer schemas: column names, enums with Vietnamese/English labels, and complete validation.
+
+Every layer is a GeoDataFrame in EPSG:4326 whose columns follow a :class:`LayerSchema`.
+:func:`validate` checks *all* rows and raises one :class:`~bienmoc.errors.InvalidData` listing
+every problem (row number, field, reason); when it passes it returns a copy with canonical dtypes:
+
+============  ==========================================================
+schema type   pandas dtype
+============  ==========================================================
+text / enum   ``object`` (Python ``str``, ``None`` when empty)
+int           ``Int64``
+float         ``float64``
+bool          ``boolean``
+date          ``datetime64[ms]`` (a date: time of day is always 00:00)
+============  ==========================================================
+
+Enum values are stored as short English codes (``"built"``); on input the Vietnamese or English
+label is accepted too (``"đã xây dựng"``, ``"Built"``), case-insensitively.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .crs import STORAGE_CRS
+from .errors import InvalidData, Problem
+from .numbers import parse_number
+
+__all__ = [
+    "MarkerKind", "Arrangement", "ConstructionStatus", "Condition", "GateKind", "GateStatus",
+    "WorkKind", "InspectionTeam", "FoundCondition", "IncidentKind", "IncidentStatus", "HomeSide",
+    "Field", "LayerSchema", "SCHEMAS", "LAYERS", "IMPORTABLE", "label", "validate", "conform",
+    "empty_layer",
+    "REGION_BOUNDS",
+]
+
+
+class _Labelled(StrEnum):
+    """A StrEnum whose members carry Vietnamese and English labels (``_labels_``)."""
+
+    @property
+    def vi(self) -> str:
+        return type(self)._labels()[self][0]
+
+    @property
+    def en(self) -> str:
+        return type(self)._labels()[self][1]
+
+    @classmethod
+    def _labels(cls) -> dict:  # overridden via _LABELS below
+        return _LABELS[cls]
+
+    @classmethod
+    def parse(cls, value: object) -> "_Labelled":
+        """Accept the code or either label, case- and surrounding-space-insensitive."""
+        text = str(value).strip().casefold()
+        for member in cls:
+            vi, en = member.vi, member.en
+            if text in (member.value.casefold(), vi.casefold(), en.casefold()):
+                return member
+        allowed = ", ".join(f"{m.value} ({m.vi})" for m in cls)
+        raise ValueError(f"unknown value {value!r}; allowed: {allowed}")
+
+
+class MarkerKind(_Labelled):
+    LARGE = "large"
+    MEDIUM = "medium"
+    SMALL = "small"
+    STAKE = "stake"
+
+
+class Arrangement(_Labelled):
+    SINGLE = "single"
+    DOUBLE = "double"
+    TRIPLE = "triple"
+
+
+class ConstructionStatus(_Labelled):
+    PLANNED = "planned"
+    UNDER_CONSTRUCTION = "under_construction"
+    BUILT = "built"
+
+
+class Condition(_Labelled):
+    GOOD = "good"
+    DAMAGED = "damaged"
+    DISPLACED = "displaced"
+    DESTROYED = "destroyed"
+    MISSING = "missing"
+    UNKNOWN = "unknown"
+
+
+class FoundCondition(_Labelled):
+    """Condition an inspection can find (no 'unknown': an inspection always finds something)."""
+
+    GOOD = "good"
+    DAMAGED = "damaged"
+    DISPLACED = "displaced"
+    DESTROYED = "destroyed"
+    MISSING = "missing"
+
+
+class GateKind(_Labelled):
+    INTERNATIONAL = "international"
+    MAIN = "main"
+    AUXILIARY = "auxiliary"
+    OPENING = "opening"
+    BORDER_MARKET = "border_market"
+
+
+class GateStatus(_Labelled):
+    PLANNED = "planned"
+    OPEN = "open"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+    UPGRADING = "upgrading"
+
+
+class WorkKind(_Labelled):
+    MARKER_CONSTRUCTION = "marker_construction"
+    REFERENCE_STAKE = "reference_stake"
+    EMBANKMENT = "embankment"
+    LANDSCAPE = "landscape"
+    ACCESS_PATH = "access_path"
+    SIGNBOARD = "signboard"
+    REPAIR = "repair"
+    ROAD = "road"
+
+
+class InspectionTeam(_Labelled):
+    UNILATERAL = "unilateral"
+    JOINT = "joint"
+
+
+class IncidentKind(_Labelled):
+    ILLEGAL_CROSSING = "illegal_crossing"
+    ILLEGAL_TRADE = "illegal_trade"
+    FREE_MIGRATION = "free_migration"
+    ENCROACHMENT = "encroachment"
+    CONSTRUCTION = "construction"
+    MARKER_DAMAGE = "marker_damage"
+    LANDSLIDE = "landslide"
+    POLLUTION = "pollution"
+    OTHER = "other"
+
+
+class IncidentStatus(_Labelled):
+    REPORTED = "reported"
+    VERIFYING = "verifying"
+    NEGOTIATING = "negotiating"
+    RESOLVED = "resolved"
+
+
+class HomeSide(_Labelled):
+    LEFT = "left"
+    RIGHT = "right"
+
+
+_LABELS: dict[type, dict] = {
+    MarkerKind: {MarkerKind.LARGE: ("mốc đại", "large marker"),
+                 MarkerKind.MEDIUM: ("mốc trung", "medium marker"),
+                 MarkerKind.SMALL: ("mốc tiểu", "small marker"),
+                 MarkerKind.STAKE: ("cọc dấu", "reference stake")},
+    Arrangement: {Arrangement.SINGLE: ("mốc đơn", "single"),
+                  Arrangement.DOUBLE: ("mốc đôi", "double"),
+                  Arrangement.TRIPLE: ("mốc ba", "triple")},
+    ConstructionStatus: {ConstructionStatus.PLANNED: ("chưa xây dựng", "planned"),
+                         ConstructionStatus.UNDER_CONSTRUCTION: ("đang xây dựng",
+                                                                 "under construction"),
+                         ConstructionStatus.BUILT: ("đã xây dựng", "built")},
+    Condition: {Condition.GOOD: ("tốt", "good"), Condition.DAMAGED: ("hư hỏng", "damaged"),
+                Condition.DISPLACED: ("xê dịch", "displaced"),
+                Condition.DESTROYED: ("bị phá hủy", "destroyed"),
+                Condition.MISSING: ("bị mất", "missing"),
+                Condition.UNKNOWN: ("chưa rõ", "unknown")},
+    GateKind: {GateKind.INTERNATIONAL: ("cửa khẩu quốc tế", "international gate"),
+               GateKind.MAIN: ("cửa khẩu chính", "main gate"),
+               GateKind.AUXILIARY: ("cửa khẩu phụ", "auxiliary gate"),
+               GateKind.OPENING: ("lối mở", "border opening"),
+               GateKind.BORDER_MARKET: ("chợ biên giới", "border market")},
+    GateStatus: {GateStatus.PLANNED: ("quy hoạch", "planned"),
+                 GateStatus.OPEN: ("đang hoạt động", "open"),
+                 GateStatus.SUSPENDED: ("tạm dừng", "suspended"),
+                 GateStatus.CLOSED: ("đã đóng", "closed"),
+                 GateStatus.UPGRADING: ("đang nâng cấp", "upgrading")},
+    WorkKind: {WorkKind.MARKER_CONSTRUCTION: ("xây dựng mốc", "marker construction"),
+               WorkKind.REFERENCE_STAKE: ("cắm cọc dấu", "reference stake"),
+               WorkKind.EMBANKMENT: ("kè bảo vệ mốc", "protective embankment"),
+               WorkKind.LANDSCAPE: ("kiến trúc cảnh quan", "landscape works"),
+               WorkKind.ACCESS_PATH: ("đường ra mốc", "access path"),
+               WorkKind.SIGNBOARD: ("biển báo", "signboard"),
+               WorkKind.REPAIR: ("sửa chữa, gia cố", "repair/reinforcement"),
+               WorkKind.ROAD: ("đường vận chuyển hàng hóa", "freight road")},
+    InspectionTeam: {InspectionTeam.UNILATERAL: ("đơn phương", "unilateral"),
+                     InspectionTeam.JOINT: ("song phương", "joint")},
+    IncidentKind: {IncidentKind.ILLEGAL_CROSSING: ("xuất nhập cảnh trái phép", "illegal crossing"),
+                   IncidentKind.ILLEGAL_TRADE: ("buôn lậu, gian lận thương mại", "illegal trade"),
+                   IncidentKind.FREE_MIGRATION: ("di cư tự do", "free migration"),
+                   IncidentKind.ENCROACHMENT: ("xâm canh, xâm cư", "encroachment"),
+                   IncidentKind.CONSTRUCTION: ("xây dựng công trình sát biên giới",
+                                               "construction near the line"),
+                   IncidentKind.MARKER_DAMAGE: ("xâm hại mốc quốc giới", "marker damage"),
+                   IncidentKind.LANDSLIDE: ("sạt lở, sụt lún", "landslide/subsidence"),
+                   IncidentKind.POLLUTION: ("ô nhiễm nguồn nước", "water pollution"),
+                   IncidentKind.OTHER: ("khác", "other")},
+    IncidentStatus: {IncidentStatus.REPORTED: ("mới phát hiện", "reported"),
+                     IncidentStatus.VERIFYING: ("đang xác minh", "verifying"),
+                     IncidentStatus.NEGOTIATING: ("đang giao thiệp", "in negotiation"),
+                     IncidentStatus.RESOLVED: ("đã giải quyết", "resolved")},
+    HomeSide: {HomeSide.LEFT: ("bên trái", "left"), HomeSide.RIGHT: ("bên phải", "right")},
+}
+_LABELS[FoundCondition] = {FoundCondition(c.value): _LABELS[Condition][c]
+                           for c in Condition if c is not Condition.UNKNOWN}
+
+
+def label(value: object, lang: str = "vi") -> str:
+    """Label of an enum member (or of a code of any bienmoc enum) in ``lang`` ('vi'/'en')."""
+    if isinstance(value, _Labelled):
+        return value.vi if lang == "vi" else value.en
+    for enum in _LABELS:
+        try:
+            member = enum(value)
+        except ValueError:
+            continue
+        return member.vi if lang == "vi" else member.en
+    return "" if value is None else str(value)
+
+
+# -- field and layer descriptions ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Field:
+    """One column: its type ('text', 'int', 'float', 'bool', 'date' or an enum class)."""
+
+    name: str
+    type: object
+    required: bool = False
+    max_len: int | None = None
+    min: float | None = None
+    max: float | None = None
+    vi: str = ""
+    en: str = ""
+
+    @property
+    def is_enum(self) -> bool:
+        return isinstance(self.type, type) and issubclass(self.type, _Labelled)
+
+
+@dataclass(frozen=True)
+class LayerSchema:
+    """A layer: its fields, allowed geometry types and unique key."""
+
+    name: str
+    fields: tuple[Field, ...]
+    geometry_types: tuple[str, ...]
+    geometry_required: bool = True
+    key: tuple[str, ...] = ("id",)
+    id_prefix: str = ""
+    vi: str = ""
+    en: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+_BORDER = Field("border", "text", required=True, max_len=2, vi="Tuyến biên giới", en="Border")
+_PROVINCE = Field("province", "text", max_len=100, vi="Tỉnh", en="Province")
+_ID = Field("id", "text", max_len=64, vi="Mã", en="ID")
+_NOTES = Field("notes", "text", max_len=4000, vi="Ghi chú", en="Notes")
+
+SCHEMAS: dict[str, LayerSchema] = {
+    "boundary": LayerSchema(
+        "boundary",
+        (_BORDER,
+         Field("name_vi", "text", required=True, max_len=200, vi="Tên", en="Name (vi)"),
+         Field("name_en", "text", max_len=200, vi="Tên tiếng Anh", en="Name (en)"),
+         Field("home_side", HomeSide, required=True, vi="Phía Việt Nam", en="Home side"),
+         Field("official_length_km", "float", min=0, vi="Chiều dài chính thức (km)",
+               en="Official length (km)")),
+        ("LineString", "MultiLineString"), key=("border",), vi="Đường biên giới",
+        en="Boundary line"),
+    "markers": LayerSchema(
+        "markers",
+        (_ID,
+         Field("number", "text", required=True, max_len=32, vi="Số hiệu mốc", en="Number"),
+         _BORDER,
+         Field("kind", MarkerKind, required=True, vi="Loại mốc", en="Kind"),
+         Field("arrangement", Arrangement, required=True, vi="Hình thức", en="Arrangement"),
+         Field("part", "int", min=1, max=3, vi="Thành phần", en="Part"),
+         Field("tri_border", "bool", vi="Mốc ba biên giới", en="Tri-border"),
+         _PROVINCE,
+         Field("construction_status", ConstructionStatus, required=True,
+               vi="Tình trạng xây dựng", en="Construction status"),
+         Field("condition", Condition, required=True, vi="Tình trạng mốc", en="Condition"),
+         Field("planned_date", "date", vi="Ngày dự kiến", en="Planned date"),
+         Field("built_date", "date", vi="Ngày xây dựng xong", en="Built date"),
+         Field("elevation_m", "float", min=-100, max=9000, vi="Độ cao (m)", en="Elevation (m)"),
+         Field("vn2000_x", "float", vi="Tọa độ X (VN-2000)", en="X (VN-2000)"),
+         Field("vn2000_y", "float", vi="Tọa độ Y (VN-2000)", en="Y (VN-2000)"),
+         Field("vn2000_crs", "text", max_len=20, vi="Hệ tọa độ VN-2000", en="VN-2000 CRS"),
+         _NOTES),
+        ("Point",), key=("border", "number"), id_prefix="M", vi="Cột mốc", en="Markers"),
+    "gates": LayerSchema(
+        "gates",
+        (_ID,
+         Field("name", "text", required=True, max_len=200, vi="Tên cửa khẩu", en="Name"),
+         Field("paired_gate", "text", max_len=200, vi="Cửa khẩu đối diện", en="Paired gate"),
+         _BORDER, _PROVINCE,
+         Field("kind", GateKind, required=True, vi="Loại", en="Kind"),
+         Field("status", GateStatus, required=True, vi="Trạng thái", en="Status"),
+         Field("opened_date", "date", vi="Ngày mở", en="Opened"),
+         Field("status_date", "date", vi="Ngày trạng thái", en="Status since"),
+         _NOTES),
+        ("Point",), id_prefix="G", vi="Cửa khẩu", en="Gates"),
+    "works": LayerSchema(
+        "works",
+        (_ID,
+         Field("title", "text", required=True, max_len=300, vi="Hạng mục", en="Title"),
+         Field("kind", WorkKind, required=True, vi="Loại công trình", en="Kind"),
+         _BORDER,
+         Field("marker_from", "text", required=True, max_len=32, vi="Mốc", en="Marker"),
+         Field("marker_to", "text", max_len=32, vi="Đến mốc", en="To marker"),
+         _PROVINCE,
+         Field("planned_start", "date", vi="Khởi công dự kiến", en="Planned start"),
+         Field("planned_end", "date", vi="Hoàn thành dự kiến", en="Planned end"),
+         Field("actual_start", "date", vi="Khởi công thực tế", en="Actual start"),
+         Field("actual_end", "date", vi="Hoàn thành thực tế", en="Actual end"),
+         Field("budget_planned_vnd", "float", min=0, vi="Kinh phí kế hoạch (đồng)",
+               en="Budget planned (VND)"),
+         Field("budget_disbursed_vnd", "float", min=0, vi="Đã giải ngân (đồng)",
+               en="Disbursed (VND)"),
+         Field("contractor", "text", max_len=200, vi="Đơn vị thi công", en="Contractor"),
+         _NOTES),
+        ("Point", "LineString", "MultiLineString", "Polygon", "MultiPolygon"),
+        geometry_required=False, id_prefix="W", vi="Công trình", en="Works"),
+    "inspections": LayerSchema(
+        "inspections",
+        (_ID,
+         Field("date", "date", required=True, vi="Ngày kiểm tra", en="Date"),
+         _BORDER,
+         Field("marker", "text", required=True, max_len=32, vi="Mốc", en="Marker"),
+         Field("team", InspectionTeam, required=True, vi="Hình thức", en="Team"),
+         Field("condition", FoundCondition, required=True, vi="Tình trạng", en="Condition"),
+         Field("notes", "text", max_len=4000, vi="Ghi chú", en="Notes"),
+         Field("photos", "text", max_len=2000, vi="Ảnh", en="Photos"),
+         Field("corrects", "text", max_len=64, vi="Đính chính bản ghi", en="Corrects")),
+        ("Point",), geometry_required=False, id_prefix="I", vi="Kiểm tra mốc",
+        en="Inspections"),
+    "incidents": LayerSchema(
+        "incidents",
+        (_ID,
+         Field("kind", IncidentKind, required=True, vi="Loại vụ việc", en="Kind"),
+         Field("status", IncidentStatus, required=True, vi="Trạng thái", en="Status"),
+         _BORDER, _PROVINCE,
+         Field("occurred_date", "date", vi="Ngày xảy ra", en="Occurred"),
+         Field("reported_date", "date", required=True, vi="Ngày phát hiện", en="Reported"),
+         Field("description", "text", max_len=4000, vi="Mô tả", en="Description")),
+        ("Point", "Polygon", "MultiPolygon"), id_prefix="V", vi="Vụ việc", en="Incidents"),
+    "provinces": LayerSchema(
+        "provinces",
+        (Field("name", "text", required=True, max_len=100, vi="Tỉnh", en="Province"),
+         Field("code", "text", max_len=20, vi="Mã", en="Code")),
+        ("Polygon", "MultiPolygon"), key=("name",), vi="Tỉnh biên giới",
+        en="Border provinces"),
+}
+
+#: Layers every store holds, in dependency order.
+LAYERS: tuple[str, ...] = tuple(SCHEMAS)
+#: Kinds accepted by ``bienmoc import`` / ``export``.
+IMPORTABLE: tuple[str, ...] = ("boundary", "markers", "gates", "works", "inspections",
+                               "incidents", "provinces")
+
+#: Generous lon/lat window around Vietnam's land borders: coordinates outside it are rejected
+#: (they are swapped lat/lon, another country, or projected numbers read as degrees).
+REGION_BOUNDS = (97.0, 5.0, 115.0, 26.0)
+
+
+# -- validation --------------------------------------------------------------------------
+
+def _is_missing(v: object) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return isinstance(v, str) and v.strip() == ""
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d", "%d-%m-%Y", "%d.%m.%Y")
+
+
+def _parse_date(v: object) -> pd.Timestamp:
+    if isinstance(v, (pd.Timestamp, _dt.datetime)):
+        ts = pd.Timestamp(v)
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert(None)
+        return ts.normalize()
+    if isinstance(v, _dt.date):
+        return pd.Timestamp(v)
+    if isinstance(v, np.datetime64):
+        return pd.Timestamp(v).normalize()
+    s = str(v).strip()
+    # accept a full ISO timestamp by keeping its date part
+    m = re.match(r"^(\d{4}-\d{2}-\d{2})[T ]", s)
+    if m:
+        s = m.group(1)
+    for fmt in _DATE_FORMATS:
+        try:
+            return pd.Timestamp(_dt.datetime.strptime(s, fmt))
+        except ValueError:
+            continue
+    raise ValueError(f"not a date: {v!r} (write YYYY-MM-DD or dd/mm/yyyy)")
+
+
+def _parse_bool(v: object) -> bool:
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)) and v in (0, 1):
+        return bool(v)
+    s = str(v).strip().casefold()
+    if s in ("true", "1", "yes", "y", "có", "x"):
+        return True
+    if s in ("false", "0", "no", "n", "không"):
+        return False
+    raise ValueError(f"not a yes/no value: {v!r} (use true/false)")
+
+
+def _parse_number_value(v: object, integer: bool) -> float | int:
+    if isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"not a number: {v!r}")
+    if isinstance(v, str):
+        s = v.strip().replace(" ", "")
+        try:
+            x = float(s)
+        except ValueError:
+            raise ValueError(f"not a number: {v!r}") from None
+    else:
+        try:
+            x = float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError(f"not a number: {v!r}") from None
+    if not np.isfinite(x):
+        raise ValueError(f"not a finite number: {v!r}")
+    if integer:
+        if x != int(x):
+            raise ValueError(f"not a whole number: {v!r}")
+        return int(x)
+    return x
+
+
+def _coerce_value(f: Field, v: object):
+    """Return the canonical Python value of ``v`` for field ``f`` or raise ValueError."""
+    if f.is_enum:
+        return f.type.parse(v).value
+    if f.type == "text":
+        s = v if isinstance(v, str) else str(v)
+        s = s.strip()
+        if f.max_len is not None and len(s) > f.max_len:
+            raise ValueError(f"text longer than {f.max_len} characters ({len(s)})")
+        return s
+    if f.type == "date":
+        return _parse_date(v)
+    if f.type == "bool":
+        return _parse_bool(v)
+    if f.type in ("int", "float"):
+        x = _parse_number_value(v, integer=f.type == "int")
+        if f.min is not None and x < f.min:
+            raise ValueError(f"{x} is below the minimum {f.min:g}")
+        if f.max is not None and x > f.max:
+            raise ValueError(f"{x} is above the maximum {f.max:g}")
+        return x
+    raise TypeError(f"unknown field type {f.type!r}")
+
+
+_DTYPES = {"text": object, "int": "Int64", "float": "float64", "bool": "boolean",
+           "date": "datetime64[ms]"}
+
+
+def _column(f: Field, values: list) -> pd.Series:
+    if f.is_enum or f.type == "text":
+        return pd.Series(values, dtype=object)
+    if f.type == "date":
+        return pd.Series([pd.NaT if v is None else v for v in values], dtype="datetime64[ms]")
+    if f.type == "float":
+        return pd.Series([np.nan if v is None else v for v in values], dtype="float64")
+    return pd.Series(values, dtype=_DTYPES[f.type])
+
+
+def empty_layer(kind: str) -> gpd.GeoDataFrame:
+    """An empty, correctly typed layer."""
+    schema = SCHEMAS[kind]
+    cols = {f.name: _column(f, []) for f in schema.fields}
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
+def _geometry_problems(schema: LayerSchema, geoms: np.ndarray, rows: np.ndarray) -> list[Problem]:
+    problems: list[Problem] = []
+    missing = shapely.is_missing(geoms)
+    empty = np.zeros(len(geoms), bool)
+    empty[~missing] = shapely.is_empty(geoms[~missing])
+    types = np.array([None if m else g.geom_type for g, m in zip(geoms, missing | empty)],
+                     dtype=object)
+    xmin, ymin, xmax, ymax = REGION_BOUNDS
+    for i, g in enumerate(geoms):
+        r = int(rows[i])
+        if missing[i] or empty[i]:
+            if schema.geometry_required:
+                problems.append(Problem(r, "geometry", "geometry is missing or empty"))
+            continue
+        if types[i] not in schema.geometry_types:
+            problems.append(Problem(r, "geometry", f"wrong geometry type {types[i]}; "
+                                    f"expected {' or '.join(schema.geometry_types)}"))
+            continue
+        coords = shapely.get_coordinates(g)
+        if not np.isfinite(coords).all():
+            problems.append(Problem(r, "geometry", "coordinates are not finite numbers"))
+            continue
+        lo, hi = coords.min(axis=0), coords.max(axis=0)
+        if (np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any():
+            if (np.abs(coords) > 1000).any():
+                reason = (f"coordinates ({coords[0, 0]:.1f}, {coords[0, 1]:.1f}) look projected "
+                          "(metres), not longitude/latitude: give the source CRS, e.g. "
+                          "--crs EPSG:3405 for VN-2000 / UTM 48N")
+            else:
+                reason = (f"coordinates ({coords[0, 0]:g}, {coords[0, 1]:g}) are out of range "
+                          "(longitude -180..180, latitude -90..90)")
+            problems.append(Problem(r, "geometry", reason))
+            continue
+        if lo[0] < xmin or hi[0] > xmax or lo[1] < ymin or hi[1] > ymax:
+            swapped = xmin <= coords[0, 1] <= xmax and ymin <= coords[0, 0] <= ymax
+            reason = (f"coordinates ({coords[0, 0]:g}, {coords[0, 1]:g}) lie outside the border "
+                      f"region (longitude {xmin:g}..{xmax:g}, latitude {ymin:g}..{ymax:g})")
+            if swapped:
+                reason += "; longitude and latitude look swapped"
+            problems.append(Problem(r, "geometry", reason))
+            continue
+        if not shapely.is_valid(g):
+            problems.append(Problem(r, "geometry",
+                                    f"invalid geometry: {shapely.is_valid_reason(g)}"))
+    return problems
+
+
+def _marker_problems(df: pd.DataFrame, rows: np.ndarray) -> list[Problem]:
+    """Checks that tie 'number', 'arrangement' and 'part' together."""
+    problems = []
+    for i, (num, arr, part) in enumerate(zip(df["number"], df["arrangement"], df["part"])):
+        if num is None or arr is None:
+            continue
+        n = parse_number(num)
+        p = None if part is pd.NA or part is None else int(part)
+        r = int(rows[i])
+        if n.part and p is not None and p != n.part:
+            problems.append(Problem(r, "part", f"part {p} disagrees with number {num!r}"))
+        eff = n.part or p
+        if arr == Arrangement.SINGLE and eff:
+            problems.append(Problem(r, "arrangement",
+                                    f"single marker {num!r} cannot have a part index"))
+        if arr in (Arrangement.DOUBLE, Arrangement.TRIPLE):
+            if not eff:
+                problems.append(Problem(r, "number", f"{arr} marker {num!r} needs a part "
+                                        "index, e.g. '222(1)' and '222(2)'"))
+            elif arr == Arrangement.DOUBLE and eff > 2:
+                problems.append(Problem(r, "part", f"double marker {num!r} has part {eff} > 2"))
+    return problems
+
+
+def validate(kind: str, data: pd.DataFrame, *, existing: pd.DataFrame | None = None,
+             rows: Iterable[int] | None = None, borders: Iterable[str] | None = None,
+             what: str | None = None) -> gpd.GeoDataFrame:
+    """Validate and canonicalise a layer; raise :class:`InvalidData` listing every problem.
+
+    Parameters
+    ----------
+    kind : layer name, one of :data:`LAYERS`.
+    data : the records (GeoDataFrame in EPSG:4326, or with no CRS meaning lon/lat).
+    existing : records already stored; keys must stay unique over ``existing`` + ``data``.
+    rows : the 1-based source row number of each record (default 1..n).
+    borders : known border codes; a record naming another border is rejected.
+    """
+    if kind not in SCHEMAS:
+        raise InvalidData(f"unknown layer {kind!r}; expected one of {', '.join(LAYERS)}")
+    schema = SCHEMAS[kind]
+    n = len(data)
+    rows_arr = np.arange(1, n + 1) if rows is None else np.asarray(list(rows), dtype=int)
+    problems: list[Problem] = []
+    if n == 0:
+        raise InvalidData(Problem(None, None, "no records: the input is empty"), what)
+
+    gdf = data
+    if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None:
+        if not gdf.crs.equals(STORAGE_CRS) and gdf.crs.is_geographic and \
+                gdf.crs.to_epsg() == 4326:
+            pass
+        elif gdf.crs.to_epsg() != 4326:
+            gdf = gdf.to_crs(STORAGE_CRS)
+    geoms = (np.asarray(gdf.geometry.values, dtype=object) if isinstance(gdf, gpd.GeoDataFrame)
+             and gdf.geometry.name in gdf else np.full(n, None, dtype=object))
+
+    unknown = [c for c in data.columns if c not in schema.columns
+               and c != getattr(gdf, "_geometry_column_name", None)]
+    out: dict[str, list] = {}
+    for f in schema.fields:
+        values = list(data[f.name]) if f.name in data.columns else [None] * n
+        if f.required and f.name not in data.columns and not (f.name == "id"):
+            problems.append(Problem(None, f.name, "required column is missing"))
+            out[f.name] = [None] * n
+            continue
+        col = []
+        for i, v in enumerate(values):
+            if _is_missing(v):
+                if f.required:
+                    problems.append(Problem(int(rows_arr[i]), f.name, "value is required"))
+                col.append(None)
+                continue
+            try:
+                val = _coerce_value(f, v)
+                if f.name in ("number", "marker", "marker_from", "marker_to"):
+                    val = str(parse_number(val))
+                if f.name == "border" and not re.fullmatch(r"[A-Z]{2}", val):
+                    raise ValueError(f"border code {val!r} must be the neighbour's two-letter "
+                                     "ISO code, e.g. CN, LA, KH")
+            except InvalidData as e:
+                problems.append(Problem(int(rows_arr[i]), f.name, e.problems[0].reason))
+                val = None
+            except ValueError as e:
+                problems.append(Problem(int(rows_arr[i]), f.name, str(e)))
+                val = None
+            col.append(val)
+        out[f.name] = col
+
+    problems += _geometry_problems(schema, geoms, rows_arr)
+    if borders is not None and "border" in out and kind != "boundary":
+        known = set(borders)
+        for i, b in enumerate(out["border"]):
+            if b is not None and b not in known:
+                problems.append(Problem(int(rows_arr[i]), "border", f"unknown border {b!r}; "
+                                        f"the store has {', '.join(sorted(known)) or 'none'}"))
+
+    if kind == "markers":  # the part index is implied by the number: 222(1) -> 1
+        out["part"] = [p if p is not None or num is None else (parse_number(num).part or None)
+                       for p, num in zip(out["part"], out["number"])]
+    for f in schema.fields:  # a missing yes/no flag means no
+        if f.type == "bool":
+            out[f.name] = [False if v is None else v for v in out[f.name]]
+    frame = pd.DataFrame({f.name: _column(f, out[f.name]) for f in schema.fields})
+    if kind == "markers":
+        problems += _marker_problems(frame, rows_arr)
+
+    # ids: assign missing ones; keys unique over existing + new
+    generated = pd.Series(False, index=frame.index)
+    if "id" in schema.columns:
+        generated = frame["id"].isna()
+        if generated.any():
+            frame.loc[generated, "id"] = _new_ids(schema, frame, generated, existing)
+    problems += _duplicate_problems(schema, frame, rows_arr, existing, generated)
+
+    if problems:
+        problems.sort(key=lambda p: (p.row if p.row is not None else 0, p.field or ""))
+        raise InvalidData(problems, what)
+    out_gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS),
+                               crs=STORAGE_CRS)
+    out_gdf.attrs["ignored_columns"] = unknown
+    return out_gdf
+
+
+def _new_ids(schema: LayerSchema, frame: pd.DataFrame, mask: pd.Series,
+             existing: pd.DataFrame | None) -> list[str]:
+    if schema.name == "markers":
+        return [f"{b}-{n}" for b, n in zip(frame.loc[mask, "border"], frame.loc[mask, "number"])]
+    taken = set(frame["id"].dropna())
+    if existing is not None and "id" in existing:
+        taken |= set(existing["id"].dropna())
+    pat = re.compile(rf"^{schema.id_prefix}-(\d+)$")
+    nums = [int(m.group(1)) for t in taken if (m := pat.match(str(t)))]
+    start = max(nums, default=0) + 1
+    return [f"{schema.id_prefix}-{start + k:06d}" for k in range(int(mask.sum()))]
+
+
+def _duplicate_problems(schema: LayerSchema, frame: pd.DataFrame, rows: np.ndarray,
+                        existing: pd.DataFrame | None, generated: pd.Series) -> list[Problem]:
+    problems = []
+    keys = [schema.key]
+    if "id" in schema.columns and schema.key != ("id",):
+        keys.append(("id",))
+    for key in keys:
+        sub = frame[list(key)]
+        valid = sub.notna().all(axis=1)
+        seen: dict[tuple, int] = {}
+        if existing is not None and all(k in existing for k in key):
+            for tup in existing[list(key)].itertuples(index=False):
+                seen[tuple(tup)] = 0
+        for i, tup in enumerate(sub.itertuples(index=False)):
+            if not valid.iloc[i] or (key == ("id",) and generated.iloc[i]
+                                     and schema.key != ("id",)):
+                continue  # an id derived from the key repeats only what the key check says
+            t = tuple(tup)
+            label_ = ", ".join(f"{k}={v!r}" for k, v in zip(key, t))
+            if t in seen:
+                where = "already in the store" if seen[t] == 0 else f"also in row {seen[t]}"
+                what_ = "marker number on one border" if key == ("border", "number") else "key"
+                problems.append(Problem(int(rows[i]), key[-1],
+                                        f"duplicate {what_} ({label_}): {where}"))
+            else:
+                seen[t] = int(rows[i])
+    return problems
+
+
+def conform(kind: str, data: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Cast an already-validated layer (e.g. read back from a store) to canonical dtypes.
+
+    Unlike :func:`validate` it checks nothing: it only restores the dtypes a file format could
+    not keep (dates read as datetimes or text, booleans read as integers, missing columns).
+    """
+    schema = SCHEMAS[kind]
+    cols = {}
+    n = len(data)
+    for f in schema.fields:
+        if f.name not in data.columns:
+            cols[f.name] = _column(f, [None] * n)
+            continue
+        s = data[f.name]
+        if f.is_enum or f.type == "text":
+            cols[f.name] = pd.Series([None if _is_missing(v) else str(v) for v in s],
+                                     dtype=object)
+        elif f.type == "date":
+            cols[f.name] = pd.to_datetime(s, errors="raise").dt.normalize().astype(
+                "datetime64[ms]") if n else _column(f, [])
+        elif f.type == "bool":
+            cols[f.name] = pd.Series([None if _is_missing(v) else _parse_bool(v) for v in s],
+                                     dtype="boolean")
+        elif f.type == "int":
+            cols[f.name] = pd.Series([None if _is_missing(v) else int(v) for v in s],
+                                     dtype="Int64")
+        else:
+            cols[f.name] = pd.to_numeric(s, errors="raise").astype("float64")
+    frame = pd.DataFrame(cols, index=pd.RangeIndex(n))
+    if isinstance(data, gpd.GeoDataFrame) and data.geometry.name in data:
+        geom = gpd.GeoSeries(np.asarray(data.geometry.values, dtype=object),
+                             crs=data.crs or STORAGE_CRS)
+        if not geom.crs.equals(STORAGE_CRS):
+            geom = geom.to_crs(STORAGE_CRS)
+    else:
+        geom = gpd.GeoSeries([None] * n, crs=STORAGE_CRS)
+    return gpd.GeoDataFrame(frame, geometry=geom.values, crs=STORAGE_CRS)

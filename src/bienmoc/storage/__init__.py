@@ -1,0 +1,71 @@
+"""Stores: one contract (:class:`Store`), an embedded GeoPackage default, chosen by URI.
+
+``open_store("border.gpkg")`` opens (or, on first write, creates) a GeoPackage store.
+Other backends register a URL scheme in :data:`BACKENDS` or through the ``bienmoc.stores``
+entry-point group (``postgresql = "mypkg.store:PostGISStore"``), so adding PostGIS later
+touches no core module.
+"""
+from __future__ import annotations
+
+import os
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Callable
+
+from ..errors import StorageError
+from .base import Store, WriteMode
+from .geopackage import GeoPackageStore
+
+__all__ = ["Store", "WriteMode", "GeoPackageStore", "open_store", "BACKENDS",
+           "default_store_path", "STORE_ENV"]
+
+#: Environment variable naming the store when no ``--store``/argument is given.
+STORE_ENV = "BIENMOC_STORE"
+
+#: URL scheme -> factory(uri) -> Store
+BACKENDS: dict[str, Callable[[str], Store]] = {
+    "gpkg": lambda uri: GeoPackageStore(uri.split("://", 1)[1]),
+    "file": lambda uri: GeoPackageStore(uri.split("://", 1)[1]),
+}
+
+
+def _backend_for(scheme: str) -> Callable[[str], Store] | None:
+    if scheme in BACKENDS:
+        return BACKENDS[scheme]
+    for ep in entry_points(group="bienmoc.stores"):
+        if ep.name == scheme:
+            return ep.load()
+    return None
+
+
+def default_store_path() -> Path:
+    """Where the demo store lives when no store is named: a per-user data folder."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("bienmoc", appauthor=False)) / "demo.gpkg"
+
+
+def open_store(uri: str | os.PathLike | Store | None = None) -> Store:
+    """Open the store named by ``uri``, ``$BIENMOC_STORE``, or the seeded per-user demo store.
+
+    A plain path (``border.gpkg``) or ``gpkg://path`` is a GeoPackage; other schemes go to a
+    registered backend.
+    """
+    if uri is not None and not isinstance(uri, (str, os.PathLike)):
+        return uri  # already a store
+    if uri is None:
+        uri = os.environ.get(STORE_ENV) or None
+    if uri is None:
+        from ..demo import open_demo_store
+
+        return open_demo_store()
+    text = os.fspath(uri)
+    if "://" in text:
+        scheme = text.split("://", 1)[0].lower()
+        factory = _backend_for(scheme)
+        if factory is None:
+            known = ", ".join(sorted(BACKENDS))
+            raise StorageError(f"no store backend for {scheme}:// (known: {known}, or a "
+                               ".gpkg path); a PostGIS backend is not installed")
+        return factory(text)
+    return GeoPackageStore(text)
