@@ -8,7 +8,9 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 from .errors import BienmocError, InvalidData, NotFound, Problem, StorageError
 from .numbers import MarkerNumber, number_sort_key, parse_number, sort_numbers
+from .io import export_layer, import_layer, read_source
 from .schema import LAYERS, SCHEMAS, validate
+from .status import marker_status
 from .storage import GeoPackageStore, Store, open_store
 
 __all__ = [
@@ -16,5 +18,6 @@ __all__ = [
     "BienmocError", "InvalidData", "NotFound", "Problem", "StorageError",
     "MarkerNumber", "number_sort_key", "parse_number", "sort_numbers",
     "LAYERS", "SCHEMAS", "validate",
+    "export_layer", "import_layer", "read_source", "marker_status",
     "GeoPackageStore", "Store", "open_store",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io as _io
 import os
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import BinaryIO
@@ -268,12 +269,17 @@ def export_layer(gdf: gpd.GeoDataFrame, fmt: str, output: str | os.PathLike | Bi
         else:
             shp_dir = tmp / "shp"
             shp_dir.mkdir()
-            if isinstance(output, (str, os.PathLike)) and Path(output).suffix.lower() == ".shp":
-                pyogrio.write_dataframe(out_df, output, driver="ESRI Shapefile",
-                                        encoding="UTF-8")
+            direct = isinstance(output, (str, os.PathLike)) and \
+                Path(output).suffix.lower() == ".shp"
+            # DBF limits (10-character names, no DateTime type) are expected here; import maps
+            # the cut names back and parses the dates, so GDAL's warnings are noise.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="(Normalized/laundered|Field .* "
+                                        "created as)", category=RuntimeWarning)
+                pyogrio.write_dataframe(out_df, output if direct else shp_dir / f"{name}.shp",
+                                        driver="ESRI Shapefile", encoding="UTF-8")
+            if direct:
                 return
-            pyogrio.write_dataframe(out_df, shp_dir / f"{name}.shp", driver="ESRI Shapefile",
-                                    encoding="UTF-8")
             target = tmp / f"{name}.zip"
             with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
                 for part in sorted(shp_dir.iterdir()):

@@ -23,11 +23,13 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from .errors import InvalidData
 from .numbers import parse_number
 from .schema import ConstructionStatus, GateStatus, IncidentStatus, MarkerKind
 
 __all__ = ["marker_status", "status_sentence", "ACTION_CONDITIONS", "STATUS_COLUMNS"]
 
+_SHARED_KEYS = ("border", "province")
 ACTION_CONDITIONS = ("damaged", "displaced", "destroyed", "missing")
 _OPEN_INCIDENT = tuple(s.value for s in IncidentStatus if s is not IncidentStatus.RESOLVED)
 
@@ -81,14 +83,14 @@ def marker_status(source, *, by: Iterable[str] = ("border", "province"),
     Returns
     -------
     DataFrame with the group keys then :data:`STATUS_COLUMNS`, sorted by the keys. Gate and
-    incident counts are filled only when those layers have every grouping field (else 0).
+    incident counts are filled only when grouping by border and/or province (else 0).
     """
     by = list(by)
     frames = _frames(source)
     markers = _filter(frames["markers"], border, province)
     missing = [k for k in by if k not in markers.columns]
     if missing:
-        raise ValueError(f"cannot group by {', '.join(missing)}: not a marker field")
+        raise InvalidData(f"cannot group by {', '.join(missing)}: not a marker field")
     m = pd.DataFrame(markers.drop(columns="geometry", errors="ignore")).copy()
     m["_position"] = [parse_number(n).position for n in m["number"]]
     m["_built"] = m["construction_status"] == ConstructionStatus.BUILT.value
@@ -134,7 +136,8 @@ def marker_status(source, *, by: Iterable[str] = ("border", "province"),
 
     for layer, prefix in (("gates", "gates"), ("incidents", "incidents")):
         df = _filter(frames.get(layer), border, province)
-        usable = df is not None and all(k in df.columns for k in by)
+        # only border/province mean the same thing in every layer ('kind' does not)
+        usable = df is not None and all(k in _SHARED_KEYS and k in df.columns for k in by)
         if layer == "gates":
             for s in GateStatus:
                 cols[f"gates_{s.value}"] = (count(_keys(df, by), df["status"] == s.value)
