@@ -1,0 +1,307 @@
+"""Linear referencing on boundary lines that may be multi-part with gaps.
+
+:class:`LineIndex` is built once per boundary layer (all borders together) in a metric CRS and
+answers, for many points at once: which border, perpendicular distance to the line (m), side
+(home = +1, neighbour = -1), chainage (m) and the nearest point on the line.
+
+Conventions
+-----------
+* **Chainage** is measured in metres from the start of a border's stored line, along its parts
+  in stored order. **Gaps between parts count zero**: the chainage at the start of part k+1
+  equals the chainage at the end of part k, so the total equals the sum of the part lengths.
+* **Side**: the boundary declares Vietnam's side (``home_side`` left/right of the line's
+  direction). Inside a segment the side is the sign of the cross product; where the nearest
+  point is a vertex, the sign of the dot product with the sum of the two adjacent segments'
+  normals (a cross product with either segment alone is wrong on the outside of a sharp turn);
+  beyond the two ends of a border the end segment is extended along its tangent. In a **gap**
+  the side is taken from the straight connector between the two part ends (the gap is treated
+  as if the line ran straight across it), and the chainage there is the gap's chainage.
+* **Distance** is always to the real line parts, never to a gap connector.
+
+The nearest-segment search is exact: a uniform grid whose cells keep every segment that can be
+the nearest for some point in the cell (those within ``distance(cell centre, line) + half the
+cell diagonal`` of the cell), built lazily for the cells that points fall in and kept between
+calls, then evaluated with numpy. Shapely's STRtree does the one-off candidate queries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from .crs import STORAGE_CRS, metric_crs
+from .errors import InvalidData
+
+__all__ = ["LineIndex", "Located"]
+
+
+@dataclass
+class Located:
+    """Per-point answers of :meth:`LineIndex.locate` (numpy arrays of equal length)."""
+
+    border: np.ndarray       # border code (object)
+    distance_m: np.ndarray   # to the nearest real line part
+    side: np.ndarray         # +1 home (Vietnam), -1 neighbour, 0 exactly on the line
+    chainage_m: np.ndarray   # along the border, gaps count zero
+    x: np.ndarray            # nearest line point (metric CRS)
+    y: np.ndarray
+
+
+class LineIndex:
+    """Segments of every border in a metric CRS, with an exact nearest-segment grid.
+
+    Parameters
+    ----------
+    boundary : GeoDataFrame with ``border``, ``home_side`` and (Multi)LineString geometry.
+    crs : metric CRS to compute in (default: UTM 48N/49N chosen for the data).
+    cell : grid cell size in metres (default 500).
+    """
+
+    def __init__(self, boundary: gpd.GeoDataFrame, crs: object | None = None,
+                 cell: float = 500.0):
+        if boundary.crs is None:
+            boundary = boundary.set_crs(STORAGE_CRS)
+        self.crs: CRS = metric_crs(boundary, crs)
+        metric = boundary.to_crs(self.crs)
+        self.borders: list[str] = [str(b) for b in metric["border"]]
+        if len(set(self.borders)) != len(self.borders):
+            raise InvalidData("boundary has more than one line for a border; merge them first")
+        self.home_left = np.array([str(h) != "right" for h in metric["home_side"]])
+        A, B, bid, gap, first, last, cum0 = [], [], [], [], [], [], []
+        self.length_m: dict[str, float] = {}
+        self.parts: dict[str, list[shapely.LineString]] = {}
+        for k, (code, geom) in enumerate(zip(self.borders, metric.geometry)):
+            parts = [p for p in shapely.get_parts(geom) if not p.is_empty]
+            self.parts[code] = parts
+            total = 0.0
+            prev_end = None
+            for j, part in enumerate(parts):
+                c = shapely.get_coordinates(part)
+                keep = np.concatenate([[True], np.any(np.diff(c, axis=0) != 0, axis=1)])
+                c = c[keep]
+                if len(c) < 2:
+                    continue
+                if prev_end is not None and np.any(prev_end != c[0]):
+                    A.append(prev_end[None, :])  # gap connector: zero chainage length
+                    B.append(c[:1])
+                    bid.append([k])
+                    gap.append([True])
+                    first.append([False])
+                    last.append([False])
+                    cum0.append([total])
+                seglen = np.hypot(*(c[1:] - c[:-1]).T)
+                A.append(c[:-1])
+                B.append(c[1:])
+                bid.append(np.full(len(c) - 1, k))
+                gap.append(np.zeros(len(c) - 1, bool))
+                f = np.zeros(len(c) - 1, bool)
+                la = np.zeros(len(c) - 1, bool)
+                f[0] = j == 0          # the border's very first segment
+                la[-1] = j == len(parts) - 1
+                first.append(f)
+                last.append(la)
+                cum0.append(total + np.concatenate([[0.0], np.cumsum(seglen)[:-1]]))
+                total += float(seglen.sum())
+                prev_end = c[-1]
+            self.length_m[code] = total
+        if not A:
+            raise InvalidData("boundary has no line geometry")
+        self.A = np.concatenate(A)
+        self.D = np.concatenate(B) - self.A
+        self.bid = np.concatenate(bid).astype(np.int64)
+        self.gap = np.concatenate(gap)
+        self.first = np.concatenate(first)
+        self.last = np.concatenate(last)
+        self.cum0 = np.concatenate(cum0)
+        self.L = np.hypot(self.D[:, 0], self.D[:, 1])
+        self.L2 = np.where(self.L > 0, self.L * self.L, 1.0)
+        self.seglen = np.where(self.gap, 0.0, self.L)  # chainage length
+        nrm = np.column_stack([-self.D[:, 1], self.D[:, 0]]) / np.where(self.L > 0, self.L,
+                                                                       1.0)[:, None]
+        self.normal = nrm  # left normals
+        # vertex pseudo-normals: at the start of segment i (shared with i-1 when contiguous)
+        n = len(self.A)
+        contiguous = np.zeros(n, bool)
+        contiguous[1:] = (self.bid[1:] == self.bid[:-1]) & np.all(
+            np.isclose(self.A[1:], self.A[:-1] + self.D[:-1]), axis=1)
+        self.vn_start = nrm.copy()
+        self.vn_start[contiguous] += nrm[np.flatnonzero(contiguous) - 1]
+        self.vn_end = nrm.copy()
+        nxt = np.flatnonzero(contiguous) - 1
+        self.vn_end[nxt] += nrm[nxt + 1]
+        segs = shapely.linestrings(np.stack([self.A, self.A + self.D], axis=1))
+        self._tree_all = shapely.STRtree(segs)
+        real = np.flatnonzero(~self.gap)
+        self._real = real
+        self._tree_real = shapely.STRtree(segs[real])
+        self.cell = float(cell)
+        self._cells = np.empty(0, np.int64)
+        self._ptr = np.zeros(1, np.int64)
+        self._cand = np.empty(0, np.int64)
+
+    # -- exact nearest segment -------------------------------------------------------------
+    def _cell_ids(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        cx = np.floor(x / self.cell).astype(np.int64) + (1 << 30)
+        cy = np.floor(y / self.cell).astype(np.int64) + (1 << 30)
+        return (cy << 31) | cx
+
+    def _ensure_cells(self, cids: np.ndarray) -> None:
+        new = np.setdiff1d(np.unique(cids), self._cells, assume_unique=True)
+        if not len(new):
+            return
+        cx = ((new & ((1 << 31) - 1)) - (1 << 30) + 0.5) * self.cell
+        cy = ((new >> 31) - (1 << 30) + 0.5) * self.cell
+        centres = shapely.points(cx, cy)
+        _, dc = self._tree_all.query_nearest(centres, return_distance=True, all_matches=False)
+        h = self.cell / 2
+        boxes = shapely.box(cx - h, cy - h, cx + h, cy + h)
+        qi, sj = self._tree_all.query(boxes, predicate="dwithin",
+                                      distance=dc + self.cell * np.sqrt(0.5) + 1e-6)
+        # merge the new cells' CSR lists with the existing ones (cells kept sorted)
+        old_counts = np.diff(self._ptr)
+        new_counts = np.bincount(qi, minlength=len(new))
+        order = np.lexsort((sj, qi))
+        new_cand = sj[order]
+        cells = np.concatenate([self._cells, new])
+        counts = np.concatenate([old_counts, new_counts])
+        starts = np.concatenate([self._ptr[:-1], len(self._cand) + np.concatenate(
+            [[0], np.cumsum(new_counts)[:-1]])])
+        cand_all = np.concatenate([self._cand, new_cand])
+        perm = np.argsort(cells, kind="stable")
+        self._cells = cells[perm]
+        counts = counts[perm]
+        starts = starts[perm]
+        self._ptr = np.concatenate([[0], np.cumsum(counts)])
+        idx = np.repeat(starts - self._ptr[:-1], counts) + np.arange(self._ptr[-1])
+        self._cand = cand_all[idx]
+
+    def nearest_segment(self, x: np.ndarray, y: np.ndarray, chunk: int = 131072
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """Index of the nearest segment (gap connectors included) and its squared distance."""
+        cid = self._cell_ids(x, y)
+        self._ensure_cells(cid)
+        inv = np.searchsorted(self._cells, cid)
+        n = len(x)
+        best = np.empty(n, np.int64)
+        best_d2 = np.empty(n)
+        ptr, cand = self._ptr, self._cand
+        for s in range(0, n, chunk):
+            e = min(n, s + chunk)
+            c = inv[s:e]
+            cnt = ptr[c + 1] - ptr[c]
+            first = np.cumsum(cnt) - cnt
+            owner = np.repeat(np.arange(e - s), cnt)
+            seg = cand[np.repeat(ptr[c] - first, cnt) + np.arange(int(cnt.sum()))]
+            px, py = x[s:e][owner], y[s:e][owner]
+            ax, ay, dx, dy = self.A[seg, 0], self.A[seg, 1], self.D[seg, 0], self.D[seg, 1]
+            t = np.clip(((px - ax) * dx + (py - ay) * dy) / self.L2[seg], 0.0, 1.0)
+            ex, ey = px - (ax + t * dx), py - (ay + t * dy)
+            d2 = ex * ex + ey * ey
+            gmin = np.minimum.reduceat(d2, first)
+            hit = np.flatnonzero(d2 == np.repeat(gmin, cnt))
+            _, firsthit = np.unique(owner[hit], return_index=True)
+            best[s:e] = seg[hit[firsthit]]
+            best_d2[s:e] = gmin
+        return best, best_d2
+
+    # -- the public questions --------------------------------------------------------------
+    def locate_xy(self, x: np.ndarray, y: np.ndarray) -> Located:
+        """Locate points given in this index's metric CRS."""
+        x = np.asarray(x, float)
+        y = np.asarray(y, float)
+        if len(x) == 0:
+            e = np.empty(0)
+            return Located(np.empty(0, object), e, e.astype(np.int8), e, e, e)
+        seg, d2 = self.nearest_segment(x, y)
+        A, D = self.A[seg], self.D[seg]
+        t = np.clip(((x - A[:, 0]) * D[:, 0] + (y - A[:, 1]) * D[:, 1]) / self.L2[seg], 0, 1)
+        cx, cy = A[:, 0] + t * D[:, 0], A[:, 1] + t * D[:, 1]
+        n = self.normal[seg].copy()
+        at0, at1 = t <= 0.0, t >= 1.0
+        use_v0 = at0 & ~self.first[seg]   # interior vertex: pseudo-normal
+        use_v1 = at1 & ~self.last[seg]    # (border ends keep the tangent extension)
+        n[use_v0] = self.vn_start[seg[use_v0]]
+        n[use_v1] = self.vn_end[seg[use_v1]]
+        dot = (x - cx) * n[:, 0] + (y - cy) * n[:, 1]
+        left = np.sign(dot).astype(np.int8)
+        home = np.where(self.home_left[self.bid[seg]], left, -left).astype(np.int8)
+        chain = self.cum0[seg] + t * self.seglen[seg]
+        dist = np.sqrt(d2)
+        on_gap = self.gap[seg]
+        if on_gap.any():  # distance (and nearest point) to the real parts only
+            gi = np.flatnonzero(on_gap)
+            pts = shapely.points(x[gi], y[gi])
+            (qi, sj), dr = self._tree_real.query_nearest(pts, return_distance=True,
+                                                         all_matches=False)
+            order = np.argsort(qi, kind="stable")
+            dist[gi] = dr[order]
+            rs = self._real[sj[order]]
+            tr = np.clip(((x[gi] - self.A[rs, 0]) * self.D[rs, 0] + (y[gi] - self.A[rs, 1])
+                          * self.D[rs, 1]) / self.L2[rs], 0, 1)
+            cx[gi] = self.A[rs, 0] + tr * self.D[rs, 0]
+            cy[gi] = self.A[rs, 1] + tr * self.D[rs, 1]
+        home[dist == 0] = 0
+        border = np.asarray(self.borders, dtype=object)[self.bid[seg]]
+        return Located(border, dist, home, chain, cx, cy)
+
+    def locate(self, geoms) -> Located:
+        """Locate geometries (GeoSeries/GeoDataFrame with a CRS, or EPSG:4326 shapely array).
+
+        Polygons and lines are located by the point of the geometry nearest to the line
+        (distance 0 and side 0 when they touch or cross it).
+        """
+        xy = self.to_metric_xy(geoms)
+        return self.locate_xy(xy[:, 0], xy[:, 1])
+
+    def to_metric_xy(self, geoms) -> np.ndarray:
+        """(N, 2) metric coordinates of points; for other shapes, their point nearest a line."""
+        if isinstance(geoms, (gpd.GeoDataFrame, gpd.GeoSeries)):
+            gs = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms
+            if gs.crs is None:
+                gs = gs.set_crs(STORAGE_CRS)
+            gs = gs.to_crs(self.crs)
+            arr = np.asarray(gs.values, dtype=object)
+        else:
+            arr = np.asarray(gpd.GeoSeries(list(geoms), crs=STORAGE_CRS).to_crs(self.crs).values,
+                             dtype=object)
+        if len(arr) == 0:
+            return np.empty((0, 2))
+        if shapely.is_missing(arr).any() or shapely.is_empty(arr).any():
+            raise InvalidData("cannot locate missing or empty geometries")
+        types = shapely.get_type_id(arr)
+        if (types == 0).all():
+            return shapely.get_coordinates(arr)
+        out = np.empty((len(arr), 2))
+        pts = types == 0
+        out[pts] = shapely.get_coordinates(arr[pts])
+        other = np.flatnonzero(~pts)
+        (qi, sj), _ = self._tree_real.query_nearest(arr[other], return_distance=True,
+                                                    all_matches=False)
+        order = np.argsort(qi, kind="stable")
+        segs = shapely.linestrings(np.stack([self.A, self.A + self.D], axis=1))[
+            self._real[sj[order]]]
+        near = shapely.shortest_line(arr[other], segs)
+        out[other] = shapely.get_coordinates(shapely.get_point(near, 0))
+        return out
+
+    def point_at(self, border: str, chainage_m) -> np.ndarray:
+        """Metric (x, y) of the line point(s) at ``chainage_m`` on ``border`` (clipped)."""
+        k = self._border_id(border)
+        ch = np.atleast_1d(np.asarray(chainage_m, float))
+        segs = np.flatnonzero((self.bid == k) & ~self.gap)
+        start = self.cum0[segs]
+        ch_c = np.clip(ch, 0.0, self.length_m[border])
+        i = np.clip(np.searchsorted(start, ch_c, side="right") - 1, 0, len(segs) - 1)
+        s = segs[i]
+        t = np.clip((ch_c - self.cum0[s]) / np.where(self.L[s] > 0, self.L[s], 1), 0, 1)
+        return np.column_stack([self.A[s, 0] + t * self.D[s, 0], self.A[s, 1] + t * self.D[s, 1]])
+
+    def _border_id(self, border: str) -> int:
+        try:
+            return self.borders.index(border)
+        except ValueError:
+            raise InvalidData(f"unknown border {border!r}; the boundary has "
+                              f"{', '.join(self.borders)}") from None

@@ -1,0 +1,109 @@
+"""Locate and describe: marker pairs by position along the line, descriptions, provinces."""
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from bienmoc.locate import BorderModel, describe_vi, format_distance, locate
+
+UTM = 32648
+X0, Y0 = 500000.0, 2300000.0
+
+
+def world(numbers_forward=True, border="LA"):
+    """A 10 km eastward line; markers every km: 1..11 (or 11..1 when backwards, like CN),
+    a stake 3/1 at 2.5 km (2/1 ... when backwards) and a double marker at 6 km whose parts
+    stand 10 m either side of the line. Province A west of x=5 km, B east."""
+    line = shapely.LineString([(X0, Y0), (X0 + 10000, Y0)])
+    boundary = gpd.GeoDataFrame({"border": [border], "home_side": ["left"]}, geometry=[line],
+                                crs=UTM)
+    nums, pts = [], []
+    for k in range(11):
+        n = k + 1 if numbers_forward else 11 - k
+        if k == 5:
+            nums += [f"{n}(1)", f"{n}(2)"]
+            pts += [shapely.Point(X0 + 5000, Y0 - 10), shapely.Point(X0 + 5000, Y0 + 10)]
+        else:
+            nums.append(str(n))
+            pts.append(shapely.Point(X0 + 1000 * k, Y0 + 1))
+    stake = "3/1" if numbers_forward else "8/1"
+    nums.append(stake)
+    pts.append(shapely.Point(X0 + 2500, Y0))
+    markers = gpd.GeoDataFrame({"border": border, "number": nums}, geometry=pts, crs=UTM)
+    provinces = gpd.GeoDataFrame(
+        {"name": ["A", "B"]}, geometry=[shapely.box(X0 - 1000, Y0, X0 + 5000, Y0 + 9000),
+                                        shapely.box(X0 + 5000, Y0, X0 + 12000, Y0 + 9000)],
+        crs=UTM)
+    return {"boundary": boundary.to_crs(4326), "markers": markers.to_crs(4326),
+            "provinces": provinces.to_crs(4326)}
+
+
+def pts(*xy):
+    return gpd.GeoDataFrame({"name": [f"p{i}" for i in range(len(xy))]},
+                            geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=UTM)
+
+
+def test_forward_numbering():
+    r = locate(pts((1200, 45), (2700, -300), (5400, 20)), world(), crs=UTM)
+    assert list(r["name"]) == ["p0", "p1", "p2"]  # input properties kept
+    assert list(r["marker_before"]) == ["2", "3/1", "6"]
+    assert list(r["marker_after"]) == ["3", "4", "7"]
+    assert list(r["nearest_marker"]) == ["2", "3/1", "6"]
+    assert list(r["side"]) == ["VN", "LA", "VN"]
+    assert r["distance_m"].tolist() == pytest.approx([45, 300, 20], abs=0.01)
+    assert r["chainage_m"].tolist() == pytest.approx([1200, 2700, 5400], abs=0.01)
+    assert r["province"].tolist() == ["A", "A", "B"]
+    # nearest part of the double marker 6: (5000, 10) from (5400, 20)
+    assert r["nearest_marker_distance_m"].iloc[2] == pytest.approx(np.hypot(400, 10), abs=0.01)
+    assert r["location_vi"].iloc[0] == ("khu vực mốc 2 – 3, cách mốc 2 khoảng "
+                                        f"{format_distance(np.hypot(200, 44))} về phía Việt Nam, "
+                                        "cách đường biên giới 45 m")
+    assert r["location_en"].iloc[1].startswith("area of markers 3/1 – 4, about")
+    assert "on the Lao side, 300 m from the boundary line" in r["location_en"].iloc[1]
+
+
+def test_backward_numbering_like_vn_china():
+    r = locate(pts((1200, 45), (8300, 320)), world(numbers_forward=False, border="CN"), crs=UTM)
+    # along the line: 11 at x=0, 10 at 1 km ... numbering runs against the line
+    assert list(r["marker_before"]) == ["9", "2"]
+    assert list(r["marker_after"]) == ["10", "3"]
+    assert list(r["nearest_marker"]) == ["10", "3"]
+    assert r["location_vi"].iloc[1].startswith("khu vực mốc 2 – 3, cách mốc 3 khoảng")
+    assert r["location_vi"].iloc[1].endswith("về phía Việt Nam, cách đường biên giới 320 m")
+
+
+def test_polygons_use_their_point_nearest_the_line():
+    poly = gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.box(X0 + 3100, Y0 + 50,
+                                                               X0 + 3300, Y0 + 150)], crs=UTM)
+    r = locate(poly, world(), crs=UTM)
+    assert r["distance_m"].iloc[0] == pytest.approx(50, abs=0.01)
+    assert r["side"].iloc[0] == "VN" and r["marker_before"].iloc[0] == "4"
+    crossing = poly.set_geometry([shapely.box(X0 + 3100, Y0 - 50, X0 + 3300, Y0 + 150)])
+    r = locate(crossing, world(), crs=UTM)
+    assert r["distance_m"].iloc[0] == 0 and r["side"].iloc[0] == ""
+    assert "trên đường biên giới" in r["location_vi"].iloc[0]
+
+
+def test_input_crs_is_respected():
+    p = pts((1200, 45)).to_crs(3405)  # VN-2000 / UTM 48N
+    r = locate(p, world(), crs=UTM)
+    assert r["distance_m"].iloc[0] == pytest.approx(45, abs=0.5)  # datum shift ~ 1 m scale
+    assert r.crs.to_epsg() == 3405
+
+
+def test_province_lengths():
+    model = BorderModel(**{k: v for k, v in world().items()}, crs=UTM)
+    lengths = model.province_lengths().set_index("province")["length_km"]
+    assert lengths["A"] == pytest.approx(5.0, abs=0.1) and lengths["B"] == pytest.approx(5.0,
+                                                                                         abs=0.1)
+
+
+@pytest.mark.parametrize("m, vi, en", [(45.4, "45 m", "45 m"), (317, "320 m", "320 m"),
+                                       (1234, "1,2 km", "1.2 km")])
+def test_format_distance(m, vi, en):
+    assert format_distance(m) == vi and format_distance(m, "en") == en
+
+
+def test_describe_on_a_marker():
+    assert describe_vi("5", "5", "5", 3.0, "VN", 2.0) == (
+        "khu vực mốc 5, cách mốc 5 khoảng 3 m về phía Việt Nam, cách đường biên giới 2 m")
