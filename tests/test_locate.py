@@ -12,8 +12,8 @@ X0, Y0 = 500000.0, 2300000.0
 
 def world(numbers_forward=True, border="LA"):
     """A 10 km eastward line; markers every km: 1..11 (or 11..1 when backwards, like CN),
-    a stake 3/1 at 2.5 km (2/1 ... when backwards) and a double marker at 6 km whose parts
-    stand 10 m either side of the line. Province A west of x=5 km, B east."""
+    a stake 3/1 at 2.5 km (2/1 ... when backwards) and a double marker at 5 km whose parts
+    stand 10 m either side of the line. Province A west of x=5.2 km, B east."""
     line = shapely.LineString([(X0, Y0), (X0 + 10000, Y0)])
     boundary = gpd.GeoDataFrame({"border": [border], "home_side": ["left"]}, geometry=[line],
                                 crs=UTM)
@@ -31,8 +31,8 @@ def world(numbers_forward=True, border="LA"):
     pts.append(shapely.Point(X0 + 2500, Y0))
     markers = gpd.GeoDataFrame({"border": border, "number": nums}, geometry=pts, crs=UTM)
     provinces = gpd.GeoDataFrame(
-        {"name": ["A", "B"]}, geometry=[shapely.box(X0 - 1000, Y0, X0 + 5000, Y0 + 9000),
-                                        shapely.box(X0 + 5000, Y0, X0 + 12000, Y0 + 9000)],
+        {"name": ["A", "B"]}, geometry=[shapely.box(X0 - 1000, Y0, X0 + 5200, Y0 + 9000),
+                                        shapely.box(X0 + 5200, Y0, X0 + 12000, Y0 + 9000)],
         crs=UTM)
     return {"boundary": boundary.to_crs(4326), "markers": markers.to_crs(4326),
             "provinces": provinces.to_crs(4326)}
@@ -94,7 +94,7 @@ def test_input_crs_is_respected():
 def test_province_lengths():
     model = BorderModel(**{k: v for k, v in world().items()}, crs=UTM)
     lengths = model.province_lengths().set_index("province")["length_km"]
-    assert lengths["A"] == pytest.approx(5.0, abs=0.1) and lengths["B"] == pytest.approx(5.0,
+    assert lengths["A"] == pytest.approx(5.2, abs=0.1) and lengths["B"] == pytest.approx(4.8,
                                                                                          abs=0.1)
 
 
@@ -107,3 +107,80 @@ def test_format_distance(m, vi, en):
 def test_describe_on_a_marker():
     assert describe_vi("5", "5", "5", 3.0, "VN", 2.0) == (
         "khu vực mốc 5, cách mốc 5 khoảng 3 m về phía Việt Nam, cách đường biên giới 2 m")
+
+
+# -- QA and spacing on the same known world ------------------------------------------------
+from bienmoc.qa import check_markers  # noqa: E402
+from bienmoc.spacing import densify, marker_spacing  # noqa: E402
+
+
+def _with_markers(w, extra=None, drop=(), move=None):
+    m = w["markers"].to_crs(UTM)
+    m = m[~m["number"].isin(drop)].copy()
+    m["kind"] = "small"
+    m["province"] = np.where(m.geometry.x < X0 + 5200, "A", "B")
+    if move:
+        for num, (x, y) in move.items():
+            m.loc[m["number"] == num, "geometry"] = shapely.Point(X0 + x, Y0 + y)
+    if extra:
+        m = gpd.GeoDataFrame(pd.concat([m, gpd.GeoDataFrame(extra, crs=UTM)]), crs=UTM)
+    return {**w, "markers": m.to_crs(4326)}
+
+
+import pandas as pd  # noqa: E402
+
+
+def test_clean_world_has_no_errors():
+    w = _with_markers(world())
+    qa = check_markers(w, crs=UTM)
+    assert qa[qa["severity"] == "error"].empty, qa
+
+
+def test_qa_finds_each_planted_problem():
+    w = _with_markers(
+        world(), drop=("9",),
+        move={"4": (3000, 12),            # 12 m off the line (tolerance 5)
+              "7": (7500, 1),             # swapped with 8 along the line
+              "8": (6500, 1),
+              "6(2)": (5000, -30)},       # both parts on the neighbour side
+        extra={"border": ["LA", "LA"], "number": ["2", "5/3"], "kind": "small",
+               "province": ["A", "B"],     # duplicate 2; 5/3 (no 5/1, 5/2) in A's section
+               "geometry": [shapely.Point(X0 + 1000, Y0), shapely.Point(X0 + 4500, Y0)]})
+    qa = check_markers(w, crs=UTM)
+    got = {(r.check, r.markers) for r in qa.itertuples()}
+    assert ("duplicate", "2") in got
+    assert ("off_line", "4") in got
+    assert ("parts_same_side", "6(1), 6(2)") in got
+    assert ("gap", "9") in got and ("gap", "5/1, 5/2") in got
+    assert ("wrong_province", "5/3") in got
+    assert {m for c, m in got if c == "out_of_order"} in ({"7"}, {"8"})
+    off = qa[(qa["check"] == "off_line")].iloc[0]
+    assert off["value"] == pytest.approx(12, abs=0.01) and "12.0 m" in off["message_vi"]
+    assert set(qa.loc[qa["check"] == "gap", "severity"]) == {"warning"}
+
+
+def test_qa_backward_numbering_is_not_out_of_order():
+    w = _with_markers(world(numbers_forward=False, border="CN"))
+    w["markers"]["province"] = np.where(w["markers"].to_crs(UTM).geometry.x < X0 + 5200,
+                                        "A", "B")
+    qa = check_markers(w, crs=UTM)
+    assert "out_of_order" not in set(qa["check"])
+
+
+def test_spacing_and_densification():
+    w = _with_markers(world(), drop=("5", "3/1"))
+    sp = marker_spacing(w, crs=UTM).set_index("marker_from")
+    assert sp.loc["4", "marker_to"] == "6" and sp.loc["4", "spacing_m"] == pytest.approx(2000,
+                                                                                        abs=0.01)
+    sections, stakes = densify(w, max_spacing_m=600, crs=UTM)
+    four = stakes[stakes["marker_from"] == "4"]
+    assert list(four["number"]) == ["4/1", "4/2", "4/3"]  # 2000 m / 600 -> 3 stakes, 500 m
+    assert four["chainage_m"].tolist() == pytest.approx([3500, 4000, 4500], abs=0.01)
+    assert four.to_crs(UTM).geometry.x.tolist() == pytest.approx(
+        [X0 + 3500, X0 + 4000, X0 + 4500], abs=0.01)
+    # a used sub-number is skipped
+    w2 = _with_markers(world(), drop=("5",), extra={
+        "border": ["LA"], "number": ["4/1"], "kind": "stake", "province": "A",
+        "geometry": [shapely.Point(X0 + 3100, Y0)]})
+    _, stakes2 = densify(w2, max_spacing_m=1000, crs=UTM)
+    assert list(stakes2.loc[stakes2["marker_from"] == "4/1", "number"]) == ["4/2"]
