@@ -184,3 +184,46 @@ def test_spacing_and_densification():
         "geometry": [shapely.Point(X0 + 3100, Y0)]})
     _, stakes2 = densify(w2, max_spacing_m=1000, crs=UTM)
     assert list(stakes2.loc[stakes2["marker_from"] == "4/1", "number"]) == ["4/2"]
+
+
+# -- lengths, belt, hotspots -------------------------------------------------------------
+from bienmoc.analysis import (border_belt, border_lengths, features_in_belt,  # noqa: E402
+                              hotspots, incident_counts, province_lengths)
+
+
+def test_lengths_against_official():
+    w = world()
+    w["boundary"]["official_length_km"] = [10.5]
+    df = border_lengths(w, crs=UTM)
+    assert df.iloc[0]["length_km"] == pytest.approx(10.0, abs=1e-6)
+    assert df.iloc[0]["difference_pct"] == pytest.approx(-4.7619, abs=1e-3)
+    pl = province_lengths(w, crs=UTM, official_km={("LA", "A"): 5.0}).set_index("province")
+    assert pl.loc["A", "difference_pct"] == pytest.approx(4.0, abs=2.0)
+
+
+def test_belt_is_on_the_home_side_and_per_province():
+    belt = border_belt(world(), 500, crs=UTM, widths_m={"B": 1000}).set_index("province")
+    assert belt.loc["A", "area_km2"] == pytest.approx(5.2 * 0.5, rel=0.02)
+    assert belt.loc["B", "area_km2"] == pytest.approx(4.8 * 1.0, rel=0.02)
+    f = pts((1000, 300), (1000, -300), (6000, 800), (3000, 700))
+    inside = features_in_belt(f, belt.reset_index())
+    assert sorted(inside["name"]) == ["p0", "p2"]
+    assert dict(zip(inside["name"], inside["belt_province"])) == {"p0": "A", "p2": "B"}
+
+
+def test_hotspots_bins_and_periods():
+    x = [1100, 1200, 1300, 1900, 7500, 7600]
+    inc = pts(*[(v, 50) for v in x])
+    inc["kind"] = ["illegal_crossing"] * 5 + ["landslide"]
+    inc["reported_date"] = pd.to_datetime(["2024-01-01"] * 4 + ["2025-06-01", "2023-01-01"])
+    inc["border"], inc["province"] = "LA", "A"
+    hs = hotspots(world(), inc.to_crs(4326), crs=UTM)
+    first = hs.iloc[0]
+    assert (first["bin_start_km"], first["incidents"]) == (1.0, 4)
+    assert (first["marker_from"], first["marker_to"]) == ("2", "3")
+    assert hs["incidents"].sum() == 6
+    hs = hotspots(world(), inc.to_crs(4326), crs=UTM, start="2024-06-01",
+                  kinds=["illegal_crossing"])
+    assert hs["incidents"].tolist() == [1] and hs.iloc[0]["bin_start_km"] == 7.0
+    c = incident_counts(inc, by=["kind"])
+    assert dict(zip(c["kind"], c["incidents"])) == {"illegal_crossing": 5, "landslide": 1}
