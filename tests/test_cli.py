@@ -85,7 +85,7 @@ def test_check_exit_code(store):
 
     from bienmoc.schema import validate
 
-    off = markers.iloc[:1].assign(id=None, number="103/1",
+    off = markers.iloc[:1].assign(id=None, number="103/1", province="Thanh Hóa",
                                   geometry=[shapely.Point(104.5001, 20.905)])  # ~10 m off
     store.write("markers", validate("markers", off, existing=markers), mode="append")
     r = CliRunner().invoke(main, ["--store", store.uri, "check", "--format", "json"])
