@@ -30,8 +30,10 @@ def demo_dir() -> Path:
 
 def seed_store(store, source: Path | None = None) -> None:
     """Validate every demo layer and write them all to ``store`` in one atomic step."""
+    import pyogrio
+
     from .io import read_source
-    from .schema import validate
+    from .schema import empty_layer, validate
 
     source = source or demo_dir()
     layers = {}
@@ -39,12 +41,10 @@ def seed_store(store, source: Path | None = None) -> None:
         path = source / f"{kind}.geojson"
         if not path.exists():
             continue
-        raw, rows = read_source(path)
-        if len(raw) == 0:
-            from .schema import empty_layer
-
+        if pyogrio.read_info(path)["features"] == 0:
             layers[kind] = empty_layer(kind)
             continue
+        raw, rows = read_source(path)
         borders = set(layers["boundary"]["border"]) if "boundary" in layers else None
         layers[kind] = validate(kind, raw, rows=rows, borders=borders, what=str(path))
     store.write_many(layers, mode="replace")

@@ -137,6 +137,7 @@ class LineIndex:
         real = np.flatnonzero(~self.gap)
         self._real = real
         self._tree_real = shapely.STRtree(segs[real])
+        self._border_trees: dict[int, tuple[np.ndarray, shapely.STRtree]] = {}
         self.cell = float(cell)
         self._cells = np.empty(0, np.int64)
         self._ptr = np.zeros(1, np.int64)
@@ -216,6 +217,27 @@ class LineIndex:
             e = np.empty(0)
             return Located(np.empty(0, object), e, e.astype(np.int8), e, e, e)
         seg, d2 = self.nearest_segment(x, y)
+        return self._answer(x, y, seg, d2)
+
+    def locate_on(self, border: str, x: np.ndarray, y: np.ndarray) -> Located:
+        """Like :meth:`locate_xy` but against one border only (e.g. a marker on its own line,
+        which matters at tri-points where two borders are equally near)."""
+        k = self._border_id(border)
+        x = np.asarray(x, float)
+        y = np.asarray(y, float)
+        if k not in self._border_trees:
+            ids = np.flatnonzero(self.bid == k)
+            segs = shapely.linestrings(np.stack([self.A[ids], self.A[ids] + self.D[ids]],
+                                                axis=1))
+            self._border_trees[k] = (ids, shapely.STRtree(segs))
+        ids, tree = self._border_trees[k]
+        (qi, sj), dist = tree.query_nearest(shapely.points(x, y), return_distance=True,
+                                            all_matches=False)
+        order = np.argsort(qi, kind="stable")
+        return self._answer(x, y, ids[sj[order]], dist[order] ** 2)
+
+    def _answer(self, x: np.ndarray, y: np.ndarray, seg: np.ndarray, d2: np.ndarray
+                ) -> Located:
         A, D = self.A[seg], self.D[seg]
         t = np.clip(((x - A[:, 0]) * D[:, 0] + (y - A[:, 1]) * D[:, 1]) / self.L2[seg], 0, 1)
         cx, cy = A[:, 0] + t * D[:, 0], A[:, 1] + t * D[:, 1]

@@ -40,6 +40,7 @@ LOCATE_COLUMNS = ["border", "distance_m", "side", "chainage_m", "marker_before",
                   "location_en"]
 
 _PROVINCE_STEP_M = 100.0
+_MIN_RUN_M = 1000.0  # province runs shorter than this between two runs of one province merge
 
 
 @dataclass
@@ -64,6 +65,7 @@ class BorderModel:
         if markers is not None and len(markers):
             self._place_markers(markers)
         self.province_runs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._province_edges = None
         if provinces is not None and len(provinces):
             self._province_runs(provinces)
 
@@ -74,12 +76,15 @@ class BorderModel:
 
     # -- building --------------------------------------------------------------------------
     def _place_markers(self, markers: gpd.GeoDataFrame) -> None:
-        m = markers[markers.geometry.notna()]
+        m = markers[markers.geometry.notna() & markers["border"].isin(self.index.borders)]
         xy = self.index.to_metric_xy(m.geometry)
-        loc = self.index.locate_xy(xy[:, 0], xy[:, 1])
-        df = pd.DataFrame({"border": m["border"].to_numpy(), "number": m["number"].to_numpy(),
-                           "x": xy[:, 0], "y": xy[:, 1], "chainage": loc.chainage_m,
-                           "line_border": loc.border})
+        chain = np.full(len(m), np.nan)
+        borders = m["border"].to_numpy(dtype=object)
+        for b in np.unique(borders):  # each marker on its own line (tri-points!)
+            sel = borders == b
+            chain[sel] = self.index.locate_on(b, xy[sel, 0], xy[sel, 1]).chainage_m
+        df = pd.DataFrame({"border": borders, "number": m["number"].to_numpy(),
+                           "x": xy[:, 0], "y": xy[:, 1], "chainage": chain})
         parsed = [parse_number(n) for n in df["number"]]
         df["position"] = [p.position for p in parsed]
         df["key"] = [(p.main, p.sub) for p in parsed]
@@ -102,8 +107,18 @@ class BorderModel:
 
     def _province_runs(self, provinces: gpd.GeoDataFrame) -> None:
         prov = provinces.to_crs(self.crs)
-        tree = shapely.STRtree(np.asarray(prov.geometry.values, dtype=object))
+        # Nearest province = owner of the nearest province-edge segment. (GEOS distance to
+        # whole polygons of tens of thousands of vertices is ~100x slower; the samples lie on
+        # the national border, i.e. on the provinces' outer edges, so the edge test agrees
+        # except within metres of the points where two provinces meet the line.)
+        coords, idx = shapely.get_coordinates(
+            shapely.boundary(np.asarray(prov.geometry.values, dtype=object)), return_index=True)
+        same = idx[1:] == idx[:-1]
+        segs = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
+        seg_owner = idx[:-1][same]
+        tree = shapely.STRtree(segs)
         names = prov["name"].to_numpy(dtype=object)
+        self._province_edges = (tree, seg_owner, names)
         for border in self.index.borders:
             length = self.index.length_m[border]
             ch = np.arange(0.0, length + _PROVINCE_STEP_M, _PROVINCE_STEP_M)
@@ -112,13 +127,24 @@ class BorderModel:
             (qi, sj) = tree.query_nearest(shapely.points(xy[:, 0], xy[:, 1]),
                                           all_matches=False)
             owner = np.empty(len(ch), dtype=object)
-            owner[qi] = names[sj]
+            owner[qi] = names[seg_owner[sj]]
+            owner = _smooth(owner, int(_MIN_RUN_M // _PROVINCE_STEP_M))
             # run-length encode: boundaries at the midpoint between differing samples
             change = np.flatnonzero(owner[1:] != owner[:-1])
             starts = np.concatenate([[0.0], (ch[change] + ch[change + 1]) / 2])
             self.province_runs[border] = (starts, owner[np.concatenate([[0], change + 1])])
 
     # -- queries ---------------------------------------------------------------------------
+    def province_near(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Nearest province of metric points (by the nearest province edge)."""
+        out = np.full(len(x), None, dtype=object)
+        if getattr(self, "_province_edges", None) is None or not len(x):
+            return out
+        tree, owner, names = self._province_edges
+        qi, sj = tree.query_nearest(shapely.points(x, y), all_matches=False)
+        out[qi] = names[owner[sj]]
+        return out
+
     def province_at(self, border: np.ndarray, chainage: np.ndarray) -> np.ndarray:
         out = np.full(len(chainage), None, dtype=object)
         for b, (starts, names) in self.province_runs.items():
@@ -177,6 +203,19 @@ class BorderModel:
             out["marker_before"], out["marker_after"], out["nearest_marker"],
             out["nearest_marker_distance_m"], out["side"], out["distance_m"])]
         return out
+
+
+def _smooth(owner: np.ndarray, min_samples: int) -> np.ndarray:
+    """Replace runs shorter than ``min_samples`` samples that sit between two runs of one
+    province by that province (flicker where a province edge wanders across the line)."""
+    owner = owner.copy()
+    change = np.flatnonzero(owner[1:] != owner[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(owner)]])
+    for k in range(1, len(starts) - 1):
+        if ends[k] - starts[k] < min_samples and owner[starts[k - 1]] == owner[ends[k]]:
+            owner[starts[k]:ends[k]] = owner[ends[k]]
+    return owner
 
 
 def _dist_to_parts(bm: _BorderMarkers, idx: np.ndarray, xy: np.ndarray) -> np.ndarray:
