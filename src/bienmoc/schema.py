@@ -311,8 +311,12 @@ SCHEMAS: dict[str, LayerSchema] = {
          Field("planned_date", "date", vi="Ngày dự kiến", en="Planned date"),
          Field("built_date", "date", vi="Ngày xây dựng xong", en="Built date"),
          Field("elevation_m", "float", min=-100, max=9000, vi="Độ cao (m)", en="Elevation (m)"),
-         Field("vn2000_x", "float", vi="Tọa độ X (VN-2000)", en="X (VN-2000)"),
-         Field("vn2000_y", "float", vi="Tọa độ Y (VN-2000)", en="Y (VN-2000)"),
+         # surveyed VN-2000 coordinates: Vietnamese survey sheets call northing X and
+         # easting Y, so the fields say which is which
+         Field("vn2000_n", "float", vi="Tọa độ X – hướng Bắc (VN-2000)",
+               en="Northing (VN-2000)"),
+         Field("vn2000_e", "float", vi="Tọa độ Y – hướng Đông (VN-2000)",
+               en="Easting (VN-2000)"),
          Field("vn2000_crs", "text", max_len=20, vi="Hệ tọa độ VN-2000", en="VN-2000 CRS"),
          _NOTES),
         ("Point",), key=("border", "number"), id_prefix="M", vi="Cột mốc", en="Markers"),
@@ -599,7 +603,7 @@ def validate(kind: str, data: pd.DataFrame, *, existing: pd.DataFrame | None = N
     rows_arr = np.arange(1, n + 1) if rows is None else np.asarray(list(rows), dtype=int)
     problems: list[Problem] = []
     if n == 0:
-        raise InvalidData(Problem(None, None, "no records: the input is empty"), what)
+        return empty_layer(kind)
 
     gdf = data
     if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None:
