@@ -8,7 +8,13 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 from .errors import BienmocError, InvalidData, NotFound, Problem, StorageError
 from .numbers import MarkerNumber, number_sort_key, parse_number, sort_numbers
+from .analysis import (border_belt, border_lengths, features_in_belt, hotspots,
+                       incident_counts, province_lengths)
 from .io import export_layer, import_layer, read_source
+from .linear import LineIndex
+from .locate import BorderModel, locate
+from .qa import check_markers
+from .spacing import densify, marker_spacing
 from .schema import LAYERS, SCHEMAS, validate
 from .status import marker_status
 from .storage import GeoPackageStore, Store, open_store
@@ -19,5 +25,8 @@ __all__ = [
     "MarkerNumber", "number_sort_key", "parse_number", "sort_numbers",
     "LAYERS", "SCHEMAS", "validate",
     "export_layer", "import_layer", "read_source", "marker_status",
+    "LineIndex", "BorderModel", "locate", "check_markers", "marker_spacing", "densify",
+    "border_lengths", "province_lengths", "border_belt", "features_in_belt", "hotspots",
+    "incident_counts",
     "GeoPackageStore", "Store", "open_store",
 ]

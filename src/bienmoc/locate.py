@@ -165,8 +165,11 @@ class BorderModel:
         df = pd.DataFrame(rows, columns=["border", "province", "length_km"])
         return df.groupby(["border", "province"], sort=False, as_index=False)["length_km"].sum()
 
-    def locate(self, data: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.DataFrame:
-        """The :data:`LOCATE_COLUMNS` for each feature, in input order."""
+    def locate(self, data: gpd.GeoDataFrame | gpd.GeoSeries, *, describe: bool = True
+               ) -> pd.DataFrame:
+        """The :data:`LOCATE_COLUMNS` for each feature, in input order (without the two
+        ``location_*`` texts when ``describe`` is False: building a string per point costs
+        more than locating it)."""
         xy = self.index.to_metric_xy(data)
         loc = self.index.locate_xy(xy[:, 0], xy[:, 1])
         n = len(xy)
@@ -196,6 +199,8 @@ class BorderModel:
             "chainage_m": loc.chainage_m, "marker_before": before, "marker_after": after,
             "nearest_marker": nearest, "nearest_marker_distance_m": nearest_d,
             "province": province})
+        if not describe:
+            return out
         out["location_vi"] = [describe_vi(*r) for r in zip(
             out["marker_before"], out["marker_after"], out["nearest_marker"],
             out["nearest_marker_distance_m"], out["side"], out["distance_m"])]
