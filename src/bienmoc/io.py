@@ -190,6 +190,11 @@ def import_layer(store, kind: str, path: str | os.PathLike, *, crs: object | Non
             borders = set(boundary["border"])
     data = validate(kind, raw, existing=existing, rows=rows, borders=borders,
                     what=f"{Path(path).name}")
+    from .records import reference_problems
+
+    problems = reference_problems(kind, data, store, rows)
+    if problems:
+        raise InvalidData(problems, f"{Path(path).name}")
     store.write(kind, data, mode="append" if mode == "append" else "replace")
     return data
 

@@ -376,6 +376,30 @@ SCHEMAS: dict[str, LayerSchema] = {
          Field("reported_date", "date", required=True, vi="Ngày phát hiện", en="Reported"),
          Field("description", "text", max_len=4000, vi="Mô tả", en="Description")),
         ("Point", "Polygon", "MultiPolygon"), id_prefix="V", vi="Vụ việc", en="Incidents"),
+    "work_progress": LayerSchema(
+        "work_progress",
+        (_ID,
+         Field("work_id", "text", required=True, max_len=64, vi="Mã công trình", en="Work"),
+         Field("date", "date", required=True, vi="Ngày cập nhật", en="Date"),
+         Field("percent", "float", required=True, min=0, max=100, vi="Khối lượng hoàn thành (%)",
+               en="Percent complete"),
+         Field("disbursed_vnd", "float", min=0, vi="Lũy kế giải ngân (đồng)",
+               en="Disbursed to date (VND)"),
+         Field("note", "text", max_len=2000, vi="Ghi chú", en="Note"),
+         Field("corrects", "text", max_len=64, vi="Đính chính bản ghi", en="Corrects")),
+        (), geometry_required=False, id_prefix="P", vi="Tiến độ công trình",
+        en="Work progress"),
+    "resurveys": LayerSchema(
+        "resurveys",
+        (_ID,
+         Field("date", "date", required=True, vi="Ngày đo lại", en="Date"),
+         _BORDER,
+         Field("marker", "text", required=True, max_len=32, vi="Mốc", en="Marker"),
+         Field("previous_wkt", "text", required=True, max_len=200, vi="Vị trí cũ",
+               en="Previous position"),
+         Field("reason", "text", required=True, max_len=2000, vi="Lý do", en="Reason"),
+         Field("surveyor", "text", max_len=200, vi="Đơn vị đo đạc", en="Surveyor")),
+        ("Point",), id_prefix="R", vi="Đo đạc lại vị trí mốc", en="Resurveys"),
     "provinces": LayerSchema(
         "provinces",
         (Field("name", "text", required=True, max_len=100, vi="Tỉnh", en="Province"),
@@ -388,7 +412,7 @@ SCHEMAS: dict[str, LayerSchema] = {
 LAYERS: tuple[str, ...] = tuple(SCHEMAS)
 #: Kinds accepted by ``bienmoc import`` / ``export``.
 IMPORTABLE: tuple[str, ...] = ("boundary", "markers", "gates", "works", "inspections",
-                               "incidents", "provinces")
+                               "incidents", "work_progress", "provinces")
 
 #: Generous lon/lat window around Vietnam's land borders: coordinates outside it are rejected
 #: (they are swapped lat/lon, another country, or projected numbers read as degrees).

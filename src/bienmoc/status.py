@@ -14,7 +14,8 @@ How markers are counted
   stakes (kind ``stake``) - stakes are never counted as markers.
 * ``markers_parts`` counts physical marker monuments (222 counts 2).
 * Condition counts (``damaged``, ``displaced``, ``destroyed``, ``missing``, ``needs_action``)
-  count physical monuments, markers and stakes alike: each part is its own monument.
+  count physical monuments, markers and stakes alike: each part is its own monument. The
+  condition is the *current* one: that of the latest inspection, else the registered one.
 """
 from __future__ import annotations
 
@@ -45,9 +46,13 @@ STATUS_COLUMNS = (
 
 
 def _frames(source) -> Mapping[str, pd.DataFrame]:
-    if isinstance(source, Mapping):
-        return source
-    return {k: source.read(k) for k in ("markers", "gates", "incidents")}
+    """The layers status needs; markers carry their *current* condition (latest inspection)."""
+    from .inspections import apply_current_condition
+
+    if not isinstance(source, Mapping):
+        source = {k: source.read(k) for k in ("markers", "gates", "incidents", "inspections")}
+    return {**source, "markers": apply_current_condition(source["markers"],
+                                                         source.get("inspections"))}
 
 
 def _filter(df: pd.DataFrame | None, border: str | None, province: str | None):
