@@ -228,3 +228,76 @@ def test_history(istore, pstore):
     assert len(fix) == 1
     with pytest.raises(Exception, match="no marker 999"):
         marker_history(istore, "999")
+
+
+# -- the CLI over the same fixture ----------------------------------------------------------
+import json  # noqa: E402
+
+import openpyxl  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from bienmoc.cli import main  # noqa: E402
+
+
+def cli(store, *args):
+    return CliRunner().invoke(main, ["--store", store.uri, *args], catch_exceptions=False)
+
+
+def test_progress_json_and_table(pstore):
+    r = cli(pstore, "progress", "--as-of", AS_OF, "--stall-days", "100", "--format", "json")
+    assert r.exit_code == 0
+    doc = json.loads(r.stdout)
+    assert doc["as_of"] == AS_OF and {w["id"] for w in doc["stalled"]} == {"W2", "W4"}
+    w4 = next(w for w in doc["stalled"] if w["id"] == "W4")
+    assert (w4["section"], w4["kind"], w4["days_idle"], w4["days_overdue"]) == (
+        "103", "repair", 12, 62)
+    assert sum(g["works_total"] for g in doc["summary"]) == 5
+    r = cli(pstore, "progress", "--as-of", AS_OF, "--province", "Sơn La", "--stall-days", "100")
+    assert "Công trình chậm tiến độ (1)" in r.stdout and "1.000.000.000" in r.stdout
+
+
+def test_progress_and_due_xlsx_have_vietnamese_headers(istore, tmp_path):
+    istore.write_many({"works": works_layer(), "work_progress": progress_layer()})
+    out = tmp_path / "p.xlsx"
+    assert cli(istore, "progress", "--as-of", AS_OF, "--format", "xlsx", "-o",
+               str(out)).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Tiến độ", "Chậm tiến độ"]
+    assert "Kinh phí kế hoạch (đồng)" in [c.value for c in wb["Tiến độ"][1]]
+    assert "Số ngày quá hạn" in [c.value for c in wb["Chậm tiến độ"][1]]
+    assert {"W2", "W4"} <= {c.value for row in wb["Chậm tiến độ"].iter_rows() for c in row}
+    out = tmp_path / "d.xlsx"
+    assert cli(istore, "inspections", "due", "--as-of", AS_OF, "--format", "xlsx", "-o",
+               str(out)).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Đến hạn kiểm tra", "Mốc xê dịch"]
+    assert "Hạn kiểm tra" in [c.value for c in wb["Đến hạn kiểm tra"][1]]
+    assert "Độ xê dịch (m)" in [c.value for c in wb["Mốc xê dịch"][1]]
+
+
+def test_inspections_due_and_record_commands(istore):
+    r = cli(istore, "inspections", "due", "--as-of", AS_OF, "--format", "json")
+    doc = json.loads(r.stdout)
+    assert {d["number"] for d in doc["due"]} == {"101", "100/1", "102(1)"}
+    assert [d["number"] for d in doc["displaced"]] == ["100"]
+    r = cli(istore, "record", "inspection", "101", "--border", "LA", "--date", "2024-12-30",
+            "--team", "song phương", "--condition", "tốt")
+    assert r.exit_code == 0 and r.stdout.strip() == "I-000006"
+    r = cli(istore, "inspections", "due", "--as-of", AS_OF, "--format", "json")
+    assert "101" not in {d["number"] for d in json.loads(r.stdout)["due"]}
+    r = CliRunner().invoke(main, ["--store", istore.uri, "record", "inspection", "101",
+                                  "--border", "LA", "--date", "2024-12-30", "--team", "joint",
+                                  "--condition", "broken"])
+    assert r.exit_code == 1 and "trường 'condition'" in r.output
+    assert len(istore.read("inspections")) == 6
+
+
+def test_record_progress_and_history_commands(pstore):
+    r = cli(pstore, "record", "progress", "W3", "--date", "2024-10-15", "--percent", "45",
+            "--note", "đổ bê tông")
+    assert r.exit_code == 0 and r.stdout.strip() == "P-000008"
+    r = cli(pstore, "history", "101", "--format", "json")
+    events = json.loads(r.stdout)
+    assert any(e["record_id"] == "P-000008" and "45%" in e["description_vi"] for e in events)
+    r = cli(pstore, "history", "101")
+    assert "Sự kiện" in r.stdout and "15/10/2024" in r.stdout

@@ -205,8 +205,24 @@ def _model(ctx, crs):
     return BorderModel.from_store(_store(ctx), crs=crs)
 
 
-def _emit_table(df: pd.DataFrame, fmt: str, output: str | None) -> None:
-    """Write a plain table as text, CSV (Excel-friendly) or JSON."""
+def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
+                headers: dict[str, str] | None = None, sheet: str = "bienmoc") -> None:
+    """Write a table as text, CSV (Excel-friendly), JSON or XLSX (``headers`` relabel the
+    columns of text/CSV/XLSX output; JSON keeps the stable field names)."""
+    if fmt == "xlsx":
+        if not output:
+            raise click.UsageError("--format xlsx needs --output FILE.xlsx")
+        from .io import write_xlsx
+
+        write_xlsx({sheet: df.rename(columns=headers or {})}, output)
+        return
+    if fmt == "table":  # money as reports write it: 12.500.000.000 (vi) / 12,500,000,000
+        sep = "," if (headers or {}).get("id") != "Mã" else "."
+        df = df.copy()
+        for col in [c for c in df.columns if str(c).endswith("_vnd")]:
+            df[col] = [f"{v:,.0f}".replace(",", sep) if pd.notna(v) else "" for v in df[col]]
+    if fmt != "json" and headers:
+        df = df.rename(columns=headers)
     if fmt == "json":
         text = df.to_json(orient="records", force_ascii=False, indent=2, date_format="iso")
     elif fmt == "csv":
@@ -349,6 +365,253 @@ def hotspots(ctx, bin_m, start, end, kinds, top, fmt, metric_crs):
     df = _hotspots(_model(ctx, metric_crs), store.read("incidents"), bin_m=bin_m, start=start,
                    end=end, kinds=kinds or None, top=top)
     _emit_table(df, fmt, None)
+
+
+# -- works, progress, inspections, history --------------------------------------------------
+
+_PROGRESS_HEADERS = {
+    "vi": {"border": "Tuyến", "province": "Tỉnh", "kind": "Loại công trình",
+           "works_total": "Tổng số", "not_started": "Chưa triển khai",
+           "in_progress": "Đang thực hiện", "stalled": "Chậm tiến độ",
+           "completed": "Đã hoàn thành", "percent_complete": "Khối lượng hoàn thành (%)",
+           "budget_planned_vnd": "Kinh phí kế hoạch (đồng)",
+           "budget_disbursed_vnd": "Đã giải ngân (đồng)", "disbursed_pct": "Tỷ lệ giải ngân (%)",
+           "id": "Mã", "title": "Hạng mục", "section": "Mốc / đoạn", "percent": "Hoàn thành (%)",
+           "last_update": "Cập nhật gần nhất", "days_idle": "Số ngày không cập nhật",
+           "days_overdue": "Số ngày quá hạn", "planned_end": "Hạn hoàn thành",
+           "number": "Số hiệu mốc", "condition": "Tình trạng",
+           "last_inspection": "Kiểm tra gần nhất", "cycle_months": "Chu kỳ (tháng)",
+           "due_date": "Hạn kiểm tra", "never_inspected": "Chưa kiểm tra lần nào",
+           "inspection_id": "Mã kiểm tra", "inspected": "Ngày kiểm tra",
+           "condition_found": "Tình trạng phát hiện", "displacement_m": "Độ xê dịch (m)",
+           "date": "Ngày", "marker": "Mốc", "event": "Sự kiện", "record_id": "Mã bản ghi",
+           "description_vi": "Nội dung"},
+}
+
+
+def _headers(ctx) -> dict[str, str] | None:
+    return _PROGRESS_HEADERS.get(ctx.obj["lang"])
+
+
+def _kind_labels(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Enum codes of the displayed columns as labels (text/CSV/XLSX output only)."""
+    from .schema import label
+
+    df = df.copy()
+    for col in ("kind", "status", "condition", "condition_found"):
+        if col in df:
+            df[col] = [label(v, lang) if isinstance(v, str) else v for v in df[col]]
+    return df
+
+
+_FMT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+                    default="table", show_default=True)
+_OUT = click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
+                    help="Output file (required for xlsx).")
+_AS_OF = click.option("--as-of", "as_of", default=None, metavar="DATE",
+                      help="Compute as of this date (default today).")
+
+
+@main.command()
+@_AS_OF
+@click.option("--border", default=None, metavar="CODE")
+@click.option("--province", default=None, metavar="NAME")
+@click.option("--by", default="border,province,kind", show_default=True, metavar="FIELDS")
+@click.option("--stall-days", default=None, type=int,
+              help="Days without a progress update after which a work is stalled (180).")
+@_FMT
+@_OUT
+@click.pass_context
+def progress(ctx, as_of, border, province, by, stall_days, fmt, output):
+    """Works progress as of a date: counts by status, percent, budgets, and stalled works."""
+    from .progress import DEFAULT_STALL_DAYS, as_of_date, progress_summary, stalled_works
+
+    store = _store(ctx)
+    n = stall_days if stall_days is not None else DEFAULT_STALL_DAYS
+    b = border.upper() if border else None
+    fields = [f.strip() for f in by.split(",") if f.strip()]
+    summary = progress_summary(store, as_of=as_of, by=fields, border=b, province=province,
+                               stall_days=n)
+    stalled = stalled_works(store, as_of=as_of, stall_days=n, border=b, province=province)
+    lang = ctx.obj["lang"]
+    if fmt == "json":
+        doc = {"as_of": str(as_of_date(as_of).date()), "stall_days": n,
+               "summary": json.loads(summary.to_json(orient="records", force_ascii=False)),
+               "stalled": json.loads(stalled.to_json(orient="records", force_ascii=False,
+                                                     date_format="iso"))}
+        for w in doc["stalled"]:
+            for k in ("last_update", "planned_end"):
+                if w.get(k):
+                    w[k] = w[k][:10]
+        text = json.dumps(doc, ensure_ascii=False, indent=2)
+        Path(output).write_text(text, encoding="utf-8") if output else click.echo(text)
+        return
+    h = _headers(ctx)
+    if fmt == "xlsx":
+        if not output:
+            raise click.UsageError("--format xlsx needs --output FILE.xlsx")
+        from .io import write_xlsx
+
+        write_xlsx({("Tiến độ" if lang == "vi" else "Progress"):
+                    _kind_labels(summary, lang).rename(columns=h or {}),
+                    ("Chậm tiến độ" if lang == "vi" else "Stalled"):
+                    _kind_labels(stalled, lang).rename(columns=h or {})}, output)
+        return
+    _emit_table(_kind_labels(summary, lang), fmt, output, h)
+    if fmt == "table":
+        title = "Công trình chậm tiến độ" if lang == "vi" else "Stalled works"
+        click.echo(f"\n{title} ({len(stalled)}):")
+        _emit_table(_kind_labels(stalled, lang), fmt, None, h)
+
+
+@main.group()
+def inspections():
+    """Marker inspections: what is due, what is displaced."""
+
+
+@inspections.command("due")
+@_AS_OF
+@click.option("--border", default=None, metavar="CODE")
+@click.option("--province", default=None, metavar="NAME")
+@click.option("--cycle", "cycles", multiple=True, metavar="KIND=MONTHS",
+              help="Inspection cycle per marker kind (default large=12, others 24).")
+@click.option("--tolerance", default=1.0, show_default=True,
+              help="Displacement (m) beyond which a marker is listed as displaced.")
+@_FMT
+@_OUT
+@click.pass_context
+def inspections_due_cmd(ctx, as_of, border, province, cycles, tolerance, fmt, output):
+    """Markers due (or never) inspected, and markers displaced beyond a tolerance."""
+    from .inspections import displaced_markers, inspections_due
+
+    cyc = {}
+    for c in cycles:
+        k, _, v = c.partition("=")
+        try:
+            cyc[k.strip()] = int(v)
+        except ValueError:
+            raise click.BadParameter(f"expected KIND=MONTHS, got {c!r}", param_hint="--cycle")
+    store = _store(ctx)
+    b = border.upper() if border else None
+    due = inspections_due(store, as_of=as_of, cycle_months=cyc, border=b, province=province)
+    disp = displaced_markers(store, tolerance_m=tolerance, as_of=as_of)
+    if b:
+        disp = disp[disp["border"] == b]
+    if province:
+        disp = disp[disp["province"].fillna("").str.casefold() == province.casefold()]
+    lang = ctx.obj["lang"]
+    h = _headers(ctx)
+    if fmt == "json":
+        doc = {"due": json.loads(due.to_json(orient="records", force_ascii=False,
+                                             date_format="iso")),
+               "displaced": json.loads(disp.to_json(orient="records", force_ascii=False,
+                                                    date_format="iso"))}
+        text = json.dumps(doc, ensure_ascii=False, indent=2)
+        Path(output).write_text(text, encoding="utf-8") if output else click.echo(text)
+        return
+    if fmt == "xlsx":
+        if not output:
+            raise click.UsageError("--format xlsx needs --output FILE.xlsx")
+        from .io import write_xlsx
+
+        write_xlsx({("Đến hạn kiểm tra" if lang == "vi" else "Due"):
+                    _kind_labels(due, lang).rename(columns=h or {}),
+                    ("Mốc xê dịch" if lang == "vi" else "Displaced"):
+                    _kind_labels(disp, lang).rename(columns=h or {})}, output)
+        return
+    _emit_table(_kind_labels(due, lang), fmt, output, h)
+    if fmt == "table":
+        title = (f"Mốc xê dịch quá {tolerance:g} m" if lang == "vi"
+                 else f"Markers displaced beyond {tolerance:g} m")
+        click.echo(f"\n{title} ({len(disp)}):")
+        _emit_table(_kind_labels(disp.round({"displacement_m": 2}), lang), fmt, None, h)
+
+
+@main.command()
+@click.argument("number")
+@click.option("--border", default=None, metavar="CODE")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+@click.pass_context
+def history(ctx, number, border, fmt):
+    """The full history of a marker: construction, works, progress, inspections, resurveys."""
+    from .inspections import marker_history
+
+    h = marker_history(_store(ctx), number, border=border.upper() if border else None)
+    lang = ctx.obj["lang"]
+    if fmt == "json":
+        _emit_table(h.assign(date=h["date"].dt.strftime("%Y-%m-%d")), fmt, None)
+        return
+    view = h.drop(columns=["description_en" if lang == "vi" else "description_vi"])
+    if lang == "vi":
+        view = view.assign(date=view["date"].dt.strftime("%d/%m/%Y"))
+    _emit_table(view, fmt, None, _headers(ctx))
+
+
+@main.group()
+def record():
+    """Record progress updates and inspections (validated, append-only)."""
+
+
+@record.command("progress")
+@click.argument("work_id")
+@click.option("--date", required=True, metavar="DATE")
+@click.option("--percent", required=True, type=float)
+@click.option("--note", default=None)
+@click.option("--disbursed", default=None, type=float, help="Disbursed to date (VND).")
+@click.option("--corrects", default=None, metavar="ID", help="Id of the record this corrects.")
+@click.pass_context
+def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects):
+    """Append a progress update of work WORK_ID."""
+    from .records import record_progress
+
+    rec = record_progress(_store(ctx), work_id, date, percent, note=note,
+                          disbursed_vnd=disbursed, corrects=corrects)
+    click.echo(rec["id"].iloc[0])
+
+
+@record.command("inspection")
+@click.argument("marker")
+@click.option("--border", required=True, metavar="CODE")
+@click.option("--date", required=True, metavar="DATE")
+@click.option("--team", required=True, help="unilateral / joint (đơn phương / song phương).")
+@click.option("--condition", required=True, help="good / damaged / displaced / destroyed / "
+                                                 "missing (or the Vietnamese label).")
+@click.option("--lon", type=float, default=None, help="Measured longitude (EPSG:4326).")
+@click.option("--lat", type=float, default=None, help="Measured latitude (EPSG:4326).")
+@click.option("--notes", default=None)
+@click.option("--photos", default=None, help="Photo references, ';'-separated.")
+@click.option("--corrects", default=None, metavar="ID", help="Id of the record this corrects.")
+@click.pass_context
+def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, notes, photos,
+                          corrects):
+    """Append an inspection of MARKER."""
+    from .records import record_inspection
+
+    if (lon is None) != (lat is None):
+        raise click.UsageError("give both --lon and --lat, or neither")
+    rec = record_inspection(_store(ctx), border.upper(), marker, date, team, condition,
+                            position=(lon, lat) if lon is not None else None, notes=notes,
+                            photos=photos, corrects=corrects)
+    click.echo(rec["id"].iloc[0])
+
+
+@record.command("resurvey")
+@click.argument("marker")
+@click.option("--border", required=True, metavar="CODE")
+@click.option("--date", required=True, metavar="DATE")
+@click.option("--lon", type=float, required=True)
+@click.option("--lat", type=float, required=True)
+@click.option("--reason", required=True)
+@click.option("--surveyor", default=None)
+@click.pass_context
+def record_resurvey_cmd(ctx, marker, border, date, lon, lat, reason, surveyor):
+    """Move MARKER's registered position after a resurvey (recorded with the old position)."""
+    from .records import resurvey_marker
+
+    rec = resurvey_marker(_store(ctx), border.upper(), marker, (lon, lat), date, reason,
+                          surveyor=surveyor)
+    click.echo(rec["id"].iloc[0])
 
 
 # -- serve -------------------------------------------------------------------------------

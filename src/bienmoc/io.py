@@ -28,7 +28,7 @@ from .errors import InvalidData, Problem
 from .schema import SCHEMAS, conform, label, validate
 
 __all__ = ["read_source", "import_layer", "export_layer", "EXPORT_FORMATS", "IMPORT_FORMATS",
-           "format_from_path", "to_display"]
+           "format_from_path", "to_display", "write_xlsx"]
 
 IMPORT_FORMATS = ("geojson", "gpkg", "shp", "csv")
 EXPORT_FORMATS = ("geojson", "gpkg", "shp", "csv", "xlsx")
@@ -290,6 +290,19 @@ def export_layer(gdf: gpd.GeoDataFrame, fmt: str, output: str | os.PathLike | Bi
                 for part in sorted(shp_dir.iterdir()):
                     z.write(part, part.name)
         _emit(target.read_bytes(), output)
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], output) -> None:
+    """Write tables to an XLSX workbook, one sheet each (dates as dates, text as UTF-8)."""
+    buf = _io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+        for name, df in sheets.items():
+            df = df.copy()
+            for col in df.columns:
+                if isinstance(df[col].dtype, pd.DatetimeTZDtype):
+                    df[col] = df[col].dt.tz_localize(None)
+            df.to_excel(xl, index=False, sheet_name=name[:31])
+    _emit(buf.getvalue(), output)
 
 
 def _emit(data: bytes, output) -> None:
