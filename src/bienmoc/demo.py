@@ -15,7 +15,8 @@ __all__ = ["demo_dir", "open_demo_store", "seed_store", "DEMO_LAYERS"]
 
 log = logging.getLogger(__name__)
 
-DEMO_LAYERS = ("boundary", "provinces", "markers", "gates", "works", "inspections", "incidents")
+DEMO_LAYERS = ("boundary", "provinces", "markers", "gates", "works", "work_progress",
+               "inspections", "resurveys", "incidents")
 
 
 def demo_dir() -> Path:

@@ -60,7 +60,8 @@ def _legend_html(lang: str) -> str:
 
 
 def overview_map(source, *, lang: str = "vi", tiles: str | None = "OpenStreetMap",
-                 border: str | None = None, province: str | None = None):
+                 attr: str | None = None, border: str | None = None,
+                 province: str | None = None):
     """A :class:`folium.Map` of the border: provinces, lines, markers by status, gates.
 
     ``source`` is a store or a mapping of layer name to GeoDataFrame. Every value taken from
@@ -82,7 +83,7 @@ def overview_map(source, *, lang: str = "vi", tiles: str | None = "OpenStreetMap
     bounds_src = markers if len(markers) else f["boundary"]
     xmin, ymin, xmax, ymax = bounds_src.total_bounds if len(bounds_src) else (102, 8, 110, 23.5)
     m = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], zoom_start=6, tiles=tiles,
-                   control_scale=True, prefer_canvas=True)
+                   attr=attr, control_scale=True, prefer_canvas=True)
     m.fit_bounds([[ymin, xmin], [ymax, xmax]])
 
     provinces = f.get("provinces")

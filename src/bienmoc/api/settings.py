@@ -1,0 +1,27 @@
+"""Server settings, read from ``BIENMOC_*`` environment variables when the app is created."""
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Configuration of the web app (never read at import time)."""
+
+    model_config = SettingsConfigDict(env_prefix="BIENMOC_", extra="ignore")
+
+    store: str | None = Field(None, description="Store path/URL (default: the demo store).")
+    #: URL template of an optional base tile layer, e.g. a local tile server
+    #: "http://tiles.local/{z}/{x}/{y}.png"; empty = no tiles (vector base map only).
+    tiles_url: str = Field("https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    tiles_attribution: str = Field("© OpenStreetMap contributors")
+    #: Bearer token that enables writes (POST/PATCH); unset = writes answer 403.
+    api_token: str | None = Field(None)
+    #: Largest accepted request body for writes, in bytes.
+    max_body_bytes: int = Field(64 * 1024)
+    #: Written incidents must lie within this distance (m) of the border line.
+    write_max_distance_m: float = Field(20_000.0)
+    #: Default language of pages: vi or en.
+    lang: str = Field("vi", pattern="^(vi|en)$")
