@@ -2,7 +2,6 @@
 import json
 import zipfile
 
-import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pytest

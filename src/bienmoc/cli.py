@@ -404,6 +404,34 @@ def _kind_labels(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     return df
 
 
+def _write_doc(doc: dict, output: str | None) -> None:
+    """Print or save a JSON document."""
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    Path(output).write_text(text, encoding="utf-8") if output else click.echo(text)
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    """DataFrame rows as JSON-ready dicts (dates as YYYY-MM-DD)."""
+    out = json.loads(df.to_json(orient="records", force_ascii=False, date_format="iso"))
+    for rec in out:
+        for k, v in rec.items():
+            if isinstance(v, str) and len(v) == 23 and v[10:] == "T00:00:00.000":
+                rec[k] = v[:10]
+    return out
+
+
+def _write_sheets(ctx, sheets: dict[tuple[str, str], pd.DataFrame], output: str | None) -> None:
+    """XLSX with one sheet per table; sheet names and headers in the CLI's language."""
+    if not output:
+        raise click.UsageError("--format xlsx needs --output FILE.xlsx")
+    from .io import write_xlsx
+
+    lang = ctx.obj["lang"]
+    h = _headers(ctx) or {}
+    write_xlsx({(vi if lang == "vi" else en): _kind_labels(df, lang).rename(columns=h)
+                for (vi, en), df in sheets.items()}, output)
+
+
 _FMT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
                     default="table", show_default=True)
 _OUT = click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
@@ -435,27 +463,13 @@ def progress(ctx, as_of, border, province, by, stall_days, fmt, output):
     stalled = stalled_works(store, as_of=as_of, stall_days=n, border=b, province=province)
     lang = ctx.obj["lang"]
     if fmt == "json":
-        doc = {"as_of": str(as_of_date(as_of).date()), "stall_days": n,
-               "summary": json.loads(summary.to_json(orient="records", force_ascii=False)),
-               "stalled": json.loads(stalled.to_json(orient="records", force_ascii=False,
-                                                     date_format="iso"))}
-        for w in doc["stalled"]:
-            for k in ("last_update", "planned_end"):
-                if w.get(k):
-                    w[k] = w[k][:10]
-        text = json.dumps(doc, ensure_ascii=False, indent=2)
-        Path(output).write_text(text, encoding="utf-8") if output else click.echo(text)
+        _write_doc({"as_of": str(as_of_date(as_of).date()), "stall_days": n,
+                    "summary": _records(summary), "stalled": _records(stalled)}, output)
         return
     h = _headers(ctx)
     if fmt == "xlsx":
-        if not output:
-            raise click.UsageError("--format xlsx needs --output FILE.xlsx")
-        from .io import write_xlsx
-
-        write_xlsx({("Tiến độ" if lang == "vi" else "Progress"):
-                    _kind_labels(summary, lang).rename(columns=h or {}),
-                    ("Chậm tiến độ" if lang == "vi" else "Stalled"):
-                    _kind_labels(stalled, lang).rename(columns=h or {})}, output)
+        _write_sheets(ctx, {("Tiến độ", "Progress"): summary,
+                            ("Chậm tiến độ", "Stalled"): stalled}, output)
         return
     _emit_table(_kind_labels(summary, lang), fmt, output, h)
     if fmt == "table":
@@ -502,22 +516,11 @@ def inspections_due_cmd(ctx, as_of, border, province, cycles, tolerance, fmt, ou
     lang = ctx.obj["lang"]
     h = _headers(ctx)
     if fmt == "json":
-        doc = {"due": json.loads(due.to_json(orient="records", force_ascii=False,
-                                             date_format="iso")),
-               "displaced": json.loads(disp.to_json(orient="records", force_ascii=False,
-                                                    date_format="iso"))}
-        text = json.dumps(doc, ensure_ascii=False, indent=2)
-        Path(output).write_text(text, encoding="utf-8") if output else click.echo(text)
+        _write_doc({"due": _records(due), "displaced": _records(disp)}, output)
         return
     if fmt == "xlsx":
-        if not output:
-            raise click.UsageError("--format xlsx needs --output FILE.xlsx")
-        from .io import write_xlsx
-
-        write_xlsx({("Đến hạn kiểm tra" if lang == "vi" else "Due"):
-                    _kind_labels(due, lang).rename(columns=h or {}),
-                    ("Mốc xê dịch" if lang == "vi" else "Displaced"):
-                    _kind_labels(disp, lang).rename(columns=h or {})}, output)
+        _write_sheets(ctx, {("Đến hạn kiểm tra", "Due"): due,
+                            ("Mốc xê dịch", "Displaced"): disp}, output)
         return
     _emit_table(_kind_labels(due, lang), fmt, output, h)
     if fmt == "table":

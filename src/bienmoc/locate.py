@@ -28,7 +28,7 @@ from .errors import InvalidData
 from .linear import LineIndex
 from .numbers import parse_number
 
-__all__ = ["BorderModel", "locate", "describe_vi", "describe_en", "NEIGHBOURS",
+__all__ = ["BorderModel", "locate", "describe", "describe_vi", "describe_en", "NEIGHBOURS",
            "LOCATE_COLUMNS", "format_distance"]
 
 #: Names of neighbour countries by ISO code (Vietnamese, English).
@@ -255,39 +255,45 @@ def _side_name(side: str, lang: str) -> str:
     return name[0] if lang == "vi" else name[1]
 
 
-def describe_vi(before, after, nearest, nearest_d, side, dist) -> str:
-    """'khu vực mốc 1088/2 – 1089, cách mốc 1089 khoảng 320 m về phía Việt Nam, cách đường
-    biên giới 45 m'."""
+#: The phrases of a location description, per language.
+_PHRASES = {
+    "vi": {"one": "khu vực mốc {a}, ", "two": "khu vực mốc {a} – {b}, ",
+           "near": "cách mốc {m} khoảng {d} ", "side": "về phía {s}, ",
+           "line": "cách đường biên giới {d}", "on": "trên đường biên giới"},
+    "en": {"one": "area of marker {a}, ", "two": "area of markers {a} – {b}, ",
+           "near": "about {d} from marker {m} ", "side": "on the {s} side, ",
+           "line": "{d} from the boundary line", "on": "on the boundary line"},
+}
+_ADJECTIVES_EN = {"VN": "Vietnamese", "CN": "Chinese", "LA": "Lao", "KH": "Cambodian"}
+
+
+def describe(before, after, nearest, nearest_d, side, dist, lang: str = "vi") -> str:
+    """A location as reports write it, e.g. 'khu vực mốc 1088/2 – 1089, cách mốc 1089 khoảng
+    320 m về phía Việt Nam, cách đường biên giới 45 m' (``lang='en'`` for English)."""
+    p = _PHRASES[lang]
     if before is None:
         where = ""
     elif before == after:
-        where = f"khu vực mốc {before}, "
+        where = p["one"].format(a=before)
     else:
-        where = f"khu vực mốc {before} – {after}, "
+        where = p["two"].format(a=before, b=after)
     if nearest is not None:
-        where += f"cách mốc {nearest} khoảng {format_distance(nearest_d, 'vi')} "
-    if side:
-        where += f"về phía {_side_name(side, 'vi')}, "
-        return where + f"cách đường biên giới {format_distance(dist, 'vi')}"
-    return where + "trên đường biên giới"
+        where += p["near"].format(m=nearest, d=format_distance(nearest_d, lang))
+    if not side:
+        return where + p["on"]
+    name = _side_name(side, "vi") if lang == "vi" else _ADJECTIVES_EN.get(
+        side, _side_name(side, "en"))
+    return where + p["side"].format(s=name) + p["line"].format(d=format_distance(dist, lang))
+
+
+def describe_vi(before, after, nearest, nearest_d, side, dist) -> str:
+    """:func:`describe` in Vietnamese."""
+    return describe(before, after, nearest, nearest_d, side, dist, "vi")
 
 
 def describe_en(before, after, nearest, nearest_d, side, dist) -> str:
-    """English rendering of :func:`describe_vi`."""
-    if before is None:
-        where = ""
-    elif before == after:
-        where = f"area of marker {before}, "
-    else:
-        where = f"area of markers {before} – {after}, "
-    if nearest is not None:
-        where += f"about {format_distance(nearest_d, 'en')} from marker {nearest} "
-    if side:
-        adj = {"VN": "Vietnamese", "CN": "Chinese", "LA": "Lao", "KH": "Cambodian"}.get(
-            side, _side_name(side, "en"))
-        where += f"on the {adj} side, "
-        return where + f"{format_distance(dist, 'en')} from the boundary line"
-    return where + "on the boundary line"
+    """:func:`describe` in English."""
+    return describe(before, after, nearest, nearest_d, side, dist, "en")
 
 
 def locate(data: gpd.GeoDataFrame, source, *, crs: object | None = None) -> gpd.GeoDataFrame:

@@ -5,7 +5,6 @@ from html import escape
 from typing import Mapping
 
 import geopandas as gpd
-import pandas as pd
 
 from ..crs import to_metric
 from ..schema import (ConstructionStatus, Condition, GateKind, GateStatus, MarkerKind, label)
