@@ -205,6 +205,18 @@ def _model(ctx, crs):
     return BorderModel.from_store(_store(ctx), crs=crs)
 
 
+def _kind_values(items, cast, option: str, form: str) -> dict:
+    """Options like ``--tolerance small=3`` as {'small': 3.0}."""
+    out = {}
+    for item in items:
+        key, _, val = item.partition("=")
+        try:
+            out[key.strip()] = cast(val)
+        except ValueError:
+            raise click.BadParameter(f"expected {form}, got {item!r}", param_hint=option)
+    return out
+
+
 def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
                 headers: dict[str, str] | None = None, sheet: str = "bienmoc") -> None:
     """Write a table as text, CSV (Excel-friendly), JSON or XLSX (``headers`` relabel the
@@ -280,13 +292,7 @@ def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
     """Marker QA; exits 1 when any error is found."""
     from .qa import check_markers
 
-    tol = {}
-    for t in tolerance:
-        kind, _, val = t.partition("=")
-        try:
-            tol[kind.strip()] = float(val)
-        except ValueError:
-            raise click.BadParameter(f"expected KIND=METRES, got {t!r}", param_hint="--tolerance")
+    tol = _kind_values(tolerance, float, "--tolerance", "KIND=METRES")
     store = _store(ctx)
     frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
     df = check_markers(frames, border=border.upper() if border else None, tolerance_m=tol,
@@ -498,13 +504,7 @@ def inspections_due_cmd(ctx, as_of, border, province, cycles, tolerance, fmt, ou
     """Markers due (or never) inspected, and markers displaced beyond a tolerance."""
     from .inspections import displaced_markers, inspections_due
 
-    cyc = {}
-    for c in cycles:
-        k, _, v = c.partition("=")
-        try:
-            cyc[k.strip()] = int(v)
-        except ValueError:
-            raise click.BadParameter(f"expected KIND=MONTHS, got {c!r}", param_hint="--cycle")
+    cyc = _kind_values(cycles, int, "--cycle", "KIND=MONTHS")
     store = _store(ctx)
     b = border.upper() if border else None
     due = inspections_due(store, as_of=as_of, cycle_months=cyc, border=b, province=province)
