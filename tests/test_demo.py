@@ -150,3 +150,41 @@ def test_demo_dir_is_never_written(tmp_path):
     r = CliRunner().invoke(main, ["status", "--format", "json"])
     assert r.exit_code == 0
     assert {p.name: p.stat().st_mtime_ns for p in demo_dir().glob("*.geojson")} == before
+
+
+# -- progress and inspections in the demo (issue 5) ---------------------------------------
+def test_son_la_stalled_works_via_cli(demo_store_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from bienmoc.cli import main
+
+    r = CliRunner().invoke(main, ["--store", str(demo_store_path), "progress", "--province",
+                                  "Sơn La", "--as-of", "2026-11-24", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    stalled = {w["section"]: w for w in json.loads(r.stdout)["stalled"]}
+    assert {"255", "222"} <= set(stalled)
+    assert stalled["255"]["kind"] == "landscape" and stalled["222"]["kind"] == "embankment"
+    assert stalled["255"]["days_overdue"] > 0 and stalled["222"]["days_idle"] > 180
+    r = CliRunner().invoke(main, ["--store", str(demo_store_path), "progress", "--province",
+                                  "Sơn La", "--as-of", "2026-11-24"])
+    assert "Kiến trúc cảnh quan mốc 255" in r.stdout and "Kè bảo vệ mốc 222" in r.stdout
+
+
+def test_tay_ninh_2023_works_completed(demo):
+    from bienmoc.progress import work_status
+
+    ws = work_status(demo, as_of="2026-11-24")
+    tn = ws[(ws["province"] == "Tây Ninh") & ws["section"].isin(["96", "147/6", "152/2",
+                                                                  "168–168/2"])]
+    assert len(tn) == 4 and set(tn["status"]) == {"completed"}
+    assert set(tn["actual_end"].dt.year) == {2023}
+
+
+def test_inspections_some_due_some_displaced(demo):
+    from bienmoc.inspections import displaced_markers, inspections_due
+
+    due = inspections_due(demo, as_of="2026-11-24")
+    assert due["never_inspected"].sum() > 0 and (~due["never_inspected"]).sum() > 0
+    assert len(displaced_markers(demo, tolerance_m=1.0)) >= 5

@@ -2,9 +2,10 @@
 """Build the bienmoc demo dataset from the real border lines and province polygons.
 
 Reads only ``sources/`` next to this file and writes the demo layers next to it as GeoJSON
-(EPSG:4326): boundary, provinces, markers, gates, works, incidents and an empty inspections
-layer. README.md says which parts are real and which are illustrative. The build is
-deterministic (fixed seed): two runs give byte-identical files. Run from any folder::
+(EPSG:4326): boundary, provinces, markers, gates, works, incidents, inspections, work_progress
+(no geometry) and resurveys. README.md says which parts are real and which are illustrative,
+and which statuses hold as of the demo's "today" (AS_OF, 2026-11-24). The build is
+deterministic (fixed seeds): two runs give byte-identical files. Run from any folder::
 
     python data/markers/build_demo.py
 
@@ -26,10 +27,14 @@ from pyproj import Transformer
 
 HERE = Path(__file__).resolve().parent
 try:
-    from bienmoc.schema import SCHEMAS, validate
+    from bienmoc.schema import SCHEMAS, empty_layer, label, validate
 except ImportError:  # a source tree without bienmoc installed
     sys.path.insert(0, str(HERE.parents[1] / "src"))
-    from bienmoc.schema import SCHEMAS, validate
+    from bienmoc.schema import SCHEMAS, empty_layer, label, validate
+try:  # the reference checks bienmoc applies when records are added (work, marker, corrects)
+    from bienmoc.records import reference_problems
+except ImportError:
+    reference_problems = None
 
 SOURCES = HERE / "sources"
 WGS84, METRIC, VN2000 = "EPSG:4326", "EPSG:32648", "EPSG:3405"
@@ -122,14 +127,14 @@ WORKS = [
      "2016-10-01", None, 12.5e9, 4.2e9, "Công ty TNHH Thủy lợi Sông Mã",
      "Chậm tiến độ, tạm dừng thi công; bờ sông tiếp tục sạt lở"),
     ("Mở tạm thời đường chuyên dụng vận tải hàng hóa khu vực mốc 1088/2–1089", "road", "CN",
-     "1088/2", "1089", "Lạng Sơn", "2020-03-01", "2020-09-30", "2020-03-15", "2020-08-31",
-     18e9, 17.2e9, "Công ty CP Giao thông Lạng Sơn", None),
+     "1088/2", "1089", "Lạng Sơn", "2025-01-15", "2027-03-31", "2025-02-20", None,
+     18e9, 11.5e9, "Công ty CP Giao thông Lạng Sơn", None),
     ("Đấu nối giao thông đường bộ khu vực mốc 1139–1140", "road", "CN", "1139", "1140",
-     "Lạng Sơn", "2020-05-01", "2021-06-30", "2020-07-01", "2021-09-30", 26e9, 26e9,
+     "Lạng Sơn", "2024-10-01", "2027-06-30", "2024-12-10", None, 26e9, 9.6e9,
      "Công ty CP Giao thông Lạng Sơn", None),
     ("Mở rộng đường chuyên dụng vận tải hàng hóa khu vực mốc 1119–1120 (cửa khẩu quốc tế "
-     "Hữu Nghị)", "road", "CN", "1119", "1120", "Lạng Sơn", "2020-04-01", "2021-12-31",
-     "2020-06-01", "2022-03-31", 45e9, 45e9, "Công ty CP Đầu tư Xây dựng Đồng Đăng", None),
+     "Hữu Nghị)", "road", "CN", "1119", "1120", "Lạng Sơn", "2024-06-01", "2027-06-30",
+     "2024-07-15", None, 45e9, 36e9, "Công ty CP Đầu tư Xây dựng Đồng Đăng", None),
     ("Sửa chữa, kè bảo vệ mốc 96", "repair", "KH", "96", None, "Tây Ninh", "2023-02-01",
      "2023-09-30", "2023-03-10", "2023-10-20", 2.4e9, 2.4e9, "Công ty TNHH Xây dựng Tây Ninh",
      None),
@@ -140,13 +145,13 @@ WORKS = [
      "2023-09-30", "2023-04-05", "2023-11-15", 1.6e9, 1.6e9, "Công ty TNHH Xây dựng Tây Ninh",
      None),
     ("Thiết kế lại kiến trúc cảnh quan mốc 171", "landscape", "KH", "171", None, "Tây Ninh",
-     "2023-03-01", "2023-12-31", "2023-05-02", "2024-03-15", 3.2e9, 3.2e9,
-     "Công ty CP Kiến trúc Miền Nam", None),
+     "2027-03-01", "2027-12-31", None, None, 3.2e9, 0.0, None,
+     "Dự kiến khởi công năm 2027"),
     ("Thiết kế lại kiến trúc cảnh quan mốc 118", "landscape", "KH", "118", None, "Tây Ninh",
      "2023-03-01", "2023-12-31", "2023-05-15", "2023-12-20", 3.0e9, 3.0e9,
      "Công ty CP Kiến trúc Miền Nam", None),
     ("Thiết kế lại kiến trúc cảnh quan mốc 150", "landscape", "KH", "150", None, "Tây Ninh",
-     "2023-03-01", "2023-12-31", "2023-06-01", None, 3.1e9, 1.9e9,
+     "2025-03-01", "2027-03-31", "2025-04-15", None, 3.1e9, 1.9e9,
      "Công ty CP Kiến trúc Miền Nam", "Đang thi công"),
     ("Cắm tăng dày cọc dấu đoạn 168–168/2", "reference_stake", "KH", "168", "168/2",
      "Tây Ninh", "2023-04-01", "2023-11-30", "2023-05-08", "2023-12-15", 0.8e9, 0.8e9,
@@ -671,6 +676,543 @@ def build_incidents(rng, lines, provinces, m, n=398):
     return df.drop(columns=["ch", "geometry"]).to_dict("records"), df.geometry.to_numpy()
 
 
+# -- progress updates, inspections and resurveys ----------------------------------------------
+# All illustrative. The statuses the README states hold as of AS_OF (the demo's "today").
+
+AS_OF = "2026-11-24"
+LAST_RECORD = "2026-11-20"  # no record is dated later
+STALL_DAYS = 180
+CYCLE_MONTHS = {"large": 12, "medium": 24, "small": 24, "stake": 24}
+
+# Progress series per work: first update, last update (None: the actual end, at 100 %), percent
+# at the last update, days between updates, and the status bienmoc derives as of AS_OF.
+PROGRESS = {
+    "W-000001": ("2015-10-15", None, 100, 45, "completed"),    # stake 163/1
+    "W-000002": ("2015-10-30", None, 100, 45, "completed"),    # stake 206/1
+    "W-000003": ("2016-06-15", None, 100, 90, "completed"),    # landscape 207
+    "W-000004": ("2016-05-05", "2023-03-20", 48, 150, "stalled"),   # landscape 255
+    "W-000005": ("2016-11-10", "2022-08-10", 37, 150, "stalled"),   # embankment 222
+    "W-000006": ("2025-03-20", "2026-11-10", 68, 40, "in_progress"),  # road 1088/2-1089
+    "W-000007": ("2025-01-08", "2026-04-28", 41, 40, "stalled"),  # road 1139-1140: idle
+    "W-000008": ("2024-08-15", "2026-11-05", 84, 40, "in_progress"),  # road 1119-1120
+    "W-000009": ("2023-04-05", None, 100, 30, "completed"),    # repair 96
+    "W-000010": ("2023-04-15", None, 100, 30, "completed"),    # repair 147/6
+    "W-000011": ("2023-05-02", None, 100, 30, "completed"),    # repair 152/2
+    "W-000012": (None, None, 0, 0, "not_started"),             # landscape 171 (2027)
+    "W-000013": ("2023-06-10", None, 100, 40, "completed"),    # landscape 118
+    "W-000014": ("2025-05-15", "2026-10-15", 62, 45, "in_progress"),  # landscape 150
+    "W-000015": ("2023-06-05", None, 100, 45, "completed"),    # stakes 168-168/2
+}
+STAGE_NOTES = {
+    "reference_stake": ["Khảo sát, xác định vị trí cọc dấu", "Vận chuyển vật liệu lên vị trí",
+                        "Đổ bê tông cọc dấu", "Hoàn thiện, sơn số hiệu"],
+    "landscape": ["Giải phóng mặt bằng, san gạt", "Thi công móng, tường bao",
+                  "Xây dựng sân, bậc lên xuống", "Hoàn thiện, trồng cây xanh"],
+    "embankment": ["Đắp đê quây, xử lý nền", "Thi công chân kè",
+                   "Thi công thân kè, đổ bê tông mái kè", "Hoàn thiện đỉnh kè"],
+    "road": ["San nền, làm nền đường", "Thi công cống thoát nước",
+             "Thi công móng cấp phối đá dăm", "Rải thảm bê tông nhựa, lắp biển báo"],
+    "repair": ["Tháo dỡ phần hư hỏng", "Gia cố chân đế mốc", "Thi công kè bảo vệ",
+               "Sơn lại mốc, hoàn thiện"],
+}
+STALL_NOTES = {"W-000004": "Tạm dừng thi công do chưa bố trí đủ vốn",
+               "W-000005": "Tạm dừng thi công; bờ sông tiếp tục sạt lở"}
+
+
+def vn_date(iso):
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
+
+
+def shift(iso, days):
+    return (date.fromisoformat(iso) + timedelta(days=int(days))).isoformat()
+
+
+def build_progress(rng, works):
+    """Progress updates of each work (append-only; two corrections)."""
+    recs = []
+    for w in works:
+        first, last, pct_end, step, _ = PROGRESS[w["id"]]
+        if first is None:
+            continue
+        last = last or w["actual_end"]
+        d0, d1 = date.fromisoformat(first), date.fromisoformat(last)
+        k = max(1, round((d1 - d0).days / step))
+        days = np.linspace(0, (d1 - d0).days, k + 1)
+        days[1:-1] += rng.uniform(-step / 5, step / 5, k - 1)
+        t = days / days[-1]
+        if pct_end == 100:
+            curve = 3 * t ** 2 - 2 * t ** 3
+        elif w["id"] in STALL_NOTES:  # work slowed down, then stopped
+            curve = 1 - (1 - t) ** 2.5
+        else:
+            curve = 0.1 + 0.9 * t
+        pct = np.maximum.accumulate(np.clip(np.round(pct_end * curve), 2, 99))
+        pct[-1] = pct_end
+        disb = np.round(w["budget_disbursed_vnd"] * (pct / pct_end) ** 1.2, -6)
+        for i, (dd, p, b) in enumerate(zip(days, pct, disb)):
+            iso = (d0 + timedelta(days=int(round(dd)))).isoformat()
+            if p == 100:
+                note = "Nghiệm thu hoàn thành, bàn giao đưa vào sử dụng"
+            elif i == 0:
+                note = "Khởi công; " + STAGE_NOTES[w["kind"]][0].lower()
+            elif i == len(days) - 1 and w["id"] in STALL_NOTES:
+                note = STALL_NOTES[w["id"]]
+            else:
+                note = STAGE_NOTES[w["kind"]][min(int(p // 25), 3)]
+            keep_b = i in (0, len(days) - 1) or rng.uniform() < 0.75
+            recs.append(dict(work_id=w["id"], date=iso, percent=float(p),
+                             disbursed_vnd=float(b) if keep_b else None, note=note,
+                             corrects=None, ref=None, curve_vnd=float(b)))
+    # corrections: a mistyped percent (1119-1120) and a disbursement typed ten times too big
+    # (embankment 222), each fixed by a new record a few days later
+    for wid, i, days, fix in (("W-000008", 4, 3, "percent"), ("W-000005", 3, 4, "disbursed")):
+        rows = [r for r in recs if r["work_id"] == wid]
+        orig, nxt = rows[i], rows[i + 1]
+        fixed = dict(orig, date=shift(orig["date"], days), ref=id(orig))
+        assert fixed["date"] < nxt["date"]
+        if fix == "percent":
+            true = int(orig["percent"])
+            typo = int(str(true)[::-1]) if str(true)[::-1] != str(true) else true + 30
+            assert typo > nxt["percent"]
+            orig["percent"] = float(typo)
+            fixed["note"] = (f"Đính chính số liệu ngày {vn_date(orig['date'])}: nhập nhầm "
+                             f"{typo}%, đúng là {true}%")
+        else:
+            fixed["disbursed_vnd"] = orig["curve_vnd"]
+            orig["disbursed_vnd"] = 10 * orig["curve_vnd"]
+            fixed["note"] = (f"Đính chính số liệu ngày {vn_date(orig['date'])}: nhập nhầm lũy "
+                             "kế giải ngân (thừa một chữ số 0)")
+        recs.append(fixed)
+    recs.sort(key=lambda r: (r["date"], r["work_id"]))
+    ids = {}
+    for i, r in enumerate(recs, 1):
+        r["id"] = f"P-{i:06d}"
+        ids[id(r)] = r["id"]
+    for r in recs:
+        r["corrects"] = ids[r.pop("ref")] if r["ref"] else None
+        del r["curve_vnd"]
+    check_progress(works, recs)
+    return recs
+
+
+def derived_status(w, updates, as_of=AS_OF, stall_days=STALL_DAYS):
+    """The status rule bienmoc applies (see README), on the raw records."""
+    ups = [u for u in updates if u["date"] <= as_of]
+    last = ups[-1] if ups else None
+    if (w["actual_end"] and w["actual_end"] <= as_of) or any(u["percent"] >= 100 for u in ups):
+        return "completed"
+    started = bool(w["actual_start"] and w["actual_start"] <= as_of) or any(
+        u["percent"] > 0 for u in ups)
+    activity = last["date"] if last else (w["actual_start"] if started else None)
+    idle = (date.fromisoformat(as_of) - date.fromisoformat(activity)).days if activity else 0
+    if (w["planned_end"] and as_of > w["planned_end"]) or (started and idle >= stall_days):
+        return "stalled"
+    return "in_progress" if started else "not_started"
+
+
+def check_progress(works, recs):
+    """Works' dates and budgets agree with their progress series; the seed statuses hold."""
+    replaced = {r["corrects"] for r in recs if r["corrects"]}
+    assert len(replaced) == 2 and all(r["date"] <= LAST_RECORD for r in recs)
+    for w in works:
+        ups = [r for r in recs if r["work_id"] == w["id"] and r["id"] not in replaced]
+        raw = [r for r in recs if r["work_id"] == w["id"]]
+        if not ups:
+            assert w["actual_start"] is None and w["actual_end"] is None
+            assert w["planned_start"] > AS_OF and not w["budget_disbursed_vnd"]
+        else:
+            assert w["actual_start"] <= min(r["date"] for r in raw), w["id"]
+            pct = [u["percent"] for u in ups]
+            assert pct == sorted(pct) and 0 < pct[0] and pct[-1] <= 100, w["id"]
+            b = [u["disbursed_vnd"] for u in ups if u["disbursed_vnd"] is not None]
+            assert b == sorted(b) and b[-1] == w["budget_disbursed_vnd"] <= \
+                w["budget_planned_vnd"], w["id"]
+            if pct[-1] == 100:  # completed: the 100 % update is the last, on the actual end
+                assert w["actual_end"] == ups[-1]["date"] and pct.count(100) == 1, w["id"]
+                assert w["budget_disbursed_vnd"] == w["budget_planned_vnd"]
+            else:
+                assert w["actual_end"] is None, w["id"]
+        assert derived_status(w, ups) == PROGRESS[w["id"]][4], w["id"]
+    by = {(w["border"], w["marker_from"], w["kind"]): (w, [r for r in recs if r["work_id"] ==
+                                                           w["id"] and r["id"] not in replaced])
+          for w in works}
+    for a, kind in (("255", "landscape"), ("222", "embankment")):  # Sơn La: stalled long ago
+        w, ups = by[("LA", a, kind)]
+        assert w["planned_end"] < "2019-01-01" and ups[-1]["date"] < "2024-01-01"
+        assert ups[-1]["percent"] < 100 and w["actual_end"] is None
+    for a in ("96", "147/6", "152/2", "168"):  # Tây Ninh 2023: done within 2023
+        w, ups = by[("KH", a, "reference_stake" if a == "168" else "repair")]
+        assert w["actual_end"][:4] == "2023" == ups[0]["date"][:4] == ups[-1]["date"][:4]
+    tn = {a: derived_status(*by[("KH", a, "landscape")]) for a in ("171", "118", "150")}
+    assert sorted(tn.values()) == ["completed", "in_progress", "not_started"], tn
+    assert by[("KH", "150", "landscape")][1][-1]["date"] >= "2026-01-01"
+    ls = [by[("CN", a, "road")] for a in ("1088/2", "1139", "1119")]
+    assert all(len([u for u in ups if u["date"] >= "2025-01-01"]) >= 8 for _, ups in ls)
+    idle = [w["id"] for w, ups in ls if (date.fromisoformat(AS_OF) - date.fromisoformat(
+        ups[-1]["date"])).days >= STALL_DAYS]
+    assert idle == ["W-000007"] and all(w["planned_end"] > AS_OF for w, _ in ls)
+
+
+# Inspections. Never inspected: VN-Cambodia main numbers 31-44 and the VN-Laos stakes from
+# Quảng Trị southwards (main number >= 612), plus a few random patrol sections.
+NEVER_KH = (31, 44)
+NEVER_LA_STAKES = 612
+N_DISPLACED = 15
+NEIGHBOUR = {"CN": "Trung Quốc", "LA": "Lào", "KH": "Campuchia"}
+# Markers with a fixed history: border, number, date, team, condition, notes.
+SPECIAL_INSPECTIONS = [
+    ("LA", "222(1)", "2024-05-14", "joint", "good", "Kiểm tra song phương với phía Lào"),
+    ("LA", "222(2)", "2024-05-14", "joint", "damaged", "Bờ sông sạt lở, chân mốc bị xói"),
+    ("LA", "222(1)", "2026-06-09", "joint", "good", None),
+    ("LA", "222(2)", "2026-06-09", "joint", "damaged",
+     "Bờ sông tiếp tục sạt lở; kè bảo vệ mốc thi công dở dang"),
+    ("KH", "96", "2022-08-16", "unilateral", "damaged",
+     "Chân đế bị xói lở, nứt bệ mốc; đề nghị sửa chữa, kè bảo vệ"),
+    ("KH", "147/6", "2022-08-17", "unilateral", "damaged",
+     "Bệ mốc bị nứt, mất sơn số hiệu; đề nghị sửa chữa"),
+    ("KH", "152/2", "2022-08-19", "unilateral", "damaged",
+     "Chân đế bị xói lở do nước chảy xiết; đề nghị kè bảo vệ"),
+    ("KH", "147/6", "2023-10-04", "joint", "good", "Kiểm tra sau sửa chữa, kè bảo vệ: mốc tốt"),
+    ("KH", "96", "2023-10-27", "joint", "good", "Kiểm tra sau sửa chữa, kè bảo vệ: mốc tốt"),
+    ("KH", "152/2", "2023-11-22", "joint", "good", "Kiểm tra sau sửa chữa, kè bảo vệ: mốc tốt"),
+    ("KH", "168/1", "2024-01-09", "joint", "good", "Kiểm tra cọc dấu cắm tăng dày năm 2023"),
+    ("KH", "168/2", "2024-01-09", "joint", "good", "Kiểm tra cọc dấu cắm tăng dày năm 2023"),
+    ("KH", "96", "2025-09-09", "unilateral", "good", None),
+    ("KH", "147/6", "2025-09-10", "unilateral", "good", None),
+    ("KH", "152/2", "2025-09-12", "unilateral", "good", None),
+    ("KH", "168/1", "2026-03-17", "unilateral", "good", None),
+    ("KH", "168/2", "2026-03-17", "unilateral", "good", None),
+]
+# Large markers of Sơn La: 255 (Lóng Sập gate) inspected within 12 months, 207 overdue.
+LARGE_LAST = {("LA", "255"): ("2026-10-22", "joint"), ("LA", "207"): ("2025-09-18",
+                                                                      "unilateral")}
+# Registered positions corrected after a joint survey: border, number, date of the inspection
+# that found the discrepancy, date of the resurvey, date of a later inspection, metres between
+# the old and the new position, reason (with {d}: that distance), surveyor.
+RESURVEYS = [
+    ("CN", "126", "2019-10-08", "2020-06-17", "2024-10-22", 9.0,
+     "Kiểm tra song phương Việt Nam – Trung Quốc phát hiện tọa độ đăng ký lệch {d} m so với vị "
+     "trí thực địa của mốc; hai bên đo đạc lại, thống nhất tọa độ mới",
+     "Tổ đo đạc liên hợp Việt Nam – Trung Quốc"),
+    ("LA", "238", "2021-05-12", "2021-11-16", "2025-12-03", 13.5,
+     "Tọa độ đăng ký sai lệch {d} m do sai số định vị vệ tinh ở địa hình núi cao, bị che khuất; "
+     "đo đạc lại trong đợt kiểm tra song phương Việt Nam – Lào",
+     "Tổ đo đạc liên hợp Việt Nam – Lào (Sơn La – Hủa Phăn)"),
+    ("LA", "271", "2024-09-05", "2025-03-11", "2026-04-21", 7.2,
+     "Tọa độ đăng ký sai lệch {d} m (sai số đo GNSS khi xây dựng mốc); đo đạc lại trong đợt "
+     "kiểm tra song phương Việt Nam – Lào",
+     "Tổ đo đạc liên hợp Việt Nam – Lào (Sơn La – Hủa Phăn)"),
+]
+GOOD_NOTES = ["Mốc nguyên vẹn, số hiệu rõ", "Đã phát quang quanh mốc", "Đã sơn lại số hiệu mốc",
+              "Đường ra mốc bị cây cối che lấp"]
+FOUND_NOTES = {
+    "damaged": ["Nứt chân đế", "Bong tróc sơn, mờ chữ số hiệu", "Sứt mẻ cạnh mốc",
+                "Chân mốc bị xói lở", "Mốc bị nghiêng nhẹ"],
+    "destroyed": ["Mốc bị phá hủy, chỉ còn bệ mốc", "Mốc bị gãy đổ do sạt lở"],
+    "missing": ["Không tìm thấy mốc tại vị trí đăng ký", "Mốc bị mất, nghi bị đào trộm"],
+}
+DISPLACE_CAUSES = ["do sạt lở đất", "do lũ cuốn", "do phương tiện va chạm", "chưa rõ nguyên nhân"]
+
+
+def metres(a, b):
+    """Distance (m) between lon/lat points, in the build's metric CRS."""
+    return shapely.distance(np.asarray(to_metric(np.asarray(a, dtype=object)), dtype=object),
+                            np.asarray(to_metric(np.asarray(b, dtype=object)), dtype=object))
+
+
+def offset_points(rng, pts, dist):
+    """Lon/lat points ``dist`` metres from ``pts`` in random directions (rounded as written)."""
+    ang = rng.uniform(0, 2 * np.pi, len(pts))
+    xy = shapely.get_coordinates(np.asarray(to_metric(np.asarray(pts, dtype=object)),
+                                            dtype=object))
+    xy += np.column_stack([np.cos(ang), np.sin(ang)]) * np.asarray(dist)[:, None]
+    return to_wgs84(shapely.points(xy))
+
+
+def months_later(iso, months):
+    return (pd.Timestamp(iso) + pd.DateOffset(months=months)).date().isoformat()
+
+
+def build_inspections(rng, m, wgs, works):
+    """Inspection records (patrols by section, yearly checks of large markers, fixed histories),
+    resurveys, and each marker's condition = its latest inspection's finding."""
+    key = (m.border + "-" + m.number).to_numpy()
+    row_of = {k: i for i, k in enumerate(key)}
+    built = (m.construction_status == "built").to_numpy()
+    bdate = m.built_date.to_numpy()
+    recs = []
+
+    def add(i, day, team, cond=None, notes=None, gnss=True, fixed=False):
+        assert built[i] and day >= bdate[i] and "2016-01-01" <= day <= LAST_RECORD
+        recs.append(dict(row=i, date=day, team=team, condition=cond, notes=notes, gnss=gnss,
+                         fixed=fixed, ref=None, point=None, photos=0))
+        return recs[-1]
+
+    special = {row_of[f"{b}-{n}"] for b, n, *_ in SPECIAL_INSPECTIONS} | {
+        row_of[f"{b}-{n}"] for b, n, *_ in RESURVEYS}
+    special_pos = set(m.pos_id.to_numpy()[list(special)])
+    large_pos = set(m.pos_id[m.kind == "large"])
+    never = ((m.border == "KH") & m["main"].between(*NEVER_KH)).to_numpy() | (
+        (m.border == "LA") & m.stake & (m["main"] >= NEVER_LA_STAKES)).to_numpy()
+    for b, n, day, team, cond, notes in SPECIAL_INSPECTIONS:
+        add(row_of[f"{b}-{n}"], day, team, cond, notes, fixed=True)
+
+    # patrols: consecutive positions in sections of 5-14; a patrol covers ~6 positions a day
+    d = date.fromisoformat(AS_OF)
+    eligible = built & ~never & ~m.pos_id.isin(special_pos | large_pos).to_numpy()
+    lai_chau = (m.province == "Lai Châu").to_numpy()
+    for border in BORDERS:
+        rows = np.flatnonzero(eligible & (m.border == border).to_numpy())
+        pos = pd.unique(m.pos_id.to_numpy()[rows])
+        rows_at = pd.Series(rows).groupby(m.pos_id.to_numpy()[rows]).apply(list)
+        start = 0
+        while start < len(pos):
+            size = int(rng.integers(5, 15))
+            section, start = pos[start:start + size], start + size
+            cat = rng.choice(["current", "overdue", "never"], p=[0.72, 0.25, 0.03])
+            if cat == "never" and not m.protect.to_numpy()[np.concatenate(
+                    [rows_at[p] for p in section])].any():  # seed markers are inspected
+                continue
+            lag = rng.uniform(7, 725) if cat == "current" else rng.uniform(740, 1900)
+            days = [d - timedelta(days=int(lag))]
+            for _ in range(int(rng.choice(3, p=[0.5, 0.35, 0.15]))):
+                days.append(days[-1] - timedelta(days=int(rng.uniform(270, 820))))
+            joint_p = 0.6 if lai_chau[rows_at[section[0]][0]] else (
+                0.15 if border == "KH" else 0.3)
+            for day0 in days:
+                team = "joint" if rng.uniform() < joint_p else "unilateral"
+                gnss = rng.uniform() < (0.9 if team == "joint" else 0.6)
+                for j, p in enumerate(section):
+                    day = (day0 + timedelta(days=j // 6)).isoformat()
+                    for i in rows_at[p]:
+                        if "2016-01-01" <= day and day >= shift(bdate[i], 30):
+                            add(i, day, team, gnss=gnss)
+    # large markers: a yearly check, mostly within the last 12 months
+    for p in sorted(large_pos):
+        rows = np.flatnonzero((m.pos_id == p).to_numpy() & built)
+        if not len(rows):
+            continue
+        fixed = LARGE_LAST.get(tuple(m[["border", "number"]].iloc[rows[0]]))
+        if fixed:
+            day, team0 = date.fromisoformat(fixed[0]), fixed[1]
+        else:
+            lag = rng.uniform(10, 350) if rng.uniform() < 0.8 else rng.uniform(380, 700)
+            day, team0 = d - timedelta(days=int(lag)), None
+        first = max(date(int(rng.integers(2016, 2022)), 1, 15),
+                    date.fromisoformat(shift(max(bdate[rows]), 30)))
+        k = 0
+        while day >= first:
+            team = team0 if (k == 0 and team0) else (
+                "joint" if rng.uniform() < 0.5 else "unilateral")
+            for i in rows:
+                add(i, day.isoformat(), team, gnss=rng.uniform() < 0.9)
+            day -= timedelta(days=int(rng.uniform(300, 400)))
+            k += 1
+    # resurveyed markers: the inspection that found the discrepancy, then a later one
+    for b, n, found, _, later, dist, *_ in RESURVEYS:
+        i = row_of[f"{b}-{n}"]
+        add(i, found, "joint" if b == "CN" else "unilateral", "good", None, fixed=True)
+        add(i, later, "joint", "good", None, fixed=True)
+
+    # findings: the latest one keeps the registered condition (mostly), earlier ones are good
+    orig = m.condition.to_numpy()
+    order = sorted(range(len(recs)), key=lambda k: (recs[k]["date"], k))
+    latest = {}
+    for k in order:
+        latest[recs[k]["row"]] = k
+    cands = sorted(i for i, k in latest.items() if orig[i] == "displaced" and not
+                   recs[k]["fixed"] and recs[k]["date"] >= "2019-01-01")
+    displaced = set(rng.choice(cands, N_DISPLACED, replace=False).tolist())
+    for k, r in enumerate(recs):
+        if r["fixed"]:
+            continue
+        i = r["row"]
+        if latest[i] == k:
+            o = orig[i]
+            r["condition"] = ("displaced" if i in displaced else "damaged" if o == "displaced"
+                              else o if o != "unknown" else
+                              str(rng.choice(["good", "damaged"], p=[0.9, 0.1])))
+            if i in displaced:
+                r["gnss"] = True
+        else:
+            bad = orig[i] in ("destroyed", "missing")
+            r["condition"] = "damaged" if rng.uniform() < (0.4 if bad else 0.05) else "good"
+    # measured positions: within 0.5 m of the registered point, or 1.5-15 m when displaced
+    meas = [k for k, r in enumerate(recs) if r["gnss"] and r["condition"] in (
+        "good", "damaged", "displaced")]
+    dist = np.array([rng.uniform(1.6, 14.8) if recs[k]["condition"] == "displaced"
+                     else rng.uniform(0, 0.49) for k in meas])
+    pts = offset_points(rng, wgs[[recs[k]["row"] for k in meas]], dist)
+    for k, p in zip(meas, pts):
+        recs[k]["point"] = p
+    # corrections: wrong condition typed, fixed by a new record the next day
+    later = {}  # record index -> the marker's next record index
+    for k in order:
+        i = recs[k]["row"]
+        if ("last", i) in later:
+            later[later[("last", i)]] = k
+        later[("last", i)] = k
+    c_dam = sorted(k for k in latest.values() if recs[k]["condition"] == "damaged"
+                   and recs[k]["point"] is not None and not recs[k]["fixed"])
+    c_good = sorted(k for k in latest.values() if recs[k]["condition"] == "good"
+                    and recs[k]["point"] is not None and not recs[k]["fixed"]
+                    and "2026-01-01" <= recs[k]["date"] < LAST_RECORD)
+    c_old = sorted(k for k, n in later.items() if isinstance(k, int) and not recs[k]["fixed"]
+                   and recs[k]["condition"] == "damaged" and "2022-01-01" <= recs[k]["date"]
+                   <= "2023-12-31" and recs[n]["date"] > shift(recs[k]["date"], 10))
+    for pool, typo, why in (
+            (c_dam, "destroyed", "thực tế mốc hư hỏng (nứt chân đế)"),
+            (c_good, "displaced", "đo kiểm tra, mốc không bị xê dịch"),
+            (c_old, "good", "thực tế chân đế mốc bị xói lở")):
+        r = recs[int(rng.choice(pool))]
+        right, r["condition"] = r["condition"], typo
+        recs.append(dict(r, date=shift(r["date"], 1), condition=right, ref=r, fixed=True,
+                         notes=f"Đính chính bản ghi ngày {vn_date(r['date'])}: nhập nhầm tình "
+                               f"trạng “{label(typo)}”, {why}"))
+
+    # notes and photos
+    for r in recs:
+        if r["fixed"]:
+            continue
+        b, c = m.border.iloc[r["row"]], r["condition"]
+        parts = []
+        if r["team"] == "joint" and rng.uniform() < 0.3:
+            parts.append(f"Tuần tra song phương với lực lượng bảo vệ biên giới {NEIGHBOUR[b]}")
+        if c == "good" and rng.uniform() < 0.15:
+            parts.append(GOOD_NOTES[rng.integers(len(GOOD_NOTES))])
+        elif c == "displaced" and (dm := metres([r["point"]], wgs[[r["row"]]])[0]) > 1:
+            parts.append(f"Mốc bị xê dịch khoảng {dm:.1f} m so với vị trí đăng ký, ".replace(
+                ".", ",") + DISPLACE_CAUSES[rng.integers(len(DISPLACE_CAUSES))])
+        elif c in FOUND_NOTES:
+            parts.append(FOUND_NOTES[c][rng.integers(len(FOUND_NOTES[c]))])
+        r["notes"] = "; ".join(parts) or None
+    for r in recs:
+        r["photos"] = int(rng.integers(1, 4)) if r["condition"] != "good" else (
+            int(rng.integers(1, 3)) if rng.uniform() < 0.25 else 0)
+
+    # resurveys: the new registered position is the marker's position as written
+    resurveys = []
+    for j, (b, n, found, day, _, dist, reason, surveyor) in enumerate(RESURVEYS, 1):
+        i = row_of[f"{b}-{n}"]
+        prev = offset_points(rng, wgs[[i]], [dist])[0]
+        dm = f"{metres([prev], wgs[[i]])[0]:.1f}".replace(".", ",")
+        hit = [r for r in recs if r["row"] == i and r["date"] == found]
+        hit[0]["notes"] = f"Tọa độ đo GNSS lệch {dm} m so với tọa độ đăng ký; đề nghị đo đạc lại"
+        resurveys.append(dict(id=f"R-{j:06d}", date=day, border=b, marker=n,
+                              previous_wkt=shapely.to_wkt(prev, rounding_precision=7),
+                              reason=reason.format(d=dm), surveyor=surveyor, geometry=wgs[i]))
+
+    # ids in date order; photo names numbered per year
+    recs.sort(key=lambda r: (r["date"], BORDERS.index(m.border.iloc[r["row"]]), r["row"],
+                             r["ref"] is not None))
+    counter = {}
+    for n, r in enumerate(recs, 1):
+        r["id"] = f"I-{n:06d}"
+        y, names = r["date"][:4], []
+        for _ in range(r["photos"]):
+            counter[y] = counter.get(y, 0) + 1
+            names.append(f"IMG_{y}_{counter[y]:04d}.jpg")
+        r["photos"] = ";".join(names) or None
+    out = [dict(id=r["id"], date=r["date"], border=m.border.iloc[r["row"]],
+                marker=m.number.iloc[r["row"]], team=r["team"], condition=r["condition"],
+                notes=r["notes"], photos=r["photos"], corrects=r["ref"] and r["ref"]["id"])
+           for r in recs]
+    geoms = np.array([r["point"] for r in recs], dtype=object)
+    # the registered condition is the latest finding; a marker never inspected keeps 'good' or
+    # 'unknown' (nobody has looked at it since it was built)
+    replaced = {id(r["ref"]) for r in recs if r["ref"] is not None}
+    eff = [r for r in recs if id(r) not in replaced]
+    last = {}
+    for r in eff:
+        last[r["row"]] = r  # recs are in date order
+    cond = np.where(np.isin(orig, ["good", "unknown"]), orig, "unknown")
+    for i, r in last.items():
+        cond[i] = r["condition"]
+    return out, geoms, resurveys, cond
+
+
+def check_inspections(m, wgs, ins, geoms, resurveys, works):
+    """The inspection facts the README states, asserted on the records as written."""
+    df = pd.DataFrame(ins)
+    df["geometry"] = geoms
+    key = m.border + "-" + m.number
+    reg = dict(zip(key, wgs))
+    kind = dict(zip(key, m.kind))
+    built = dict(zip(key, m.built_date))
+    df["key"] = df.border + "-" + df.marker
+    assert df.key.isin(set(key[m.construction_status == "built"])).all(), "unbuilt or unknown"
+    assert (df.date >= df.key.map(built)).all() and df.date.between("2016-01-01",
+                                                                     LAST_RECORD).all()
+    assert df.date.is_monotonic_increasing and df.id.is_unique
+    fixes = df[df.corrects.notna()]
+    assert len(fixes) == 3
+    for r in fixes.itertuples():  # each corrects an earlier record of the same marker
+        o = df[df.id == r.corrects].iloc[0]
+        assert o.key == r.key and o.condition != r.condition and o.id < r.id
+        assert r.date == shift(o.date, 1)
+    eff = df[~df.id.isin(fixes.corrects)]
+    # measured positions: 0-0.5 m from the registered point, displaced ones 1.5-15 m
+    pos = eff[eff.geometry.notna()]
+    dist = metres(pos.geometry.to_numpy(), np.array([reg[k] for k in pos.key], dtype=object))
+    disp = (pos.condition == "displaced").to_numpy()
+    assert (dist[~disp] <= 0.52).all() and ((dist[disp] >= 1.5) & (dist[disp] <= 15)).all()
+    assert not eff[eff.condition.isin(["missing", "destroyed"])].geometry.notna().any()
+    last = eff.groupby("key").tail(1).set_index("key")
+    last_pos = pos.assign(dist=dist).groupby("key").tail(1).set_index("key")
+    displaced = last_pos[last_pos.dist > 1.0]
+    assert 10 <= len(displaced) <= 20 and (displaced.condition == "displaced").all()
+    assert set(displaced.index) == set(last[last.condition == "displaced"].index)
+    # registered condition = latest finding
+    cond = dict(zip(key, m.condition))
+    assert all(cond[k] == c for k, c in last.condition.items()), "marker condition"
+    assert cond["LA-222(2)"] == "damaged"
+    for k in ("KH-96", "KH-147/6", "KH-152/2", "KH-168/1", "KH-168/2"):
+        assert cond[k] == "good"
+    for a in ("96", "147/6", "152/2"):  # found damaged in 2022, good after the 2023 repair
+        w = next(w for w in works if w["marker_from"] == a and w["border"] == "KH")
+        h = eff[eff.key == f"KH-{a}"]
+        assert h.condition.iloc[0] == "damaged" and h.date.iloc[0] < w["actual_start"]
+        assert (h[h.date > w["actual_end"]].condition == "good").all()
+    # inspection cycles as of AS_OF
+    b = m[m.construction_status == "built"]
+    bk = (b.border + "-" + b.number).to_numpy()
+    due = np.array([months_later(last["date"][k], CYCLE_MONTHS[kind[k]]) if k in last.index
+                    else "" for k in bk])
+    never = due == ""
+    overdue = ~never & (due <= AS_OF)
+    current = ~never & ~overdue
+    n = len(bk)
+    assert current.sum() > 0.6 * n and 0.1 * n < overdue.sum() < 0.35 * n
+    assert 0.02 * n < never.sum() < 0.1 * n
+    st = dict(zip(bk, np.select([never, overdue], ["never", "overdue"], "current")))
+    kh = b[(b.border == "KH") & b["main"].between(*NEVER_KH)]
+    assert all(st[k] == "never" for k in "KH-" + kh.number)
+    las = b[(b.border == "LA") & b.stake & (b["main"] >= NEVER_LA_STAKES)]
+    assert all(st[k] == "never" for k in "LA-" + las.number)
+    sl_large = b[(b.province == "Sơn La") & (b.kind == "large")]
+    assert {k: st[k] for k in "LA-" + sl_large.number} == {"LA-207": "overdue",
+                                                          "LA-255": "current"}
+    seeds = m[m.protect & (m.construction_status == "built") & ~m.tri_border]
+    assert all(st[k] != "never" for k in seeds.border + "-" + seeds.number)
+    joint = eff.team == "joint"
+    lc = eff.key.isin(set(key[m.province == "Lai Châu"]))
+    assert 0.15 < joint.mean() < 0.5 and joint[lc].mean() > 0.4 and (~joint[lc]).any()
+    assert {"damaged", "displaced", "destroyed", "missing"} <= set(last.condition)
+    # resurveys: the new position is the marker's registered position; the discrepancy was
+    # found by an inspection before the resurvey, and the position checked after it
+    assert 1 <= len(resurveys) <= 3
+    for r in resurveys:
+        k = f"{r['border']}-{r['marker']}"
+        assert shapely.equals_exact(r["geometry"], reg[k], 0)
+        prev = shapely.from_wkt(r["previous_wkt"])
+        assert 5 <= metres([prev], [reg[k]])[0] <= 30
+        h = eff[eff.key == k]
+        assert h.date.iloc[0] < r["date"] < h.date.iloc[-1] and h.geometry.notna().all()
+        assert "lệch" in h.notes.iloc[0] and built[k] < r["date"]
+    return dict(current=int(current.sum()), overdue=int(overdue.sum()),
+                never=int(never.sum()), displaced=sorted(displaced.index), status=st)
+
+
 # -- output ----------------------------------------------------------------------------------
 
 def plain(v):
@@ -682,16 +1224,31 @@ def plain(v):
     return v
 
 
+class Written:
+    """The layers validated so far: the context (``read``) later layers are checked against."""
+
+    layers = {}
+
+    @classmethod
+    def read(cls, kind):
+        return cls.layers.get(kind, empty_layer(kind))
+
+
 def write_layer(kind, records, geoms):
-    """Validate ``records`` (dicts of schema columns) with lon/lat geometries, then write."""
+    """Validate ``records`` (dicts of schema columns) with lon/lat geometries (None: no
+    geometry), check what they refer to against the layers written before, then write."""
     cols = SCHEMAS[kind].columns
     records = [{c: plain(r.get(c)) for c in cols} for r in records]
     if records:
         gdf = gpd.GeoDataFrame(pd.DataFrame(records, columns=cols), geometry=list(geoms),
                                crs=WGS84)
-        validate(kind, gdf, borders=set(BORDERS), what=f"{kind} (demo build)")
+        Written.layers[kind] = data = validate(kind, gdf, borders=set(BORDERS),
+                                               what=f"{kind} (demo build)")
+        if reference_problems is not None:
+            problems = reference_problems(kind, data, Written)
+            assert not problems, f"{kind}: {problems[:5]}"
     feats = [json.dumps({"type": "Feature", "properties": r,
-                         "geometry": shapely.geometry.mapping(g)},
+                         "geometry": None if g is None else shapely.geometry.mapping(g)},
                         ensure_ascii=False, sort_keys=True, separators=(",", ":"))
              for r, g in zip(records, geoms)]
     path = HERE / f"{kind}.geojson"
@@ -704,6 +1261,7 @@ def write_layer(kind, records, geoms):
 
 def main():
     rng = np.random.default_rng(SEED)
+    rng2 = np.random.default_rng([SEED, 2])  # progress, inspections, resurveys
     src_lines, prov = load_sources()
     provinces = Provinces(prov)
     lines = {b: Line(g) for b, g in zip(src_lines.index, to_metric(src_lines.geometry.values))}
@@ -727,13 +1285,21 @@ def main():
                       if s.name == "border" else s, ignore_index=True)
     m["id"] = m.border + "-" + m.number
     m["part"] = [int(p) if p else None for p in m.part]
-    sizes["markers"] = write_layer("markers", m.to_dict("records"), to_wgs84(m.geometry.values))
+    wgs = to_wgs84(m.geometry.values)
+    progress = build_progress(rng2, works)
+    inspections, inspection_geoms, resurveys, m["condition"] = build_inspections(
+        rng2, m, wgs, works)
+    facts = check_inspections(m, wgs, inspections, inspection_geoms, resurveys, works)
+    sizes["markers"] = write_layer("markers", m.to_dict("records"), wgs)
     sizes["gates"] = write_layer("gates", gates.to_dict("records"),
                                  to_wgs84(gates.geometry.values))
     sizes["works"] = write_layer("works", works, to_wgs84(work_geoms))
     sizes["incidents"] = write_layer("incidents", incidents, to_wgs84(incident_geoms))
-    sizes["inspections"] = write_layer("inspections", [], [])
+    sizes["inspections"] = write_layer("inspections", inspections, inspection_geoms)
+    sizes["work_progress"] = write_layer("work_progress", progress, [None] * len(progress))
+    sizes["resurveys"] = write_layer("resurveys", resurveys, [r["geometry"] for r in resurveys])
     summary(m, gates, works, incidents, sizes, runs)
+    summary_records(m, works, progress, inspections, resurveys, facts)
 
 
 def summary(m, gates, works, incidents, sizes, runs):
@@ -756,7 +1322,23 @@ def summary(m, gates, works, incidents, sizes, runs):
               f"...{x.number.iloc[-1]}; {len(g)} gates ({', '.join(g.name)})")
     status = pd.Series([r["status"] for r in incidents]).value_counts()
     print(f"gates: {len(gates)} {gates.border.value_counts().to_dict()}; works: {len(works)}; "
-          f"incidents: {len(incidents)} {status.to_dict()}; inspections: 0")
+          f"incidents: {len(incidents)} {status.to_dict()}")
+
+
+def summary_records(m, works, progress, inspections, resurveys, facts):
+    ws = pd.Series({w["id"]: PROGRESS[w["id"]][4] for w in works})
+    print(f"work progress: {len(progress)} updates for {len({p['work_id'] for p in progress})} "
+          f"works; status as of {AS_OF}: " + ", ".join(
+              f"{s} {', '.join(ws.index[ws == s])}" for s in sorted(set(ws))))
+    ins = pd.DataFrame(inspections)
+    print(f"inspections: {len(ins)} ({(ins.team == 'joint').sum()} joint, "
+          f"{ins.corrects.notna().sum()} corrections), {ins.date.min()}...{ins.date.max()}; "
+          f"built markers as of {AS_OF}: {facts['current']} up to date, {facts['overdue']} "
+          f"overdue, {facts['never']} never inspected; displaced {len(facts['displaced'])}: "
+          f"{', '.join(facts['displaced'])}")
+    rs = ", ".join(r["border"] + "-" + r["marker"] for r in resurveys)
+    print(f"resurveys: {len(resurveys)} ({rs}); marker conditions: "
+          f"{m.condition.value_counts().to_dict()}")
 
 
 if __name__ == "__main__":
