@@ -188,3 +188,17 @@ def test_inspections_some_due_some_displaced(demo):
     due = inspections_due(demo, as_of="2026-11-24")
     assert due["never_inspected"].sum() > 0 and (~due["never_inspected"]).sum() > 0
     assert len(displaced_markers(demo, tolerance_m=1.0)) >= 5
+
+
+def test_demo_store_is_reseeded_when_the_dataset_changes(monkeypatch):
+    from bienmoc import demo as demo_mod
+    from bienmoc.storage import default_store_path
+
+    first = demo_mod.open_demo_store()
+    assert first.layers() and default_store_path().exists()
+    version = first.version()
+    assert demo_mod.open_demo_store().version() == version  # same data: reused as is
+    monkeypatch.setattr(demo_mod, "demo_fingerprint", lambda source=None: "f" * 64)
+    again = demo_mod.open_demo_store()
+    assert again.version() != version
+    assert list(default_store_path().parent.glob("demo-*.gpkg.bak"))

@@ -6,12 +6,14 @@ user's data folder, built on first use.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from pathlib import Path
 
 from .errors import StorageError
 
-__all__ = ["demo_dir", "open_demo_store", "seed_store", "DEMO_LAYERS"]
+__all__ = ["demo_dir", "open_demo_store", "seed_store", "demo_fingerprint", "DEMO_LAYERS"]
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +53,38 @@ def seed_store(store, source: Path | None = None) -> None:
     store.write_many(layers, mode="replace")
 
 
+def demo_fingerprint(source: Path | None = None) -> str:
+    """sha256 over the demo files: changes when a new bienmoc ships new demo data."""
+    source = source or demo_dir()
+    h = hashlib.sha256()
+    for kind in DEMO_LAYERS:
+        path = source / f"{kind}.geojson"
+        if path.exists():
+            h.update(kind.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def open_demo_store():
-    """Open the per-user demo store, seeding it from the demo dataset the first time."""
+    """Open the per-user demo store, seeding it from the demo dataset the first time.
+
+    When the installed demo dataset changes (a new bienmoc version), the old demo store is
+    kept as ``demo-<fingerprint>.gpkg.bak`` beside it and a fresh one is seeded.
+    """
     from .storage import GeoPackageStore, default_store_path
 
     path = default_store_path()
+    stamp = path.with_name(path.name + ".source")
+    fingerprint = demo_fingerprint()
     store = GeoPackageStore(path)
-    if not path.exists():
-        log.info("seeding the demo store %s from %s", path, demo_dir())
-        seed_store(store)
+    if path.exists():
+        old = stamp.read_text().strip() if stamp.exists() else ""
+        if old == fingerprint:
+            return store
+        backup = path.with_name(f"demo-{old[:12] or 'unknown'}.gpkg.bak")
+        log.warning("demo dataset changed: keeping the old demo store as %s", backup)
+        os.replace(path, backup)
+    log.info("seeding the demo store %s from %s", path, demo_dir())
+    seed_store(store)
+    stamp.write_text(fingerprint + "\n")
     return store
