@@ -25,35 +25,34 @@ def test_index_links_the_maps(client):
 
 
 def test_overview_map_shows_markers_and_gates(client):
-    r = client.get("/maps/overview")
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    html = r.text
-    assert "Số hiệu: 102(1)" in html and "Cửa khẩu A" in html
+    html = client.get("/maps/overview").text
     assert "L.control.scale()" in html and "L.control.layers(" in html
     assert "bienmoc-legend" in html and "Đường biên giới" in html
-    en = client.get("/maps/overview?lang=en").text
-    assert "Number: 102(1)" in en and "Boundary line" in en
-    only_th = client.get("/maps/overview", params={"province": "Thanh Hóa"}).text
-    assert "Số hiệu: 103" in only_th and "Số hiệu: 101" not in only_th
+    assert "Boundary line" in client.get("/maps/overview?lang=en").text
+    d = client.get("/maps/data/progress").json()
+    assert "102(1)" in [r[2] for r in d["markers"]["rows"]]
+    assert "Cửa khẩu A" in [g["name"] for g in d["gates"]]
+    th = client.get("/maps/data/progress", params={"province": "Thanh Hóa"}).json()
+    assert sorted(r[2] for r in th["markers"]["rows"]) == ["103", "104"]
 
 
 def test_overview_cache_follows_the_data_version(client, store):
-    first = client.get("/maps/overview").text
-    assert client.get("/maps/overview").text == first
+    first = client.get("/maps/data/progress").json()
     gates = store.read("gates")
-    more = validate("gates", gates.assign(id=None, name=["Cửa khẩu C", "Cửa khẩu D"]),
-                    existing=gates)
-    store.write("gates", more, mode="append")
-    assert "Cửa khẩu C" in client.get("/maps/overview").text
+    store.write("gates", validate("gates", gates.assign(id=None, name=["Cửa khẩu C",
+                                                                        "Cửa khẩu D"]),
+                                  existing=gates), mode="append")
+    names = [g["name"] for g in client.get("/maps/data/progress").json()["gates"]]
+    assert "Cửa khẩu C" in names and len(names) == len(first["gates"]) + 2
 
 
 def test_popups_escape_data(store, client):
     markers = store.read("markers")
     evil = markers.iloc[:1].assign(id=None, number="999", province="<script>alert(1)</script>")
     store.write("markers", validate("markers", evil, existing=markers), mode="append")
-    html = client.get("/maps/overview").text
-    assert "<script>alert(1)</script>" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)</script>" not in client.get("/maps/overview").text
+    raw = client.get("/maps/data/progress").text
+    assert "<script>" not in raw and "\\u003cscript\\u003ealert(1)" in raw
 
 
 def test_status_endpoint_and_errors(client):
@@ -87,7 +86,7 @@ def test_bienmoc_serve_over_http(store):
                     raise AssertionError(proc.stdout.read().decode() if proc.poll() is not None
                                          else "server did not start in 60 s")
                 time.sleep(0.3)
-        assert r.status_code == 200 and "Số hiệu: 100" in r.text
+        assert r.status_code == 200 and "bienmoc.map(" in r.text
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -15,3 +15,24 @@ def marker_colour(status: str | None, condition: str | None) -> str:
     if condition in CONDITION_COLOURS:
         return CONDITION_COLOURS[condition]
     return STATUS_COLOURS.get(status or "", "#9e9e9e")
+
+#: Works by derived status (bienmoc.progress.WorkStatus); stalled ones also get a halo.
+WORK_COLOURS = {"not_started": "#9e9e9e", "in_progress": "#2b83ba", "stalled": "#d7191c",
+                "completed": "#1a9641"}
+STALLED_HALO = "#ff0000"
+#: Rings around markers due for inspection.
+OVERDUE_RING = "#e7298a"
+NEVER_RING = "#737373"
+#: Incidents by status (bienmoc.schema.IncidentStatus).
+INCIDENT_COLOURS = {"reported": "#e31a1c", "verifying": "#ff7f00", "negotiating": "#6a3d9a",
+                    "resolved": "#33a02c"}
+NEIGHBOUR_STYLE = {"color": "#bdbdbd", "weight": 0, "fillColor": "#cfcfcf", "fillOpacity": 0.6}
+BOUNDARY_STYLE = {"color": BOUNDARY_COLOUR, "weight": 3, "opacity": 0.9}
+
+
+def js_colours() -> dict:
+    """Every colour the browser code needs."""
+    return {"status": STATUS_COLOURS, "condition": CONDITION_COLOURS, "work": WORK_COLOURS,
+            "stalled": STALLED_HALO, "overdue": OVERDUE_RING, "never": NEVER_RING,
+            "incident": INCIDENT_COLOURS, "neighbour": NEIGHBOUR_STYLE,
+            "province": PROVINCE_STYLE, "boundary": BOUNDARY_STYLE}

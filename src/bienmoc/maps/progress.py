@@ -1,0 +1,64 @@
+"""The construction-progress map: markers by construction status and condition, works with
+their derived status (stalled ones highlighted), markers overdue for inspection."""
+from __future__ import annotations
+
+from typing import Mapping
+
+from ..progress import DEFAULT_STALL_DAYS, WorkStatus, as_of_date
+from ..schema import Condition, ConstructionStatus, label
+from .data import progress_data
+from .page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line, ring, swatch
+from .style import (CONDITION_COLOURS, NEVER_RING, OVERDUE_RING, STALLED_HALO, STATUS_COLOURS,
+                    WORK_COLOURS, BOUNDARY_COLOUR)
+from .text import t
+
+__all__ = ["progress_map"]
+
+
+def _legend(lang: str) -> str:
+    out = [f"<b>{t('legend_status', lang)}</b>"]
+    out += [swatch(c, label(ConstructionStatus(s), lang)) for s, c in STATUS_COLOURS.items()]
+    out.append(f"<b>{t('legend_condition', lang)}</b>")
+    out += [ring(c, label(Condition(s), lang)) for s, c in CONDITION_COLOURS.items()]
+    out.append(f"<b>{t('legend_work', lang)}</b>")
+    out += [swatch(c, label(WorkStatus(s), lang)) for s, c in WORK_COLOURS.items()]
+    out += [ring(STALLED_HALO, t("stalled", lang)), ring(OVERDUE_RING, t("overdue", lang)),
+            ring(NEVER_RING, t("never", lang)), line(BOUNDARY_COLOUR, t("boundary", lang))]
+    return "".join(out)
+
+
+def progress_map(source, *, lang: str = "vi", border: str | None = None,
+                 province: str | None = None, as_of=None,
+                 stall_days: int = DEFAULT_STALL_DAYS,
+                 cycle_months: Mapping[str, int] | None = None,
+                 tiles: str | None = DEFAULT_TILES, attr: str | None = DEFAULT_ATTR,
+                 assets: str = "inline", data_url: str | None = None, form: bool = False):
+    """A :class:`folium.Map` of construction progress.
+
+    ``source``: a store or a mapping of layer name → frame. Markers are coloured by
+    construction status (fill) and by a condition that needs action (outline); works by
+    status (:func:`bienmoc.progress.work_status`), stalled ones with a red halo; markers due
+    for inspection (:func:`bienmoc.inspections.inspections_due`) with a dashed ring (never
+    inspected: a grey ring, layer hidden at first). Filters: ``border``, ``province``,
+    ``as_of`` (default today).
+
+    ``tiles``: URL template of a tile layer (None: the vector base map only). ``assets``:
+    ``"inline"`` (JS/CSS embedded: notebooks, saved files) or a URL prefix of the server's
+    static files. ``data_url``: fetch the data from the map server's JSON endpoints under
+    this URL prefix instead of embedding it. ``form``: add the filter form (server pages).
+    """
+    as_of_s = as_of_date(as_of).strftime("%Y-%m-%d")
+    params = {"border": border, "province": province, "as_of": as_of_s}
+    if stall_days != DEFAULT_STALL_DAYS:
+        params["stall_days"] = stall_days
+    groups = [("neighbours", "neighbours", True), ("provinces", "provinces", True),
+              ("boundary", "boundary", True), ("markers", "markers", True),
+              ("works", "works", True), ("stalled", "stalled", True),
+              ("overdue", "overdue", True), ("never", "never", False)]
+    return build_map(
+        "progress", source, lang=lang, tiles=tiles, attr=attr, assets=assets,
+        data_url=data_url, border=border, province=province, params=params,
+        payload=lambda: progress_data(source, border=border, province=province, as_of=as_of_s,
+                                      stall_days=stall_days, cycle_months=cycle_months),
+        groups=groups, legend=_legend(lang), bounds_layer="markers",
+        form_dates=[("as_of", "as_of", as_of_s)], form=form)

@@ -1,0 +1,128 @@
+"""Every label of the maps, in Vietnamese and English; enum labels come from the schema."""
+from __future__ import annotations
+
+from ..locate import NEIGHBOURS
+from ..progress import WorkStatus
+from ..schema import (ConstructionStatus, Condition, GateKind, GateStatus, IncidentKind,
+                      IncidentStatus, MarkerKind, WorkKind, label)
+
+__all__ = ["T", "t", "js_labels", "border_name"]
+
+#: Texts of the pages: {key: {"vi": ..., "en": ...}}.
+T: dict[str, dict[str, str]] = {
+    # titles and layers
+    "index_title": {"vi": "bienmoc – bản đồ biên giới", "en": "bienmoc – border maps"},
+    "overview_title": {"vi": "Bản đồ tổng quan biên giới đất liền", "en": "Land border overview"},
+    "progress_title": {"vi": "Tiến độ xây dựng mốc và công trình",
+                       "en": "Construction progress of markers and works"},
+    "incidents_title": {"vi": "Vụ việc vi phạm trên biên giới", "en": "Border incidents"},
+    "overview_link": {"vi": "Bản đồ tổng quan", "en": "Overview map"},
+    "progress_link": {"vi": "Bản đồ tiến độ xây dựng", "en": "Construction progress map"},
+    "incidents_link": {"vi": "Bản đồ vụ việc, vi phạm", "en": "Incidents map"},
+    "overview_about": {"vi": "đường biên giới, tỉnh biên giới, cột mốc theo tình trạng, cửa khẩu",
+                       "en": "boundary lines, border provinces, markers by status, border gates"},
+    "progress_about": {"vi": "cột mốc theo tình trạng xây dựng và tình trạng mốc; công trình "
+                             "(chậm tiến độ được làm nổi bật); mốc quá hạn kiểm tra",
+                       "en": "markers by construction status and condition; works (stalled "
+                             "ones highlighted); markers overdue for inspection"},
+    "incidents_about": {"vi": "vụ việc theo loại và trạng thái, gom cụm, bản đồ nhiệt, "
+                              "vị trí so với đường biên giới",
+                        "en": "incidents by kind and status, clustered, heat map, position "
+                              "relative to the boundary line"},
+    "api_about": {"vi": "số liệu tình trạng mốc (JSON)", "en": "marker status figures (JSON)"},
+    "tiles": {"vi": "Bản đồ nền", "en": "Base map"},
+    "provinces": {"vi": "Tỉnh biên giới", "en": "Border provinces"},
+    "neighbours": {"vi": "Nước láng giềng", "en": "Neighbouring countries"},
+    "boundary": {"vi": "Đường biên giới", "en": "Boundary line"},
+    "markers": {"vi": "Cột mốc", "en": "Markers"},
+    "gates": {"vi": "Cửa khẩu", "en": "Border gates"},
+    "overdue": {"vi": "Mốc quá hạn kiểm tra", "en": "Markers overdue for inspection"},
+    "never": {"vi": "Mốc chưa từng kiểm tra", "en": "Markers never inspected"},
+    "works": {"vi": "Công trình", "en": "Works"},
+    "stalled": {"vi": "Công trình chậm tiến độ", "en": "Stalled works"},
+    "incidents": {"vi": "Vụ việc", "en": "Incidents"},
+    "heat": {"vi": "Bản đồ nhiệt vụ việc", "en": "Incident heat map"},
+    "legend": {"vi": "Chú giải", "en": "Legend"},
+    "legend_status": {"vi": "Tình trạng xây dựng", "en": "Construction status"},
+    "legend_condition": {"vi": "Tình trạng mốc (viền)", "en": "Condition (outline)"},
+    "legend_work": {"vi": "Công trình", "en": "Works"},
+    "legend_kind": {"vi": "Loại vụ việc", "en": "Incident kind"},
+    "legend_istatus": {"vi": "Trạng thái", "en": "Status"},
+    # filter form
+    "filter": {"vi": "Lọc", "en": "Filter"},
+    "all": {"vi": "tất cả", "en": "all"},
+    "border": {"vi": "Tuyến", "en": "Border"},
+    "province": {"vi": "Tỉnh", "en": "Province"},
+    "as_of": {"vi": "Tính đến ngày", "en": "As of"},
+    "date_from": {"vi": "Từ ngày", "en": "From"},
+    "date_to": {"vi": "Đến ngày", "en": "To"},
+    "home": {"vi": "← Danh sách bản đồ", "en": "← All maps"},
+    "lang_switch": {"vi": "English", "en": "Tiếng Việt"},
+    "as_of_note": {"vi": "Số liệu tính đến ngày {d}", "en": "Figures as of {d}"},
+}
+
+#: Texts and field names the browser needs (popups, status line).
+_JS_TEXT = {
+    "vi": {"overdue_days": "quá hạn {n} ngày", "never_inspected": "chưa từng kiểm tra",
+           "work_present": "có công trình", "work_stalled": "có công trình chậm tiến độ",
+           "on_line": "trên đường biên giới", "count": "{n} vụ việc",
+           "load_error": "Không tải được dữ liệu bản đồ"},
+    "en": {"overdue_days": "{n} days overdue", "never_inspected": "never inspected",
+           "work_present": "works in progress", "work_stalled": "stalled works",
+           "on_line": "on the boundary line", "count": "{n} incidents",
+           "load_error": "Could not load the map data"},
+}
+_JS_FIELDS = {
+    "vi": {"number": "Số hiệu", "border": "Tuyến biên giới", "province": "Tỉnh",
+           "kind": "Loại mốc", "construction_status": "Tình trạng xây dựng",
+           "condition": "Tình trạng mốc", "last_inspection": "Kiểm tra gần nhất",
+           "inspection_due": "Kiểm tra định kỳ", "works": "Công trình", "id": "Mã",
+           "work_kind": "Loại công trình", "section": "Mốc / đoạn", "work_status": "Tiến độ",
+           "percent": "Khối lượng hoàn thành", "planned_end": "Hoàn thành dự kiến",
+           "last_update": "Cập nhật gần nhất", "days_idle": "Số ngày không tiến triển",
+           "days_overdue": "Số ngày chậm", "budget": "Kinh phí kế hoạch",
+           "contractor": "Đơn vị thi công", "gate_kind": "Loại cửa khẩu",
+           "gate_status": "Trạng thái", "incident_status": "Trạng thái",
+           "reported_date": "Ngày phát hiện", "occurred_date": "Ngày xảy ra",
+           "side": "Phía", "location": "Vị trí", "description": "Mô tả"},
+    "en": {"number": "Number", "border": "Border", "province": "Province", "kind": "Kind",
+           "construction_status": "Construction", "condition": "Condition",
+           "last_inspection": "Last inspection", "inspection_due": "Inspection cycle",
+           "works": "Works", "id": "ID", "work_kind": "Kind of work",
+           "section": "Marker / section", "work_status": "Progress",
+           "percent": "Percent complete", "planned_end": "Planned end",
+           "last_update": "Last update", "days_idle": "Days without progress",
+           "days_overdue": "Days overdue", "budget": "Budget planned",
+           "contractor": "Contractor", "gate_kind": "Gate kind", "gate_status": "Status",
+           "incident_status": "Status", "reported_date": "Reported", "occurred_date": "Occurred",
+           "side": "Side", "location": "Location", "description": "Description"},
+}
+
+
+def t(key: str, lang: str) -> str:
+    if lang not in ("vi", "en"):
+        raise ValueError(f"lang must be 'vi' or 'en', not {lang!r}")
+    return T[key][lang]
+
+
+def border_name(code: str, lang: str) -> str:
+    """'Việt Nam – Lào' / 'Vietnam – Laos' for a border code."""
+    vi, en = NEIGHBOURS.get(code, (code, code))
+    return f"Việt Nam – {vi}" if lang == "vi" else f"Vietnam – {en}"
+
+
+def _enum(enum, lang: str) -> dict[str, str]:
+    return {m.value: label(m, lang) for m in enum}
+
+
+def js_labels(lang: str) -> dict:
+    """Labels for the browser: fields, texts and every enum used in popups."""
+    sides = {code: (f"phía {vi}" if lang == "vi" else f"{en} side")
+             for code, (vi, en) in NEIGHBOURS.items()}
+    return {"fields": _JS_FIELDS[lang], "text": _JS_TEXT[lang], "enums": {
+        "kind": _enum(MarkerKind, lang), "construction_status": _enum(ConstructionStatus, lang),
+        "condition": _enum(Condition, lang), "work_kind": _enum(WorkKind, lang),
+        "work_status": _enum(WorkStatus, lang), "gate_kind": _enum(GateKind, lang),
+        "gate_status": _enum(GateStatus, lang), "incident_kind": _enum(IncidentKind, lang),
+        "incident_status": _enum(IncidentStatus, lang), "side": sides,
+        "border": {code: border_name(code, lang) for code in NEIGHBOURS if code != "VN"}}}

@@ -1,0 +1,134 @@
+"""The map builders as a library (notebooks): folium.Map objects, embedded data and assets."""
+import json
+import re
+
+import folium
+import pytest
+
+from bienmoc.errors import InvalidData
+from bienmoc.maps import (base_data, incidents_data, incidents_map, overview_map, progress_data,
+                          progress_map)
+from bienmoc.maps.assets import BUNDLES, STATIC_DIR, asset_paths
+from bienmoc.maps.data import parse_bbox, safe_json
+from bienmoc.storage import GeoPackageStore
+
+from test_pages import AS_OF, XSS, map_layers
+
+
+@pytest.fixture
+def frames():
+    return map_layers()
+
+
+def _config(html: str) -> dict:
+    return json.loads(re.search(r"bienmoc\.map\([^,]+, \{[^}]*\}, (\{.*\})\);", html).group(1))
+
+
+def test_safe_json_cannot_close_a_script():
+    text = safe_json({"a": "</script><!-- & \u2028\u2029 `${x}`"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert "\u2028" not in text and "\u2029" not in text
+    assert json.loads(text) == {"a": "</script><!-- & \u2028\u2029 `${x}`"}
+
+
+def test_vendored_assets_are_present_with_licences():
+    for p in asset_paths():
+        assert p.is_file() and p.stat().st_size > 0, p
+    for folder in ("leaflet-1.9.4", "leaflet.markercluster-1.5.3", "leaflet.heat-0.2.0"):
+        assert any((STATIC_DIR / "vendor" / folder).glob("*LICEN*")), folder
+    assert set(BUNDLES) == {"leaflet", "markercluster", "heat", "bienmoc"}
+
+
+@pytest.mark.parametrize("builder", [progress_map, incidents_map, overview_map])
+def test_builders_return_offline_maps_from_frames(builder, frames):
+    m = builder(frames, tiles=None)
+    assert isinstance(m, folium.Map)
+    html = m.get_root().render()
+    assert not re.search(r"""<(script|link|img|iframe)[^>]+(src|href)=["']?(https?:)?//""", html)
+    assert not re.search(r"""url\(["']?(https?:)?//""", html)       # CSS: fonts, images
+    assert "cdn." not in html and "jquery" not in html.lower()
+    assert "window.L=" in html or "window.L =" in html         # Leaflet embedded
+    assert "data:image/png;base64," in html                     # its CSS images too
+    cfg = _config(html)
+    assert "data" in cfg["source"] and "data" in cfg["base"]    # data embedded
+    for p in XSS:   # markup never appears raw; backticks only inside JSON strings
+        assert p not in html if "<" in p else p in json.dumps(cfg, ensure_ascii=False) \
+            or builder is not incidents_map
+    assert "L.control.scale()" in html and "bienmoc-legend" in html
+
+
+def test_incidents_map_embeds_cluster_and_heat_assets(frames):
+    html = incidents_map(frames, tiles=None).get_root().render()
+    assert "markerClusterGroup" in html and "heatLayer" in html
+    assert _config(html)["source"]["data"]["total"] == 7
+
+
+def test_server_mode_links_assets_and_data(frames):
+    html = progress_map(frames, tiles="http://tiles.local/{z}/{x}/{y}.png", attr="local",
+                        assets="../static", data_url="data", form=True,
+                        as_of=AS_OF).get_root().render()
+    assert '<script src="../static/vendor/leaflet-1.9.4/leaflet.js?v=' in html
+    assert "http://tiles.local/{z}/{x}/{y}.png" in html
+    cfg = _config(html)
+    assert cfg["source"]["url"] == "data/progress" and cfg["base"]["url"] == "data/base"
+    assert len(html) < 30_000
+    assert 'class="bienmoc-filter"' in html and 'name="as_of" value="2025-06-01"' in html
+
+
+def test_english_labels(frames):
+    cfg = _config(progress_map(frames, lang="en", tiles=None).get_root().render())
+    assert cfg["labels"]["fields"]["number"] == "Number"
+    assert cfg["labels"]["enums"]["construction_status"]["built"] == "built"
+    vi = _config(progress_map(frames, tiles=None).get_root().render())
+    assert vi["labels"]["enums"]["construction_status"]["built"] == "đã xây dựng"
+    assert vi["labels"]["enums"]["side"]["LA"] == "phía Lào"
+    with pytest.raises(ValueError):
+        progress_map(frames, lang="fr")
+
+
+def test_progress_data_from_frames(frames):
+    d = progress_data(frames, as_of=AS_OF)
+    assert d["counts"]["markers"] == 8 and d["counts"]["stalled"] == 1
+    assert progress_data(frames, province="Sơn La", as_of=AS_OF)["counts"]["markers"] == 6
+
+
+def test_built_date_after_as_of_shows_under_construction(frames):
+    m = frames["markers"]
+    frames["markers"] = m.assign(built_date=m["built_date"].where(
+        m["number"] != "103", "2025-01-01").astype("datetime64[ms]"))
+    def status_of(as_of):
+        d = progress_data(frames, as_of=as_of)
+        row = next(r for r in d["markers"]["rows"] if r[2] == "103")
+        return d["enums"]["construction_status"][row[6]]
+    assert status_of("2024-06-01") == "under_construction"
+    assert status_of("2025-06-01") == "built"
+
+
+def test_incidents_data_limits_and_errors(frames):
+    everything = incidents_data(frames, limit=None)
+    assert everything["complete"] and everything["total"] == 7
+    cells = incidents_data(frames, limit=3, zoom=5, bbox="100,10,110,25")
+    assert cells["mode"] == "cells" and sum(c[2] for c in cells["cells"]) == 7
+    with pytest.raises(InvalidData):
+        incidents_data(frames, kinds="arson")
+    with pytest.raises(InvalidData):
+        incidents_data(frames, date_from="someday")
+    with pytest.raises(InvalidData):
+        parse_bbox("3,2,1,0")
+    assert incidents_data(frames, kinds=["khác"])["total"] == 2     # labels work too
+
+
+def test_store_results_are_cached_by_data_version(tmp_path, frames):
+    store = GeoPackageStore(tmp_path / "s.gpkg")
+    store.write_many(frames)
+    first = base_data(store)
+    assert base_data(store) is first                               # cached
+    store.write("provinces", frames["provinces"].iloc[:1])
+    again = base_data(store)
+    assert again is not first and len(again["provinces"]["features"]) == 1
+
+
+def test_notebook_maps_render_in_jupyter(frames):
+    m = progress_map(frames, tiles=None)
+    html = m._repr_html_()
+    assert "iframe" in html and len(html) > 100_000
