@@ -227,3 +227,9 @@ def test_hotspots_bins_and_periods():
     assert hs["incidents"].tolist() == [1] and hs.iloc[0]["bin_start_km"] == 7.0
     c = incident_counts(inc, by=["kind"])
     assert dict(zip(c["kind"], c["incidents"])) == {"illegal_crossing": 5, "landslide": 1}
+
+
+def test_beyond_the_ends_the_end_section_is_reported():
+    r = locate(pts((-300, 20), (10400, 20)), world(), crs=UTM)
+    assert list(zip(r["marker_before"], r["marker_after"])) == [("1", "2"), ("10", "11")]
+    assert list(r["nearest_marker"]) == ["1", "11"]

@@ -149,10 +149,20 @@ class LineIndex:
         cy = np.floor(y / self.cell).astype(np.int64) + (1 << 30)
         return (cy << 31) | cx
 
-    def _ensure_cells(self, cids: np.ndarray) -> None:
-        new = np.setdiff1d(np.unique(cids), self._cells, assume_unique=True)
-        if not len(new):
-            return
+    def _ensure_cells(self, cids: np.ndarray) -> np.ndarray:
+        """Build the cells not built yet; return each id's position in ``self._cells``."""
+        if len(self._cells):
+            pos = np.searchsorted(self._cells, cids)
+            ok = self._cells[np.minimum(pos, len(self._cells) - 1)] == cids
+            if ok.all():  # the common case once the index is warm: nothing to build
+                return pos
+            new = np.unique(cids[~ok])
+        else:
+            new = np.unique(cids)
+        self._add_cells(new)
+        return np.searchsorted(self._cells, cids)
+
+    def _add_cells(self, new: np.ndarray) -> None:
         cx = ((new & ((1 << 31) - 1)) - (1 << 30) + 0.5) * self.cell
         cy = ((new >> 31) - (1 << 30) + 0.5) * self.cell
         centres = shapely.points(cx, cy)
@@ -182,9 +192,7 @@ class LineIndex:
     def nearest_segment(self, x: np.ndarray, y: np.ndarray, chunk: int = 131072
                         ) -> tuple[np.ndarray, np.ndarray]:
         """Index of the nearest segment (gap connectors included) and its squared distance."""
-        cid = self._cell_ids(x, y)
-        self._ensure_cells(cid)
-        inv = np.searchsorted(self._cells, cid)
+        inv = self._ensure_cells(self._cell_ids(x, y))
         n = len(x)
         best = np.empty(n, np.int64)
         best_d2 = np.empty(n)

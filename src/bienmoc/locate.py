@@ -182,8 +182,11 @@ class BorderModel:
             if not len(sel) or not len(bm.chainage):
                 continue
             k = np.searchsorted(bm.chainage, loc.chainage_m[sel], side="right")
-            lo = np.clip(k - 1, 0, len(bm.chainage) - 1)   # marker at or before, along line
-            hi = np.clip(k, 0, len(bm.chainage) - 1)       # marker after, along line
+            # the section [lo, hi] holding the point; before the first marker or beyond the
+            # last one, the end section (both ends alike, as PostGIS/shapely peers report it)
+            n_pos = len(bm.chainage)
+            lo = np.clip(k - 1, 0, max(n_pos - 2, 0))
+            hi = np.minimum(lo + 1, n_pos - 1)
             d_lo = _dist_to_parts(bm, lo, xy[sel])
             d_hi = _dist_to_parts(bm, hi, xy[sel])
             first, second = (lo, hi) if bm.direction > 0 else (hi, lo)
@@ -201,12 +204,11 @@ class BorderModel:
             "province": province})
         if not describe:
             return out
-        out["location_vi"] = [describe_vi(*r) for r in zip(
-            out["marker_before"], out["marker_after"], out["nearest_marker"],
-            out["nearest_marker_distance_m"], out["side"], out["distance_m"])]
-        out["location_en"] = [describe_en(*r) for r in zip(
-            out["marker_before"], out["marker_after"], out["nearest_marker"],
-            out["nearest_marker_distance_m"], out["side"], out["distance_m"])]
+        # plain lists: iterating pandas string columns element by element is slow
+        cols = [out[c].tolist() for c in ("marker_before", "marker_after", "nearest_marker",
+                                          "nearest_marker_distance_m", "side", "distance_m")]
+        out["location_vi"] = [_describe(*r, "vi") for r in zip(*cols)]
+        out["location_en"] = [_describe(*r, "en") for r in zip(*cols)]
         return out
 
 
@@ -284,6 +286,9 @@ def describe(before, after, nearest, nearest_d, side, dist, lang: str = "vi") ->
     name = _side_name(side, "vi") if lang == "vi" else _ADJECTIVES_EN.get(
         side, _side_name(side, "en"))
     return where + p["side"].format(s=name) + p["line"].format(d=format_distance(dist, lang))
+
+
+_describe = describe  # reachable inside BorderModel.locate, whose flag is named 'describe'
 
 
 def describe_vi(before, after, nearest, nearest_d, side, dist) -> str:
