@@ -298,3 +298,14 @@ def test_server_entry_point(mstore, monkeypatch):
     c = TestClient(mod.app)
     assert c.get("/maps/progress").status_code == 200
     assert c.get("/health").json()["store"] == mstore.uri
+
+
+def test_base_data_for_an_unknown_border_is_empty_not_an_error(store):
+    from fastapi.testclient import TestClient
+
+    from bienmoc.api import create_app
+
+    client = TestClient(create_app(store=store, tiles=None))
+    r = client.get("/maps/data/base", params={"border": "AA"})
+    assert r.status_code == 200
+    assert r.json()["neighbours"]["features"] == [] and r.json()["boundary"] is None

@@ -301,3 +301,8 @@ def test_record_progress_and_history_commands(pstore):
     assert any(e["record_id"] == "P-000008" and "45%" in e["description_vi"] for e in events)
     r = cli(pstore, "history", "101")
     assert "Sự kiện" in r.stdout and "15/10/2024" in r.stdout
+
+
+def test_before_any_update_every_work_is_not_started(pstore):
+    ws = work_status(pstore, as_of="1990-01-01")
+    assert set(ws["status"]) == {"not_started"} and ws["last_update"].isna().all()

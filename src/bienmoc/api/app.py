@@ -52,15 +52,13 @@ def create_app(store=None, *, settings: Settings | None = None, tiles=_UNSET) ->
 
         app.add_exception_handler(exc, handler)
 
+    from .features import features_router
     from .pages import pages_router
 
+    # the OGC API first: its landing page answers JSON requests for "/" (?f=json or an
+    # Accept header asking for JSON), browsers fall through to the HTML index of the maps
+    app.include_router(features_router(store, settings))
     app.include_router(pages_router(store, settings))
-    try:  # the OGC API router is added by its own module when present
-        from .features import features_router
-    except ImportError:  # pragma: no cover - during development only
-        features_router = None
-    if features_router is not None:
-        app.include_router(features_router(store, settings))
 
     @app.get("/api/status", tags=["reports"])
     def status(by: str = "border,province", border: str | None = None,

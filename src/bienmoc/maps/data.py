@@ -255,7 +255,8 @@ def _neighbour_bands(boundary: gpd.GeoDataFrame, provinces: gpd.GeoDataFrame
     """Each neighbour country drawn as a band along its border on the neighbour's side (the
     store holds no country polygons): a one-sided buffer of the line, minus the provinces."""
     if not len(boundary):
-        return gpd.GeoDataFrame({"border": []}, geometry=[], crs=4326)
+        return gpd.GeoDataFrame({"border": [], "label_at": [], "name_vi": [], "name_en": []},
+                                geometry=[], crs=4326)
     crs = metric_crs(boundary)
     lines = boundary.to_crs(crs)
     prov = provinces.to_crs(crs) if len(provinces) else None
