@@ -129,23 +129,10 @@ def read_boundary_la():
 
 
 def side_polygon(line, ext: float = SIDE_EXT_M):
-    """Region LEFT of the line (Vietnam): the line extended ``ext`` m along its end segments,
-    closed by a detour 100 km outside its bounding box on the east (the peer benchmark's
-    ``common.side_polygon``; the VN–LA line runs north → south with Vietnam to the east)."""
-    import shapely
-    c = np.asarray(line.coords)[:, :2]
-    d0 = (c[0] - c[1]) / np.hypot(*(c[0] - c[1]))
-    d1 = (c[-1] - c[-2]) / np.hypot(*(c[-1] - c[-2]))
-    s_ext, e_ext = c[0] + d0 * ext, c[-1] + d1 * ext
-    _, ymin, xmax, ymax = line.bounds
-    far = 100_000.0
-    ring = np.vstack([s_ext[None, :], c, e_ext[None, :],
-                      [[e_ext[0], ymin - far], [xmax + far, ymin - far],
-                       [xmax + far, ymax + far], [s_ext[0], ymax + far]], s_ext[None, :]])
-    poly = shapely.Polygon(ring)
-    if not poly.is_valid:
-        raise ValueError("side polygon is invalid: " + shapely.is_valid_reason(poly))
-    return poly
+    """The containment side rule of the peers (shared with tests/test_postgis.py)."""
+    from bienmoc.testing import side_polygon as _side_polygon
+
+    return _side_polygon(line, ext)
 
 
 # == inputs (the peer benchmark's gen_data.py recipe) ===========================================

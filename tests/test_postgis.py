@@ -138,21 +138,10 @@ def pg_conn():
 
 # -- the real line and the points ---------------------------------------------------------------
 def _side_polygon(line: shapely.LineString, ext: float = SIDE_EXT_M) -> shapely.Polygon:
-    """Region LEFT of the line (Vietnam's side for VN–LA): the line extended ``ext`` m along its
-    end segments, closed by a detour 100 km outside its bounding box on the east (the line runs
-    north → south with Vietnam to the east). Same construction as the peer benchmark's."""
-    c = np.asarray(line.coords)[:, :2]
-    d0 = (c[0] - c[1]) / np.hypot(*(c[0] - c[1]))
-    d1 = (c[-1] - c[-2]) / np.hypot(*(c[-1] - c[-2]))
-    s_ext, e_ext = c[0] + d0 * ext, c[-1] + d1 * ext
-    _, ymin, xmax, ymax = line.bounds
-    far = 100_000.0
-    ring = np.vstack([s_ext[None, :], c, e_ext[None, :],
-                      [[e_ext[0], ymin - far], [xmax + far, ymin - far],
-                       [xmax + far, ymax + far], [s_ext[0], ymax + far]], s_ext[None, :]])
-    poly = shapely.Polygon(ring)
-    assert poly.is_valid, shapely.is_valid_reason(poly)
-    return poly
+    """The peers' containment side rule (bienmoc.testing.side_polygon)."""
+    from bienmoc.testing import side_polygon
+
+    return side_polygon(line, ext)
 
 
 @pytest.fixture(scope="module")

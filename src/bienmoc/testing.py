@@ -6,12 +6,13 @@ to 20.9 (about 11.1 km), Vietnam on the left (east). Two provinces split it at l
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from .schema import validate
 
 __all__ = ["make_boundary", "make_markers", "make_gates", "make_incidents", "make_provinces",
-           "make_layers"]
+           "make_layers", "side_polygon"]
 
 LON = 104.5
 
@@ -77,3 +78,23 @@ def make_layers() -> dict[str, gpd.GeoDataFrame]:
     """Every layer of the tiny world, validated."""
     return {"boundary": make_boundary(), "provinces": make_provinces(),
             "markers": make_markers(), "gates": make_gates(), "incidents": make_incidents()}
+
+
+def side_polygon(line: shapely.LineString, ext: float = 20_000.0) -> shapely.Polygon:
+    """Reference side rule by containment, for cross-checks: the region LEFT of ``line`` (a
+    metric LineString running north -> south with the left side to the east, as VN–Laos): the
+    line extended ``ext`` m along its end segments, closed by a detour 100 km outside its
+    bounding box on the east (the construction of the peer benchmarks)."""
+    c = np.asarray(line.coords)[:, :2]
+    d0 = (c[0] - c[1]) / np.hypot(*(c[0] - c[1]))
+    d1 = (c[-1] - c[-2]) / np.hypot(*(c[-1] - c[-2]))
+    s_ext, e_ext = c[0] + d0 * ext, c[-1] + d1 * ext
+    _, ymin, xmax, ymax = line.bounds
+    far = 100_000.0
+    ring = np.vstack([s_ext[None, :], c, e_ext[None, :],
+                      [[e_ext[0], ymin - far], [xmax + far, ymin - far],
+                       [xmax + far, ymax + far], [s_ext[0], ymax + far]], s_ext[None, :]])
+    poly = shapely.Polygon(ring)
+    if not poly.is_valid:
+        raise ValueError("side polygon is invalid: " + shapely.is_valid_reason(poly))
+    return poly
