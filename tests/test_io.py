@@ -90,8 +90,8 @@ def test_wrong_geometry_type_geojson(store, tmp_path):
     version = store.version()
     r = run(store, "import", "markers", str(p))
     assert r.exit_code == 1
-    assert "dòng 1, trường 'geometry': wrong geometry type LineString" in r.output
-    assert "dòng 2, trường 'geometry': geometry is missing or empty" in r.output
+    assert "dòng 1, trường 'geometry': sai kiểu hình học LineString; cần Point" in r.output
+    assert "dòng 2, trường 'geometry': thiếu tọa độ (hình học rỗng)" in r.output
     assert store.version() == version
 
 
@@ -101,12 +101,16 @@ def test_empty_files(store, tmp_path, content):
     p.write_bytes(content)
     version = store.version()
     r = run(store, "import", "markers", str(p))
-    assert r.exit_code == 1 and "empty" in r.output or "no rows" in r.output
+    assert r.exit_code == 1
+    assert "tệp empty.csv rỗng" in r.output or "chỉ có dòng tiêu đề" in r.output, r.output
     assert store.version() == version
     g = tmp_path / "empty.geojson"
     g.write_text('{"type": "FeatureCollection", "features": []}')
     r = run(store, "import", "markers", str(g))
-    assert r.exit_code == 1 and "no records" in r.output
+    assert r.exit_code == 1 and "không có bản ghi nào" in r.output
+    r = CliRunner().invoke(main, ["--store", store.uri, "--lang", "en", "import", "markers",
+                                  str(g)])
+    assert r.exit_code == 1 and "holds no records" in r.output
 
 
 def test_non_utf8_csv_is_refused_unless_encoding_given(store, tmp_path):
@@ -114,7 +118,8 @@ def test_non_utf8_csv_is_refused_unless_encoding_given(store, tmp_path):
     p = csv_file(tmp_path, body, encoding="cp1258")
     version = store.version()
     r = run(store, "import", "markers", str(p))
-    assert r.exit_code == 1 and "not valid utf-8" in r.output and "line 2" in r.output
+    assert r.exit_code == 1 and "không đúng mã utf-8" in r.output and "ở dòng 2" in r.output
+    assert "--encoding" in r.output
     assert store.version() == version
     r = run(store, "import", "markers", str(p), "--encoding", "cp1258")
     assert r.exit_code == 0, r.output

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .errors import BienmocError, InvalidData
 from .io import EXPORT_FORMATS, export_layer, format_from_path, import_layer
+from .messages import to_vi
 from .schema import IMPORTABLE, SCHEMAS
 from .status import marker_status
 from .storage import STORE_ENV, default_store_path, open_store
@@ -54,13 +55,18 @@ def _store(ctx: click.Context):
     return obj["store"]
 
 
+def _reason(ctx: click.Context, text: str) -> str:
+    """A library message in the CLI's language."""
+    return text if ctx.obj.get("lang") == "en" else to_vi(text)
+
+
 def _format_problem(ctx: click.Context, p) -> str:
     where = []
     if p.row is not None:
         where.append(_t(ctx, "row", row=p.row))
     if p.field:
         where.append(_t(ctx, "field", field=p.field))
-    return ("  - " + ", ".join(where) + ": " if where else "  - ") + p.reason
+    return ("  - " + ", ".join(where) + ": " if where else "  - ") + _reason(ctx, p.reason)
 
 
 class _Group(click.Group):
@@ -80,7 +86,7 @@ class _Group(click.Group):
             ctx.exit(1)
         except BienmocError as e:
             fake = click.Context(self, obj=ctx.obj or {})
-            click.echo(_t(fake, "error", msg=e), err=True)
+            click.echo(_t(fake, "error", msg=_reason(fake, str(e))), err=True)
             ctx.exit(1)
 
 

@@ -1,0 +1,42 @@
+"""Every message the validators produce has a Vietnamese rendering in the catalogue."""
+import geopandas as gpd
+import pytest
+import shapely
+
+from bienmoc import InvalidData
+from bienmoc.messages import to_vi
+from bienmoc.schema import validate
+
+
+def _problems(**over):
+    base = {"number": ["207"], "border": "LA", "kind": ["large"], "arrangement": "single",
+            "construction_status": "built", "condition": "good"}
+    geom = over.pop("geometry", [shapely.Point(104.5, 20.9)])
+    base.update(over)
+    with pytest.raises(InvalidData) as e:
+        validate("markers", gpd.GeoDataFrame(base, geometry=geom, crs=4326),
+                 borders={"LA"})
+    return e.value.problems
+
+
+@pytest.mark.parametrize("over", [
+    {"kind": ["giant"]}, {"number": ["12x"]}, {"construction_status": [None]},
+    {"geometry": [None]}, {"geometry": [shapely.LineString([(104, 20), (104.1, 20)])]},
+    {"geometry": [shapely.Point(500000, 2300000)]}, {"geometry": [shapely.Point(20, 104)]},
+    {"geometry": [shapely.Point(20.9, 104.5)]}, {"geometry": [shapely.Point(2.35, 48.85)]},
+    {"built_date": ["2024-13-45"]}, {"elevation_m": ["high"]}, {"elevation_m": [99999]},
+    {"border": ["ZZ"]}, {"border": ["laos"]}, {"arrangement": ["double"]},
+    {"notes": ["x" * 5000]}, {"tri_border": ["maybe"]},
+    {"number": ["207", "207"], "kind": ["large", "large"],
+     "geometry": [shapely.Point(104.5, 20.9)] * 2},
+])
+def test_validator_messages_have_a_vietnamese_rendering(over):
+    for p in _problems(**over):
+        vi = to_vi(p.reason)
+        assert vi != p.reason, p.reason
+
+
+def test_examples():
+    assert to_vi("value is required") == "thiếu giá trị bắt buộc"
+    assert to_vi("2999-01-01 is in the future") == "2999-01-01 là ngày trong tương lai"
+    assert to_vi("something new") == "something new"
