@@ -162,19 +162,10 @@ def generate_data() -> dict:
     mk.to_crs(GEO).to_file(markers_path(), driver="GPKG", engine="pyogrio",
                            dataset_options=GPKG_OPTS)
     rng = np.random.default_rng(SEED)
-    buf = la.buffer(BUFFER_M, quad_segs=16)
-    shapely.prepare(buf)
-    xmin, ymin, xmax, ymax = buf.bounds
     nmax = max(SIZES.values())
-    xs, ys, got = [], [], 0
-    while got < nmax:
-        x = rng.uniform(xmin, xmax, 4_000_000)
-        y = rng.uniform(ymin, ymax, 4_000_000)
-        keep = shapely.contains_xy(buf, x, y)
-        xs.append(x[keep])
-        ys.append(y[keep])
-        got += int(keep.sum())
-    x, y = np.concatenate(xs)[:nmax], np.concatenate(ys)[:nmax]
+    from bienmoc.testing import points_near
+
+    x, y = points_near(la, BUFFER_M, nmax, rng, batch=4_000_000)
     day0 = np.datetime64("2024-01-01")
     inc = gpd.GeoDataFrame(
         {"incident_id": np.arange(1, nmax + 1, dtype=np.int64),

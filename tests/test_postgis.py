@@ -153,18 +153,10 @@ def la():
     line = b.to_crs(UTM).geometry.iloc[0]
     assert line.geom_type == "LineString", line.geom_type
     rng = np.random.default_rng(SEED)
-    buf = line.buffer(BUFFER_M, quad_segs=16)
-    shapely.prepare(buf)
-    xmin, ymin, xmax, ymax = buf.bounds
-    xs, ys, got = [], [], 0
-    while got < N_POINTS:
-        x = rng.uniform(xmin, xmax, 200_000)
-        y = rng.uniform(ymin, ymax, 200_000)
-        keep = shapely.contains_xy(buf, x, y)
-        xs.append(x[keep])
-        ys.append(y[keep])
-        got += int(keep.sum())
-    return b, line, np.concatenate(xs)[:N_POINTS], np.concatenate(ys)[:N_POINTS]
+    from bienmoc.testing import points_near
+
+    x, y = points_near(line, BUFFER_M, N_POINTS, rng, batch=200_000)
+    return b, line, x, y
 
 
 @pytest.fixture(scope="module")

@@ -248,8 +248,7 @@ def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
     else:
         text = df.to_string(index=False) if len(df) else "(0)"
     if output:
-        Path(output).write_text(text if fmt != "csv" else text, encoding="utf-8-sig"
-                                if fmt == "csv" else "utf-8")
+        Path(output).write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
     else:
         click.echo(text)
 

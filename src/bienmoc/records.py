@@ -8,7 +8,7 @@ a new record whose ``corrects`` names the record it replaces.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Iterable
+from typing import Callable, Iterable
 
 import geopandas as gpd
 import pandas as pd
@@ -49,22 +49,26 @@ def reference_problems(kind: str, data: pd.DataFrame, store, rows: Iterable[int]
 
 
 def append_records(store, kind: str, records: pd.DataFrame | gpd.GeoDataFrame,
-                   *, what: str | None = None) -> gpd.GeoDataFrame:
-    """Validate ``records`` (schema + references + uniqueness against the store) and append
-    them atomically. Returns the validated records."""
+                   *, what: str | None = None,
+                   checks: Callable[[gpd.GeoDataFrame], list[Problem]] | None = None
+                   ) -> gpd.GeoDataFrame:
+    """Validate ``records`` (schema + references + uniqueness against the store + the
+    caller's ``checks``) and append them atomically. Returns the validated records."""
     existing = store.read(kind)
     boundary = store.read("boundary")
     borders = set(boundary["border"]) if len(boundary) else None
     data = validate(kind, records, existing=existing, borders=borders, what=what)
-    problems = reference_problems(kind, data, store)
+    problems = reference_problems(kind, data, store) + (checks(data) if checks else [])
     if problems:
         raise InvalidData(problems, what)
     store.write(kind, data, mode="append")
     return data
 
 
-def _today() -> pd.Timestamp:
-    return pd.Timestamp(_dt.date.today())
+def _not_in_future(data: gpd.GeoDataFrame) -> list[Problem]:
+    today = pd.Timestamp(_dt.date.today())
+    return [Problem(i + 1, "date", f"{d.date()} is in the future")
+            for i, d in enumerate(data["date"]) if pd.notna(d) and d > today]
 
 
 def record_progress(store, work_id: str, date, percent: float, *, note: str | None = None,
@@ -76,24 +80,21 @@ def record_progress(store, work_id: str, date, percent: float, *, note: str | No
     rec = gpd.GeoDataFrame({"work_id": [work_id], "date": [date], "percent": [percent],
                             "disbursed_vnd": [disbursed_vnd], "note": [note],
                             "corrects": [corrects]}, geometry=[None], crs=STORAGE_CRS)
-    data = validate("work_progress", rec, existing=store.read("work_progress"),
-                    what="progress")
-    problems = reference_problems("work_progress", data, store)
-    d = data["date"].iloc[0]
-    if d > _today():
-        problems.append(Problem(1, "date", f"{d.date()} is in the future"))
-    if corrects is None:
-        prog = effective(store.read("work_progress"))
-        before = prog[(prog["work_id"] == work_id) & (prog["date"] <= d)]
-        if len(before) and float(before.sort_values("date")["percent"].iloc[-1]) > percent:
-            prev = float(before.sort_values("date")["percent"].iloc[-1])
-            problems.append(Problem(1, "percent", f"{percent:g}% is below the previous update "
-                                    f"({prev:g}%); record a correction (--corrects ID) "
-                                    "if the earlier figure was wrong"))
-    if problems:
-        raise InvalidData(problems, "progress")
-    store.write("work_progress", data, mode="append")
-    return data
+
+    def checks(data: gpd.GeoDataFrame) -> list[Problem]:
+        problems = _not_in_future(data)
+        if corrects is None:
+            prog = effective(store.read("work_progress"))
+            before = prog[(prog["work_id"] == work_id) & (prog["date"] <= data["date"].iloc[0])]
+            if len(before):
+                prev = float(before.sort_values("date")["percent"].iloc[-1])
+                if prev > percent:
+                    problems.append(Problem(
+                        1, "percent", f"{percent:g}% is below the previous update ({prev:g}%);"
+                        " record a correction (--corrects ID) if the earlier figure was wrong"))
+        return problems
+
+    return append_records(store, "work_progress", rec, what="progress", checks=checks)
 
 
 def record_inspection(store, border: str, marker: str, date, team: str, condition: str, *,
@@ -106,15 +107,8 @@ def record_inspection(store, border: str, marker: str, date, team: str, conditio
                             "team": [team], "condition": [condition], "notes": [notes],
                             "photos": [photos], "corrects": [corrects]},
                            geometry=[geom], crs=STORAGE_CRS)
-    data = validate("inspections", rec, existing=store.read("inspections"),
-                    borders=set(store.read("boundary")["border"]) or None, what="inspection")
-    problems = reference_problems("inspections", data, store)
-    if data["date"].iloc[0] > _today():
-        problems.append(Problem(1, "date", f"{data['date'].iloc[0].date()} is in the future"))
-    if problems:
-        raise InvalidData(problems, "inspection")
-    store.write("inspections", data, mode="append")
-    return data
+    return append_records(store, "inspections", rec, what="inspection",
+                          checks=_not_in_future)
 
 
 def resurvey_marker(store, border: str, marker: str, position: tuple[float, float], date,

@@ -630,12 +630,8 @@ def validate(kind: str, data: pd.DataFrame, *, existing: pd.DataFrame | None = N
         return empty_layer(kind)
 
     gdf = data
-    if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None:
-        if not gdf.crs.equals(STORAGE_CRS) and gdf.crs.is_geographic and \
-                gdf.crs.to_epsg() == 4326:
-            pass
-        elif gdf.crs.to_epsg() != 4326:
-            gdf = gdf.to_crs(STORAGE_CRS)
+    if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(STORAGE_CRS)
     geoms = (np.asarray(gdf.geometry.values, dtype=object) if isinstance(gdf, gpd.GeoDataFrame)
              and gdf.geometry.name in gdf else np.full(n, None, dtype=object))
 

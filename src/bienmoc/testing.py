@@ -12,7 +12,7 @@ import shapely
 from .schema import validate
 
 __all__ = ["make_boundary", "make_markers", "make_gates", "make_incidents", "make_provinces",
-           "make_layers", "side_polygon"]
+           "make_layers", "side_polygon", "points_near"]
 
 LON = 104.5
 
@@ -98,3 +98,21 @@ def side_polygon(line: shapely.LineString, ext: float = 20_000.0) -> shapely.Pol
     if not poly.is_valid:
         raise ValueError("side polygon is invalid: " + shapely.is_valid_reason(poly))
     return poly
+
+
+def points_near(line, distance_m: float, n: int, rng: np.random.Generator,
+                batch: int = 1_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points uniform within ``distance_m`` of a metric ``line`` (rejection sampling in
+    its buffer's bounding box; deterministic for a seeded ``rng``)."""
+    buf = line.buffer(distance_m, quad_segs=16)
+    shapely.prepare(buf)
+    xmin, ymin, xmax, ymax = buf.bounds
+    xs, ys, got = [], [], 0
+    while got < n:
+        x = rng.uniform(xmin, xmax, batch)
+        y = rng.uniform(ymin, ymax, batch)
+        keep = shapely.contains_xy(buf, x, y)
+        xs.append(x[keep])
+        ys.append(y[keep])
+        got += int(keep.sum())
+    return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
