@@ -16,7 +16,7 @@ What it does (details and caveats: benchmarks/README_api.md):
 2. **Data**: the demo store (``bienmoc.demo.seed_store``: ~4,900 markers on the real lines) plus
    200,000 synthetic incidents in bienmoc's schema (the peer ``gen_data.py`` recipe: 70 % uniform
    along the lines, 30 % around 150 hotspots, +-5 km across the line, fixed seed), validated with
-   ``bienmoc.schema.validate`` and written with bienmoc's own store, then an index on
+   ``bienmoc.model.schema.validate`` and written with bienmoc's own store, then an index on
    ``incidents(id)`` so that pygeoapi's ``id = '...'`` lookups are not full scans. The query
    box is the peer's: the densest 20 x 20 km box centred on the VN–LA line in Sơn La.
 3. **Servers**, one at a time, each ``gunicorn --workers 2 --worker-class
@@ -91,8 +91,8 @@ def make_data(out: Path = GPKG, n: int = N_INCIDENTS, seed: int = SEED) -> dict:
     import shapely
 
     from bienmoc.demo import seed_store
-    from bienmoc.locate import BorderModel
-    from bienmoc.schema import validate
+    from bienmoc.geometry.locate import BorderModel
+    from bienmoc.model.schema import validate
     from bienmoc.storage import GeoPackageStore
 
     rng = np.random.default_rng(seed)

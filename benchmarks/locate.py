@@ -228,7 +228,7 @@ def method_bienmoc(tag, runs, single_above):
 
     import shapely
 
-    from bienmoc.locate import BorderModel
+    from bienmoc.geometry.locate import BorderModel
 
     t = Timer()
     boundary, markers, inc = read_inputs(tag, t)

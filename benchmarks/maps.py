@@ -48,9 +48,9 @@ def make_stress_store(path: Path, n: int, seed: int = 20261124):
     import pandas as pd
     import shapely
 
-    from bienmoc.crs import metric_crs
+    from bienmoc.geometry.crs import metric_crs
     from bienmoc.demo import seed_store
-    from bienmoc.schema import IncidentKind, IncidentStatus, conform
+    from bienmoc.model.schema import IncidentKind, IncidentStatus, conform
     from bienmoc.storage import GeoPackageStore
 
     if path.exists():

@@ -2,7 +2,7 @@ import json
 
 from click.testing import CliRunner
 
-from bienmoc.cli import main
+from bienmoc.cli.main import main
 
 
 def run(*args, **kw):
@@ -83,7 +83,7 @@ def test_check_exit_code(store):
     markers = store.read("markers")
     import shapely
 
-    from bienmoc.schema import validate
+    from bienmoc.model.schema import validate
 
     off = markers.iloc[:1].assign(id=None, number="103/1", province="Thanh Hóa",
                                   geometry=[shapely.Point(104.5001, 20.905)])  # ~10 m off

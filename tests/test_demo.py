@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from bienmoc.demo import demo_dir
-from bienmoc.locate import BorderModel, locate
-from bienmoc.numbers import parse_number
-from bienmoc.qa import check_markers
-from bienmoc.schema import IncidentKind, IncidentStatus
-from bienmoc.status import marker_status
+from bienmoc.geometry.locate import BorderModel, locate
+from bienmoc.model.numbers import parse_number
+from bienmoc.analysis.qa import check_markers
+from bienmoc.model.schema import IncidentKind, IncidentStatus
+from bienmoc.analysis.status import marker_status
 from bienmoc.storage import GeoPackageStore
 
 
@@ -145,7 +145,7 @@ def test_demo_dir_is_never_written(tmp_path):
     before = {p.name: p.stat().st_mtime_ns for p in demo_dir().glob("*.geojson")}
     from click.testing import CliRunner
 
-    from bienmoc.cli import main
+    from bienmoc.cli.main import main
 
     r = CliRunner().invoke(main, ["status", "--format", "json"])
     assert r.exit_code == 0
@@ -158,7 +158,7 @@ def test_son_la_stalled_works_via_cli(demo_store_path):
 
     from click.testing import CliRunner
 
-    from bienmoc.cli import main
+    from bienmoc.cli.main import main
 
     r = CliRunner().invoke(main, ["--store", str(demo_store_path), "progress", "--province",
                                   "Sơn La", "--as-of", "2026-11-24", "--format", "json"])
@@ -173,7 +173,7 @@ def test_son_la_stalled_works_via_cli(demo_store_path):
 
 
 def test_tay_ninh_2023_works_completed(demo):
-    from bienmoc.progress import work_status
+    from bienmoc.analysis.progress import work_status
 
     ws = work_status(demo, as_of="2026-11-24")
     tn = ws[(ws["province"] == "Tây Ninh") & ws["section"].isin(["96", "147/6", "152/2",
@@ -183,7 +183,7 @@ def test_tay_ninh_2023_works_completed(demo):
 
 
 def test_inspections_some_due_some_displaced(demo):
-    from bienmoc.inspections import displaced_markers, inspections_due
+    from bienmoc.analysis.inspections import displaced_markers, inspections_due
 
     due = inspections_due(demo, as_of="2026-11-24")
     assert due["never_inspected"].sum() > 0 and (~due["never_inspected"]).sum() > 0
@@ -192,7 +192,7 @@ def test_inspections_some_due_some_displaced(demo):
 
 def test_demo_store_is_reseeded_when_the_dataset_changes(monkeypatch):
     from bienmoc import demo as demo_mod
-    from bienmoc.storage import default_store_path
+    from bienmoc.demo import default_store_path
 
     first = demo_mod.open_demo_store()
     assert first.layers() and default_store_path().exists()

@@ -546,7 +546,7 @@ def test_post_inspection_problems(client, store, props, geometry, field):
 # -- the cache follows the store -------------------------------------------------------------
 
 def test_cache_follows_appends_replaces_and_other_writers(client, store):
-    from bienmoc.schema import validate
+    from bienmoc.model.schema import validate
 
     assert client.get("/collections/gates/items").json()["numberMatched"] == 2
     gates = store.read("gates")

@@ -27,7 +27,7 @@ from schemathesis.generation import GenerationMode
 
 from bienmoc.api import create_app
 from bienmoc.api.settings import Settings
-from bienmoc.schema import IncidentKind, IncidentStatus
+from bienmoc.model.schema import IncidentKind, IncidentStatus
 from bienmoc.storage import GeoPackageStore
 
 TOKEN = "fuzz-token"

@@ -11,8 +11,8 @@ from geopandas.testing import assert_geodataframe_equal
 from pyproj import Transformer
 
 from bienmoc import InvalidData
-from bienmoc.cli import main
-from bienmoc.io import export_layer, import_layer, read_source
+from bienmoc.cli.main import main
+from bienmoc.io.files import export_layer, import_layer, read_source
 
 HEADER = "number,border,kind,arrangement,construction_status,condition,province,lon,lat\n"
 

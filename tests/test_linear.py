@@ -10,7 +10,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bienmoc.linear import LineIndex
+from bienmoc.geometry.linear import LineIndex
 
 UTM = 32648
 X0, Y0 = 500000.0, 2300000.0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import shapely
 
-from bienmoc.locate import BorderModel, describe_vi, format_distance, locate
+from bienmoc.geometry.locate import BorderModel, describe_vi, format_distance, locate
 
 UTM = 32648
 X0, Y0 = 500000.0, 2300000.0
@@ -110,8 +110,8 @@ def test_describe_on_a_marker():
 
 
 # -- QA and spacing on the same known world ------------------------------------------------
-from bienmoc.qa import check_markers  # noqa: E402
-from bienmoc.spacing import densify, marker_spacing  # noqa: E402
+from bienmoc.analysis.qa import check_markers  # noqa: E402
+from bienmoc.analysis.spacing import densify, marker_spacing  # noqa: E402
 
 
 def _with_markers(w, extra=None, drop=(), move=None):
@@ -187,7 +187,7 @@ def test_spacing_and_densification():
 
 
 # -- lengths, belt, hotspots -------------------------------------------------------------
-from bienmoc.analysis import (border_belt, border_lengths, features_in_belt,  # noqa: E402
+from bienmoc.analysis.lengths import (border_belt, border_lengths, features_in_belt,  # noqa: E402
                               hotspots, incident_counts, province_lengths)
 
 

@@ -5,7 +5,7 @@ import shapely
 
 from bienmoc import InvalidData
 from bienmoc.messages import to_vi
-from bienmoc.schema import validate
+from bienmoc.model.schema import validate
 
 
 def _problems(**over):

@@ -1,7 +1,7 @@
 import pytest
 
 from bienmoc import InvalidData, MarkerNumber, number_sort_key, parse_number, sort_numbers
-from bienmoc.numbers import is_valid_number
+from bienmoc.model.numbers import is_valid_number
 
 
 @pytest.mark.parametrize("text, parsed", [

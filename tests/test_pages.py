@@ -10,7 +10,7 @@ import shapely
 from fastapi.testclient import TestClient
 
 from bienmoc.api import create_app
-from bienmoc.schema import validate
+from bienmoc.model.schema import validate
 from bienmoc.storage import GeoPackageStore
 from bienmoc.testing import LON, make_layers
 

@@ -26,7 +26,7 @@ import pytest
 import shapely
 
 from bienmoc.demo import demo_dir
-from bienmoc.linear import LineIndex
+from bienmoc.geometry.linear import LineIndex
 
 pytestmark = pytest.mark.postgis
 

@@ -15,12 +15,12 @@ import shapely
 from pyproj import Transformer
 
 from bienmoc import InvalidData
-from bienmoc.inspections import (current_condition, displaced_markers, displacement,
+from bienmoc.analysis.inspections import (current_condition, displaced_markers, displacement,
                                  inspections_due, marker_history)
-from bienmoc.progress import progress_summary, stalled_works, work_status
-from bienmoc.records import record_inspection, record_progress, resurvey_marker
-from bienmoc.schema import validate
-from bienmoc.status import marker_status
+from bienmoc.analysis.progress import progress_summary, stalled_works, work_status
+from bienmoc.records.recording import record_inspection, record_progress, resurvey_marker
+from bienmoc.model.schema import validate
+from bienmoc.analysis.status import marker_status
 
 AS_OF = "2025-01-01"
 
@@ -236,7 +236,7 @@ import json  # noqa: E402
 import openpyxl  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
-from bienmoc.cli import main  # noqa: E402
+from bienmoc.cli.main import main  # noqa: E402
 
 
 def cli(store, *args):

@@ -4,7 +4,7 @@ import pytest
 import shapely
 
 from bienmoc import InvalidData
-from bienmoc.schema import (SCHEMAS, ConstructionStatus, MarkerKind, conform, label, validate)
+from bienmoc.model.schema import (SCHEMAS, ConstructionStatus, MarkerKind, conform, label, validate)
 
 
 def _markers(**over):

@@ -1,7 +1,7 @@
 """Status counts on the tiny fixture world, computed by hand (see bienmoc.testing)."""
 import pytest
 
-from bienmoc.status import STATUS_COLUMNS, marker_status
+from bienmoc.analysis.status import STATUS_COLUMNS, marker_status
 
 
 def test_default_groups_border_and_province(layers):

@@ -4,7 +4,7 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from bienmoc import StorageError, open_store
-from bienmoc.schema import LAYERS, empty_layer
+from bienmoc.model.schema import LAYERS, empty_layer
 from bienmoc.storage import GeoPackageStore, Store
 
 

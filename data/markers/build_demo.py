@@ -27,12 +27,12 @@ from pyproj import Transformer
 
 HERE = Path(__file__).resolve().parent
 try:
-    from bienmoc.schema import SCHEMAS, empty_layer, label, validate
+    from bienmoc.model.schema import SCHEMAS, empty_layer, label, validate
 except ImportError:  # a source tree without bienmoc installed
     sys.path.insert(0, str(HERE.parents[1] / "src"))
-    from bienmoc.schema import SCHEMAS, empty_layer, label, validate
+    from bienmoc.model.schema import SCHEMAS, empty_layer, label, validate
 try:  # the reference checks bienmoc applies when records are added (work, marker, corrects)
-    from bienmoc.records import reference_problems
+    from bienmoc.records.recording import reference_problems
 except ImportError:
     reference_problems = None
 

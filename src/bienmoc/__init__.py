@@ -6,18 +6,19 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-from .errors import BienmocError, InvalidData, NotFound, Problem, StorageError
-from .numbers import MarkerNumber, number_sort_key, parse_number, sort_numbers
-from .analysis import (border_belt, border_lengths, features_in_belt, hotspots,
+from bienmoc.errors import BienmocError, InvalidData, NotFound, Problem, StorageError
+from bienmoc.model.numbers import MarkerNumber, number_sort_key, parse_number, sort_numbers
+from bienmoc.analysis.lengths import (border_belt, border_lengths, features_in_belt, hotspots,
                        incident_counts, province_lengths)
-from .io import export_layer, import_layer, read_source
-from .linear import LineIndex
-from .locate import BorderModel, locate
-from .qa import check_markers
-from .spacing import densify, marker_spacing
-from .schema import LAYERS, SCHEMAS, validate
-from .status import marker_status
-from .storage import GeoPackageStore, Store, open_store
+from bienmoc.io.files import export_layer, import_layer, read_source
+from bienmoc.geometry.linear import LineIndex
+from bienmoc.geometry.locate import BorderModel, locate
+from bienmoc.analysis.qa import check_markers
+from bienmoc.analysis.spacing import densify, marker_spacing
+from bienmoc.model.schema import LAYERS, SCHEMAS, validate
+from bienmoc.analysis.status import marker_status
+from bienmoc.storage import GeoPackageStore, Store
+from bienmoc.demo import open_store
 
 __all__ = [
     "__version__",

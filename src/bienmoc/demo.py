@@ -11,9 +11,9 @@ import logging
 import os
 from pathlib import Path
 
-from .errors import StorageError
+from bienmoc.errors import StorageError
 
-__all__ = ["demo_dir", "open_demo_store", "seed_store", "demo_fingerprint", "DEMO_LAYERS"]
+__all__ = ["demo_dir", "open_demo_store", "open_store", "default_store_path", "seed_store", "demo_fingerprint", "DEMO_LAYERS"]
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,8 @@ def seed_store(store, source: Path | None = None) -> None:
     """Validate every demo layer and write them all to ``store`` in one atomic step."""
     import pyogrio
 
-    from .io import read_source
-    from .schema import empty_layer, validate
+    from bienmoc.io.files import read_source
+    from bienmoc.model.schema import empty_layer, validate
 
     source = source or demo_dir()
     layers = {}
@@ -65,13 +65,34 @@ def demo_fingerprint(source: Path | None = None) -> str:
     return h.hexdigest()
 
 
+def default_store_path() -> Path:
+    """Where the demo store lives when no store is named: a per-user data folder."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("bienmoc", appauthor=False)) / "demo.gpkg"
+
+
+def open_store(uri=None):
+    """The store named by ``uri`` or ``$BIENMOC_STORE``, else the seeded per-user demo store.
+
+    This is the default of the CLI, the app and notebooks (``bienmoc.open_store``); the storage
+    package itself (:func:`bienmoc.storage.open_store`) never falls back to the demo.
+    """
+    from bienmoc.storage import STORE_ENV
+    from bienmoc.storage import open_store as _open
+
+    if uri is None and not os.environ.get(STORE_ENV):
+        return open_demo_store()
+    return _open(uri)
+
+
 def open_demo_store():
     """Open the per-user demo store, seeding it from the demo dataset the first time.
 
     When the installed demo dataset changes (a new bienmoc version), the old demo store is
     kept as ``demo-<fingerprint>.gpkg.bak`` beside it and a fresh one is seeded.
     """
-    from .storage import GeoPackageStore, default_store_path
+    from bienmoc.storage import GeoPackageStore
 
     path = default_store_path()
     stamp = path.with_name(path.name + ".source")

@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .schema import validate
+from bienmoc.model.schema import validate
 
 __all__ = ["make_boundary", "make_markers", "make_gates", "make_incidents", "make_provinces",
            "make_layers", "side_polygon", "points_near"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from ..errors import InvalidData, NotFound, StorageError
-from ..status import marker_status
-from ..storage import open_store
-from .settings import Settings
+from bienmoc.errors import InvalidData, NotFound, StorageError
+from bienmoc.analysis.status import marker_status
+from bienmoc.demo import open_store
+from bienmoc.api.settings import Settings
 
 __all__ = ["create_app", "ERROR_STATUS"]
 
@@ -52,8 +52,8 @@ def create_app(store=None, *, settings: Settings | None = None, tiles=_UNSET) ->
 
         app.add_exception_handler(exc, handler)
 
-    from .features import features_router
-    from .pages import pages_router
+    from bienmoc.api.features import features_router
+    from bienmoc.api.pages import pages_router
 
     # the OGC API first: its landing page answers JSON requests for "/" (?f=json or an
     # Accept header asking for JSON), browsers fall through to the HTML index of the maps
@@ -76,6 +76,6 @@ def create_app(store=None, *, settings: Settings | None = None, tiles=_UNSET) ->
 
 
 def _version() -> str:
-    from .. import __version__
+    from bienmoc import __version__
 
     return __version__

@@ -50,12 +50,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat,
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from ..crs import STORAGE_CRS
-from ..errors import InvalidData, NotFound, Problem
-from ..schema import (REGION_BOUNDS, SCHEMAS, FoundCondition, IncidentKind, IncidentStatus,
+from bienmoc.geometry.crs import STORAGE_CRS
+from bienmoc.errors import InvalidData, NotFound, Problem
+from bienmoc.model.schema import (REGION_BOUNDS, SCHEMAS, FoundCondition, IncidentKind, IncidentStatus,
                       InspectionTeam, validate)
-from .query import CHANGE_LOGS, LayerIndex, QueryCache, dumps, parse_interval
-from .settings import Settings
+from bienmoc.api.query import CHANGE_LOGS, LayerIndex, QueryCache, dumps, parse_interval
+from bienmoc.api.settings import Settings
 
 __all__ = ["features_router", "COLLECTIONS", "CONFORMANCE", "landing_page",
            "IncidentIn", "IncidentPatch", "InspectionIn"]
@@ -744,7 +744,7 @@ class _Writer:
 
     # the border model (distance to the line, border and province of a position)
     def border_model(self):
-        from ..locate import BorderModel
+        from bienmoc.geometry.locate import BorderModel
 
         with self.cache.lock:
             key = tuple(self.cache.layer(n).state or id(self.cache.layer(n))
@@ -800,7 +800,7 @@ class _Writer:
 
     # POST /collections/incidents/items
     def create_incident(self, request: Request, feature: IncidentIn) -> Response:
-        from ..storage.geopackage import DuplicateKey
+        from bienmoc.storage.geopackage import DuplicateKey
 
         props = feature.properties
         try:
@@ -929,8 +929,8 @@ class _Writer:
 
     # POST /collections/inspections/items
     def create_inspection(self, request: Request, feature: InspectionIn) -> Response:
-        from ..records import record_inspection
-        from ..storage.geopackage import DuplicateKey
+        from bienmoc.records.recording import record_inspection
+        from bienmoc.storage.geopackage import DuplicateKey
 
         p = feature.properties
         position = None
@@ -963,7 +963,7 @@ class _Writer:
 
     def _record_problems(self, p: InspectionProperties, position) -> list[dict]:
         """The record checks of an inspection (schema, marker, date), without writing."""
-        from ..records import reference_problems
+        from bienmoc.records.recording import reference_problems
 
         geom = shapely.Point(*position) if position is not None else None
         rec = gpd.GeoDataFrame({"date": [p.date], "border": [p.border], "marker": [p.marker],

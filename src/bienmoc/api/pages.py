@@ -22,12 +22,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from ..maps import incidents_map, overview_map, progress_map
-from ..maps.assets import STATIC_DIR
-from ..maps.data import base_data, incidents_data, progress_data, safe_json
-from ..maps.text import t
-from ..progress import as_of_date
-from .settings import Settings
+from bienmoc.maps import incidents_map, overview_map, progress_map
+from bienmoc.maps.assets import STATIC_DIR
+from bienmoc.maps.data import base_data, incidents_data, progress_data, safe_json
+from bienmoc.maps.text import t
+from bienmoc.analysis.progress import as_of_date
+from bienmoc.api.settings import Settings
 
 __all__ = ["pages_router", "warm"]
 

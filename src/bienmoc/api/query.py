@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..schema import SCHEMAS, LayerSchema
+from bienmoc.model.schema import SCHEMAS, LayerSchema
 
 __all__ = ["CHANGE_LOGS", "TEMPORAL", "LayerIndex", "Page", "QueryCache", "dumps"]
 

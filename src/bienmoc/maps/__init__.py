@@ -6,10 +6,10 @@ the default) or linked from the map server (``assets="../static"``), and the bas
 from the store (provinces, neighbouring countries, boundary lines) with an optional tile layer.
 The data behind each map are the compact payloads of :mod:`bienmoc.maps.data`.
 """
-from .data import base_data, incidents_data, progress_data
-from .incidents import incidents_map
-from .overview import overview_map, simplify_m
-from .progress import progress_map
+from bienmoc.maps.data import base_data, incidents_data, progress_data
+from bienmoc.maps.incidents import incidents_map
+from bienmoc.maps.overview import overview_map, simplify_m
+from bienmoc.maps.progress import progress_map
 
 __all__ = ["overview_map", "progress_map", "incidents_map", "base_data", "progress_data",
            "incidents_data", "simplify_m"]

@@ -27,14 +27,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..crs import metric_crs, to_metric
-from ..errors import InvalidData
-from ..inspections import DEFAULT_CYCLE_MONTHS, inspections_due, current_condition
-from ..locate import NEIGHBOURS, BorderModel
-from ..numbers import parse_number
-from ..progress import DEFAULT_STALL_DAYS, as_of_date, work_status
-from ..schema import (Condition, ConstructionStatus, IncidentKind, IncidentStatus, MarkerKind)
-from .style import CONDITION_COLOURS
+from bienmoc.geometry.crs import metric_crs, to_metric
+from bienmoc.errors import InvalidData
+from bienmoc.analysis.inspections import DEFAULT_CYCLE_MONTHS, inspections_due, current_condition
+from bienmoc.geometry.locate import NEIGHBOURS, BorderModel
+from bienmoc.model.numbers import parse_number
+from bienmoc.analysis.progress import DEFAULT_STALL_DAYS, as_of_date, work_status
+from bienmoc.model.schema import (Condition, ConstructionStatus, IncidentKind, IncidentStatus, MarkerKind)
+from bienmoc.maps.style import CONDITION_COLOURS
 
 __all__ = ["base_data", "progress_data", "incidents_data", "safe_json", "POINTS_LIMIT",
            "data_version", "cached", "parse_bbox", "parse_codes", "simplify_m"]
@@ -123,7 +123,7 @@ def _layer(source, name: str) -> gpd.GeoDataFrame:
     if isinstance(source, Mapping):
         if name in source:
             return source[name]
-        from ..schema import empty_layer
+        from bienmoc.model.schema import empty_layer
         return empty_layer(name)
     return cached(source, ("layer", name), lambda: source.read(name))
 

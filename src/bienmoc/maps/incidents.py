@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from html import escape
 
-from ..schema import IncidentKind, IncidentStatus, label
-from .data import _date, _iso, incidents_data, parse_codes
-from .page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line
-from .style import BOUNDARY_COLOUR, INCIDENT_COLOURS
-from .text import t
+from bienmoc.model.schema import IncidentKind, IncidentStatus, label
+from bienmoc.maps.data import _date, _iso, incidents_data, parse_codes
+from bienmoc.maps.page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line
+from bienmoc.maps.style import BOUNDARY_COLOUR, INCIDENT_COLOURS
+from bienmoc.maps.text import t
 
 __all__ = ["incidents_map"]
 

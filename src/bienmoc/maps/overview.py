@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from html import escape
 
-from ..progress import as_of_date
-from ..schema import Condition, ConstructionStatus, label
-from .data import progress_data, simplify_m
-from .page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line, ring, swatch
-from .style import BOUNDARY_COLOUR, CONDITION_COLOURS, STATUS_COLOURS
-from .text import t
+from bienmoc.analysis.progress import as_of_date
+from bienmoc.model.schema import Condition, ConstructionStatus, label
+from bienmoc.maps.data import progress_data, simplify_m
+from bienmoc.maps.page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line, ring, swatch
+from bienmoc.maps.style import BOUNDARY_COLOUR, CONDITION_COLOURS, STATUS_COLOURS
+from bienmoc.maps.text import t
 
 __all__ = ["overview_map", "simplify_m"]
 

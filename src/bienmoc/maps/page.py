@@ -11,10 +11,10 @@ from typing import Callable, Mapping
 from branca.element import MacroElement
 from jinja2 import Template
 
-from .assets import use_assets
-from .data import base_data, bounds_of, data_version, safe_json, _layer
-from .style import js_colours
-from .text import border_name, js_labels, t
+from bienmoc.maps.assets import use_assets
+from bienmoc.maps.data import base_data, bounds_of, data_version, safe_json, _layer
+from bienmoc.maps.style import js_colours
+from bienmoc.maps.text import border_name, js_labels, t
 
 __all__ = ["DEFAULT_TILES", "DEFAULT_ATTR", "build_map", "swatch", "ring", "line"]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ..progress import DEFAULT_STALL_DAYS, WorkStatus, as_of_date
-from ..schema import Condition, ConstructionStatus, label
-from .data import progress_data
-from .page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line, ring, swatch
-from .style import (CONDITION_COLOURS, NEVER_RING, OVERDUE_RING, STALLED_HALO, STATUS_COLOURS,
+from bienmoc.analysis.progress import DEFAULT_STALL_DAYS, WorkStatus, as_of_date
+from bienmoc.model.schema import Condition, ConstructionStatus, label
+from bienmoc.maps.data import progress_data
+from bienmoc.maps.page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line, ring, swatch
+from bienmoc.maps.style import (CONDITION_COLOURS, NEVER_RING, OVERDUE_RING, STALLED_HALO, STATUS_COLOURS,
                     WORK_COLOURS, BOUNDARY_COLOUR)
-from .text import t
+from bienmoc.maps.text import t
 
 __all__ = ["progress_map"]
 

@@ -1,9 +1,9 @@
 """Every label of the maps, in Vietnamese and English; enum labels come from the schema."""
 from __future__ import annotations
 
-from ..locate import NEIGHBOURS
-from ..progress import WorkStatus
-from ..schema import (ConstructionStatus, Condition, GateKind, GateStatus, IncidentKind,
+from bienmoc.geometry.locate import NEIGHBOURS
+from bienmoc.analysis.progress import WorkStatus
+from bienmoc.model.schema import (ConstructionStatus, Condition, GateKind, GateStatus, IncidentKind,
                       IncidentStatus, MarkerKind, WorkKind, label)
 
 __all__ = ["T", "t", "js_labels", "border_name"]

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Callable
 
-from ..errors import StorageError
-from .base import Store, WriteMode
-from .geopackage import GeoPackageStore
+from bienmoc.errors import StorageError
+from bienmoc.storage.base import Store, WriteMode
+from bienmoc.storage.geopackage import GeoPackageStore
 
 __all__ = ["Store", "WriteMode", "GeoPackageStore", "open_store", "BACKENDS",
-           "default_store_path", "STORE_ENV"]
+           "STORE_ENV"]
 
 #: Environment variable naming the store when no ``--store``/argument is given.
 STORE_ENV = "BIENMOC_STORE"
@@ -38,27 +37,19 @@ def _backend_for(scheme: str) -> Callable[[str], Store] | None:
     return None
 
 
-def default_store_path() -> Path:
-    """Where the demo store lives when no store is named: a per-user data folder."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("bienmoc", appauthor=False)) / "demo.gpkg"
-
-
 def open_store(uri: str | os.PathLike | Store | None = None) -> Store:
-    """Open the store named by ``uri``, ``$BIENMOC_STORE``, or the seeded per-user demo store.
+    """Open the store named by ``uri`` or ``$BIENMOC_STORE``.
 
     A plain path (``border.gpkg``) or ``gpkg://path`` is a GeoPackage; other schemes go to a
-    registered backend.
+    registered backend. Storage knows nothing of the demo: the fallback to the per-user demo
+    store is :func:`bienmoc.demo.open_store`'s (the CLI's, the app's and notebooks' default).
     """
     if uri is not None and not isinstance(uri, (str, os.PathLike)):
         return uri  # already a store
     if uri is None:
         uri = os.environ.get(STORE_ENV) or None
     if uri is None:
-        from ..demo import open_demo_store
-
-        return open_demo_store()
+        raise StorageError(f"no store named (give a path or URL, or set {STORE_ENV})")
     text = os.fspath(uri)
     if "://" in text:
         scheme = text.split("://", 1)[0].lower()

@@ -53,9 +53,9 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from ..errors import StorageError
-from ..schema import LAYERS, conform, empty_layer
-from .base import WriteMode
+from bienmoc.errors import StorageError
+from bienmoc.model.schema import LAYERS, conform, empty_layer
+from bienmoc.storage.base import WriteMode
 
 __all__ = ["GeoPackageStore", "DuplicateKey"]
 
@@ -330,7 +330,7 @@ class GeoPackageStore:
         fields that changed (unchanged values write nothing). Raises NotFound for an unknown
         id.
         """
-        from ..errors import NotFound
+        from bienmoc.errors import NotFound
 
         changed_at = changed_at or _dt.datetime.now(_dt.timezone.utc)
         stamp = changed_at.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
@@ -628,6 +628,6 @@ def _geometry_type(data: gpd.GeoDataFrame) -> str:
 
 
 def _missing(layer: str, uri: str):
-    from ..errors import NotFound
+    from bienmoc.errors import NotFound
 
     raise NotFound(f"store {uri} has no layer {layer!r}")

@@ -14,10 +14,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from .crs import STORAGE_CRS
-from .errors import InvalidData, Problem
-from .progress import effective
-from .schema import validate
+from bienmoc.geometry.crs import STORAGE_CRS
+from bienmoc.errors import InvalidData, Problem
+from bienmoc.analysis.progress import effective
+from bienmoc.model.schema import validate
 
 __all__ = ["record_progress", "record_inspection", "resurvey_marker", "reference_problems",
            "append_records"]

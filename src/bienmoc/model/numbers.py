@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from .errors import InvalidData, Problem
+from bienmoc.errors import InvalidData, Problem
 
 __all__ = ["MarkerNumber", "parse_number", "number_sort_key", "sort_numbers", "is_valid_number"]
 

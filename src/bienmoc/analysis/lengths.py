@@ -13,8 +13,8 @@ import pandas as pd
 import shapely
 from shapely.ops import substring
 
-from .locate import BorderModel
-from .numbers import number_sort_key
+from bienmoc.geometry.locate import BorderModel
+from bienmoc.model.numbers import number_sort_key
 
 __all__ = ["border_lengths", "province_lengths", "border_belt", "features_in_belt",
            "hotspots", "incident_counts"]

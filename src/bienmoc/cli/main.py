@@ -14,12 +14,13 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from .errors import BienmocError, InvalidData
-from .io import EXPORT_FORMATS, export_layer, format_from_path, import_layer
-from .messages import to_vi
-from .schema import IMPORTABLE, SCHEMAS
-from .status import marker_status
-from .storage import STORE_ENV, default_store_path, open_store
+from bienmoc.errors import BienmocError, InvalidData
+from bienmoc.io.files import EXPORT_FORMATS, export_layer, format_from_path, import_layer
+from bienmoc.messages import to_vi
+from bienmoc.model.schema import IMPORTABLE, SCHEMAS
+from bienmoc.analysis.status import marker_status
+from bienmoc.demo import default_store_path, open_store
+from bienmoc.storage import STORE_ENV
 
 #: CLI messages in Vietnamese and English (``--lang`` / ``$BIENMOC_LANG``).
 MSG = {
@@ -206,7 +207,7 @@ def layers(ctx):
 # -- boundary analytics ------------------------------------------------------------------
 
 def _model(ctx, crs):
-    from .locate import BorderModel
+    from bienmoc.geometry.locate import BorderModel
 
     return BorderModel.from_store(_store(ctx), crs=crs)
 
@@ -230,7 +231,7 @@ def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
     if fmt == "xlsx":
         if not output:
             raise click.UsageError("--format xlsx needs --output FILE.xlsx")
-        from .io import write_xlsx
+        from bienmoc.io.files import write_xlsx
 
         write_xlsx({sheet: df.rename(columns=headers or {})}, output)
         return
@@ -267,8 +268,8 @@ _METRIC = click.option("--metric-crs", "metric_crs", default=None, metavar="CRS"
 @click.pass_context
 def locate(ctx, file, fmt, output, crs, metric_crs):
     """Locate the features of FILE: border, distance, side, chainage, markers, province."""
-    from .io import read_source
-    from .locate import locate as _locate
+    from bienmoc.io.files import read_source
+    from bienmoc.geometry.locate import locate as _locate
 
     data, _ = read_source(file, crs=crs)
     out = _locate(data, _model(ctx, metric_crs))
@@ -295,7 +296,7 @@ def locate(ctx, file, fmt, output, crs, metric_crs):
 @click.pass_context
 def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
     """Marker QA; exits 1 when any error is found."""
-    from .qa import check_markers
+    from bienmoc.analysis.qa import check_markers
 
     tol = _kind_values(tolerance, float, "--tolerance", "KIND=METRES")
     store = _store(ctx)
@@ -323,7 +324,7 @@ def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
 def spacing(ctx, border, max_spacing, fmt, output, metric_crs):
     """Distance along the line between consecutive markers; with --max-spacing, proposed
     reference stakes for the long sections (GeoJSON of the proposals with --format geojson)."""
-    from .spacing import densify, marker_spacing
+    from bienmoc.analysis.spacing import densify, marker_spacing
 
     model = _model(ctx, metric_crs)
     b = border.upper() if border else None
@@ -349,7 +350,7 @@ def spacing(ctx, border, max_spacing, fmt, output, metric_crs):
 @click.pass_context
 def lengths(ctx, by, fmt, metric_crs):
     """Border length (km) per neighbour or per province, with official figures when known."""
-    from .analysis import border_lengths, province_lengths
+    from bienmoc.analysis.lengths import border_lengths, province_lengths
 
     store = _store(ctx)
     frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
@@ -370,7 +371,7 @@ def lengths(ctx, by, fmt, metric_crs):
 @click.pass_context
 def hotspots(ctx, bin_m, start, end, kinds, top, fmt, metric_crs):
     """Incident counts per chainage bin along the line, busiest first."""
-    from .analysis import hotspots as _hotspots
+    from bienmoc.analysis.lengths import hotspots as _hotspots
 
     store = _store(ctx)
     df = _hotspots(_model(ctx, metric_crs), store.read("incidents"), bin_m=bin_m, start=start,
@@ -406,7 +407,7 @@ def _headers(ctx) -> dict[str, str] | None:
 
 def _kind_labels(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Enum codes of the displayed columns as labels (text/CSV/XLSX output only)."""
-    from .schema import label
+    from bienmoc.model.schema import label
 
     df = df.copy()
     for col in ("kind", "status", "condition", "condition_found"):
@@ -435,7 +436,7 @@ def _write_sheets(ctx, sheets: dict[tuple[str, str], pd.DataFrame], output: str 
     """XLSX with one sheet per table; sheet names and headers in the CLI's language."""
     if not output:
         raise click.UsageError("--format xlsx needs --output FILE.xlsx")
-    from .io import write_xlsx
+    from bienmoc.io.files import write_xlsx
 
     lang = ctx.obj["lang"]
     h = _headers(ctx) or {}
@@ -463,7 +464,7 @@ _AS_OF = click.option("--as-of", "as_of", default=None, metavar="DATE",
 @click.pass_context
 def progress(ctx, as_of, border, province, by, stall_days, fmt, output):
     """Works progress as of a date: counts by status, percent, budgets, and stalled works."""
-    from .progress import DEFAULT_STALL_DAYS, as_of_date, progress_summary, stalled_works
+    from bienmoc.analysis.progress import DEFAULT_STALL_DAYS, as_of_date, progress_summary, stalled_works
 
     store = _store(ctx)
     n = stall_days if stall_days is not None else DEFAULT_STALL_DAYS
@@ -507,7 +508,7 @@ def inspections():
 @click.pass_context
 def inspections_due_cmd(ctx, as_of, border, province, cycles, tolerance, fmt, output):
     """Markers due (or never) inspected, and markers displaced beyond a tolerance."""
-    from .inspections import displaced_markers, inspections_due
+    from bienmoc.analysis.inspections import displaced_markers, inspections_due
 
     cyc = _kind_values(cycles, int, "--cycle", "KIND=MONTHS")
     store = _store(ctx)
@@ -543,7 +544,7 @@ def inspections_due_cmd(ctx, as_of, border, province, cycles, tolerance, fmt, ou
 @click.pass_context
 def history(ctx, number, border, fmt):
     """The full history of a marker: construction, works, progress, inspections, resurveys."""
-    from .inspections import marker_history
+    from bienmoc.analysis.inspections import marker_history
 
     h = marker_history(_store(ctx), number, border=border.upper() if border else None)
     lang = ctx.obj["lang"]
@@ -571,7 +572,7 @@ def record():
 @click.pass_context
 def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects):
     """Append a progress update of work WORK_ID."""
-    from .records import record_progress
+    from bienmoc.records.recording import record_progress
 
     rec = record_progress(_store(ctx), work_id, date, percent, note=note,
                           disbursed_vnd=disbursed, corrects=corrects)
@@ -594,7 +595,7 @@ def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects):
 def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, notes, photos,
                           corrects):
     """Append an inspection of MARKER."""
-    from .records import record_inspection
+    from bienmoc.records.recording import record_inspection
 
     if (lon is None) != (lat is None):
         raise click.UsageError("give both --lon and --lat, or neither")
@@ -615,7 +616,7 @@ def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, 
 @click.pass_context
 def record_resurvey_cmd(ctx, marker, border, date, lon, lat, reason, surveyor):
     """Move MARKER's registered position after a resurvey (recorded with the old position)."""
-    from .records import resurvey_marker
+    from bienmoc.records.recording import resurvey_marker
 
     rec = resurvey_marker(_store(ctx), border.upper(), marker, (lon, lat), date, reason,
                           surveyor=surveyor)
@@ -634,7 +635,7 @@ def serve(ctx, host, port, serve_store):
     """Serve the map server (FastAPI) on HOST:PORT."""
     import uvicorn
 
-    from .api import create_app
+    from bienmoc.api import create_app
 
     if serve_store:
         ctx.obj["store_uri"] = serve_store

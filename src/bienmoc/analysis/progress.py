@@ -25,8 +25,8 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import InvalidData
-from .schema import _LABELS, _Labelled
+from bienmoc.errors import InvalidData
+from bienmoc.model.schema import _LABELS, _Labelled
 
 __all__ = ["WorkStatus", "DEFAULT_STALL_DAYS", "effective", "work_status", "progress_summary",
            "stalled_works", "section_label", "as_of_date"]

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crs import STORAGE_CRS
-from .errors import InvalidData, Problem
-from .numbers import parse_number
+from bienmoc.geometry.crs import STORAGE_CRS
+from bienmoc.errors import InvalidData, Problem
+from bienmoc.model.numbers import parse_number
 
 __all__ = [
     "MarkerKind", "Arrangement", "ConstructionStatus", "Condition", "GateKind", "GateStatus",

@@ -26,8 +26,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .locate import NEIGHBOURS, BorderModel
-from .numbers import parse_number
+from bienmoc.geometry.locate import NEIGHBOURS, BorderModel
+from bienmoc.model.numbers import parse_number
 
 __all__ = ["check_markers", "DEFAULT_TOLERANCE_M", "QA_COLUMNS"]
 

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crs import STORAGE_CRS
-from .errors import InvalidData
-from .linear import LineIndex
-from .numbers import parse_number
+from bienmoc.geometry.crs import STORAGE_CRS
+from bienmoc.errors import InvalidData
+from bienmoc.geometry.linear import LineIndex
+from bienmoc.model.numbers import parse_number
 
 __all__ = ["BorderModel", "locate", "describe", "describe_vi", "describe_en", "NEIGHBOURS",
            "LOCATE_COLUMNS", "format_distance"]

@@ -24,9 +24,9 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import InvalidData
-from .numbers import parse_number
-from .schema import ConstructionStatus, GateStatus, IncidentStatus, MarkerKind
+from bienmoc.errors import InvalidData
+from bienmoc.model.numbers import parse_number
+from bienmoc.model.schema import ConstructionStatus, GateStatus, IncidentStatus, MarkerKind
 
 __all__ = ["marker_status", "status_sentence", "ACTION_CONDITIONS", "STATUS_COLUMNS"]
 
@@ -47,7 +47,7 @@ STATUS_COLUMNS = (
 
 def _frames(source) -> Mapping[str, pd.DataFrame]:
     """The layers status needs; markers carry their *current* condition (latest inspection)."""
-    from .inspections import apply_current_condition
+    from bienmoc.analysis.inspections import apply_current_condition
 
     if not isinstance(source, Mapping):
         source = {k: source.read(k) for k in ("markers", "gates", "incidents", "inspections")}

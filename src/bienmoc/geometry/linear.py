@@ -32,8 +32,8 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from .crs import STORAGE_CRS, metric_crs
-from .errors import InvalidData
+from bienmoc.geometry.crs import STORAGE_CRS, metric_crs
+from bienmoc.errors import InvalidData
 
 __all__ = ["LineIndex", "Located"]
 

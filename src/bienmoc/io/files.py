@@ -23,9 +23,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from .crs import STORAGE_CRS
-from .errors import InvalidData, Problem
-from .schema import SCHEMAS, conform, label, validate
+from bienmoc.geometry.crs import STORAGE_CRS
+from bienmoc.errors import InvalidData, Problem
+from bienmoc.model.schema import SCHEMAS, conform, label, validate
 
 __all__ = ["read_source", "import_layer", "export_layer", "EXPORT_FORMATS", "IMPORT_FORMATS",
            "format_from_path", "to_display", "write_xlsx"]
@@ -190,7 +190,7 @@ def import_layer(store, kind: str, path: str | os.PathLike, *, crs: object | Non
             borders = set(boundary["border"])
     data = validate(kind, raw, existing=existing, rows=rows, borders=borders,
                     what=f"{Path(path).name}")
-    from .records import reference_problems
+    from bienmoc.records.recording import reference_problems
 
     problems = reference_problems(kind, data, store, rows)
     if problems:

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crs import metric_crs
-from .errors import InvalidData, NotFound
-from .numbers import parse_number
-from .progress import as_of_date, effective, section_label
-from .schema import label
+from bienmoc.geometry.crs import metric_crs
+from bienmoc.errors import InvalidData, NotFound
+from bienmoc.model.numbers import parse_number
+from bienmoc.analysis.progress import as_of_date, effective, section_label
+from bienmoc.model.schema import label
 
 __all__ = ["DEFAULT_CYCLE_MONTHS", "DEFAULT_DISPLACEMENT_TOLERANCE_M", "current_condition",
            "inspections_due", "displacement", "displaced_markers", "marker_history",

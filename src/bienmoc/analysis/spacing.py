@@ -15,8 +15,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .locate import BorderModel
-from .numbers import parse_number
+from bienmoc.geometry.locate import BorderModel
+from bienmoc.model.numbers import parse_number
 
 __all__ = ["marker_spacing", "densify"]
 

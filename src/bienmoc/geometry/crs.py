@@ -11,7 +11,7 @@ from __future__ import annotations
 import geopandas as gpd
 from pyproj import CRS
 
-from .errors import InvalidData
+from bienmoc.errors import InvalidData
 
 __all__ = ["STORAGE_CRS", "metric_crs", "to_metric", "check_metric"]
 

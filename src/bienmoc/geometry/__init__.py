@@ -1,0 +1,6 @@
+"""Border geometry: CRS handling, linear referencing along the line, locating points."""
+from bienmoc.geometry.crs import STORAGE_CRS, metric_crs
+from bienmoc.geometry.linear import LineIndex
+from bienmoc.geometry.locate import NEIGHBOURS, BorderModel, locate
+
+__all__ = ["STORAGE_CRS", "metric_crs", "LineIndex", "NEIGHBOURS", "BorderModel", "locate"]
