@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BienmocError", "InvalidData", "NotFound", "StorageError", "Problem"]
+__all__ = ["BienmocError", "InvalidData", "NotFound", "StorageError", "StoreBusy", "Problem"]
 
 
 class BienmocError(Exception):
@@ -57,3 +57,15 @@ class NotFound(BienmocError, LookupError):
 
 class StorageError(BienmocError):
     """The store cannot be opened, read or written."""
+
+
+class StoreBusy(StorageError):
+    """Another writer held the store's write lock longer than the bounded wait allowed.
+
+    Nothing was written; try again after ``retry_after`` seconds (the API answers 503 with a
+    ``Retry-After`` header).
+    """
+
+    def __init__(self, message: str, retry_after: float = 1.0):
+        super().__init__(message)
+        self.retry_after = retry_after

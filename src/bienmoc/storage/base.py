@@ -5,11 +5,11 @@ nothing of validation, which the domain core does before calling :meth:`Store.wr
 """
 from __future__ import annotations
 
-from typing import Literal, Mapping, Protocol, runtime_checkable
+from typing import ContextManager, Literal, Mapping, Protocol, runtime_checkable
 
 import geopandas as gpd
 
-__all__ = ["Store", "WriteMode"]
+__all__ = ["Store", "Transaction", "WriteMode"]
 
 WriteMode = Literal["replace", "append"]
 
@@ -45,4 +45,42 @@ class Store(Protocol):
 
     def version(self) -> str:
         """An opaque token that changes whenever any layer changes (for caches)."""
+        ...
+
+    def transaction(self, *, timeout: float | None = None) -> ContextManager["Transaction"]:
+        """Hold the store's write lock for a read-validate-write sequence.
+
+        Waits at most ``timeout`` seconds (the store's default when None) for other writers,
+        then raises :class:`bienmoc.errors.StoreBusy` (with ``retry_after`` seconds). Inside,
+        :meth:`Transaction.read` sees committed data plus this transaction's own writes; every
+        write made through the transaction commits atomically and durably when the block
+        exits normally, and nothing is written when it raises.
+        """
+        ...
+
+
+class Transaction(Protocol):
+    """What a write sequence may do while it holds the store's write lock."""
+
+    def read(self, layer: str) -> gpd.GeoDataFrame:
+        """The layer as it stands in this transaction (canonical dtypes; empty if absent)."""
+        ...
+
+    def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
+        """Append rows. Rows whose ``id`` is missing get the next free id of the layer's
+        prefix (``V-000432``), allocated inside the transaction; a given id that the layer
+        already holds raises :class:`DuplicateKey`. Returns the ids in row order."""
+        ...
+
+    def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
+        """Replace the layer's content (in place, inside the transaction)."""
+        ...
+
+    def update_fields(self, layer: str, record_id: str, values: Mapping[str, object], *,
+                      log_layer: str, note: str | None = None) -> dict[str, tuple]:
+        """Change attribute values of one record and log each change; {field: (old, new)}."""
+        ...
+
+    def lookup(self, layer: str, field: str, value: object) -> list[str]:
+        """Ids of the rows whose ``field`` equals ``value`` (e.g. an idempotency key)."""
         ...
