@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from bienmoc.errors import InvalidData
+from bienmoc.model.dates import parse_date
 from bienmoc.model.schema import _LABELS, _Labelled
 
 __all__ = ["WorkStatus", "DEFAULT_STALL_DAYS", "effective", "work_status", "progress_summary",
@@ -54,9 +55,9 @@ def as_of_date(as_of=None) -> pd.Timestamp:
     if as_of is None:
         return pd.Timestamp(_dt.date.today())
     try:
-        return pd.Timestamp(as_of).normalize()
-    except (ValueError, TypeError):
-        raise InvalidData(f"not a date: {as_of!r} (write YYYY-MM-DD)") from None
+        return pd.Timestamp(parse_date(as_of))
+    except ValueError as e:
+        raise InvalidData(str(e)) from None
 
 
 def effective(records: pd.DataFrame) -> pd.DataFrame:

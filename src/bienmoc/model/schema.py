@@ -32,6 +32,7 @@ import shapely
 
 from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.errors import InvalidData, Problem
+from bienmoc.model.dates import parse_date
 from bienmoc.model.numbers import parse_number
 
 __all__ = [
@@ -429,30 +430,10 @@ def _is_missing(v: object) -> bool:
     return isinstance(v, str) and v.strip() == ""
 
 
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d", "%d-%m-%Y", "%d.%m.%Y")
-
-
 def _parse_date(v: object) -> pd.Timestamp:
-    if isinstance(v, (pd.Timestamp, _dt.datetime)):
-        ts = pd.Timestamp(v)
-        if ts.tzinfo is not None:
-            ts = ts.tz_convert(None)
-        return ts.normalize()
-    if isinstance(v, _dt.date):
-        return pd.Timestamp(v)
-    if isinstance(v, np.datetime64):
-        return pd.Timestamp(v).normalize()
-    s = str(v).strip()
-    # accept a full ISO timestamp by keeping its date part
-    m = re.match(r"^(\d{4}-\d{2}-\d{2})[T ]", s)
-    if m:
-        s = m.group(1)
-    for fmt in _DATE_FORMATS:
-        try:
-            return pd.Timestamp(_dt.datetime.strptime(s, fmt))
-        except ValueError:
-            continue
-    raise ValueError(f"not a date: {v!r} (write YYYY-MM-DD or dd/mm/yyyy)")
+    if isinstance(v, (pd.Timestamp, _dt.datetime)) and getattr(v, "tzinfo", None) is not None:
+        v = pd.Timestamp(v).tz_convert(None)
+    return pd.Timestamp(parse_date(v))
 
 
 def _parse_bool(v: object) -> bool:

@@ -44,6 +44,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Iterator, Mapping
 
@@ -390,16 +391,44 @@ class GeoPackageStore:
             except Exception as e:
                 raise StorageError(f"cannot create layer {log_layer!r}: {e}") from e
 
+    #: seconds a writer waits for another writer's lock before StoreBusy
+    lock_timeout: float = 30.0
+
     @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
+    def transaction(self, *, timeout: float | None = None) -> Iterator["_Transaction"]:
+        """A read-validate-write sequence under the write lock (see :class:`Store`).
+
+        Writes are buffered and committed at the end through :meth:`write_many` (appends to
+        one layer in place, anything else copy-on-write), so they are atomic together.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock(timeout):
+            tx = _Transaction(self)
+            yield tx
+            tx._commit()
+
+    @contextlib.contextmanager
+    def _lock(self, timeout: float | None = None) -> Iterator[None]:
         # re-entrant within a thread (update_fields may create its log layer under the lock)
+        from bienmoc.errors import StoreBusy
+
         held = _HELD.__dict__.setdefault("paths", set())
         if self.path in held:
             yield
             return
         lock_path = self.path.with_name(self.path.name + ".lock")
+        wait = self.lock_timeout if timeout is None else timeout
         with open(lock_path, "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
+                                        retry_after=1.0) from None
+                    time.sleep(0.005)
             held.add(self.path)
             try:
                 yield
@@ -439,6 +468,64 @@ class GeoPackageStore:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             raise
+
+
+class _Transaction:
+    """Buffered writes of one :meth:`GeoPackageStore.transaction` (see the Transaction
+    protocol in :mod:`bienmoc.storage.base`)."""
+
+    def __init__(self, store: GeoPackageStore):
+        self.store = store
+        self._frames: dict[str, gpd.GeoDataFrame] = {}   # full content of replaced layers
+        self._appended: dict[str, list[gpd.GeoDataFrame]] = {}
+        self._updates: list[tuple] = []
+
+    def read(self, layer: str) -> gpd.GeoDataFrame:
+        base = self._frames[layer] if layer in self._frames else self.store.read(layer)
+        extra = self._appended.get(layer)
+        if not extra:
+            return base
+        return gpd.GeoDataFrame(pd.concat([base, *extra], ignore_index=True),
+                                geometry="geometry", crs=base.crs)
+
+    def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
+        from bienmoc.model.schema import SCHEMAS, _new_ids
+
+        data = data.copy()
+        if "id" in data.columns:
+            current = self.read(layer)
+            missing = data["id"].isna()
+            if missing.any() and layer in SCHEMAS:
+                data.loc[missing, "id"] = _new_ids(SCHEMAS[layer], data, missing, current)
+            _check_new_ids(layer, data, current["id"] if "id" in current else None)
+        self._appended.setdefault(layer, []).append(data)
+        return [str(v) for v in data["id"]] if "id" in data.columns else []
+
+    def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
+        self._frames[layer] = data
+        self._appended.pop(layer, None)
+
+    def update_fields(self, layer, record_id, values, *, log_layer, note=None):
+        if self._frames or self._appended:
+            raise StorageError("update_fields must come before other writes in a transaction")
+        return self.store.update_fields(layer, record_id, values, log_layer=log_layer, note=note)
+
+    def lookup(self, layer: str, field: str, value) -> list[str]:
+        df = self.read(layer)
+        if field not in df or "id" not in df:
+            return []
+        return [str(v) for v in df.loc[df[field] == value, "id"]]
+
+    def _commit(self) -> None:
+        if not self._frames and len(self._appended) == 1:
+            (name, parts), = self._appended.items()
+            data = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
+                                    crs=parts[0].crs)
+            self.store.write(name, data, mode="append")
+            return
+        changed = set(self._frames) | set(self._appended)
+        if changed:
+            self.store.write_many({n: self.read(n) for n in changed}, mode="replace")
 
 
 _HELD = threading.local()  # store paths whose write lock this thread holds
