@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from bienmoc.geometry.crs import metric_crs
+from bienmoc.model.source import frames
 from bienmoc.errors import InvalidData, NotFound
 from bienmoc.model.numbers import parse_number
 from bienmoc.analysis.progress import as_of_date, effective, section_label
@@ -31,12 +32,6 @@ __all__ = ["DEFAULT_CYCLE_MONTHS", "DEFAULT_DISPLACEMENT_TOLERANCE_M", "current_
 
 DEFAULT_CYCLE_MONTHS = {"large": 12, "medium": 24, "small": 24, "stake": 24}
 DEFAULT_DISPLACEMENT_TOLERANCE_M = 1.0
-
-
-def _frames(source, names) -> Mapping[str, pd.DataFrame]:
-    if isinstance(source, Mapping):
-        return source
-    return {n: source.read(n) for n in names}
 
 
 def _latest(inspections: pd.DataFrame, as_of=None, with_position: bool = False
@@ -56,7 +51,7 @@ def _latest(inspections: pd.DataFrame, as_of=None, with_position: bool = False
 
 def current_condition(source, *, as_of=None) -> pd.DataFrame:
     """Per marker: registered condition, last inspection date and current condition."""
-    f = _frames(source, ("markers", "inspections"))
+    f = frames(source, ("markers", "inspections"))
     m = pd.DataFrame(f["markers"]).drop(columns="geometry")[
         ["border", "number", "kind", "province", "construction_status", "condition"]]
     last = _latest(f.get("inspections"), as_of).set_index(["border", "marker"])
@@ -115,7 +110,7 @@ def inspections_due(source, *, as_of=None, cycle_months: Mapping[str, int] | Non
 def displacement(source, *, as_of=None, crs: object | None = None) -> pd.DataFrame:
     """Per marker with a measured position: the displacement (m) from its registered position
     at its latest effective inspection that measured one."""
-    f = _frames(source, ("markers", "inspections"))
+    f = frames(source, ("markers", "inspections"))
     markers, ins = f["markers"], f.get("inspections")
     cols = ["border", "number", "province", "kind", "inspection_id", "inspected",
             "condition_found", "displacement_m"]
@@ -165,7 +160,7 @@ def marker_history(source, number: str, *, border: str | None = None) -> pd.Data
     """Everything recorded about a marker position (all its parts), oldest first:
     construction dates, works on it or on a section containing it with their progress
     updates, inspections (corrections marked), resurveys."""
-    f = _frames(source, ("markers", "works", "work_progress", "inspections", "resurveys"))
+    f = frames(source, ("markers", "works", "work_progress", "inspections", "resurveys"))
     pos = parse_number(number)
     m = f["markers"]
     parts = m[[parse_number(n).position == pos.position and (not pos.part or

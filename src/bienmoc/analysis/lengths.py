@@ -14,19 +14,11 @@ import shapely
 from shapely.ops import substring
 
 from bienmoc.geometry.locate import BorderModel
+from bienmoc.model.source import frames
 from bienmoc.model.numbers import number_sort_key
 
 __all__ = ["border_lengths", "province_lengths", "border_belt", "features_in_belt",
            "hotspots", "incident_counts"]
-
-
-def _model(source, crs=None) -> BorderModel:
-    if isinstance(source, BorderModel):
-        return source
-    frames = source if isinstance(source, Mapping) else {
-        k: source.read(k) for k in ("boundary", "markers", "provinces")}
-    return BorderModel(frames["boundary"], frames.get("markers"), frames.get("provinces"),
-                       crs=crs)
 
 
 def border_lengths(source, *, crs: object | None = None,
@@ -35,9 +27,9 @@ def border_lengths(source, *, crs: object | None = None,
 
     ``official_km`` overrides/extends the boundary layer's ``official_length_km``.
     """
-    model = _model(source, crs)
-    boundary = source["boundary"] if isinstance(source, Mapping) else (
-        source.read("boundary") if not isinstance(source, BorderModel) else None)
+    model = BorderModel.from_source(source, crs)
+    boundary = None if isinstance(source, BorderModel) else \
+        frames(source, ["boundary"])["boundary"]
     official = {}
     if boundary is not None and "official_length_km" in boundary:
         official = {b: v for b, v in zip(boundary["border"], boundary["official_length_km"])
@@ -56,7 +48,7 @@ def province_lengths(source, *, crs: object | None = None,
                      ) -> pd.DataFrame:
     """Border length (km) per border and province (nearest-province assignment along the line,
     sampled every 100 m), optionally with official figures keyed by (border, province)."""
-    df = _model(source, crs).province_lengths()
+    df = BorderModel.from_source(source, crs).province_lengths()
     off = official_km or {}
     df["official_km"] = [off.get((b, p), np.nan) for b, p in zip(df["border"], df["province"])]
     df["difference_pct"] = (df["length_km"] / df["official_km"] - 1) * 100
@@ -70,7 +62,7 @@ def border_belt(source, width_m: float, *, crs: object | None = None,
 
     ``widths_m`` sets a width per province (the belt is 100–1,000 m, set per province).
     """
-    model = _model(source, crs)
+    model = BorderModel.from_source(source, crs)
     rows = []
     for border in model.index.borders:
         k = model.index.borders.index(border)
@@ -141,7 +133,7 @@ def hotspots(source, incidents: gpd.GeoDataFrame | None = None, *, bin_m: float 
     Each bin names its border, start/end chainage (km), the province and the markers at its
     ends (``marker_from``/``marker_to``: the bracketing markers of the bin's two ends).
     """
-    model = _model(source, crs)
+    model = BorderModel.from_source(source, crs)
     if incidents is None:
         incidents = source.read("incidents")
     inc = _period(incidents, start, end, date_field)

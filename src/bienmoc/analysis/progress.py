@@ -20,11 +20,12 @@ record it replaces; :func:`effective` drops the replaced ones (the history keeps
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Iterable, Mapping
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
+from bienmoc.model.source import frames
 from bienmoc.errors import InvalidData
 from bienmoc.model.dates import parse_date
 from bienmoc.model.schema import _LABELS, _Labelled
@@ -76,15 +77,9 @@ def section_label(marker_from, marker_to) -> str:
     return f"{marker_from}–{marker_to}"
 
 
-def _frames(source, names) -> Mapping[str, pd.DataFrame]:
-    if isinstance(source, Mapping):
-        return source
-    return {n: source.read(n) for n in names}
-
-
 def work_status(source, *, as_of=None, stall_days: int = DEFAULT_STALL_DAYS) -> pd.DataFrame:
     """One row per work with its derived status as of ``as_of`` (see the module docs)."""
-    f = _frames(source, ("works", "work_progress"))
+    f = frames(source, ("works", "work_progress"))
     works = pd.DataFrame(f["works"]).drop(columns="geometry", errors="ignore").copy()
     prog = f.get("work_progress")
     d = as_of_date(as_of)

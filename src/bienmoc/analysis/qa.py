@@ -65,8 +65,9 @@ def check_markers(source, *, border: str | None = None,
                   model: BorderModel | None = None) -> pd.DataFrame:
     """Run every QA check; ``source`` is a store or a mapping of frames (boundary, markers,
     provinces). Returns a DataFrame with :data:`QA_COLUMNS`, errors first."""
-    frames = source if isinstance(source, Mapping) else {
-        k: source.read(k) for k in ("boundary", "markers", "provinces")}
+    from bienmoc.model.source import frames as _frames
+
+    frames = _frames(source, ("boundary", "markers", "provinces"))
     markers = frames["markers"]
     if border is not None:
         markers = markers[markers["border"] == border]

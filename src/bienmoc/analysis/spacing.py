@@ -9,7 +9,7 @@ skipping sub-numbers already used on that border.
 from __future__ import annotations
 
 import math
-from typing import Mapping
+
 
 import geopandas as gpd
 import numpy as np
@@ -21,19 +21,11 @@ from bienmoc.model.numbers import parse_number
 __all__ = ["marker_spacing", "densify"]
 
 
-def _model(source, crs) -> BorderModel:
-    if isinstance(source, BorderModel):
-        return source
-    frames = source if isinstance(source, Mapping) else {
-        k: source.read(k) for k in ("boundary", "markers", "provinces")}
-    return BorderModel(frames["boundary"], frames["markers"], frames.get("provinces"), crs=crs)
-
-
 def marker_spacing(source, *, border: str | None = None, crs: object | None = None
                    ) -> pd.DataFrame:
     """One row per pair of consecutive positions: border, marker_from, marker_to, chainage of
     both (m), spacing_m (along the line), province (at the section's middle)."""
-    model = _model(source, crs)
+    model = BorderModel.from_source(source, crs)
     rows = []
     for b, bm in model.markers.items():
         if border is not None and b != border or len(bm.position) < 2:
@@ -63,7 +55,7 @@ def densify(source, *, max_spacing_m: float = 2000.0, border: str | None = None,
     """
     if max_spacing_m <= 0:
         raise ValueError("max_spacing_m must be positive")
-    model = _model(source, crs)
+    model = BorderModel.from_source(source, crs)
     spacing = marker_spacing(model, border=border)
     long = spacing[spacing["spacing_m"] > max_spacing_m].copy()
     long["stakes_needed"] = [math.ceil(s / max_spacing_m) - 1 for s in long["spacing_m"]]

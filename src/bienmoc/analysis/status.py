@@ -49,8 +49,9 @@ def _frames(source) -> Mapping[str, pd.DataFrame]:
     """The layers status needs; markers carry their *current* condition (latest inspection)."""
     from bienmoc.analysis.inspections import apply_current_condition
 
-    if not isinstance(source, Mapping):
-        source = {k: source.read(k) for k in ("markers", "gates", "incidents", "inspections")}
+    from bienmoc.model.source import frames
+
+    source = frames(source, ("markers", "gates", "incidents", "inspections"))
     return {**source, "markers": apply_current_condition(source["markers"],
                                                          source.get("inspections"))}
 

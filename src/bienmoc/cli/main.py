@@ -209,7 +209,7 @@ def layers(ctx):
 def _model(ctx, crs):
     from bienmoc.geometry.locate import BorderModel
 
-    return BorderModel.from_store(_store(ctx), crs=crs)
+    return BorderModel.from_source(_store(ctx), crs=crs)
 
 
 def _kind_values(items, cast, option: str, form: str) -> dict:

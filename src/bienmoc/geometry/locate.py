@@ -70,9 +70,15 @@ class BorderModel:
             self._province_runs(provinces)
 
     @classmethod
-    def from_store(cls, store, crs: object | None = None) -> "BorderModel":
-        return cls(store.read("boundary"), store.read("markers"), store.read("provinces"),
-                   crs=crs)
+    def from_source(cls, source, crs: object | None = None) -> "BorderModel":
+        """The model of ``source``: a BorderModel (returned as is), a store, or a mapping of
+        frames with 'boundary' (and optionally 'markers', 'provinces')."""
+        if isinstance(source, BorderModel):
+            return source
+        from bienmoc.model.source import frames
+
+        f = frames(source, ("boundary", "markers", "provinces"))
+        return cls(f["boundary"], f["markers"], f["provinces"], crs=crs)
 
     # -- building --------------------------------------------------------------------------
     def _place_markers(self, markers: gpd.GeoDataFrame) -> None:
@@ -307,13 +313,7 @@ def locate(data: gpd.GeoDataFrame, source, *, crs: object | None = None) -> gpd.
     ``source`` is a store, a :class:`BorderModel`, or a mapping with 'boundary' (and
     optionally 'markers', 'provinces') frames. Existing columns of the same names are replaced.
     """
-    if isinstance(source, BorderModel):
-        model = source
-    elif isinstance(source, dict):
-        model = BorderModel(source["boundary"], source.get("markers"), source.get("provinces"),
-                            crs=crs)
-    else:
-        model = BorderModel.from_store(source, crs=crs)
+    model = BorderModel.from_source(source, crs=crs)
     if not isinstance(data, gpd.GeoDataFrame):
         raise InvalidData("locate needs a GeoDataFrame")
     if data.crs is None:
