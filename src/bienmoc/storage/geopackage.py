@@ -31,6 +31,7 @@ bienmoc versions left beside the store.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as _dt
 import fcntl
@@ -226,9 +227,15 @@ class GeoPackageStore:
                                     changed_at=changed_at)
 
     @contextlib.contextmanager
-    def transaction(self, *, timeout: float | None = None) -> Iterator["_Transaction"]:
+    def transaction(self, *, timeout: float | None = None, checkpoint: bool = True
+                    ) -> Iterator["_Transaction"]:
         """A read-validate-write sequence in one SQLite write transaction (see :class:`Store`
-        and the module text). Nested use in the same thread is a savepoint of the outer one."""
+        and the module text). Nested use in the same thread is a savepoint of the outer one.
+
+        With ``checkpoint`` (the default) a transaction that wrote also moves the WAL into the
+        file (:meth:`checkpoint`), so that the ``.gpkg`` alone holds every committed write
+        (someone may copy it); :class:`~bienmoc.storage.groupcommit.GroupWriter` passes False
+        and checkpoints when its queue is idle."""
         st = _state(self.path)
         outer = st.current()
         if outer is not None:
@@ -280,6 +287,26 @@ class GeoPackageStore:
                 if con.total_changes != changes:
                     sq.fault("after-commit")
                     st.sync(con)
+                    if checkpoint:
+                        st.checkpoint()
+        finally:
+            st.lock.release()
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL's committed pages into the ``.gpkg`` file and empty the WAL (SQLite's
+        ``wal_checkpoint(TRUNCATE)``), so that the file alone is complete. Skipped (False) when
+        another writer is at work or readers keep it from finishing."""
+        st = _state(self.path)
+        if st.current() is not None or not self.path.exists():
+            return False
+        if not st.lock.acquire(timeout=0.2):
+            return False
+        try:
+            with self._flock(time.monotonic() + 0.2, 0.2):
+                st.writer(self)
+                return st.checkpoint()
+        except StoreBusy:
+            return False
         finally:
             st.lock.release()
 
@@ -515,6 +542,23 @@ class _PathState:
             sq.migrate(con, names)
         self.ready = self.ident
 
+    def checkpoint(self) -> bool:
+        con = self.con
+        if con is None:
+            return False
+        try:
+            con.execute("PRAGMA busy_timeout = 100")
+            busy, _, _ = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            return not busy
+        except sqlite3.Error:
+            return False
+
+    def close(self) -> None:
+        if self.con is not None and self.ident and self.ident[0] == os.getpid():
+            with contextlib.suppress(sqlite3.Error):
+                self.con.close()  # the last connection checkpoints and removes the WAL
+        self.con = None
+
     def sync(self, con: sqlite3.Connection) -> None:
         """Make the committed transaction durable before the write returns: in WAL mode fsync
         the ``-wal`` file (and, once per WAL file, the folder that lists it); in a rollback
@@ -532,6 +576,16 @@ class _PathState:
 
 _STATES: dict[Path, _PathState] = {}
 _STATES_GUARD = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    for st in list(_STATES.values()):
+        if st.lock.acquire(timeout=1.0):
+            try:
+                st.close()
+            finally:
+                st.lock.release()
 
 
 def _state(path: Path) -> _PathState:

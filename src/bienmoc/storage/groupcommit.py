@@ -16,6 +16,7 @@ that exception and nothing of the group was written.
 """
 from __future__ import annotations
 
+import inspect
 import queue
 import threading
 from concurrent.futures import Future
@@ -24,6 +25,11 @@ from typing import Any, Callable
 __all__ = ["GroupWriter"]
 
 _STOP = object()
+
+
+def _checkpoint(store) -> bool:
+    fn = getattr(store, "checkpoint", None)
+    return bool(fn()) if fn is not None else True
 
 
 class GroupWriter:
@@ -37,6 +43,9 @@ class GroupWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._closed = False
+        #: seconds without writes after which the WAL is checkpointed into the file
+        self.idle_checkpoint = 0.25
+        self._checkpoint_kw: dict | None = None
         #: groups committed and writes in them (for measurements)
         self.groups = 0
         self.writes = 0
@@ -80,10 +89,18 @@ class GroupWriter:
                 self._thread = t
 
     def _loop(self) -> None:
+        dirty = False
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=self.idle_checkpoint if dirty else None)
+            except queue.Empty:  # idle: move the WAL into the file (see store.checkpoint)
+                dirty = not _checkpoint(self.store)
+                continue
             if item is _STOP:
+                if dirty:
+                    _checkpoint(self.store)
                 return
+            dirty = True
             group = [item]
             stop = False
             while len(group) < self.max_group:
@@ -97,12 +114,16 @@ class GroupWriter:
                 group.append(nxt)
             self._commit(group)
             if stop:
+                _checkpoint(self.store)
                 return
 
     def _commit(self, group: list) -> None:
         outcomes: list[tuple[Future, bool, Any]] = []
         try:
-            with self.store.transaction(timeout=self.timeout) as tx:
+            if self._checkpoint_kw is None:
+                params = inspect.signature(self.store.transaction).parameters
+                self._checkpoint_kw = {"checkpoint": False} if "checkpoint" in params else {}
+            with self.store.transaction(timeout=self.timeout, **self._checkpoint_kw) as tx:
                 for fn, fut in group:
                     if not fut.set_running_or_notify_cancel():
                         continue
