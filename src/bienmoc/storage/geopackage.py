@@ -268,6 +268,7 @@ class GeoPackageStore:
                     st.prepare(con)
                     yield tx
                     if con.total_changes != changes:
+                        sq.stamp(con, tx.touched)
                         con.execute(f"INSERT INTO {sq.META} VALUES ('writes', '1') ON CONFLICT"
                                     "(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
                     sq.fault("before-commit")
@@ -379,41 +380,53 @@ class _Transaction:
     def __init__(self, store: GeoPackageStore, con: sqlite3.Connection):
         self.store, self.con = store, con
         self._depth = 0
+        self._cols: dict[str, tuple] = {}
+        self.touched: set[str] = set()  # layers written (stamped at commit)
 
     def read(self, layer: str) -> gpd.GeoDataFrame:
         return self.store.read(layer)  # the thread's transaction: sees its own writes
+
+    def _columns(self, layer: str, data=None) -> tuple[dict, str | None]:
+        """The table's (columns, geometry column), created first if absent; cached for the
+        transaction (only this transaction can change the schema while it runs)."""
+        got = self._cols.get(layer)
+        if got is None:
+            sq.ensure_layer(self.con, layer, data)
+            got = self._cols[layer] = (sq.table_columns(self.con, layer),
+                                       sq.geometry_column(self.con, layer))
+        return got
 
     def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
         if not len(data):
             return []
         con = self.con
-        sq.ensure_layer(con, layer, data)
-        data = data.copy()
-        ids: list[str] = []
+        self._columns(layer, data)
+        ids: list | None = None
         if "id" in data.columns:
-            missing = data["id"].isna()
-            if missing.any() and layer in SCHEMAS:
-                schema = SCHEMAS[layer]
-                if schema.id_prefix and layer != "markers":
-                    new = sq.next_numbers(con, layer, schema.id_prefix, int(missing.sum()))
-                else:
-                    from bienmoc.model.schema import _new_ids
-                    new = _new_ids(schema, data, missing, None)
-                data.loc[missing, "id"] = pd.Series(new, index=data.index[missing],
-                                                    dtype=object)
-            given = [str(v) for v in data["id"] if not pd.isna(v)]
+            ids = [None if pd.isna(v) else str(v) for v in data["id"]]
+            given = [v for v in ids if v is not None]
             seen: set = set()
             dup = [v for v in given if v in seen or seen.add(v)]
             dup += sq.taken_ids(con, layer, sorted(set(given)))
             if dup:
                 raise DuplicateKey(layer, dup)
-            ids = [None if pd.isna(v) else str(v) for v in data["id"]]
-        self._insert(layer, data)
+            missing = [i for i, v in enumerate(ids) if v is None]
+            if missing and layer in SCHEMAS:
+                schema = SCHEMAS[layer]
+                if schema.id_prefix and layer != "markers":
+                    new = sq.next_numbers(con, layer, schema.id_prefix, len(missing))
+                else:
+                    from bienmoc.model.schema import _new_ids
+                    mask = pd.Series([v is None for v in ids], index=data.index)
+                    new = _new_ids(schema, data, mask, None)
+                for i, v in zip(missing, new):
+                    ids[i] = v
+        self._insert(layer, data, ids)
         sq.fault("after-insert")
-        return ids
+        return ids or []
 
-    def _insert(self, layer: str, data: gpd.GeoDataFrame) -> None:
-        names, rows = sq.rows_for(self.con, layer, data)
+    def _insert(self, layer: str, data: gpd.GeoDataFrame, ids: list | None = None) -> None:
+        names, rows = sq.rows_for(self.con, layer, data, self._columns(layer, data), ids)
         cols = ", ".join(sq.q(n) for n in names)
         marks = ", ".join("?" * len(names))
         try:
@@ -428,16 +441,17 @@ class _Transaction:
                 raise DuplicateKey(layer, [str(k) for k in data[sq.IDEMPOTENCY].dropna()]
                                    ) from None
             if "UNIQUE" in str(e):
-                raise DuplicateKey(layer, [str(v) for v in data.get("id", [])]) from None
+                raise DuplicateKey(layer, [str(v) for v in (ids or data.get("id", []))]
+                                   ) from None
             raise
         if isinstance(data, gpd.GeoDataFrame) and data._geometry_column_name in data:
             sq.widen_extent(self.con, layer, data.geometry.values)
-        sq.stamp(self.con, [layer])
+        self.touched.add(layer)
 
     def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
         """Replace the layer's rows in place (DELETE + INSERT in this transaction)."""
         con = self.con
-        sq.ensure_layer(con, layer, data)
+        self._columns(layer, data)
         con.execute(f"DELETE FROM {sq.q(layer)}")
         con.execute("UPDATE gpkg_contents SET min_x = NULL, min_y = NULL, max_x = NULL, "
                     "max_y = NULL WHERE table_name = ?", (layer,))
@@ -450,7 +464,7 @@ class _Transaction:
                     raise DuplicateKey(layer, dup)
             self._insert(layer, data)
         else:
-            sq.stamp(con, [layer])
+            self.touched.add(layer)
 
     def update_fields(self, layer, record_id, values, *, log_layer, note=None,
                       changed_at=None):

@@ -372,47 +372,66 @@ def migrate(con: sqlite3.Connection, layers: Iterable[str]) -> None:
 
 
 # -- values in and out -------------------------------------------------------------------------
-def _to_sql(values: pd.Series, sql_type: str) -> list:
-    out = []
-    for v in values.astype(object):
-        if v is None or (not isinstance(v, (str, bytes)) and pd.isna(v)):
-            out.append(None)
-        elif sql_type == "DATE":
-            out.append(pd.Timestamp(v).strftime("%Y-%m-%d"))
-        elif sql_type == "DATETIME":
+def _converter(sql_type: str):
+    """A function turning one pandas/Python value into what a column of ``sql_type`` stores."""
+    def missing(v) -> bool:
+        return v is None or (not isinstance(v, (str, bytes)) and bool(pd.isna(v)))
+
+    if sql_type == "DATE":
+        return lambda v: None if missing(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
+    if sql_type == "DATETIME":
+        def dt(v):
+            if missing(v):
+                return None
             t = pd.Timestamp(v)
             if t.tzinfo is not None:
                 t = t.tz_convert("UTC").tz_localize(None)
-            out.append(t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z")
-        elif sql_type == "BOOLEAN":
-            out.append(int(bool(v)))
-        elif sql_type in ("INTEGER", "INT", "MEDIUMINT", "SMALLINT", "TINYINT"):
-            out.append(int(v))
-        elif sql_type in ("REAL", "DOUBLE", "FLOAT"):
-            out.append(float(v))
-        else:
-            out.append(v if isinstance(v, str) else str(v))
-    return out
+            return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+        return dt
+    if sql_type == "BOOLEAN":
+        return lambda v: None if missing(v) else int(bool(v))
+    if sql_type in ("INTEGER", "INT", "MEDIUMINT", "SMALLINT", "TINYINT"):
+        return lambda v: None if missing(v) else int(v)
+    if sql_type in ("REAL", "DOUBLE", "FLOAT"):
+        return lambda v: None if missing(v) else float(v)
+    return lambda v: None if missing(v) else (v if isinstance(v, str) else str(v))
 
 
-def rows_for(con: sqlite3.Connection, layer: str, data: pd.DataFrame
-             ) -> tuple[list[str], list[tuple]]:
-    """The column names and value tuples that store ``data`` in ``layer``'s table."""
-    cols = table_columns(con, layer)
-    gcol = geometry_column(con, layer)
-    names, columns = [], []
+def _to_sql(values: pd.Series, sql_type: str) -> list:
+    conv = _converter(sql_type)
+    return [conv(v) for v in values.astype(object)]
+
+
+def rows_for(con: sqlite3.Connection, layer: str, data: pd.DataFrame,
+             columns: tuple[dict, str | None] | None = None,
+             ids: list | None = None) -> tuple[list[str], list[tuple]]:
+    """The column names and value tuples that store ``data`` in ``layer``'s table
+    (``columns``: the table's (columns, geometry column) if known; ``ids`` replace the id
+    column's values)."""
+    cols, gcol = columns or (table_columns(con, layer), geometry_column(con, layer))
     geom_name = _geometry_name(data)
-    for c in data.columns:
+    names: list[str] = []
+    picks: list[int] = []
+    for k, c in enumerate(data.columns):
         if c == geom_name:
             continue
         if c not in cols or c == "fid":
             raise StorageError(f"layer {layer!r} has no field {c!r}")
         names.append(c)
-        columns.append(_to_sql(data[c], cols[c]))
+        picks.append(k)
+    convs = [_converter(cols[c]) for c in names]
+    id_at = names.index("id") if ids is not None and "id" in names else None
+    rows = []
+    for r, tup in enumerate(data.itertuples(index=False, name=None)):
+        vals = [conv(tup[k]) for conv, k in zip(convs, picks)]
+        if id_at is not None:
+            vals[id_at] = ids[r]
+        rows.append(vals)
     if gcol and geom_name is not None:
         names.append(gcol)
-        columns.append(encode_geometries(data.geometry.values))
-    return names, list(zip(*columns)) if columns else [()] * len(data)
+        for vals, blob in zip(rows, encode_geometries(data[geom_name].values)):
+            vals.append(blob)
+    return names, [tuple(v) for v in rows]
 
 
 def read_table(con: sqlite3.Connection, layer: str, *, where: str = "", params: tuple = (),
