@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import pytest
 import shapely
 
@@ -136,6 +135,38 @@ def test_a_lock_held_by_another_program_gives_storebusy_after_the_bounded_wait(s
         holder.wait(10)
     with store.transaction(timeout=5) as tx:  # the lock is gone: writes go on
         assert tx.append("incidents", _row()) == ["V-000004"]
+
+
+def test_the_api_answers_503_with_retry_after_while_another_program_holds_the_lock(store):
+    from fastapi.testclient import TestClient
+
+    from bienmoc.api import create_app
+    from bienmoc.api.settings import Settings
+
+    store.lock_timeout = 0.3
+    app = create_app(store=store, settings=Settings(api_token="t0ken", lang="vi"), tiles=None)
+    client = TestClient(app)
+    body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [104.51, 20.97]},
+            "properties": {"kind": "illegal_crossing", "reported_date": "2025-03-01"}}
+    holder = _py("""
+        import sqlite3, sys
+        con = sqlite3.connect(sys.argv[1], isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+        print("locked", flush=True)
+        sys.stdin.readline()
+    """, str(store.path))
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        r = client.post("/collections/incidents/items", json=body,
+                        headers={"Authorization": "Bearer t0ken"})
+        assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
+    finally:
+        holder.kill()
+        holder.wait(10)
+    r = client.post("/collections/incidents/items", json=body,
+                    headers={"Authorization": "Bearer t0ken"})
+    assert r.status_code == 201
+    assert len(_ids(store.path)) == 4
 
 
 # -- durability --------------------------------------------------------------------------------
