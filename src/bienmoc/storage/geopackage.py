@@ -232,10 +232,12 @@ class GeoPackageStore:
         """A read-validate-write sequence in one SQLite write transaction (see :class:`Store`
         and the module text). Nested use in the same thread is a savepoint of the outer one.
 
-        With ``checkpoint`` (the default) a transaction that wrote also moves the WAL into the
-        file (:meth:`checkpoint`), so that the ``.gpkg`` alone holds every committed write
-        (someone may copy it); :class:`~bienmoc.storage.groupcommit.GroupWriter` passes False
-        and checkpoints when its queue is idle."""
+        With ``checkpoint`` (the default) the WAL is moved into the file (:meth:`checkpoint`)
+        so that the ``.gpkg`` alone holds every committed write (someone may copy it): at once
+        after a transaction that replaced a layer or left a large WAL, otherwise once the
+        store has had no write for a quarter of a second (and when the process exits).
+        :class:`~bienmoc.storage.groupcommit.GroupWriter` passes False and checkpoints when
+        its queue is idle."""
         st = _state(self.path)
         outer = st.current()
         if outer is not None:
@@ -288,8 +290,10 @@ class GeoPackageStore:
                 if con.total_changes != changes:
                     sq.fault("after-commit")
                     st.sync(con)
-                    if checkpoint:
+                    if checkpoint and (tx.replaced or _wal_size(self.path) > _WAL_LIMIT):
                         st.checkpoint()
+                    elif checkpoint:
+                        st.checkpoint_later(self)
         finally:
             st.lock.release()
 
@@ -316,22 +320,16 @@ class GeoPackageStore:
         """Queue with the other bienmoc processes on ``<store>.lock`` (a side file: locks on
         the database file itself belong to SQLite)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as fh:
-            pause = 0.0005
-            while True:
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
-                                        retry_after=1.0) from None
-                    time.sleep(pause)
-                    pause = min(pause * 2, 0.004)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT,
+                     0o666)
+        if not _flock_until(fd, deadline):
+            raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
+                            retry_after=1.0)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def recover(self) -> dict:
         """Finish what a killed writer left: roll back a hot journal (a read-write open does),
@@ -382,6 +380,7 @@ class _Transaction:
         self._depth = 0
         self._cols: dict[str, tuple] = {}
         self.touched: set[str] = set()  # layers written (stamped at commit)
+        self.replaced = False
 
     def read(self, layer: str) -> gpd.GeoDataFrame:
         return self.store.read(layer)  # the thread's transaction: sees its own writes
@@ -452,6 +451,7 @@ class _Transaction:
         """Replace the layer's rows in place (DELETE + INSERT in this transaction)."""
         con = self.con
         self._columns(layer, data)
+        self.replaced = True
         con.execute(f"DELETE FROM {sq.q(layer)}")
         con.execute("UPDATE gpkg_contents SET min_x = NULL, min_y = NULL, max_x = NULL, "
                     "max_y = NULL WHERE table_name = ?", (layer,))
@@ -511,6 +511,8 @@ class _PathState:
         self.owner: int | None = None
         self.tx: _Transaction | None = None
         self.synced_wal: int | None = None  # inode of the WAL whose folder entry was fsynced
+        self.timer: threading.Thread | None = None  # pending idle checkpoint
+        self.last_write = 0.0
 
     def current(self) -> _Transaction | None:
         return self.tx if self.owner == threading.get_ident() else None
@@ -567,6 +569,24 @@ class _PathState:
         except sqlite3.Error:
             return False
 
+    def checkpoint_later(self, store: GeoPackageStore, delay: float = 0.25) -> None:
+        """Checkpoint once no write came for ``delay`` seconds (one timer per file)."""
+        self.last_write = time.monotonic()
+        if self.timer is not None and self.timer.is_alive():
+            return  # the running timer sees last_write and waits on
+
+        def run() -> None:
+            while True:
+                idle = time.monotonic() - self.last_write
+                if idle < delay:
+                    time.sleep(delay - idle)
+                    continue
+                if store.checkpoint() or time.monotonic() - self.last_write >= delay:
+                    return
+
+        self.timer = threading.Thread(target=run, name="bienmoc-checkpoint", daemon=True)
+        self.timer.start()
+
     def close(self) -> None:
         if self.con is not None and self.ident and self.ident[0] == os.getpid():
             with contextlib.suppress(sqlite3.Error):
@@ -608,6 +628,53 @@ def _state(path: Path) -> _PathState:
         if st is None:
             st = _STATES[path] = _PathState(path)
         return st
+
+
+def _flock_until(fd: int, deadline: float) -> bool:
+    """Take an exclusive flock on ``fd`` by ``deadline``; False (and ``fd`` is closed, now or
+    when the kernel grants the lock) if it cannot.
+
+    Waiting writers block in the kernel rather than poll with sleeps (polling lets a process
+    that just released take the lock again and starves others: p99 of seconds with 8
+    processes). flock() has no timeout, so a helper thread blocks in it; a caller that gives
+    up leaves the descriptor to that thread, which releases and closes it once granted.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    guard = threading.Lock()
+    state = {"got": False, "abandoned": False}
+    granted = threading.Event()
+
+    def waiter() -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with guard:
+            if state["abandoned"]:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+                return
+            state["got"] = True
+        granted.set()
+
+    threading.Thread(target=waiter, name="bienmoc-flock", daemon=True).start()
+    granted.wait(max(deadline - time.monotonic(), 0.0))
+    with guard:
+        if state["got"]:
+            return True
+        state["abandoned"] = True
+        return False
+
+
+_WAL_LIMIT = 4 << 20  # bytes of WAL after which a transaction checkpoints at once
+
+
+def _wal_size(path: Path) -> int:
+    try:
+        return os.stat(_wal(path)).st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _wal(path: Path) -> Path:
