@@ -44,6 +44,9 @@ def create_app(store=None, *, settings: Settings | None = None, tiles=_UNSET) ->
     app = FastAPI(title="bienmoc", summary="Land border markers, gates, works and incidents",
                   version=_version())
     app.state.store = store
+    recover = getattr(store, "recover", None)
+    if recover is not None:  # a writer killed earlier: roll its journal back, drop old copies
+        recover()
     app.state.settings = settings
 
     for exc, code in ERROR_STATUS.items():
