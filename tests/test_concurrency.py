@@ -169,6 +169,15 @@ def test_the_api_answers_503_with_retry_after_while_another_program_holds_the_lo
     assert len(_ids(store.path)) == 4
 
 
+def test_the_lock_wait_is_configurable_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIENMOC_LOCK_TIMEOUT", "2.5")
+    assert GeoPackageStore(tmp_path / "a.gpkg").lock_timeout == 2.5
+    assert GeoPackageStore(tmp_path / "a.gpkg", lock_timeout=1).lock_timeout == 1.0
+    monkeypatch.setenv("BIENMOC_LOCK_TIMEOUT", "soon")
+    with pytest.raises(Exception, match="BIENMOC_LOCK_TIMEOUT"):
+        GeoPackageStore(tmp_path / "a.gpkg")
+
+
 # -- durability --------------------------------------------------------------------------------
 def test_the_commit_is_fsynced_before_the_write_returns(store, monkeypatch):
     events: list = []

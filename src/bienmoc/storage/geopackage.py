@@ -54,7 +54,11 @@ from bienmoc.storage.sqlite import DuplicateKey
 from bienmoc.storage.writer import (_WAL_LIMIT, _busy, _flock_until, _state, _wal,
                                     _wal_size)
 
-__all__ = ["GeoPackageStore", "DuplicateKey"]
+__all__ = ["GeoPackageStore", "DuplicateKey", "LOCK_TIMEOUT_ENV"]
+
+
+#: environment variable: seconds a writer waits for the store's lock (default 30)
+LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
 
 
 class GeoPackageStore:
@@ -69,8 +73,14 @@ class GeoPackageStore:
                  journal: str | None = None):
         self.path = Path(path).expanduser().resolve()
         self.uri = str(self.path)
+        if lock_timeout is None and os.environ.get(LOCK_TIMEOUT_ENV):
+            lock_timeout = os.environ[LOCK_TIMEOUT_ENV]
         if lock_timeout is not None:
-            self.lock_timeout = float(lock_timeout)
+            try:
+                self.lock_timeout = float(lock_timeout)
+            except ValueError:
+                raise StorageError(f"{LOCK_TIMEOUT_ENV} must be seconds, not {lock_timeout!r}"
+                                   ) from None
         if journal is not None:
             self.journal = journal.lower()
 
