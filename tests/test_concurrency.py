@@ -292,6 +292,21 @@ def test_a_writer_killed_inside_its_transaction_leaves_the_store_intact(tmp_path
         assert tx.append("incidents", _row()) == ["V-000004"]
 
 
+def test_a_journal_mode_changed_by_another_program_is_handled(store):
+    from bienmoc.storage.geopackage import _state
+
+    _state(store.path).close()  # as between two server runs: no bienmoc connection open
+    other = sqlite3.connect(store.path)
+    assert other.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+    other.close()
+    with store.transaction() as tx:  # bienmoc's next writer opens it in WAL again
+        assert tx.append("incidents", _row()) == ["V-000004"]
+    other = sqlite3.connect(store.path)
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    other.close()
+    assert _ids(store.path)[-1] == "V-000004" and _integrity(store.path) == "ok"
+
+
 # -- files -------------------------------------------------------------------------------------
 def test_replace_writes_keep_mode_inode_and_remove_old_temporary_copies(store, layers):
     os.chmod(store.path, 0o640)

@@ -50,7 +50,9 @@ class _PathState:
         if self.con is not None and self.ident and self.ident[0] == pid:
             with contextlib.suppress(sqlite3.Error):
                 self.con.close()
-        self.con = None  # (a connection inherited through fork() is never used nor closed)
+        elif self.con is not None:  # inherited through fork(): never used, never closed
+            _INHERITED.append(self.con)
+        self.con = None
         if ino is not None:
             store._recover_locked()  # (the caller holds the flock)
         try:
@@ -131,6 +133,7 @@ class _PathState:
 
 
 _STATES: dict[Path, _PathState] = {}
+_INHERITED: list = []  # connections a forked child must not close (the parent's, in its memory)
 _STATES_GUARD = threading.Lock()
 
 
