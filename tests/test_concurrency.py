@@ -98,6 +98,29 @@ def test_group_writer_undoes_only_the_failing_write(store):
     assert gw.groups == 2
 
 
+def test_group_writer_reports_storebusy_to_the_whole_group_and_goes_on(store):
+    holder = _py("""
+        import sqlite3, sys
+        con = sqlite3.connect(sys.argv[1], isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+        print("locked", flush=True)
+        sys.stdin.readline()
+    """, str(store.path))
+    gw = GroupWriter(store, timeout=0.3)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        futs = [gw.submit(lambda tx: tx.append("incidents", _row())) for _ in range(3)]
+        for f in futs:
+            with pytest.raises(StoreBusy):
+                f.result(10)
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert gw.run(lambda tx: tx.append("incidents", _row())) == ["V-000004"]
+    gw.close()
+    assert len(_ids(store.path)) == 4
+
+
 def test_idempotency_key_is_stored_and_looked_up_by_index(store):
     with store.transaction() as tx:
         assert tx.lookup("incidents", "idempotency_key", "k-1") == []

@@ -79,10 +79,10 @@ class GroupWriter:
 
     # -- the writer thread -------------------------------------------------------------------
     def _ensure_thread(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
             return
         with self._start_lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 t = threading.Thread(target=self._loop, name="bienmoc-group-writer",
                                      daemon=True)
                 t.start()
@@ -130,15 +130,13 @@ class GroupWriter:
                     try:
                         with tx.savepoint():
                             outcomes.append((fut, True, fn(tx)))
-                    except Exception as e:  # this write alone is undone
+                    except BaseException as e:  # this write alone is undone
                         outcomes.append((fut, False, e))
         except BaseException as e:  # no transaction, or the commit failed: nothing landed
             for _, fut in group:
                 if not fut.done():
                     fut.set_exception(e)
-            if not isinstance(e, Exception):
-                raise
-            return
+            return  # (the writer thread lives on for the next group)
         self.groups += 1
         self.writes += sum(ok for _, ok, _ in outcomes)
         for fut, ok, value in outcomes:
