@@ -201,6 +201,39 @@ def test_the_lock_wait_is_configurable_from_the_environment(tmp_path, monkeypatc
         GeoPackageStore(tmp_path / "a.gpkg")
 
 
+def test_the_api_serves_what_another_program_committed_and_never_replaces_the_file(store):
+    from fastapi.testclient import TestClient
+
+    from bienmoc.api import create_app
+    from bienmoc.api.settings import Settings
+
+    client = TestClient(create_app(store=store, settings=Settings(api_token="t0ken", lang="vi"),
+                                   tiles=None))
+    auth = {"Authorization": "Bearer t0ken"}
+    assert client.get("/collections/incidents/items/Q-000001").status_code == 404
+    ino = store.path.stat().st_ino
+    # a PATCH and a POST through the API, then a QGIS-like save through GDAL in another
+    # process: the file is never replaced, so the other program's save lands in it ...
+    r = client.patch("/collections/incidents/items/V-000002", json={"status": "negotiating"},
+                     headers=auth)
+    assert r.status_code == 200
+    body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [104.51, 20.97]},
+            "properties": {"kind": "illegal_crossing", "reported_date": "2025-03-01"}}
+    assert client.post("/collections/incidents/items", json=body, headers=auth
+                       ).status_code == 201
+    editor = _py(OGR_EDITOR, str(store.path), "Q-000001")
+    out, err = editor.communicate(timeout=120)
+    assert editor.returncode == 0, err[-2000:]
+    assert store.path.stat().st_ino == ino
+    # ... and the API serves it at its next read (no stale 404)
+    got = client.get("/collections/incidents/items/Q-000001")
+    assert got.status_code == 200 and got.json()["properties"]["kind"] == "illegal_crossing"
+    assert client.get("/collections/incidents/items/V-000002").json()["properties"][
+        "status"] == "negotiating"
+    assert sorted(_ids(store.path)) == ["Q-000001", "V-000001", "V-000002", "V-000003",
+                                        "V-000004"]
+
+
 # -- durability --------------------------------------------------------------------------------
 def test_the_commit_is_fsynced_before_the_write_returns(store, monkeypatch):
     events: list = []
