@@ -363,6 +363,25 @@ def test_a_journal_mode_changed_by_another_program_is_handled(store):
     assert _ids(store.path)[-1] == "V-000004" and _integrity(store.path) == "ok"
 
 
+def test_any_bienmoc_read_rolls_a_hot_journal_back(tmp_path, layers):
+    path = tmp_path / "s.gpkg"
+    GeoPackageStore(path, journal="delete").write_many(layers)
+    p = _py(KILLED_WRITER, str(path), "delete", BIENMOC_FAULT="after-insert")
+    p.communicate(timeout=120)
+    assert p.returncode == -signal.SIGKILL
+    journal = Path(str(path) + "-journal")
+    assert journal.exists() and journal.stat().st_size > 0
+    ro = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError):  # what QGIS/ogrinfo met before the fix
+        ro.execute("SELECT count(*) FROM incidents").fetchone()
+    ro.close()
+    assert len(GeoPackageStore(path).read("incidents")) == 3  # a plain read recovers
+    assert not journal.exists() or journal.stat().st_size == 0
+    ro = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+    assert ro.execute("SELECT count(*) FROM incidents").fetchone()[0] == 3
+    ro.close()
+
+
 # -- files -------------------------------------------------------------------------------------
 def test_replace_writes_keep_mode_inode_and_remove_old_temporary_copies(store, layers):
     os.chmod(store.path, 0o640)
