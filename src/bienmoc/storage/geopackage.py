@@ -480,7 +480,7 @@ class _Transaction:
     def update_fields(self, layer, record_id, values, *, log_layer, note=None,
                       changed_at=None):
         when = changed_at or _dt.datetime.now(_dt.timezone.utc)
-        return sq.update_values(self.con, layer, record_id, values, log_layer, note, when)
+        return _update_values(self.con, layer, record_id, values, log_layer, note, when)
 
     def lookup(self, layer: str, field: str, value) -> list[str]:
         cols = sq.table_columns(self.con, layer)
@@ -506,6 +506,45 @@ class _Transaction:
             self.con.execute(f"RELEASE {name}")
         finally:
             self._depth -= 1
+
+
+def _update_values(con: sqlite3.Connection, layer: str, record_id: str,
+                  values: Mapping[str, object], log_layer: str, note: str | None,
+                  changed_at: _dt.datetime) -> dict[str, tuple]:
+    """Change attribute values of one record and log each change (caller's transaction)."""
+    from bienmoc.errors import NotFound
+
+    columns = sq.table_columns(con, layer)
+    bad = [f for f in values if f not in columns or f in ("fid", sq.GEOM, "id", sq.IDEMPOTENCY)]
+    if bad:
+        raise StorageError(f"layer {layer!r} has no updatable field(s) {bad}")
+    fields = list(values)
+    sel = ", ".join(sq.q(f) for f in fields)
+    row = con.execute(f"SELECT fid, {sel} FROM {sq.q(layer)} WHERE id = ?",
+                      (record_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no record {record_id!r} in layer {layer!r}")
+    fid, old = row[0], dict(zip(fields, row[1:]))
+    changes = {f: (old[f], values[f]) for f in fields if old[f] != values[f]}
+    if changes:
+        log = pd.DataFrame({"record_id": pd.Series([], dtype=object),
+                            "field": pd.Series([], dtype=object),
+                            "old_value": pd.Series([], dtype=object),
+                            "new_value": pd.Series([], dtype=object),
+                            "changed_at": pd.Series([], dtype=object),
+                            "note": pd.Series([], dtype=object)})
+        sq.ensure_layer(con, log_layer, log)
+        when = changed_at.astimezone(_dt.timezone.utc)
+        text = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+        sets = ", ".join(f"{sq.q(f)} = ?" for f in changes)
+        con.execute(f"UPDATE {sq.q(layer)} SET {sets} WHERE fid = ?",
+                    [*(v for _, v in changes.values()), fid])
+        con.executemany(
+            f"INSERT INTO {sq.q(log_layer)} (record_id, field, old_value, new_value, changed_at, "
+            "note) VALUES (?, ?, ?, ?, ?, ?)",
+            [(record_id, f, o, n, text, note) for f, (o, n) in changes.items()])
+        sq.stamp(con, (layer, log_layer))
+    return changes
 
 
 def _missing(layer: str, uri: str):

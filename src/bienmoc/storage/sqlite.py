@@ -21,7 +21,7 @@ import signal
 import sqlite3
 import struct
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -575,42 +575,3 @@ def taken_ids(con: sqlite3.Connection, layer: str, ids: list) -> list[str]:
         taken += [r[0] for r in con.execute(
             f"SELECT id FROM {q(layer)} WHERE id IN ({marks})", chunk)]
     return taken
-
-
-def update_values(con: sqlite3.Connection, layer: str, record_id: str,
-                  values: Mapping[str, object], log_layer: str, note: str | None,
-                  changed_at: _dt.datetime) -> dict[str, tuple]:
-    """Change attribute values of one record and log each change (caller's transaction)."""
-    from bienmoc.errors import NotFound
-
-    columns = table_columns(con, layer)
-    bad = [f for f in values if f not in columns or f in ("fid", GEOM, "id", IDEMPOTENCY)]
-    if bad:
-        raise StorageError(f"layer {layer!r} has no updatable field(s) {bad}")
-    fields = list(values)
-    sel = ", ".join(q(f) for f in fields)
-    row = con.execute(f"SELECT fid, {sel} FROM {q(layer)} WHERE id = ?",
-                      (record_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no record {record_id!r} in layer {layer!r}")
-    fid, old = row[0], dict(zip(fields, row[1:]))
-    changes = {f: (old[f], values[f]) for f in fields if old[f] != values[f]}
-    if changes:
-        log = pd.DataFrame({"record_id": pd.Series([], dtype=object),
-                            "field": pd.Series([], dtype=object),
-                            "old_value": pd.Series([], dtype=object),
-                            "new_value": pd.Series([], dtype=object),
-                            "changed_at": pd.Series([], dtype=object),
-                            "note": pd.Series([], dtype=object)})
-        ensure_layer(con, log_layer, log)
-        when = changed_at.astimezone(_dt.timezone.utc)
-        text = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-        sets = ", ".join(f"{q(f)} = ?" for f in changes)
-        con.execute(f"UPDATE {q(layer)} SET {sets} WHERE fid = ?",
-                    [*(v for _, v in changes.values()), fid])
-        con.executemany(
-            f"INSERT INTO {q(log_layer)} (record_id, field, old_value, new_value, changed_at, "
-            "note) VALUES (?, ?, ?, ?, ?, ?)",
-            [(record_id, f, o, n, text, note) for f, (o, n) in changes.items()])
-        stamp(con, (layer, log_layer))
-    return changes
