@@ -744,43 +744,6 @@ def test_landing_page_and_html_index_share_the_root(store):
     assert c.get("/").headers["content-type"].startswith("text/html")
 
 
-@pytest.mark.slow
-def test_appends_killed_mid_write_leave_whole_batches(store, tmp_path):
-    """The in-place append is atomic: a writer SIGKILLed at any moment leaves whole batches
-    (never part of one), a sound file, and a feature count GDAL agrees with; and the next
-    reader is not stopped by the journal the killed writer left."""
-    import sqlite3
-
-    import pyogrio
-
-    script = tmp_path / "writer.py"
-    script.write_text(f"""
-import sys, geopandas as gpd
-from bienmoc.storage import GeoPackageStore
-s = GeoPackageStore({str(store.path)!r})
-base = s.read("incidents").iloc[:1]
-k = int(sys.argv[1])
-while True:
-    batch = gpd.GeoDataFrame(base.loc[base.index.repeat(50)].reset_index(drop=True))
-    batch["id"] = [f"V-{{k}}{{i:05d}}" for i in range(50)]
-    s.write("incidents", batch, mode="append")
-    print("done", k, flush=True)
-    k += 1
-""")
-    for round_ in range(4):
-        proc = subprocess.Popen([sys.executable, str(script), str(100 + 10 * round_)],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        line = proc.stdout.readline()  # one batch written: the writer is in its loop
-        assert line.startswith(b"done"), line + proc.stdout.read()
-        time.sleep(0.005 + 0.013 * round_)  # then kill it somewhere in a later batch
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=20)
-        proc.stdout.close()
-    # first a reader (GDAL opens read-only: the store rolls an unfinished write back first)
-    n = len(GeoPackageStore(store.path).read("incidents"))
-    assert n > 3 and (n - 3) % 50 == 0  # the 3 original rows + whole batches only
-    assert pyogrio.read_info(store.path, layer="incidents")["features"] == n  # GDAL's count
-    con = sqlite3.connect(store.path)
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert con.execute("SELECT count(*) FROM incidents").fetchone()[0] == n
-    con.close()
+# A writer killed inside its transaction: see tests/test_concurrency.py
+# (test_a_writer_killed_inside_its_transaction_leaves_the_store_intact), which kills it at a
+# deterministic point (BIENMOC_FAULT=after-insert) instead of after a sleep.

@@ -36,11 +36,13 @@ def test_failed_write_leaves_the_store_unchanged(store, layers, monkeypatch):
 
     before = store.read("markers")
     version = store.version()
+    real_insert = gp._Transaction._insert
 
-    def boom(path, name, data):
+    def boom(self, name, data):  # the rows are in (after the DELETE), then the disk fails
+        real_insert(self, name, data)
         raise StorageError("disk on fire")
 
-    monkeypatch.setattr(gp, "_write_layer", boom)
+    monkeypatch.setattr(gp._Transaction, "_insert", boom)
     with pytest.raises(StorageError):
         store.write("markers", before.iloc[:2])
     assert store.version() == version

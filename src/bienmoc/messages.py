@@ -78,6 +78,18 @@ _CATALOGUE: list[tuple[str, str]] = [
      r"\1% thấp hơn lần cập nhật trước (\2%); nếu số trước bị sai, hãy ghi bản đính chính "
      r"(--corrects MÃ)"),
     (r"not WKT geometry: (.+)", r"không phải hình học WKT: \1"),
+    # the store's bounded wait for its write lock (StoreBusy) and its unique ids
+    (r"another writer (?:of this process )?holds the store; waited (.+?) s",
+     r"một tiến trình khác đang ghi vào kho dữ liệu; đã chờ \1 giây, hãy thử lại sau"),
+    (r"another program holds the store's write lock; waited (.+?) s",
+     r"một chương trình khác (ví dụ QGIS đang lưu) giữ quyền ghi kho dữ liệu; đã chờ \1 giây, "
+     r"hãy thử lại sau"),
+    (r"readers kept the store busy past (.+?) s",
+     r"kho dữ liệu đang bận vì có người đọc; đã chờ \1 giây, hãy thử lại sau"),
+    (r"layer '(.+?)' already holds id\(s\) (.+)", r"lớp '\1' đã có mã \2"),
+    (r"layer '(.+?)' holds duplicate ids (.+?): fix them .+",
+     r"lớp '\1' có mã trùng nhau \2: hãy sửa (ví dụ trong QGIS) trước khi bienmoc tạo chỉ mục "
+     r"mã duy nhất"),
 ]
 _COMPILED = [(re.compile(rf"^{pat}$", re.DOTALL), rep) for pat, rep in _CATALOGUE]
 

@@ -44,11 +44,16 @@ def create_app(store=None, *, settings: Settings | None = None, tiles=_UNSET) ->
     app = FastAPI(title="bienmoc", summary="Land border markers, gates, works and incidents",
                   version=_version())
     app.state.store = store
+    recover = getattr(store, "recover", None)
+    if recover is not None:  # a writer killed earlier: roll its journal back, drop old copies
+        recover()
     app.state.settings = settings
 
     for exc, code in ERROR_STATUS.items():
         async def handler(request: Request, e: Exception, code=code) -> JSONResponse:
-            return JSONResponse(_error_body(e), code)
+            retry = getattr(e, "retry_after", None)  # StoreBusy: come back shortly
+            headers = {"Retry-After": str(max(1, round(retry)))} if retry is not None else None
+            return JSONResponse(_error_body(e), code, headers=headers)
 
         app.add_exception_handler(exc, handler)
 

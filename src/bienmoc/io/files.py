@@ -9,6 +9,7 @@ until :func:`bienmoc.schema.validate` parses them and reports every bad value.
 """
 from __future__ import annotations
 
+import contextlib
 import io as _io
 import os
 import tempfile
@@ -182,21 +183,31 @@ def import_layer(store, kind: str, path: str | os.PathLike, *, crs: object | Non
     if kind not in SCHEMAS:
         raise InvalidData(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
     raw, rows = read_source(path, kind, crs=crs, encoding=encoding, layer=layer)
-    existing = store.read(kind) if mode == "append" else None
-    borders = None
-    if kind != "boundary" and "border" in SCHEMAS[kind].columns:
-        boundary = store.read("boundary")
-        if len(boundary):
-            borders = set(boundary["border"])
-    data = validate(kind, raw, existing=existing, rows=rows, borders=borders,
-                    what=f"{Path(path).name}")
-    from bienmoc.records.recording import reference_problems
+    # read, validate (ids picked from what is stored) and write under the store's write lock,
+    # so that concurrent writers (the API, record commands) cannot take the same ids meanwhile
+    with _write_lock(store):
+        existing = store.read(kind) if mode == "append" else None
+        borders = None
+        if kind != "boundary" and "border" in SCHEMAS[kind].columns:
+            boundary = store.read("boundary")
+            if len(boundary):
+                borders = set(boundary["border"])
+        data = validate(kind, raw, existing=existing, rows=rows, borders=borders,
+                        what=f"{Path(path).name}")
+        from bienmoc.records.recording import reference_problems
 
-    problems = reference_problems(kind, data, store, rows)
-    if problems:
-        raise InvalidData(problems, f"{Path(path).name}")
-    store.write(kind, data, mode="append" if mode == "append" else "replace")
+        problems = reference_problems(kind, data, store, rows)
+        if problems:
+            raise InvalidData(problems, f"{Path(path).name}")
+        store.write(kind, data, mode="append" if mode == "append" else "replace")
     return data
+
+
+def _write_lock(store):
+    """The store's transaction (reads and writes inside it are one atomic step), or nothing
+    for a backend without one."""
+    tx = getattr(store, "transaction", None)
+    return tx() if tx is not None else contextlib.nullcontext()
 
 
 # -- writing -----------------------------------------------------------------------------
@@ -311,6 +322,15 @@ def _emit(data: bytes, output) -> None:
         # write beside the target, then rename: a failed export never leaves half a file
         fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}-")
         try:
+            # mkstemp makes 0600; an export gets the mode of the file it replaces, or the
+            # usual 0666 minus the umask of a newly created file
+            try:
+                mode = os.stat(path).st_mode & 0o7777
+            except FileNotFoundError:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.fchmod(fd, mode)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)

@@ -7,6 +7,7 @@ a new record whose ``corrects`` names the record it replaces.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 from typing import Callable, Iterable
 
@@ -54,15 +55,22 @@ def append_records(store, kind: str, records: pd.DataFrame | gpd.GeoDataFrame,
                    ) -> gpd.GeoDataFrame:
     """Validate ``records`` (schema + references + uniqueness against the store + the
     caller's ``checks``) and append them atomically. Returns the validated records."""
-    existing = store.read(kind)
-    boundary = store.read("boundary")
-    borders = set(boundary["border"]) if len(boundary) else None
-    data = validate(kind, records, existing=existing, borders=borders, what=what)
-    problems = reference_problems(kind, data, store) + (checks(data) if checks else [])
-    if problems:
-        raise InvalidData(problems, what)
-    store.write(kind, data, mode="append")
+    with _write_lock(store):  # read, validate and write as one step (ids cannot be taken)
+        existing = store.read(kind)
+        boundary = store.read("boundary")
+        borders = set(boundary["border"]) if len(boundary) else None
+        data = validate(kind, records, existing=existing, borders=borders, what=what)
+        problems = reference_problems(kind, data, store) + (checks(data) if checks else [])
+        if problems:
+            raise InvalidData(problems, what)
+        store.write(kind, data, mode="append")
     return data
+
+
+def _write_lock(store):
+    """The store's transaction, or nothing for a backend without one."""
+    tx = getattr(store, "transaction", None)
+    return tx() if tx is not None else contextlib.nullcontext()
 
 
 def _not_in_future(data: gpd.GeoDataFrame) -> list[Problem]:
@@ -115,6 +123,11 @@ def resurvey_marker(store, border: str, marker: str, position: tuple[float, floa
                     reason: str, *, surveyor: str | None = None) -> gpd.GeoDataFrame:
     """Move a marker's registered position to ``position`` (lon, lat), recording the resurvey
     with the previous position; both layers change in one atomic write."""
+    with _write_lock(store):
+        return _resurvey(store, border, marker, position, date, reason, surveyor)
+
+
+def _resurvey(store, border, marker, position, date, reason, surveyor) -> gpd.GeoDataFrame:
     markers = store.read("markers")
     hit = (markers["border"] == border) & (markers["number"] == marker)
     if not hit.any():

@@ -82,5 +82,13 @@ class Transaction(Protocol):
         ...
 
     def lookup(self, layer: str, field: str, value: object) -> list[str]:
-        """Ids of the rows whose ``field`` equals ``value`` (e.g. an idempotency key)."""
+        """Ids of the rows whose ``field`` equals ``value``. bienmoc's layers carry a nullable,
+        indexed (unique when set) ``idempotency_key`` column that :meth:`append` stores when
+        the rows have it and that reads leave out: ``lookup(layer, "idempotency_key", key)``
+        finds the record an earlier, retried request created."""
+        ...
+
+    def savepoint(self) -> ContextManager["Transaction"]:
+        """A nested step: what the block wrote is undone alone when it raises (used by
+        :class:`bienmoc.storage.groupcommit.GroupWriter`, one savepoint per queued write)."""
         ...

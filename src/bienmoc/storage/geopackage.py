@@ -1,39 +1,33 @@
-"""The embedded default store: one GeoPackage file.
+"""The embedded default store: one GeoPackage file, written in place in SQLite transactions.
 
-Writes are copy-on-write: the current file is copied with SQLite's online backup API to a
-temporary file beside it, the change is written there with pyogrio, the copy is fsynced and then
-renamed over the original (``os.replace`` is atomic on POSIX). Readers therefore see the old file
-or the new one, never a half-written layer, and a crash leaves the old file intact. An exclusive
-``flock`` on a side file serialises writers. (OGR's own overwrite mode deletes the old layer
-before writing the new one, outside any transaction, which is why it is not used in place.)
+Every write is one SQLite transaction on the live file (``BEGIN IMMEDIATE`` ... ``COMMIT``,
+through :mod:`bienmoc.storage.sqlite`): appends are INSERTs, a replace is DELETE + INSERT, an
+update is an UPDATE plus change-log rows. Nothing ever replaces the file, so its mode, owner and
+inode stay, and a program that holds it open (QGIS) keeps working on the same file.
 
-Appending to one existing layer is done **in place** instead (copying a 70 MB file to add one
-incident took seconds): under the same lock, pyogrio's append writes every new row inside one
-GDAL dataset transaction (``GDALDatasetStartTransaction`` ... ``Commit``, i.e. one SQLite
-transaction in the default rollback-journal mode), so readers see all of the new rows or none;
-GDAL leaves SQLite at ``synchronous=FULL`` (it fsyncs the journal and the file at commit) and the
-folder is fsynced after the journal's deletion (SQLite's ``EXTRA`` level), so a returned append
-survives a crash or power loss. The in-place path is taken only when it writes exactly what the
-copy would (same columns in the same order, compatible types, the layer's geometry type);
-otherwise appends go through the copy. Appends refuse rows whose ``id`` is already stored
-(:class:`DuplicateKey`), so two processes that picked the same next id cannot both write it.
+Locking and waiting. :meth:`GeoPackageStore.transaction` takes, in order, a per-process lock
+(threads of one process), an ``flock`` on ``<store>.lock`` (bienmoc processes queue there) and
+SQLite's write lock (``BEGIN IMMEDIATE``, which also waits for other programs: QGIS, ogr2ogr,
+sqlite3). All three waits share one deadline (``lock_timeout``, default 30 s, or the
+``timeout`` argument); past it :class:`~bienmoc.errors.StoreBusy` is raised and nothing was
+written. Reads, ids allocation (:func:`~bienmoc.storage.sqlite.next_numbers`), validation
+against stored rows and the write all happen inside that one transaction.
 
-What a writer killed in the middle leaves behind is handled where it is read:
+Journal mode: WAL (write-ahead log), set on the first write. Readers never block the writer and
+one commit costs one fsync of the ``-wal`` file. SQLite runs at ``synchronous=NORMAL`` and the
+store fsyncs the WAL itself after each COMMIT, before the write returns (that call is the one
+durability tests count; :func:`~bienmoc.storage.sqlite.fsync_path`). GDAL (>= 2.0) and QGIS read
+and write WAL GeoPackages (QGIS itself switches a GeoPackage to WAL while editing); the
+GeoPackage 1.2 spec requires nothing of the journal mode, but a WAL file needs its ``-wal`` and
+``-shm`` companions and a writable folder, so files handed to others are exports
+(``bienmoc export``), never the live store. A store that another client switched back to a
+rollback journal is written at ``synchronous=EXTRA`` (SQLite fsyncs journal, file and folder).
 
-* SQLite's hot journal: read-only openers (GDAL's) cannot roll it back and would fail, so every
-  read first lets a read-write connection do it (:meth:`GeoPackageStore._recover`).
-* GDAL's cached feature count: GDAL stores the count it keeps in memory in a transaction after
-  the rows', and pyogrio cuts reads to that count; the count is set to unknown before each
-  in-place append, and the store's reads use a row filter so that GDAL counts the rows.
-* Two SQLite libraries (GDAL's and Python's) open the file in one process; their POSIX locks
-  interfere, so a process-wide lock keeps their uses apart (:func:`_file_lock`).
-
-:meth:`GeoPackageStore.update_fields` changes attribute values of one record in place, in one
-SQLite transaction that also appends an audit row (old and new value) to a change-log layer.
-Query helpers for caches (:meth:`~GeoPackageStore.layer_state`,
-:meth:`~GeoPackageStore.read_rows`) let a reader pick up just the rows appended since it last
-looked. No SQL is ever built from data: identifiers are layer/field names from the schema,
-quoted, and values are bound parameters.
+Crash leftovers are cleaned by any bienmoc open: SQLite rolls a hot journal back as soon as a
+read-write connection reads (so read-only openers - GDAL, ``mode=ro`` - work again), a WAL
+transaction that never committed is ignored, and :meth:`GeoPackageStore.recover` (called on the
+first write of a process; the server calls it at start) also removes temporary copies older
+bienmoc versions left beside the store.
 """
 from __future__ import annotations
 
@@ -42,203 +36,183 @@ import datetime as _dt
 import fcntl
 import os
 import sqlite3
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Iterator, Mapping
 
-import numpy as np
-
 import geopandas as gpd
+import numpy as np
 import pandas as pd
-import pyogrio
+import shapely
 
-from bienmoc.errors import StorageError
-from bienmoc.model.schema import LAYERS, conform, empty_layer
+from bienmoc.errors import StorageError, StoreBusy
+from bienmoc.model.schema import LAYERS, SCHEMAS, conform, empty_layer
+from bienmoc.storage import sqlite as sq
 from bienmoc.storage.base import WriteMode
+from bienmoc.storage.sqlite import DuplicateKey
+from bienmoc.storage.writer import (_WAL_LIMIT, _busy, _flock_until, _state, _wal,
+                                    _wal_size)
 
-__all__ = ["GeoPackageStore", "DuplicateKey"]
+__all__ = ["GeoPackageStore", "DuplicateKey", "LOCK_TIMEOUT_ENV"]
 
 
-class DuplicateKey(StorageError):
-    """An append would store an ``id`` that the layer already holds (nothing was written)."""
-
-    def __init__(self, layer: str, ids: list[str]):
-        self.layer, self.ids = layer, list(ids)
-        super().__init__(f"layer {layer!r} already holds id(s) {', '.join(map(str, ids[:5]))}")
+#: environment variable: seconds a writer waits for the store's lock (default 30)
+LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
 
 
 class GeoPackageStore:
     """A bienmoc store in a GeoPackage file (created on first write)."""
 
-    def __init__(self, path: str | os.PathLike):
+    #: seconds a writer waits for the write lock (other threads, processes, programs)
+    lock_timeout: float = 30.0
+    #: journal mode set on first write: "wal" (default) or "delete" (a rollback journal)
+    journal: str = "wal"
+
+    def __init__(self, path: str | os.PathLike, *, lock_timeout: float | None = None,
+                 journal: str | None = None):
         self.path = Path(path).expanduser().resolve()
         self.uri = str(self.path)
-        self._vfd: tuple[int, int] | None = None  # (fd, inode) kept open for version()
+        if lock_timeout is None and os.environ.get(LOCK_TIMEOUT_ENV):
+            lock_timeout = os.environ[LOCK_TIMEOUT_ENV]
+        if lock_timeout is not None:
+            try:
+                self.lock_timeout = float(lock_timeout)
+            except ValueError:
+                raise StorageError(f"{LOCK_TIMEOUT_ENV} must be seconds, not {lock_timeout!r}"
+                                   ) from None
+        if journal is not None:
+            self.journal = journal.lower()
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({self.uri!r})"
 
     # -- reading ---------------------------------------------------------------------------
-    def _recover(self) -> None:
-        """Finish what a writer killed mid-transaction left behind, before reading.
-
-        An in-place write killed before its commit leaves SQLite's hot journal beside the
-        file; read-only openers (GDAL's, ``mode=ro``) cannot roll it back and fail ("attempt
-        to write a readonly database") until a read-write connection has. So when a journal
-        is there and no bienmoc writer holds the lock, one read through a read-write
-        connection lets SQLite roll the unfinished transaction back (it leaves a journal that
-        another program's live transaction still owns alone: that one is not hot).
-        """
-        journal = self.path.with_name(self.path.name + "-journal")
-        if not journal.exists() or self.path in _HELD.__dict__.get("paths", ()):
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection | None]:
+        """A connection for one consistent read (None when there is no file yet): the
+        thread's own transaction if it holds one, else a fresh connection in a read
+        transaction. A read-write connection rolls a hot journal back on its first read."""
+        tx = _state(self.path).current()
+        if tx is not None:
+            yield tx.con
+            return
+        if not self.path.exists():
+            yield None
             return
         try:
-            fh = open(self.path.with_name(self.path.name + ".lock"), "a")
-        except OSError:
-            return
-        with fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:  # a writer is at work: its journal is not hot
-                return
-            try:
-                con = sqlite3.connect(self.path, timeout=30)
-                try:
-                    con.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                finally:
-                    con.close()
-            except sqlite3.Error:  # a read-only file: nothing this process can do
-                pass
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-    def layers(self) -> list[str]:
-        if not self.path.exists():
-            return []
-        with _file_lock(self.path):
-            self._recover()
-            try:
-                return [str(name) for name, _ in pyogrio.list_layers(self.path)]
-            except Exception as e:  # pyogrio raises DataSourceError and friends
-                raise StorageError(f"cannot open store {self.uri}: {e}") from e
-
-    def read(self, layer: str, *, bbox=None) -> gpd.GeoDataFrame:
-        with _file_lock(self.path):
-            if layer not in self.layers():  # (layers() recovers an interrupted write first)
-                return empty_layer(layer) if layer in LAYERS else _missing(layer, self.uri)
-            try:
-                # the constant filter makes GDAL count the rows instead of trusting its cached
-                # feature count, which reads are cut to (a writer that died between GDAL's
-                # transactions could leave it stale)
-                df = pyogrio.read_dataframe(self.path, layer=layer, bbox=bbox, where=_ALL,
-                                            use_arrow=False)
-            except Exception as e:
-                raise StorageError(f"cannot read layer {layer!r} from {self.uri}: {e}") from e
-        return conform(layer, df) if layer in LAYERS else df
-
-    def version(self) -> str:
-        # inode (a copy-on-write replace), mtime and size, and SQLite's file change counter
-        # (header bytes 24..27, bumped by every committed write transaction in rollback-journal
-        # mode): mtime alone has a coarse clock, two in-place appends may share it. The counter
-        # is read through a descriptor kept open (per inode): closing a descriptor of the file
-        # would drop the POSIX locks SQLite holds on it in this process (see _file_lock).
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            return "empty"
-        try:
-            counter = int.from_bytes(os.pread(self._version_fd(st.st_ino), 4, 24), "big")
-        except OSError:
-            return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}-?"
-        return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}-{counter:x}"
-
-    def _version_fd(self, ino: int) -> int:
-        held = self._vfd
-        if held is not None and held[1] == ino:
-            return held[0]
-        with _file_lock(self.path):
-            fd = os.open(self.path, os.O_RDONLY)
-            self._vfd = (fd, os.fstat(fd).st_ino)
-            # the descriptor of a replaced inode stays open (closing it could drop a lock a
-            # reader of that old file holds); one per replace, reclaimed with the store
-            if held is not None:
-                _OLD_FDS.append(held[0])
-            return fd
-
-    # -- query helpers (for caches) --------------------------------------------------------
-    def layer_state(self, layer: str) -> tuple | None:
-        """A cheap token of one layer's content: ``(inode, rows, max fid, last_change)``,
-        or None when the layer is absent.
-
-        Rows appended in place keep the inode and raise the row count and the largest fid by
-        the same number; any other change (a replace, an update) changes the inode or GDAL's/
-        :meth:`update_fields`' ``last_change``.
-        """
-        if not self.path.exists():
-            return None
-        with _file_lock(self.path):
-            return self._layer_state(layer)
-
-    def _layer_state(self, layer: str) -> tuple | None:
-        self._recover()
-        try:
-            con = _connect_ro(self.path)
-        except sqlite3.Error:
-            return None
-        try:
-            ino = self.path.stat().st_ino
-            row = con.execute("SELECT last_change FROM gpkg_contents WHERE table_name = ?",
-                              (layer,)).fetchone()
-            if row is None:
-                return None
-            top, n = con.execute(f"SELECT max(fid), count(*) FROM {_q(layer)}").fetchone()
-            return (ino, int(n), int(top or 0), row[0])
+            con = sq.connect(self.path, timeout=self.lock_timeout)
         except sqlite3.Error as e:
-            raise StorageError(f"cannot inspect layer {layer!r} of {self.uri}: {e}") from e
+            raise StorageError(f"cannot open store {self.uri}: {e}") from e
+        try:
+            con.execute("BEGIN")
+            yield con
+        except sqlite3.Error as e:
+            raise StorageError(f"cannot read store {self.uri}: {e}") from e
         finally:
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
             con.close()
 
+    def layers(self) -> list[str]:
+        with self._reader() as con:
+            if con is None:
+                return []
+            try:
+                return [str(r[0]) for r in con.execute(
+                    "SELECT table_name FROM gpkg_contents ORDER BY rowid")]
+            except sqlite3.Error as e:
+                raise StorageError(f"cannot open store {self.uri}: {e}") from e
+
     def _has_layer(self, layer: str) -> bool:
-        """Is ``layer`` registered in the file (a cheap look at gpkg_contents)?"""
-        if not self.path.exists():
-            return False
-        with _file_lock(self.path):
-            self._recover()
-            try:
-                con = _connect_ro(self.path)
-            except sqlite3.Error:
-                return layer in self.layers()
-            try:
-                return con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = ?",
-                                   (layer,)).fetchone() is not None
-            except sqlite3.Error:
-                return layer in self.layers()
-            finally:
-                con.close()
+        return layer in self.layers()
+
+    def read(self, layer: str, *, bbox=None) -> gpd.GeoDataFrame:
+        with self._reader() as con:
+            if con is None or not sq.table_columns(con, layer):
+                return empty_layer(layer) if layer in LAYERS else _missing(layer, self.uri)
+            where, params = "", ()
+            gcol = sq.geometry_column(con, layer)
+            rtree = f"rtree_{layer}_{gcol}"
+            if bbox is not None and gcol and sq.has_table(con, rtree):
+                x0, y0, x1, y1 = map(float, bbox)
+                where = (f"WHERE fid IN (SELECT id FROM {sq.q(rtree)} WHERE maxx >= ? AND "
+                         "minx <= ? AND maxy >= ? AND miny <= ?)")
+                params = (x0, x1, y0, y1)
+            df, _ = sq.read_table(con, layer, where=where, params=params)
+        if bbox is not None and "geometry" in df:
+            keep = shapely.intersects(np.asarray(df.geometry.values, dtype=object),
+                                      shapely.box(*map(float, bbox)))
+            df = df[np.asarray(keep, dtype=bool)].reset_index(drop=True)
+        return conform(layer, df) if layer in LAYERS else df
 
     def read_rows(self, layer: str, *, after_fid: int = 0, fids=None
                   ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
         """The layer's rows whose fid is above ``after_fid`` (all rows by default), or the
         rows ``fids``, in fid order, with canonical dtypes, and their fids."""
-        with _file_lock(self.path):
-            if not self._has_layer(layer):
+        with self._reader() as con:
+            if con is None or not sq.table_columns(con, layer):
                 empty = empty_layer(layer) if layer in LAYERS else _missing(layer, self.uri)
                 return empty, np.empty(0, dtype=np.int64)
+            if fids is not None:
+                wanted = [int(f) for f in np.asarray(fids, dtype=np.int64)]
+                parts = []
+                for k in range(0, max(len(wanted), 1), 500):
+                    chunk = wanted[k:k + 500]
+                    parts.append(sq.read_table(
+                        con, layer, where=f"WHERE fid IN ({','.join('?' * len(chunk))})",
+                        params=tuple(chunk)))
+                df = pd.concat([p[0] for p in parts], ignore_index=True)
+                got = np.concatenate([p[1] for p in parts])
+                order = np.argsort(got, kind="stable")
+                df, got = df.iloc[order].reset_index(drop=True), got[order]
+            else:
+                df, got = sq.read_table(con, layer, where="WHERE fid > ?",
+                                        params=(int(after_fid),))
+        if layer in LAYERS:
+            df = conform(layer, gpd.GeoDataFrame(df, geometry="geometry", crs="EPSG:4326")
+                         if "geometry" in df else df)
+        return df, got
+
+    def layer_state(self, layer: str) -> tuple | None:
+        """A cheap token of one layer's content: ``(inode, rows, max fid, last_change)``,
+        or None when the layer is absent. Appends raise the row count and the largest fid by
+        the same number (fids are never reused: AUTOINCREMENT); a replace deletes every fid;
+        any write of bienmoc's stamps a strictly later ``last_change``."""
+        with self._reader() as con:
+            if con is None:
+                return None
             try:
-                # after_fid is an int from our own bookkeeping, never request text (and a
-                # filter, as in read(), makes GDAL count rather than trust its cached count)
-                kw = {"fids": np.asarray(fids, dtype=np.int64)} if fids is not None else \
-                    {"where": f"fid > {int(after_fid)}"}
-                df = pyogrio.read_dataframe(self.path, layer=layer, fid_as_index=True,
-                                            use_arrow=False, **kw)
-            except Exception as e:
-                raise StorageError(f"cannot read layer {layer!r} from {self.uri}: {e}") from e
-        df = df.sort_index(kind="stable")
-        fids = df.index.to_numpy(dtype=np.int64)
-        df = df.reset_index(drop=True)
-        return (conform(layer, df) if layer in LAYERS else df), fids
+                row = con.execute("SELECT last_change FROM gpkg_contents WHERE table_name = ?",
+                                  (layer,)).fetchone()
+                if row is None:
+                    return None
+                top, n = con.execute(f"SELECT max(fid), count(*) FROM {sq.q(layer)}").fetchone()
+            except sqlite3.Error as e:
+                raise StorageError(f"cannot inspect layer {layer!r} of {self.uri}: {e}") from e
+            return (self.path.stat().st_ino, int(n), int(top or 0), row[0])
+
+    def version(self) -> str:
+        """Changes whenever any layer changes: the file's and the WAL's inode, size and mtime,
+        bienmoc's write counter and the latest ``last_change`` (other editors stamp it)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return "empty"
+        try:
+            wst = os.stat(_wal(self.path))
+            wal = f"{wst.st_ino:x}.{wst.st_mtime_ns:x}.{wst.st_size:x}"
+        except FileNotFoundError:
+            wal = "-"
+        try:
+            with self._reader() as con:
+                writes = con.execute(f"SELECT value FROM {sq.META} WHERE key = 'writes'"
+                                     ).fetchone() if sq.has_table(con, sq.META) else None
+                last = con.execute("SELECT max(last_change) FROM gpkg_contents").fetchone()
+            token = f"{writes[0] if writes else 0}-{last[0] if last else ''}"
+        except (StorageError, sqlite3.Error):
+            token = "?"
+        return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}-{wal}-{token}"
 
     # -- writing ---------------------------------------------------------------------------
     def write(self, layer: str, data: gpd.GeoDataFrame, *, mode: WriteMode = "replace") -> None:
@@ -248,470 +222,329 @@ class GeoPackageStore:
                    mode: WriteMode = "replace") -> None:
         if mode not in ("replace", "append"):
             raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock():
-            if mode == "append" and len(layers) == 1:
-                (name, data), = layers.items()
-                with _file_lock(self.path):
-                    if self._append_in_place(name, data):
-                        return
-            with self._staging() as tmp:
-                present = set(_layers_of(tmp))
-                for name, data in layers.items():
-                    if mode == "append" and name in present:
-                        old = conform(name, pyogrio.read_dataframe(tmp, layer=name)) \
-                            if name in LAYERS else pyogrio.read_dataframe(tmp, layer=name)
-                        _check_new_ids(name, data, old.get("id"))
-                        data = pd.concat([old, data], ignore_index=True)
-                        data = gpd.GeoDataFrame(data, geometry="geometry", crs=old.crs)
-                    _write_layer(tmp, name, data)
-
-    # -- in place --------------------------------------------------------------------------
-    def _append_in_place(self, name: str, data: gpd.GeoDataFrame) -> bool:
-        """Append ``data`` to the existing layer ``name`` inside the live file (lock held).
-
-        Returns False, having written nothing, when the in-place write would not store
-        exactly what the copy-on-write path stores; the caller then takes that path.
-        """
-        if not len(data) or not self.path.exists() or not _durable_gdal_settings():
-            return False
-        try:
-            info = pyogrio.read_info(self.path, layer=name)
-        except Exception:  # no such layer (or not a readable one): the copy path decides
-            return False
-        data = _prepare(data)
-        geom_name = data.geometry.name
-        cols = [c for c in data.columns if c != geom_name]
-        if list(info["fields"]) != cols:
-            return False
-        for col, have in zip(cols, info["dtypes"]):
-            if not _compatible(str(data[col].dtype), str(have), data[col]):
-                return False
-        layer_type = str(info.get("geometry_type") or "Unknown")
-        types = set(data.geometry.dropna().geom_type.unique())
-        if layer_type not in ("Unknown", "Geometry") and not types <= {layer_type}:
-            return False
-        if "id" in cols:
-            self._refuse_stored_ids(name, [v for v in data["id"] if v is not None])
-        _forget_feature_count(self.path, name)
-        try:
-            pyogrio.write_dataframe(data, self.path, layer=name, driver="GPKG", append=True,
-                                    promote_to_multi=False)
-        except Exception as e:
-            raise StorageError(f"cannot append to layer {name!r} of {self.uri}: {e}") from e
-        _fsync_file_and_dir(self.path)
-        return True
-
-    def _refuse_stored_ids(self, name: str, ids: list) -> None:
-        _check_new_ids(name, pd.DataFrame({"id": ids}), None)
-        con = _connect_ro(self.path)
-        try:
-            taken: list[str] = []
-            for k in range(0, len(ids), 500):
-                chunk = [str(v) for v in ids[k:k + 500]]
-                marks = ",".join("?" * len(chunk))
-                taken += [r[0] for r in con.execute(
-                    f"SELECT id FROM {_q(name)} WHERE id IN ({marks})", chunk)]
-        except sqlite3.Error as e:
-            raise StorageError(f"cannot check ids of layer {name!r}: {e}") from e
-        finally:
-            con.close()
-        if taken:
-            raise DuplicateKey(name, taken)
+        with self.transaction() as tx:
+            for name, data in layers.items():
+                (tx.replace if mode == "replace" else tx.append)(name, data)
 
     def update_fields(self, layer: str, record_id: str, values: Mapping[str, object], *,
                       log_layer: str, changed_at: _dt.datetime | None = None,
                       note: str | None = None) -> dict[str, tuple]:
-        """Set attribute ``values`` of the record whose ``id`` is ``record_id``, in place, and
-        append one row per changed field to the change log ``log_layer`` (record_id, field,
-        old_value, new_value, changed_at, note), in one durable SQLite transaction.
-
-        Only non-geometry attribute columns can change (no geometry is re-encoded). Values must
-        already be validated and canonical (text, or None). Returns {field: (old, new)} of the
-        fields that changed (unchanged values write nothing). Raises NotFound for an unknown
-        id.
-        """
-        from bienmoc.errors import NotFound
-
-        changed_at = changed_at or _dt.datetime.now(_dt.timezone.utc)
-        stamp = changed_at.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
-            f"{changed_at.microsecond // 1000:03d}Z"
-        with self._lock(), _file_lock(self.path):
-            if not self._has_layer(log_layer):  # created once, atomically, by the copy path
-                self._create_log_layer(log_layer)
-            con = _connect_rw(self.path)
-            try:
-                con.execute("PRAGMA synchronous = EXTRA")  # FULL + fsync of the folder
-                columns = {r[1] for r in con.execute(f"PRAGMA table_info({_q(layer)})")}
-                bad = [f for f in values if f not in columns or f in ("fid", "geom", "id")]
-                if bad:
-                    raise StorageError(f"layer {layer!r} has no updatable field(s) {bad}")
-                fields = list(values)
-                con.execute("BEGIN IMMEDIATE")
-                try:
-                    sel = ", ".join(_q(f) for f in fields)
-                    row = con.execute(f"SELECT fid, {sel} FROM {_q(layer)} WHERE id = ?",
-                                      (record_id,)).fetchone()
-                    if row is None:
-                        raise NotFound(f"no record {record_id!r} in layer {layer!r}")
-                    fid, old = row[0], dict(zip(fields, row[1:]))
-                    changes = {f: (old[f], values[f]) for f in fields if old[f] != values[f]}
-                    if changes:
-                        sets = ", ".join(f"{_q(f)} = ?" for f in changes)
-                        con.execute(f"UPDATE {_q(layer)} SET {sets} WHERE fid = ?",
-                                    [*(v for _, v in changes.values()), fid])
-                        con.executemany(
-                            f"INSERT INTO {_q(log_layer)} (record_id, field, old_value, "
-                            "new_value, changed_at, note) VALUES (?, ?, ?, ?, ?, ?)",
-                            [(record_id, f, o, n, stamp, note) for f, (o, n) in changes.items()])
-                        con.execute("UPDATE gpkg_contents SET last_change = ? "
-                                    "WHERE table_name IN (?, ?)", (stamp, layer, log_layer))
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as e:
-                raise StorageError(f"cannot update {record_id!r} in {layer!r}: {e}") from e
-            finally:
-                con.close()
-            if changes:
-                _fsync_file_and_dir(self.path)
-        return changes
-
-    def _create_log_layer(self, log_layer: str) -> None:
-        empty = gpd.GeoDataFrame(
-            {"record_id": pd.Series([], dtype=object), "field": pd.Series([], dtype=object),
-             "old_value": pd.Series([], dtype=object), "new_value": pd.Series([], dtype=object),
-             "changed_at": pd.Series([], dtype=object), "note": pd.Series([], dtype=object)},
-            geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
-        with self._staging() as tmp:
-            try:
-                pyogrio.write_dataframe(empty.drop(columns="geometry"), tmp, layer=log_layer,
-                                        driver="GPKG")
-            except Exception as e:
-                raise StorageError(f"cannot create layer {log_layer!r}: {e}") from e
-
-    #: seconds a writer waits for another writer's lock before StoreBusy
-    lock_timeout: float = 30.0
+        """Set attribute ``values`` of the record whose ``id`` is ``record_id`` and append one
+        row per changed field to ``log_layer`` (record_id, field, old_value, new_value,
+        changed_at, note), in one transaction. Returns {field: (old, new)}; NotFound for an
+        unknown id."""
+        with self.transaction() as tx:
+            return tx.update_fields(layer, record_id, values, log_layer=log_layer, note=note,
+                                    changed_at=changed_at)
 
     @contextlib.contextmanager
-    def transaction(self, *, timeout: float | None = None) -> Iterator["_Transaction"]:
-        """A read-validate-write sequence under the write lock (see :class:`Store`).
+    def transaction(self, *, timeout: float | None = None, checkpoint: bool = True
+                    ) -> Iterator["_Transaction"]:
+        """A read-validate-write sequence in one SQLite write transaction (see :class:`Store`
+        and the module text). Nested use in the same thread is a savepoint of the outer one.
 
-        Writes are buffered and committed at the end through :meth:`write_many` (appends to
-        one layer in place, anything else copy-on-write), so they are atomic together.
-        """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock(timeout):
-            tx = _Transaction(self)
-            yield tx
-            tx._commit()
-
-    @contextlib.contextmanager
-    def _lock(self, timeout: float | None = None) -> Iterator[None]:
-        # re-entrant within a thread (update_fields may create its log layer under the lock)
-        from bienmoc.errors import StoreBusy
-
-        held = _HELD.__dict__.setdefault("paths", set())
-        if self.path in held:
-            yield
+        With ``checkpoint`` (the default) the WAL is moved into the file (:meth:`checkpoint`)
+        so that the ``.gpkg`` alone holds every committed write (someone may copy it): at once
+        after a transaction that replaced a layer or left a large WAL, otherwise once the
+        store has had no write for a quarter of a second (and when the process exits).
+        :class:`~bienmoc.storage.groupcommit.GroupWriter` passes False and checkpoints when
+        its queue is idle."""
+        st = _state(self.path)
+        outer = st.current()
+        if outer is not None:
+            with outer.savepoint():
+                yield outer
             return
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        wait = self.lock_timeout if timeout is None else timeout
-        with open(lock_path, "a") as fh:
-            deadline = time.monotonic() + wait
-            while True:
+        wait = self.lock_timeout if timeout is None else float(timeout)
+        deadline = time.monotonic() + wait
+        if not st.lock.acquire(timeout=max(wait, 0.0)):
+            raise StoreBusy(f"another writer of this process holds the store; waited {wait:g} s",
+                            retry_after=1.0)
+        try:
+            with self._flock(deadline, wait):
+                con = st.writer(self)
+                left = max(deadline - time.monotonic(), 0.0)
+                con.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
+                mode = con.execute("PRAGMA journal_mode").fetchone()[0].lower()
+                con.execute(f"PRAGMA synchronous = {'NORMAL' if mode == 'wal' else 'EXTRA'}")
                 try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
+                    con.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as e:
+                    if _busy(e):
+                        raise StoreBusy(f"another program holds the store's write lock; waited "
+                                        f"{wait:g} s", retry_after=1.0) from None
+                    raise StorageError(f"cannot write to store {self.uri}: {e}") from e
+                tx = _Transaction(self, con)
+                st.owner, st.tx = threading.get_ident(), tx
+                changes = con.total_changes
+                try:
+                    st.prepare(con)
+                    yield tx
+                    if con.total_changes != changes:
+                        sq.stamp(con, tx.touched)
+                        con.execute(f"INSERT INTO {sq.META} VALUES ('writes', '1') ON CONFLICT"
+                                    "(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+                    sq.fault("before-commit")
+                    con.execute("COMMIT")
+                except BaseException as e:
+                    if con.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            con.execute("ROLLBACK")
+                    if isinstance(e, sqlite3.OperationalError) and _busy(e):
+                        raise StoreBusy(f"readers kept the store busy past {wait:g} s",
                                         retry_after=1.0) from None
-                    time.sleep(0.005)
-            held.add(self.path)
-            try:
-                yield
-            finally:
-                held.discard(self.path)
-                fcntl.flock(fh, fcntl.LOCK_UN)
+                    if isinstance(e, sqlite3.Error):
+                        raise StorageError(f"cannot write to store {self.uri}: {e}") from e
+                    raise
+                finally:
+                    st.owner, st.tx = None, None
+                if con.total_changes != changes:
+                    sq.fault("after-commit")
+                    st.sync(con)
+                    if checkpoint and (tx.replaced or _wal_size(self.path) > _WAL_LIMIT):
+                        st.checkpoint()
+                    elif checkpoint:
+                        st.checkpoint_later(self)
+        finally:
+            st.lock.release()
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL's committed pages into the ``.gpkg`` file and empty the WAL (SQLite's
+        ``wal_checkpoint(TRUNCATE)``), so that the file alone is complete. Skipped (False) when
+        another writer is at work or readers keep it from finishing."""
+        st = _state(self.path)
+        if st.current() is not None or not self.path.exists():
+            return False
+        if not st.lock.acquire(timeout=0.2):
+            return False
+        try:
+            with self._flock(time.monotonic() + 0.2, 0.2):
+                st.writer(self)
+                return st.checkpoint()
+        except StoreBusy:
+            return False
+        finally:
+            st.lock.release()
 
     @contextlib.contextmanager
-    def _staging(self) -> Iterator[Path]:
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}-", suffix=".gpkg",
-                                    dir=self.path.parent)
-        os.close(fd)
-        tmp = Path(name)
+    def _flock(self, deadline: float, wait: float) -> Iterator[None]:
+        """Queue with the other bienmoc processes on ``<store>.lock`` (a side file: locks on
+        the database file itself belong to SQLite)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT,
+                     0o666)
+        if not _flock_until(fd, deadline):
+            raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
+                            retry_after=1.0)
         try:
-            if self.path.exists():
-                # SQLite's backup API gives a consistent copy even while others read.
-                with _file_lock(self.path):
-                    src = sqlite3.connect(self.path)
-                    dst = sqlite3.connect(tmp)
-                    try:
-                        src.backup(dst)
-                    finally:
-                        dst.close()
-                        src.close()
-            else:
-                tmp.unlink()
-            yield tmp
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def recover(self) -> dict:
+        """Finish what a killed writer left: roll back a hot journal (a read-write open does),
+        and remove temporary copies older bienmoc versions left beside the store. Safe to call
+        at any time (does nothing while another bienmoc writer is at work)."""
+        report = {"journal_rolled_back": False, "removed": []}
+        if not self.path.exists():
+            return report
+        lock = self.path.with_name(self.path.name + ".lock")
+        with open(lock, "a") as fh:
             try:
-                os.fsync(dir_fd)
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return report
+            try:
+                report = self._recover_locked()
             finally:
-                os.close(dir_fd)
-        except BaseException:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return report
+
+    def _recover_locked(self) -> dict:
+        report = {"journal_rolled_back": False, "removed": []}
+        for tmp in self.path.parent.glob(f".{self.path.stem}-*.gpkg"):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-            raise
+                report["removed"].append(str(tmp))
+        journal = self.path.with_name(self.path.name + "-journal")
+        had = journal.exists() and journal.stat().st_size > 0
+        try:
+            con = sq.connect(self.path, timeout=self.lock_timeout)
+            try:
+                con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                con.close()
+        except sqlite3.Error as e:
+            raise StorageError(f"cannot recover store {self.uri}: {e}") from e
+        report["journal_rolled_back"] = had and not (journal.exists()
+                                                     and journal.stat().st_size > 0)
+        return report
 
 
 class _Transaction:
-    """Buffered writes of one :meth:`GeoPackageStore.transaction` (see the Transaction
-    protocol in :mod:`bienmoc.storage.base`)."""
+    """One write transaction of a :class:`GeoPackageStore` (the Transaction protocol of
+    :mod:`bienmoc.storage.base`); every method runs SQL on the transaction's connection."""
 
-    def __init__(self, store: GeoPackageStore):
-        self.store = store
-        self._frames: dict[str, gpd.GeoDataFrame] = {}   # full content of replaced layers
-        self._appended: dict[str, list[gpd.GeoDataFrame]] = {}
-        self._updates: list[tuple] = []
+    def __init__(self, store: GeoPackageStore, con: sqlite3.Connection):
+        self.store, self.con = store, con
+        self._depth = 0
+        self._cols: dict[str, tuple] = {}
+        self.touched: set[str] = set()  # layers written (stamped at commit)
+        self.replaced = False
 
     def read(self, layer: str) -> gpd.GeoDataFrame:
-        base = self._frames[layer] if layer in self._frames else self.store.read(layer)
-        extra = self._appended.get(layer)
-        if not extra:
-            return base
-        return gpd.GeoDataFrame(pd.concat([base, *extra], ignore_index=True),
-                                geometry="geometry", crs=base.crs)
+        return self.store.read(layer)  # the thread's transaction: sees its own writes
+
+    def _columns(self, layer: str, data=None) -> tuple[dict, str | None]:
+        """The table's (columns, geometry column), created first if absent; cached for the
+        transaction (only this transaction can change the schema while it runs)."""
+        got = self._cols.get(layer)
+        if got is None:
+            sq.ensure_layer(self.con, layer, data)
+            got = self._cols[layer] = (sq.table_columns(self.con, layer),
+                                       sq.geometry_column(self.con, layer))
+        return got
 
     def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
-        from bienmoc.model.schema import SCHEMAS, _new_ids
-
-        data = data.copy()
+        if not len(data):
+            return []
+        con = self.con
+        self._columns(layer, data)
+        ids: list | None = None
         if "id" in data.columns:
-            current = self.read(layer)
-            missing = data["id"].isna()
-            if missing.any() and layer in SCHEMAS:
-                data.loc[missing, "id"] = _new_ids(SCHEMAS[layer], data, missing, current)
-            _check_new_ids(layer, data, current["id"] if "id" in current else None)
-        self._appended.setdefault(layer, []).append(data)
-        return [str(v) for v in data["id"]] if "id" in data.columns else []
+            ids = [None if pd.isna(v) else str(v) for v in data["id"]]
+            given = [v for v in ids if v is not None]
+            seen: set = set()
+            dup = [v for v in given if v in seen or seen.add(v)]
+            dup += sq.taken_ids(con, layer, sorted(set(given)))
+            if dup:
+                raise DuplicateKey(layer, dup)
+            missing = [i for i, v in enumerate(ids) if v is None]
+            if missing and layer in SCHEMAS:
+                schema = SCHEMAS[layer]
+                if schema.id_prefix and layer != "markers":
+                    new = sq.next_numbers(con, layer, schema.id_prefix, len(missing))
+                else:
+                    from bienmoc.model.schema import _new_ids
+                    mask = pd.Series([v is None for v in ids], index=data.index)
+                    new = _new_ids(schema, data, mask, None)
+                for i, v in zip(missing, new):
+                    ids[i] = v
+        self._insert(layer, data, ids)
+        sq.fault("after-insert")
+        return ids or []
+
+    def _insert(self, layer: str, data: gpd.GeoDataFrame, ids: list | None = None) -> None:
+        names, rows = sq.rows_for(self.con, layer, data, self._columns(layer, data), ids)
+        cols = ", ".join(sq.q(n) for n in names)
+        marks = ", ".join("?" * len(names))
+        try:
+            if names:
+                self.con.executemany(f"INSERT INTO {sq.q(layer)} ({cols}) VALUES ({marks})",
+                                     rows)
+            else:
+                self.con.executemany(f"INSERT INTO {sq.q(layer)} DEFAULT VALUES",
+                                     [()] * len(data))
+        except sqlite3.IntegrityError as e:
+            if "UNIQUE" in str(e) and sq.IDEMPOTENCY in str(e):
+                raise DuplicateKey(layer, [str(k) for k in data[sq.IDEMPOTENCY].dropna()]
+                                   ) from None
+            if "UNIQUE" in str(e):
+                raise DuplicateKey(layer, [str(v) for v in (ids or data.get("id", []))]
+                                   ) from None
+            raise
+        if isinstance(data, gpd.GeoDataFrame) and data._geometry_column_name in data:
+            sq.widen_extent(self.con, layer, data.geometry.values)
+        self.touched.add(layer)
 
     def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
-        self._frames[layer] = data
-        self._appended.pop(layer, None)
+        """Replace the layer's rows in place (DELETE + INSERT in this transaction)."""
+        con = self.con
+        self._columns(layer, data)
+        self.replaced = True
+        con.execute(f"DELETE FROM {sq.q(layer)}")
+        con.execute("UPDATE gpkg_contents SET min_x = NULL, min_y = NULL, max_x = NULL, "
+                    "max_y = NULL WHERE table_name = ?", (layer,))
+        if len(data):
+            if "id" in data.columns:
+                given = [str(v) for v in data["id"] if not pd.isna(v)]
+                seen: set = set()
+                dup = [v for v in given if v in seen or seen.add(v)]
+                if dup:
+                    raise DuplicateKey(layer, dup)
+            self._insert(layer, data)
+        else:
+            self.touched.add(layer)
 
-    def update_fields(self, layer, record_id, values, *, log_layer, note=None):
-        if self._frames or self._appended:
-            raise StorageError("update_fields must come before other writes in a transaction")
-        return self.store.update_fields(layer, record_id, values, log_layer=log_layer, note=note)
+    def update_fields(self, layer, record_id, values, *, log_layer, note=None,
+                      changed_at=None):
+        when = changed_at or _dt.datetime.now(_dt.timezone.utc)
+        return _update_values(self.con, layer, record_id, values, log_layer, note, when)
 
     def lookup(self, layer: str, field: str, value) -> list[str]:
-        df = self.read(layer)
-        if field not in df or "id" not in df:
+        cols = sq.table_columns(self.con, layer)
+        if field not in cols or "id" not in cols:
             return []
-        return [str(v) for v in df.loc[df[field] == value, "id"]]
+        v = sq._to_sql(pd.Series([value], dtype=object), cols[field])[0]
+        return [str(r[0]) for r in self.con.execute(
+            f"SELECT id FROM {sq.q(layer)} WHERE {sq.q(field)} = ? ORDER BY fid", (v,))]
 
-    def _commit(self) -> None:
-        if not self._frames and len(self._appended) == 1:
-            (name, parts), = self._appended.items()
-            data = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
-                                    crs=parts[0].crs)
-            self.store.write(name, data, mode="append")
-            return
-        changed = set(self._frames) | set(self._appended)
-        if changed:
-            self.store.write_many({n: self.read(n) for n in changed}, mode="replace")
-
-
-_HELD = threading.local()  # store paths whose write lock this thread holds
-_ALL = "1 = 1"  # a constant row filter (see GeoPackageStore.read)
-_OLD_FDS: list[int] = []  # version() descriptors of replaced files (see _version_fd)
-_FILE_LOCKS: dict[Path, threading.RLock] = {}
-_FILE_LOCKS_GUARD = threading.Lock()
-
-
-def _file_lock(path: Path) -> threading.RLock:
-    """The process-wide lock of one store file, held while it is open for reading or writing.
-
-    Two SQLite libraries open the file in one process: GDAL's (statically linked in pyogrio's
-    wheel) and Python's ``sqlite3``. SQLite's locks are POSIX advisory locks, which belong to
-    the process: when either library closes a descriptor of the file, every lock the process
-    holds on it goes, including a lock the other library relies on in another thread (SQLite's
-    "multiple copies of SQLite" hazard). Holding this lock across every open..close of the
-    file by either library keeps their uses apart within a process; between processes the
-    POSIX locks work as designed.
-    """
-    with _FILE_LOCKS_GUARD:
-        lock = _FILE_LOCKS.get(path)
-        if lock is None:
-            lock = _FILE_LOCKS[path] = threading.RLock()
-        return lock
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator["_Transaction"]:
+        """Undo only what the block wrote when it raises (the transaction goes on)."""
+        self._depth += 1
+        name = f"bienmoc_sp{self._depth}"
+        self.con.execute(f"SAVEPOINT {name}")
+        try:
+            yield self
+        except BaseException:
+            self.con.execute(f"ROLLBACK TO {name}")
+            self.con.execute(f"RELEASE {name}")
+            raise
+        else:
+            self.con.execute(f"RELEASE {name}")
+        finally:
+            self._depth -= 1
 
 
-def _forget_feature_count(path: Path, layer: str) -> None:
-    """Set GDAL's cached feature count of ``layer`` to unknown (NULL) before GDAL appends.
+def _update_values(con: sqlite3.Connection, layer: str, record_id: str,
+                  values: Mapping[str, object], log_layer: str, note: str | None,
+                  changed_at: _dt.datetime) -> dict[str, tuple]:
+    """Change attribute values of one record and log each change (caller's transaction)."""
+    from bienmoc.errors import NotFound
 
-    GDAL keeps a count it knows in memory during a write session and stores it after the rows'
-    transaction; a writer killed between the two would leave a stale count, and readers that
-    trust it (pyogrio cuts reads to it) would miss rows. Unknown, GDAL counts the rows.
-    """
-    try:
-        con = _connect_rw(path)
-    except sqlite3.Error:
-        return
-    try:
-        con.execute("PRAGMA synchronous = FULL")
-        con.execute("UPDATE gpkg_ogr_contents SET feature_count = NULL WHERE "
-                    "lower(table_name) = lower(?) AND feature_count IS NOT NULL", (layer,))
-    except sqlite3.Error:  # no gpkg_ogr_contents table: GDAL counts anyway
-        pass
-    finally:
-        con.close()
-
-
-def _q(name: str) -> str:
-    """A quoted SQLite identifier (layer and field names come from code, never requests)."""
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def _gpkg_geometry(blob):
-    """The shapely geometry of a GeoPackage geometry blob (header + WKB), None if missing."""
-    if blob is None:
-        return None
-    b = bytes(blob)
-    if b[:2] != b"GP":
-        return None
-    envelope = (b[3] >> 1) & 0x07
-    start = 8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}.get(envelope, 0)
-    import shapely
-
-    return shapely.from_wkb(b[start:])
-
-
-def _gpkg_is_empty(blob):
-    if blob is None:
-        return None
-    if len(blob) > 3 and bytes(blob[:2]) == b"GP" and (blob[3] >> 4) & 1:
-        return 1
-    g = _gpkg_geometry(blob)
-    return 1 if g is None or g.is_empty else 0
-
-
-def _gpkg_bound(i: int):
-    def f(blob):
-        g = _gpkg_geometry(blob)
-        return None if g is None or g.is_empty else float(g.bounds[i])
-    return f
-
-
-def _connect_rw(path: Path) -> sqlite3.Connection:
-    """A write connection with the SQL functions GDAL's R-tree triggers name.
-
-    An UPDATE of an attribute column compiles the layer's ``AFTER UPDATE`` triggers, whose
-    WHEN clauses call ``ST_IsEmpty``/``ST_MinX``...; they do not fire when the geometry and fid
-    are unchanged (the only updates made here), but SQLite needs the functions to exist. They
-    are registered with the GeoPackage meaning anyway (the blob's empty flag and its envelope).
-    """
-    con = sqlite3.connect(path, timeout=30, isolation_level=None)
-    con.create_function("ST_IsEmpty", 1, _gpkg_is_empty, deterministic=True)
-    for i, name in enumerate(("ST_MinX", "ST_MinY", "ST_MaxX", "ST_MaxY")):
-        con.create_function(name, 1, _gpkg_bound(i), deterministic=True)
-    return con
-
-
-def _connect_ro(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True, timeout=30)
-
-
-def _durable_gdal_settings() -> bool:
-    """False if GDAL was told to skip SQLite's syncs or journal (then appends take the copy
-    path, which fsyncs the whole new file itself)."""
-    sync = (pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") or "").upper()
-    journal = (pyogrio.get_gdal_config_option("OGR_SQLITE_JOURNAL") or "").upper()
-    return sync in ("", "FULL", "EXTRA", "2", "3") and journal in ("", "DELETE", "TRUNCATE",
-                                                                   "PERSIST")
-
-
-def _fsync_file_and_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _check_new_ids(name: str, data: pd.DataFrame, old_ids) -> None:
-    if "id" not in data:
-        return
-    new = [v for v in data["id"] if not pd.isna(v)]
-    seen, dup = set(), []
-    for v in new:
-        (dup.append(v) if v in seen else seen.add(v))
-    if old_ids is not None:
-        dup += sorted(seen & set(old_ids.dropna()))
-    if dup:
-        raise DuplicateKey(name, dup)
-
-
-def _prepare(data: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    data = data.copy()
-    # pyogrio writes numpy bools as OGR booleans; a nullable pandas boolean would go out as
-    # text, so flags (never null after validation: missing means False) become numpy bools.
-    for col in data.columns:
-        if col != data.geometry.name and str(data[col].dtype) == "boolean":
-            data[col] = data[col].fillna(False).astype(bool)
-    return data
-
-
-def _compatible(new: str, have: str, values: pd.Series) -> bool:
-    """Would pyogrio write a column of dtype ``new`` into a stored field read as ``have``
-    without changing what reads back?"""
-    if new in ("object", "str", "string"):  # text (pandas 3 infers "str" for new columns);
-        # an object column with no value at all is written as nulls, whatever the field
-        return have == "object" or all(v is None for v in values)
-    if new.startswith("datetime64"):
-        return have.startswith("datetime64") or values.isna().all()
-    if new in ("Int64", "int64", "int32"):
-        return have in ("int64", "int32") or values.isna().all()
-    if new == "float64":
-        return have == "float64" or values.isna().all()
-    if new == "bool":
-        return have == "bool"
-    return False
-
-
-def _layers_of(path: Path) -> list[str]:
-    if not path.exists():
-        return []
-    return [str(n) for n, _ in pyogrio.list_layers(path)]
-
-
-def _write_layer(path: Path, name: str, data: gpd.GeoDataFrame) -> None:
-    data = _prepare(data)
-    geom_type = _geometry_type(data)
-    try:
-        pyogrio.write_dataframe(data, path, layer=name, driver="GPKG",
-                                geometry_type=geom_type, promote_to_multi=False,
-                                layer_options={"OVERWRITE": "YES"})
-    except Exception as e:
-        raise StorageError(f"cannot write layer {name!r}: {e}") from e
-
-
-def _geometry_type(data: gpd.GeoDataFrame) -> str:
-    types = set(data.geometry.dropna().geom_type.unique()) if len(data) else set()
-    if len(types) == 1:
-        return types.pop()
-    return "Unknown"
+    columns = sq.table_columns(con, layer)
+    bad = [f for f in values if f not in columns or f in ("fid", sq.GEOM, "id", sq.IDEMPOTENCY)]
+    if bad:
+        raise StorageError(f"layer {layer!r} has no updatable field(s) {bad}")
+    fields = list(values)
+    sel = ", ".join(sq.q(f) for f in fields)
+    row = con.execute(f"SELECT fid, {sel} FROM {sq.q(layer)} WHERE id = ?",
+                      (record_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no record {record_id!r} in layer {layer!r}")
+    fid, old = row[0], dict(zip(fields, row[1:]))
+    changes = {f: (old[f], values[f]) for f in fields if old[f] != values[f]}
+    if changes:
+        log = pd.DataFrame({"record_id": pd.Series([], dtype=object),
+                            "field": pd.Series([], dtype=object),
+                            "old_value": pd.Series([], dtype=object),
+                            "new_value": pd.Series([], dtype=object),
+                            "changed_at": pd.Series([], dtype=object),
+                            "note": pd.Series([], dtype=object)})
+        sq.ensure_layer(con, log_layer, log)
+        when = changed_at.astimezone(_dt.timezone.utc)
+        text = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+        sets = ", ".join(f"{sq.q(f)} = ?" for f in changes)
+        con.execute(f"UPDATE {sq.q(layer)} SET {sets} WHERE fid = ?",
+                    [*(v for _, v in changes.values()), fid])
+        con.executemany(
+            f"INSERT INTO {sq.q(log_layer)} (record_id, field, old_value, new_value, changed_at, "
+            "note) VALUES (?, ?, ?, ?, ?, ?)",
+            [(record_id, f, o, n, text, note) for f, (o, n) in changes.items()])
+        sq.stamp(con, (layer, log_layer))
+    return changes
 
 
 def _missing(layer: str, uri: str):
