@@ -78,6 +78,15 @@ _CATALOGUE: list[tuple[str, str]] = [
      r"\1% thấp hơn lần cập nhật trước (\2%); nếu số trước bị sai, hãy ghi bản đính chính "
      r"(--corrects MÃ)"),
     (r"not WKT geometry: (.+)", r"không phải hình học WKT: \1"),
+    # -- coordinate systems and files (geometry/crs.py, io/)
+    (r"CRS (\S+) distorts distances by up to (.+?) % over the data \(limit (.+?) %\): use "
+     r"(\S+) \((.+?)\) or the VN-2000 zone of the province instead",
+     r"hệ tọa độ \1 làm sai lệch khoảng cách tới \2 % trên vùng dữ liệu (giới hạn \3 %): "
+     r"hãy dùng \4 (\5) hoặc hệ VN-2000 theo múi chiếu của tỉnh"),
+    (r"CRS (\S+) is not projected: distances need metres",
+     r"hệ tọa độ \1 không phải hệ tọa độ phẳng: khoảng cách phải tính bằng mét"),
+    (r"CRS (\S+) measures in (.+?), not metres", r"hệ tọa độ \1 dùng đơn vị \2, không phải mét"),
+    (r"unknown CRS (.+?): (.+)", r"hệ tọa độ không xác định \1: \2"),
 ]
 _COMPILED = [(re.compile(rf"^{pat}$", re.DOTALL), rep) for pat, rep in _CATALOGUE]
 
