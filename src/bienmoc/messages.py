@@ -87,6 +87,28 @@ _CATALOGUE: list[tuple[str, str]] = [
      r"hệ tọa độ \1 không phải hệ tọa độ phẳng: khoảng cách phải tính bằng mét"),
     (r"CRS (\S+) measures in (.+?), not metres", r"hệ tọa độ \1 dùng đơn vị \2, không phải mét"),
     (r"unknown CRS (.+?): (.+)", r"hệ tọa độ không xác định \1: \2"),
+    (r"(\S+) mixes geometry types \((.+?)\), which one Shapefile cannot hold: export to a "
+     r"\.zip, which holds one \.shp per type",
+     r"lớp \1 có nhiều kiểu hình học (\2), một tệp Shapefile không chứa được: hãy xuất ra "
+     r"tệp .zip (mỗi kiểu hình học một tệp .shp)"),
+    (r"text of (\d+) bytes does not fit a Shapefile field \((\d+) bytes at most\): export as "
+     r"gpkg or geojson",
+     r"văn bản dài \1 byte, quá giới hạn trường Shapefile (tối đa \2 byte): hãy xuất ra gpkg "
+     r"hoặc geojson"),
+    (r"text of (\d+) characters does not fit an Excel cell \((\d+) at most\): export as csv, "
+     r"gpkg or geojson",
+     r"văn bản dài \1 ký tự, quá giới hạn một ô Excel (tối đa \2): hãy xuất ra csv, gpkg "
+     r"hoặc geojson"),
+    (r"coordinates lie outside the border region as (\S+) in (\S+) but inside it as (\S+): "
+     r"Vietnamese survey sheets write X = northing, Y = easting; pass (--xy \S+)",
+     r"tọa độ nằm ngoài vùng biên giới khi đọc theo thứ tự \1 trong \2 nhưng nằm trong vùng "
+     r"khi đọc theo thứ tự \3: sổ đo đạc Việt Nam ghi X = hướng Bắc, Y = hướng Đông; hãy dùng "
+     r"\4"),
+    (r"(.+?) has no sheet (.+?); it has (.+)", r"tệp \1 không có trang tính \2; các trang: \3"),
+    (r"cannot read (.+?): (.+)", r"không đọc được tệp \1: \2"),
+    (r"the Shapefiles in (.+?) are in different CRSs; import them one by one \(--layer\)",
+     r"các tệp Shapefile trong \1 dùng các hệ tọa độ khác nhau; hãy nhập từng tệp (--layer)"),
+    (r"unknown --xy order (.+?); expected (.+)", r"thứ tự --xy không hợp lệ \1; cần \2"),
 ]
 _COMPILED = [(re.compile(rf"^{pat}$", re.DOTALL), rep) for pat, rep in _CATALOGUE]
 

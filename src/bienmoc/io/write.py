@@ -48,6 +48,7 @@ EXPORT_FORMATS = ("geojson", "gpkg", "shp", "csv", "xlsx")
 #: First characters that make a spreadsheet treat a cell as a formula (OWASP).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _DBF_TEXT_BYTES = 254
+_XLSX_CELL_CHARS = 32767  # Excel's limit; longer text is cut when the workbook is read
 #: Shapefile geometry families: a .shp file holds one of them (with its Multi- form).
 _SHP_FAMILY = {"Point": "point", "MultiPoint": "point", "LineString": "line",
                "MultiLineString": "line", "Polygon": "polygon", "MultiPolygon": "polygon"}
@@ -157,6 +158,7 @@ def export_layer(gdf: gpd.GeoDataFrame, fmt: str, output: str | os.PathLike | Bi
             table = table.map(escape_cell) if len(table) else table
             data = table.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
         else:
+            _check_cell_sizes(table)
             sheet = (SCHEMAS[kind].vi if lang == "vi" else kind) if kind else "data"
             data = _xlsx_bytes({sheet: table})
         _emit(data, output)
@@ -176,14 +178,37 @@ def export_layer(gdf: gpd.GeoDataFrame, fmt: str, output: str | os.PathLike | Bi
             target = tmp / f"{name}.geojson"
             # RFC 7946 is WGS 84 only; another CRS is declared in the file's "crs" member
             wgs84 = out_df.crs is None or out_df.crs.equals(STORAGE_CRS)
-            opts = {"COORDINATE_PRECISION": 7 if wgs84 else 3}
+            # one digit more than the 1 cm kept elsewhere: GDAL 3.12 rounds 104.6000003 to
+            # 104.6 at COORDINATE_PRECISION=7 (measured), losing 3 cm
+            opts = {"COORDINATE_PRECISION": 8 if wgs84 else 4}
             if wgs84:
                 opts["RFC7946"] = "YES"
             pyogrio.write_dataframe(out_df, target, driver="GeoJSON", layer_options=opts)
         else:
             target = tmp / f"{name}.gpkg"
-            pyogrio.write_dataframe(out_df, target, layer=name, driver="GPKG")
+            # keep LineString and MultiLineString as they are (pyogrio would promote a mix)
+            pyogrio.write_dataframe(out_df, target, layer=name, driver="GPKG",
+                                    promote_to_multi=False)
         _emit(target.read_bytes(), output)
+
+
+def _is_text(s: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
+
+
+def _check_cell_sizes(table: pd.DataFrame) -> None:
+    """Refuse text an Excel cell cannot hold (long WKT of a boundary line, a province)."""
+    problems = []
+    for col in table.columns:
+        if not _is_text(table[col]):
+            continue
+        size = table[col].map(lambda v: len(v) if isinstance(v, str) else 0).to_numpy()
+        for i in np.flatnonzero(size > _XLSX_CELL_CHARS):
+            problems.append(Problem(int(i) + 1, str(col), f"text of {int(size[i])} characters "
+                                    f"does not fit an Excel cell ({_XLSX_CELL_CHARS} at most): "
+                                    "export as csv, gpkg or geojson"))
+    if problems:
+        raise InvalidData(problems)
 
 
 def _shp_parts(gdf: gpd.GeoDataFrame, name: str) -> dict[str, gpd.GeoDataFrame]:
@@ -193,7 +218,7 @@ def _shp_parts(gdf: gpd.GeoDataFrame, name: str) -> dict[str, gpd.GeoDataFrame]:
             continue
         if pd.api.types.is_datetime64_any_dtype(gdf[col]):  # DBF has dates, not date-times
             gdf[col] = gdf[col].dt.strftime("%Y-%m-%d").where(gdf[col].notna(), None)
-        elif gdf[col].dtype == object:
+        elif _is_text(gdf[col]):
             size = gdf[col].map(lambda v: len(v.encode("utf-8")) if isinstance(v, str) else 0)
             if len(size) and size.max() > _DBF_TEXT_BYTES:
                 row = int(np.argmax(size.to_numpy()))
