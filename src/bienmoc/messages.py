@@ -109,6 +109,8 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"the Shapefiles in (.+?) are in different CRSs; import them one by one \(--layer\)",
      r"các tệp Shapefile trong \1 dùng các hệ tọa độ khác nhau; hãy nhập từng tệp (--layer)"),
     (r"unknown --xy order (.+?); expected (.+)", r"thứ tự --xy không hợp lệ \1; cần \2"),
+    (r"not a date: (.+?) \(no such day; write YYYY-MM-DD or dd/mm/yyyy\)",
+     r"không phải ngày: \1 (không có ngày này; viết YYYY-MM-DD hoặc dd/mm/yyyy)"),
 ]
 _COMPILED = [(re.compile(rf"^{pat}$", re.DOTALL), rep) for pat, rep in _CATALOGUE]
 
