@@ -422,3 +422,12 @@ def test_export_with_crs_imports_back(store, tmp_path, fmt):
     back = fresh.read("markers")
     assert shapely.equals_exact(back.geometry.values, store.read("markers").geometry.values,
                                 tolerance=1e-7).all()
+
+
+def test_report_csv_cells_are_formula_safe(store):
+    m = store.read("markers")
+    m["province"] = m["province"].replace({"Thanh Hóa": "=1+2"})
+    store.write("markers", m)
+    r = run(store, "status", "--format", "csv")
+    assert r.exit_code == 0
+    assert "\n'=1+2," in r.stdout.replace("\r\n", "\n") and "\n=1+2" not in r.stdout

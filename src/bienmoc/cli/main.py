@@ -17,6 +17,7 @@ import pandas as pd
 from bienmoc.errors import BienmocError, InvalidData
 from bienmoc.io.files import (EXPORT_FORMATS, XY_ORDERS, export_layer, format_from_path,
                               import_layer)
+from bienmoc.io.write import csv_text
 from bienmoc.messages import to_vi
 from bienmoc.model.schema import IMPORTABLE, SCHEMAS
 from bienmoc.analysis.status import marker_status
@@ -149,7 +150,7 @@ def status(ctx, border, province, by, fmt):
     if fmt == "json":
         click.echo(json.dumps(df.to_dict(orient="records"), ensure_ascii=False, indent=2))
     elif fmt == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
+        click.echo(csv_text(df), nl=False)
     else:
         click.echo(status_table(df, fields, ctx.obj["lang"]))
 
@@ -258,7 +259,7 @@ def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
     if fmt == "json":
         text = df.to_json(orient="records", force_ascii=False, indent=2, date_format="iso")
     elif fmt == "csv":
-        text = df.to_csv(index=False)
+        text = csv_text(df)
     else:
         text = df.to_string(index=False) if len(df) else "(0)"
     if output:

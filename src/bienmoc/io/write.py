@@ -42,7 +42,7 @@ from bienmoc.geometry.crs import STORAGE_CRS, crs_code, is_vn2000
 from bienmoc.model.schema import SCHEMAS, conform, label
 
 __all__ = ["EXPORT_FORMATS", "export_layer", "to_display", "write_xlsx", "escape_cell",
-           "unescape_cell", "FORMULA_START"]
+           "unescape_cell", "FORMULA_START", "csv_text"]
 
 EXPORT_FORMATS = ("geojson", "gpkg", "shp", "csv", "xlsx")
 #: First characters that make a spreadsheet treat a cell as a formula (OWASP).
@@ -67,6 +67,11 @@ def unescape_cell(value: object) -> object:
             (value[1] in FORMULA_START or value[1] == "'"):
         return value[1:]
     return value
+
+
+def csv_text(df: pd.DataFrame, **to_csv) -> str:
+    """``df.to_csv`` with every formula-like text cell escaped (:func:`escape_cell`)."""
+    return (df.map(escape_cell) if len(df) else df).to_csv(index=False, **to_csv)
 
 
 def to_display(gdf: gpd.GeoDataFrame, kind: str | None, lang: str | None) -> pd.DataFrame:
@@ -155,8 +160,7 @@ def export_layer(gdf: gpd.GeoDataFrame, fmt: str, output: str | os.PathLike | Bi
     if fmt in ("csv", "xlsx"):
         table = to_display(_tabular(gdf, iso_dates=fmt == "csv"), kind, lang)
         if fmt == "csv":
-            table = table.map(escape_cell) if len(table) else table
-            data = table.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+            data = csv_text(table, lineterminator="\r\n").encode("utf-8-sig")
         else:
             _check_cell_sizes(table)
             sheet = (SCHEMAS[kind].vi if lang == "vi" else kind) if kind else "data"
