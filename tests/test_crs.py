@@ -6,7 +6,8 @@ from click.testing import CliRunner
 
 from bienmoc import InvalidData
 from bienmoc.cli.main import main
-from bienmoc.geometry.crs import check_metric, is_vn2000, metric_crs, scale_error, to_metric
+from bienmoc.geometry.crs import (check_metric, is_vn2000, metric_crs, parse_crs, scale_error,
+                                  to_metric)
 
 
 def pts(*lonlat, crs=4326):
@@ -88,3 +89,22 @@ def test_cli_refuses_web_mercator(store):
     r = CliRunner().invoke(main, ["--store", store.uri, "lengths", "--by", "border",
                                   "--metric-crs", "EPSG:3857"])
     assert r.exit_code == 1 and "làm sai lệch khoảng cách" in r.output, r.output
+
+
+@pytest.mark.parametrize("args", [["import", "markers", "{p}", "--crs", "+proj=utm +zone=48"],
+                                  ["import", "markers", "{p}", "--crs", "EPSG:nonsense"],
+                                  ["export", "markers", "--crs", "nonsense", "-o", "{o}"]])
+def test_bad_crs_options_are_clear_errors(store, tmp_path, args):
+    p = tmp_path / "m.csv"
+    p.write_text("number,border,kind,arrangement,construction_status,condition,x,y\n"
+                 "105,LA,small,single,built,good,500000,2300000\n")
+    args = [a.format(p=p, o=tmp_path / "out.csv") for a in args]
+    r = CliRunner().invoke(main, ["--store", store.uri, "--lang", "en", *args])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "PROJ string" in r.output or "unknown CRS" in r.output, r.output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_parse_crs_accepts_codes():
+    assert parse_crs("EPSG:9206").to_epsg() == 9206 and parse_crs("9206").to_epsg() == 9206
+    assert parse_crs(3405).to_epsg() == 3405

@@ -87,6 +87,8 @@ _CATALOGUE: list[tuple[str, str]] = [
      r"hệ tọa độ \1 không phải hệ tọa độ phẳng: khoảng cách phải tính bằng mét"),
     (r"CRS (\S+) measures in (.+?), not metres", r"hệ tọa độ \1 dùng đơn vị \2, không phải mét"),
     (r"unknown CRS (.+?): (.+)", r"hệ tọa độ không xác định \1: \2"),
+    (r"CRS (.+?) is a PROJ string, which drops datum shifts: give an EPSG code, e\.g\. (.+)",
+     r"hệ tọa độ \1 là chuỗi PROJ, bỏ mất phép chuyển đổi datum: hãy dùng mã EPSG, ví dụ \2"),
     (r"(\S+) mixes geometry types \((.+?)\), which one Shapefile cannot hold: export to a "
      r"\.zip, which holds one \.shp per type",
      r"lớp \1 có nhiều kiểu hình học (\2), một tệp Shapefile không chứa được: hãy xuất ra "

@@ -19,13 +19,30 @@ from pyproj import CRS, Proj
 from bienmoc.errors import InvalidData
 
 __all__ = ["STORAGE_CRS", "MAX_SCALE_ERROR", "metric_crs", "to_metric", "check_metric",
-           "scale_error", "utm_crs", "is_vn2000", "crs_code"]
+           "scale_error", "utm_crs", "is_vn2000", "crs_code", "parse_crs"]
 
 #: Every layer is stored in WGS 84 longitude/latitude.
 STORAGE_CRS = CRS.from_epsg(4326)
 #: Largest relative scale error (|k - 1|) a metric CRS may have anywhere over the data.
 MAX_SCALE_ERROR = 0.001
 _SAMPLE = 2000  # coordinates sampled to bound the scale error (evenly over the data)
+
+
+def parse_crs(value: object) -> CRS:
+    """A CRS given by a user (``EPSG:9206``, ``9206``, a pyproj CRS...) as :class:`CRS`.
+
+    PROJ strings (``+proj=utm ...``) are refused: they carry no datum transformation, so
+    VN-2000 coordinates would land about 200 m off.
+    """
+    if isinstance(value, CRS):
+        return value
+    if isinstance(value, str) and value.strip().startswith("+"):
+        raise InvalidData(f"CRS {value!r} is a PROJ string, which drops datum shifts: give an "
+                          "EPSG code, e.g. EPSG:9206 for VN-2000 / TM-3 104°")
+    try:
+        return CRS.from_user_input(int(value) if str(value).strip().isdigit() else value)
+    except Exception as e:  # pyproj.exceptions.CRSError
+        raise InvalidData(f"unknown CRS {value!r}: {e}") from None
 
 
 def crs_code(crs: CRS) -> str:
@@ -88,10 +105,7 @@ def _default(lonlat: np.ndarray) -> CRS:
 def check_metric(crs: object, data: gpd.GeoDataFrame | gpd.GeoSeries | None = None) -> CRS:
     """Return ``crs`` as a :class:`pyproj.CRS`, refusing degree systems and, when ``data`` is
     given, a CRS whose scale error over the data exceeds :data:`MAX_SCALE_ERROR`."""
-    try:
-        c = CRS.from_user_input(crs)
-    except Exception as e:  # pyproj.exceptions.CRSError
-        raise InvalidData(f"unknown CRS {crs!r}: {e}") from None
+    c = parse_crs(crs)
     if not c.is_projected:
         raise InvalidData(f"CRS {crs_code(c)} is not projected: distances need metres")
     unit = c.axis_info[0].unit_name if c.axis_info else "metre"

@@ -29,7 +29,7 @@ import shapely
 from pyproj import CRS
 
 from bienmoc.errors import InvalidData, Problem
-from bienmoc.geometry.crs import STORAGE_CRS, crs_code, is_vn2000
+from bienmoc.geometry.crs import STORAGE_CRS, crs_code, is_vn2000, parse_crs
 from bienmoc.io.write import (EXPORT_FORMATS, export_layer, to_display, unescape_cell,
                               write_xlsx)
 from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
@@ -287,6 +287,7 @@ def read_source(path: str | os.PathLike, kind: str | None = None, *, crs: object
     if not path.exists():
         raise InvalidData(Problem(None, None, f"file not found: {path}"))
     fmt = format_from_path(path)
+    crs = parse_crs(crs) if crs is not None else None
     if fmt in ("csv", "xlsx"):
         table = _read_csv(path, encoding) if fmt == "csv" else _read_xlsx(path, layer)
         gdf = _table_frame(table, path.name, crs, kind, xy)

@@ -38,7 +38,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from bienmoc.errors import InvalidData, Problem
-from bienmoc.geometry.crs import STORAGE_CRS, crs_code, is_vn2000
+from bienmoc.geometry.crs import STORAGE_CRS, crs_code, is_vn2000, parse_crs
 from bienmoc.model.schema import SCHEMAS, conform, label
 
 __all__ = ["EXPORT_FORMATS", "export_layer", "to_display", "write_xlsx", "escape_cell",
@@ -119,7 +119,7 @@ def _with_crs(gdf: gpd.GeoDataFrame, kind: str | None, crs: object | None) -> gp
     """
     if crs is None:
         return gdf
-    target = CRS.from_user_input(crs)
+    target = parse_crs(crs)
     out = gdf.to_crs(target)
     if kind == "markers" and is_vn2000(target):
         n = len(out)
