@@ -90,6 +90,41 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"layer '(.+?)' holds duplicate ids (.+?): fix them .+",
      r"lớp '\1' có mã trùng nhau \2: hãy sửa (ví dụ trong QGIS) trước khi bienmoc tạo chỉ mục "
      r"mã duy nhất"),
+    # -- coordinate systems and files (geometry/crs.py, io/)
+    (r"CRS (\S+) distorts distances by up to (.+?) % over the data \(limit (.+?) %\): use "
+     r"(\S+) \((.+?)\) or the VN-2000 zone of the province instead",
+     r"hệ tọa độ \1 làm sai lệch khoảng cách tới \2 % trên vùng dữ liệu (giới hạn \3 %): "
+     r"hãy dùng \4 (\5) hoặc hệ VN-2000 theo múi chiếu của tỉnh"),
+    (r"CRS (\S+) is not projected: distances need metres",
+     r"hệ tọa độ \1 không phải hệ tọa độ phẳng: khoảng cách phải tính bằng mét"),
+    (r"CRS (\S+) measures in (.+?), not metres", r"hệ tọa độ \1 dùng đơn vị \2, không phải mét"),
+    (r"unknown CRS (.+?): (.+)", r"hệ tọa độ không xác định \1: \2"),
+    (r"CRS (.+?) is a PROJ string, which drops datum shifts: give an EPSG code, e\.g\. (.+)",
+     r"hệ tọa độ \1 là chuỗi PROJ, bỏ mất phép chuyển đổi datum: hãy dùng mã EPSG, ví dụ \2"),
+    (r"(\S+) mixes geometry types \((.+?)\), which one Shapefile cannot hold: export to a "
+     r"\.zip, which holds one \.shp per type",
+     r"lớp \1 có nhiều kiểu hình học (\2), một tệp Shapefile không chứa được: hãy xuất ra "
+     r"tệp .zip (mỗi kiểu hình học một tệp .shp)"),
+    (r"text of (\d+) bytes does not fit a Shapefile field \((\d+) bytes at most\): export as "
+     r"gpkg or geojson",
+     r"văn bản dài \1 byte, quá giới hạn trường Shapefile (tối đa \2 byte): hãy xuất ra gpkg "
+     r"hoặc geojson"),
+    (r"text of (\d+) characters does not fit an Excel cell \((\d+) at most\): export as csv, "
+     r"gpkg or geojson",
+     r"văn bản dài \1 ký tự, quá giới hạn một ô Excel (tối đa \2): hãy xuất ra csv, gpkg "
+     r"hoặc geojson"),
+    (r"coordinates lie outside the border region as (\S+) in (\S+) but inside it as (\S+): "
+     r"Vietnamese survey sheets write X = northing, Y = easting; pass (--xy \S+)",
+     r"tọa độ nằm ngoài vùng biên giới khi đọc theo thứ tự \1 trong \2 nhưng nằm trong vùng "
+     r"khi đọc theo thứ tự \3: sổ đo đạc Việt Nam ghi X = hướng Bắc, Y = hướng Đông; hãy dùng "
+     r"\4"),
+    (r"(.+?) has no sheet (.+?); it has (.+)", r"tệp \1 không có trang tính \2; các trang: \3"),
+    (r"cannot read (.+?): (.+)", r"không đọc được tệp \1: \2"),
+    (r"the Shapefiles in (.+?) are in different CRSs; import them one by one \(--layer\)",
+     r"các tệp Shapefile trong \1 dùng các hệ tọa độ khác nhau; hãy nhập từng tệp (--layer)"),
+    (r"unknown --xy order (.+?); expected (.+)", r"thứ tự --xy không hợp lệ \1; cần \2"),
+    (r"not a date: (.+?) \(no such day; write YYYY-MM-DD or dd/mm/yyyy\)",
+     r"không phải ngày: \1 (không có ngày này; viết YYYY-MM-DD hoặc dd/mm/yyyy)"),
 ]
 _COMPILED = [(re.compile(rf"^{pat}$", re.DOTALL), rep) for pat, rep in _CATALOGUE]
 

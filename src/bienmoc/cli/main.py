@@ -15,7 +15,9 @@ import click
 import pandas as pd
 
 from bienmoc.errors import BienmocError, InvalidData
-from bienmoc.io.files import EXPORT_FORMATS, export_layer, format_from_path, import_layer
+from bienmoc.io.files import (EXPORT_FORMATS, XY_ORDERS, export_layer, format_from_path,
+                              import_layer)
+from bienmoc.io.write import csv_text
 from bienmoc.messages import to_vi
 from bienmoc.model.schema import IMPORTABLE, SCHEMAS
 from bienmoc.analysis.status import marker_status
@@ -148,12 +150,17 @@ def status(ctx, border, province, by, fmt):
     if fmt == "json":
         click.echo(json.dumps(df.to_dict(orient="records"), ensure_ascii=False, indent=2))
     elif fmt == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
+        click.echo(csv_text(df), nl=False)
     else:
         click.echo(status_table(df, fields, ctx.obj["lang"]))
 
 
 # -- import / export ---------------------------------------------------------------------
+
+_XY = click.option("--xy", type=click.Choice(XY_ORDERS), default=XY_ORDERS[0],
+                   show_default=True, help="Order of x/y columns in CSV/XLSX; VN-2000 survey "
+                   "sheets write X = northing, Y = easting: northing,easting.")
+
 
 @main.command("import")
 @click.argument("kind", type=click.Choice(IMPORTABLE))
@@ -164,11 +171,14 @@ def status(ctx, border, province, by, fmt):
 @click.option("--mode", type=click.Choice(["append", "replace"]), default="append",
               show_default=True, help="Add to the layer or replace it.")
 @click.option("--layer", default=None, help="Layer to read from a multi-layer file.")
+@_XY
 @click.pass_context
-def import_(ctx, kind, file, crs, encoding, mode, layer):
-    """Import FILE (GeoJSON, GeoPackage, Shapefile, CSV) into layer KIND, all or nothing."""
+def import_(ctx, kind, file, crs, encoding, mode, layer, xy):
+    """Import FILE (GeoJSON, GeoPackage, Shapefile, CSV, XLSX) into layer KIND, all or
+    nothing."""
     store = _store(ctx)
-    data = import_layer(store, kind, file, crs=crs, encoding=encoding, mode=mode, layer=layer)
+    data = import_layer(store, kind, file, crs=crs, encoding=encoding, mode=mode, layer=layer,
+                        xy=xy)
     click.echo(_t(ctx, "imported", n=len(data), kind=kind, store=store.uri), err=True)
 
 
@@ -180,14 +190,18 @@ def import_(ctx, kind, file, crs, encoding, mode, layer):
               help="Output file (default: standard output).")
 @click.option("--labels", type=click.Choice(["codes", "vi", "en"]), default="codes",
               show_default=True, help="CSV/XLSX headers and values: field codes or labels.")
+@click.option("--crs", default=None, metavar="CRS",
+              help="Write coordinates in this CRS (default EPSG:4326), e.g. EPSG:9206 for "
+              "markers in VN-2000 / TM-3 104°.")
 @click.pass_context
-def export(ctx, kind, fmt, output, labels):
+def export(ctx, kind, fmt, output, labels, crs):
     """Export layer KIND as GeoJSON, GeoPackage, Shapefile (zip), CSV or XLSX."""
     if fmt is None:
         fmt = format_from_path(output) if output else "geojson"
     data = _store(ctx).read(kind)
     target = output if output else sys.stdout.buffer
-    export_layer(data, fmt, target, kind=kind, lang=None if labels == "codes" else labels)
+    export_layer(data, fmt, target, kind=kind, lang=None if labels == "codes" else labels,
+                 crs=crs)
     if output:
         click.echo(_t(ctx, "exported", n=len(data), out=output), err=True)
 
@@ -245,7 +259,7 @@ def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
     if fmt == "json":
         text = df.to_json(orient="records", force_ascii=False, indent=2, date_format="iso")
     elif fmt == "csv":
-        text = df.to_csv(index=False)
+        text = csv_text(df)
     else:
         text = df.to_string(index=False) if len(df) else "(0)"
     if output:
@@ -264,14 +278,15 @@ _METRIC = click.option("--metric-crs", "metric_crs", default=None, metavar="CRS"
               default="geojson", show_default=True)
 @click.option("--output", "-o", default=None, type=click.Path(dir_okay=False))
 @click.option("--crs", default=None, metavar="CRS", help="CRS of FILE if it declares none.")
+@_XY
 @_METRIC
 @click.pass_context
-def locate(ctx, file, fmt, output, crs, metric_crs):
+def locate(ctx, file, fmt, output, crs, xy, metric_crs):
     """Locate the features of FILE: border, distance, side, chainage, markers, province."""
     from bienmoc.io.files import read_source
     from bienmoc.geometry.locate import locate as _locate
 
-    data, _ = read_source(file, crs=crs)
+    data, _ = read_source(file, crs=crs, xy=xy)
     out = _locate(data, _model(ctx, metric_crs))
     if fmt == "geojson":
         export_layer(out.to_crs(4326), "geojson", output or sys.stdout.buffer)

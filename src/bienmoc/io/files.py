@@ -1,38 +1,46 @@
-"""Reading and writing files: GeoJSON, GeoPackage, Shapefile, CSV and (export only) XLSX.
+"""Reading files: GeoJSON, GeoPackage, Shapefile (a .shp or a zip of them), CSV and XLSX.
 
-All geospatial formats go through pyogrio; CSV goes through pandas so that columns stay text
-until :func:`bienmoc.schema.validate` parses them and reports every bad value.
+All geospatial formats go through pyogrio; CSV goes through pandas and XLSX through openpyxl,
+so that cells stay as written until :func:`bienmoc.model.schema.validate` parses them and
+reports every bad value. Writing lives in :mod:`bienmoc.io.write` (re-exported here).
 
 * :func:`read_source` - a file as raw records (+ their 1-based row numbers), in EPSG:4326.
 * :func:`import_layer` - read, validate against the store, write atomically (all or nothing).
 * :func:`export_layer` - write a layer to a path or a binary stream in any supported format.
+
+Coordinates in tables (CSV/XLSX): ``lon``/``lat`` columns, or ``x``/``y`` in the CRS given as
+``crs`` (``xy="northing,easting"`` reads them the Vietnamese survey way, X = northing), or a
+``wkt`` column. Markers read from a VN-2000 projected CRS keep their surveyed coordinates in
+``vn2000_n``/``vn2000_e``/``vn2000_crs`` (unless the file states them already).
 """
 from __future__ import annotations
 
 import contextlib
 import io as _io
 import os
-import tempfile
-import warnings
-import zipfile
+import re
 from pathlib import Path
-from typing import BinaryIO
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyogrio
 import shapely
+from pyproj import CRS
 
-from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.errors import InvalidData, Problem
-from bienmoc.model.schema import SCHEMAS, conform, label, validate
+from bienmoc.geometry.crs import STORAGE_CRS, crs_code, is_vn2000, parse_crs
+from bienmoc.io.write import (EXPORT_FORMATS, export_layer, to_display, unescape_cell,
+                              write_xlsx)
+from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
 
 __all__ = ["read_source", "import_layer", "export_layer", "EXPORT_FORMATS", "IMPORT_FORMATS",
-           "format_from_path", "to_display", "write_xlsx"]
+           "format_from_path", "to_display", "write_xlsx", "XY_ORDERS"]
 
-IMPORT_FORMATS = ("geojson", "gpkg", "shp", "csv")
-EXPORT_FORMATS = ("geojson", "gpkg", "shp", "csv", "xlsx")
+IMPORT_FORMATS = ("geojson", "gpkg", "shp", "csv", "xlsx")
+#: Orders of x/y columns: GIS (x = easting) or Vietnamese survey sheets (X = northing).
+XY_ORDERS = ("easting,northing", "northing,easting")
 _EXT = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".shp": "shp",
         ".zip": "shp", ".csv": "csv", ".xlsx": "xlsx"}
 _LON = ("lon", "lng", "long", "longitude", "kinh_do", "kinh độ")
@@ -40,6 +48,8 @@ _LAT = ("lat", "latitude", "vi_do", "vĩ độ")
 _X = ("x",)
 _Y = ("y",)
 _WKT = ("wkt", "geometry", "geom")
+# GDAL writes a date-time into a DBF text field as 2004/06/22 00:00:00 (bienmoc < 0.x did)
+_DBF_DATETIME = re.compile(r"^(\d{4})/(\d{2})/(\d{2})(?: 00:00:00)?$")
 
 
 def format_from_path(path: str | os.PathLike) -> str:
@@ -84,8 +94,7 @@ def _decode(raw: bytes, path: Path, encoding: str) -> str:
             "Windows Vietnamese")) from None
 
 
-def _read_csv(path: Path, crs: object | None, encoding: str | None,
-              kind: str | None) -> gpd.GeoDataFrame:
+def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     raw = path.read_bytes()
     if not raw.strip():
         raise InvalidData(Problem(None, None, f"{path.name} is empty"))
@@ -94,9 +103,73 @@ def _read_csv(path: Path, crs: object | None, encoding: str | None,
                    ("utf-8", "utf8") else enc)
     sep = ";" if text.splitlines()[0].count(";") > text.splitlines()[0].count(",") else ","
     df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+    # cells bienmoc's export protected against formula injection get their text back
+    return df.map(unescape_cell) if len(df) else df
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
+    """The first (or the named) sheet as a table of cell values: text, numbers and dates as
+    Excel stores them; formulas are never evaluated (their cached value is read)."""
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # zipfile.BadZipFile, KeyError, InvalidFileException...
+        raise InvalidData(Problem(None, None, f"cannot read {path.name}: {e}")) from None
+    try:
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise InvalidData(Problem(None, None, f"{path.name} has no sheet {sheet!r}; it has "
+                                      f"{', '.join(wb.sheetnames)}"))
+        rows = list(wb[sheet or wb.sheetnames[0]].iter_rows(values_only=True))
+    finally:
+        wb.close()
+    rows = [r for r in rows if any(v is not None and str(v).strip() != "" for v in r)]
+    if not rows:
+        raise InvalidData(Problem(None, None, f"{path.name} is empty"))
+    header = ["" if v is None else str(v).strip() for v in rows[0]]
+    keep = [i for i, h in enumerate(header) if h]
+    body = [[r[i] if i < len(r) else None for i in keep] for r in rows[1:]]
+    return pd.DataFrame(body, columns=[header[i] for i in keep], dtype=object)
+
+
+def _number(v: object) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    return float(str(v).strip().replace(",", "."))
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
+
+
+def _in_region(g: gpd.GeoSeries) -> np.ndarray:
+    xmin, ymin, xmax, ymax = REGION_BOUNDS
+    x, y = g.x.to_numpy(), g.y.to_numpy()
+    return (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)
+
+
+def _swapped_xy(geoms: np.ndarray, crs: object, xcol: str, ycol: str, xy: str) -> list[Problem]:
+    """Rows whose x/y fall outside the border region as read but inside it swapped."""
+    ok = ~shapely.is_missing(geoms)
+    if not ok.any():
+        return []
+    pts = gpd.GeoSeries(geoms[ok], crs=crs)
+    swap = gpd.GeoSeries(shapely.points(pts.y.to_numpy(), pts.x.to_numpy()), crs=crs)
+    bad = ~_in_region(pts.to_crs(STORAGE_CRS)) & _in_region(swap.to_crs(STORAGE_CRS))
+    other = XY_ORDERS[1] if xy == XY_ORDERS[0] else XY_ORDERS[0]
+    rows = np.flatnonzero(ok)[bad] + 1
+    code = crs_code(CRS.from_user_input(crs))
+    return [Problem(int(r), f"{xcol}/{ycol}", f"coordinates lie outside the border region as "
+                    f"{xy} in {code} but inside it as {other}: Vietnamese survey sheets write "
+                    f"X = northing, Y = easting; pass --xy {other}") for r in rows]
+
+
+def _table_frame(df: pd.DataFrame, name: str, crs: object | None, kind: str | None,
+                 xy: str) -> gpd.GeoDataFrame:
+    """A table's coordinate columns (lon/lat, x/y or WKT) as the geometry of a GeoDataFrame."""
     if df.empty:
-        raise InvalidData(Problem(None, None, f"{path.name} has a header but no rows"))
-    lower = {c.strip().casefold(): c for c in df.columns}
+        raise InvalidData(Problem(None, None, f"{name} has a header but no rows"))
+    if xy not in XY_ORDERS:
+        raise InvalidData(f"unknown --xy order {xy!r}; expected {' or '.join(XY_ORDERS)}")
+    lower = {str(c).strip().casefold(): c for c in df.columns}
     pick = lambda names: next((lower[n] for n in names if n in lower), None)  # noqa: E731
     xcol, ycol = pick(_LON), pick(_LAT)
     projected = False
@@ -107,74 +180,135 @@ def _read_csv(path: Path, crs: object | None, encoding: str | None,
     problems: list[Problem] = []
     geoms = np.full(len(df), None, dtype=object)
     if xcol is not None and ycol is not None:
+        north_first = projected and xy == XY_ORDERS[1]
         for i, (xs, ys) in enumerate(zip(df[xcol], df[ycol])):
-            if xs.strip() == "" and ys.strip() == "":
+            if _blank(xs) and _blank(ys):
                 continue
             try:
-                geoms[i] = shapely.Point(float(xs.replace(",", ".")), float(ys.replace(",", ".")))
+                a, b = _number(xs), _number(ys)
             except ValueError:
                 problems.append(Problem(i + 1, f"{xcol}/{ycol}",
                                         f"coordinates {xs!r}, {ys!r} are not numbers"))
+                continue
+            geoms[i] = shapely.Point(b, a) if north_first else shapely.Point(a, b)
         df = df.drop(columns=[xcol, ycol])
     elif wcol is not None:
         for i, w in enumerate(df[wcol]):
-            if w.strip() == "":
+            if _blank(w):
                 continue
             try:
-                geoms[i] = shapely.from_wkt(w)
+                geoms[i] = shapely.from_wkt(str(w))
             except shapely.errors.GEOSException as e:
                 problems.append(Problem(i + 1, wcol, f"not WKT geometry: {e}"))
         df = df.drop(columns=[wcol])
     elif kind is None or SCHEMAS[kind].geometry_required:
-        raise InvalidData(Problem(None, "geometry", f"{path.name} has no coordinate columns: "
+        raise InvalidData(Problem(None, "geometry", f"{name} has no coordinate columns: "
                                   "give lon/lat (or x/y with --crs) or a WKT column"))
     if problems:
         raise InvalidData(problems)
+    if projected and crs is not None:
+        problems = _swapped_xy(geoms, crs, xcol, ycol, xy)
+        if problems:
+            raise InvalidData(problems)
     if projected and crs is None:
         source_crs = None  # x/y read as lon/lat; validation flags projected-looking values
     else:
         source_crs = crs if crs is not None else STORAGE_CRS
-    gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=source_crs))
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=source_crs))
+
+
+def _read_geo(path: Path, fmt: str, encoding: str | None, layer: str | None) -> gpd.GeoDataFrame:
+    """A geospatial file through pyogrio; a zip holding several Shapefiles (a mixed layer as
+    bienmoc exports it) is read whole, its files one after the other."""
+    if path.stat().st_size == 0:
+        raise InvalidData(Problem(None, None, f"{path.name} is empty"))
+    src = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    try:
+        layers = [layer] if layer is not None or fmt != "shp" else \
+            [str(n) for n in pyogrio.list_layers(src)[:, 0]]
+        frames = [pyogrio.read_dataframe(src, layer=name, encoding=encoding, use_arrow=False)
+                  for name in (layers or [None])]
+    except InvalidData:
+        raise
+    except Exception as e:  # pyogrio.errors.DataSourceError etc.
+        raise InvalidData(Problem(None, None, f"cannot read {path.name}: {e}")) from None
+    frames = [f for f in frames if len(f)] or frames[:1]
+    crss = {f.crs.to_wkt() if f.crs is not None else None for f in frames}
+    if len(crss) > 1:
+        raise InvalidData(Problem(None, None, f"the Shapefiles in {path.name} are in different "
+                                  "CRSs; import them one by one (--layer)"))
+    gdf = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(
+        pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    if fmt == "shp":  # text a DBF holds for dates written as date-times by GDAL
+        for col in gdf.columns:
+            if col != gdf.geometry.name and not pd.api.types.is_numeric_dtype(gdf[col]) and \
+                    not pd.api.types.is_datetime64_any_dtype(gdf[col]):
+                gdf[col] = [(lambda m: f"{m[1]}-{m[2]}-{m[3]}" if m else v)(
+                    _DBF_DATETIME.match(v) if isinstance(v, str) else None) for v in gdf[col]]
+    return gdf
+
+
+def _keep_vn2000(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Markers given in a VN-2000 projected CRS: their surveyed northing/easting and CRS code
+    go to ``vn2000_n``/``vn2000_e``/``vn2000_crs`` where the file does not state them."""
+    n = len(gdf)
+    cols = {c: (gdf[c] if c in gdf else pd.Series([None] * n, index=gdf.index, dtype=object))
+            for c in ("vn2000_n", "vn2000_e", "vn2000_crs")}
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    is_pt = np.array([g is not None and g.geom_type == "Point" and not g.is_empty
+                      for g in geoms], dtype=bool)
+    fill = is_pt & cols["vn2000_n"].map(_blank).to_numpy() & \
+        cols["vn2000_e"].map(_blank).to_numpy()
+    if not fill.any():
+        return gdf
+    gdf = gdf.copy()
+    code = crs_code(gdf.crs)
+    n_, e_, c_ = (cols[c].astype(object).to_numpy().copy() for c in
+                  ("vn2000_n", "vn2000_e", "vn2000_crs"))
+    xy = shapely.get_coordinates(geoms[fill])
+    e_[fill], n_[fill] = np.round(xy[:, 0], 3), np.round(xy[:, 1], 3)
+    c_[fill] = code
+    gdf["vn2000_n"], gdf["vn2000_e"], gdf["vn2000_crs"] = n_, e_, c_
     return gdf
 
 
 def read_source(path: str | os.PathLike, kind: str | None = None, *, crs: object | None = None,
-                encoding: str | None = None, layer: str | None = None
-                ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+                encoding: str | None = None, layer: str | None = None,
+                xy: str = XY_ORDERS[0]) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Read a file as raw records and their 1-based row numbers, in EPSG:4326 when possible.
 
-    ``crs`` is the source CRS for files that do not declare one (CSV x/y columns, a Shapefile
-    without ``.prj``); a declared CRS always wins for GeoJSON/GeoPackage/Shapefile.
+    ``crs`` is the source CRS for files that do not declare one (CSV/XLSX x/y columns, a
+    Shapefile without ``.prj``); a declared CRS always wins for GeoJSON/GeoPackage/Shapefile.
+    ``xy`` is the order of CSV/XLSX ``x``/``y`` columns: ``"easting,northing"`` (GIS) or
+    ``"northing,easting"`` (Vietnamese survey sheets). ``layer`` names a GeoPackage layer, a
+    Shapefile in a zip or an XLSX sheet. In a zip of several Shapefiles the row numbers run on
+    from one file to the next.
     """
     path = Path(path)
     if not path.exists():
         raise InvalidData(Problem(None, None, f"file not found: {path}"))
     fmt = format_from_path(path)
-    if fmt == "xlsx":
-        raise InvalidData("XLSX is an export format only; save the sheet as CSV UTF-8")
-    if fmt == "csv":
-        gdf = _read_csv(path, crs, encoding, kind)
+    crs = parse_crs(crs) if crs is not None else None
+    if fmt in ("csv", "xlsx"):
+        table = _read_csv(path, encoding) if fmt == "csv" else _read_xlsx(path, layer)
+        gdf = _table_frame(table, path.name, crs, kind, xy)
     else:
-        if path.stat().st_size == 0:
-            raise InvalidData(Problem(None, None, f"{path.name} is empty"))
-        src = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else path
-        try:
-            gdf = pyogrio.read_dataframe(src, layer=layer, encoding=encoding, use_arrow=False)
-        except Exception as e:  # pyogrio.errors.DataSourceError etc.
-            raise InvalidData(Problem(None, None, f"cannot read {path.name}: {e}")) from None
+        gdf = _read_geo(path, fmt, encoding, layer)
         if gdf.crs is None and crs is not None:
             gdf = gdf.set_crs(crs)
     if len(gdf) == 0:
         raise InvalidData(Problem(None, None, f"{path.name} holds no records"))
+    gdf = _rename_known(gdf, kind)
+    if kind == "markers" and is_vn2000(gdf.crs):
+        gdf = _keep_vn2000(gdf)
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(STORAGE_CRS)
-    gdf = _rename_known(gdf, kind)
     return gdf, np.arange(1, len(gdf) + 1)
 
 
 def import_layer(store, kind: str, path: str | os.PathLike, *, crs: object | None = None,
-                 encoding: str | None = None, mode: str = "append", layer: str | None = None
-                 ) -> gpd.GeoDataFrame:
+                 encoding: str | None = None, mode: str = "append", layer: str | None = None,
+                 xy: str = XY_ORDERS[0]) -> gpd.GeoDataFrame:
     """Import a file into ``store``: every row is validated; on any problem nothing is written.
 
     Returns the validated records that were written. Raises :class:`InvalidData` listing every
@@ -182,7 +316,7 @@ def import_layer(store, kind: str, path: str | os.PathLike, *, crs: object | Non
     """
     if kind not in SCHEMAS:
         raise InvalidData(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
-    raw, rows = read_source(path, kind, crs=crs, encoding=encoding, layer=layer)
+    raw, rows = read_source(path, kind, crs=crs, encoding=encoding, layer=layer, xy=xy)
     # read, validate (ids picked from what is stored) and write under the store's write lock,
     # so that concurrent writers (the API, record commands) cannot take the same ids meanwhile
     with _write_lock(store):
@@ -209,136 +343,4 @@ def _write_lock(store):
     tx = getattr(store, "transaction", None)
     return tx() if tx is not None else contextlib.nullcontext()
 
-
-# -- writing -----------------------------------------------------------------------------
-
-def to_display(gdf: gpd.GeoDataFrame, kind: str | None, lang: str | None) -> pd.DataFrame:
-    """Translate headers and enum values to ``lang`` ('vi'/'en'); ``None`` keeps the codes."""
-    if lang is None or kind is None:
-        return gdf
-    out = gdf.copy()
-    names = {}
-    for f in SCHEMAS[kind].fields:
-        if f.name not in out:
-            continue
-        if f.is_enum:
-            out[f.name] = [None if v is None else label(f.type(v), lang) for v in out[f.name]]
-        names[f.name] = (f.vi if lang == "vi" else f.en) or f.name
-    return out.rename(columns=names)
-
-
-def _tabular(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Points as lon/lat columns, other geometries as WKT; dates as ISO text."""
-    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    geom = gdf.geometry
-    for col in df.columns:
-        if pd.api.types.is_datetime64_any_dtype(df[col]):
-            df[col] = df[col].dt.strftime("%Y-%m-%d").where(df[col].notna(), None)
-    is_point = (geom.geom_type == "Point").fillna(False)
-    if len(geom) and is_point[geom.notna()].all():
-        df["lon"] = geom.x.round(7)
-        df["lat"] = geom.y.round(7)
-    else:
-        df["wkt"] = [None if g is None else shapely.to_wkt(g, rounding_precision=7) for g in geom]
-    return df
-
-
-def export_layer(gdf: gpd.GeoDataFrame, fmt: str, output: str | os.PathLike | BinaryIO, *,
-                 kind: str | None = None, lang: str | None = None) -> None:
-    """Write ``gdf`` as ``fmt`` to a path or a binary stream (e.g. ``sys.stdout.buffer``).
-
-    CSV is UTF-8 with a byte-order mark and CRLF line ends, which Excel opens with Vietnamese
-    diacritics intact; Shapefile to a stream (or a ``.zip`` path) is a zip of its parts.
-    ``lang`` ('vi'/'en') translates headers and enum values (for CSV/XLSX reports).
-    """
-    if fmt not in EXPORT_FORMATS:
-        raise InvalidData(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
-    if kind is not None:
-        gdf = conform(kind, gdf)
-    if fmt in ("csv", "xlsx"):
-        table = to_display(_tabular(gdf), kind, lang)
-        buf = _io.BytesIO()
-        if fmt == "csv":
-            buf.write(table.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
-        else:
-            with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-                sheet = (SCHEMAS[kind].vi if lang == "vi" else kind) if kind else "data"
-                table.to_excel(xl, index=False, sheet_name=sheet[:31])
-        _emit(buf.getvalue(), output)
-        return
-    # geospatial formats via pyogrio, through a temporary folder when the target is a stream
-    # or a zip, since GDAL writes Shapefiles as several files.
-    with tempfile.TemporaryDirectory() as tmpd:
-        tmp = Path(tmpd)
-        out_df = gdf.copy()
-        for col in out_df.columns:
-            if str(out_df[col].dtype) == "boolean":
-                out_df[col] = out_df[col].fillna(False).astype(bool)
-        name = kind or "layer"
-        if fmt == "geojson":
-            target = tmp / f"{name}.geojson"
-            pyogrio.write_dataframe(out_df, target, driver="GeoJSON",
-                                    layer_options={"COORDINATE_PRECISION": 7, "RFC7946": "YES"})
-        elif fmt == "gpkg":
-            target = tmp / f"{name}.gpkg"
-            pyogrio.write_dataframe(out_df, target, layer=name, driver="GPKG")
-        else:
-            shp_dir = tmp / "shp"
-            shp_dir.mkdir()
-            direct = isinstance(output, (str, os.PathLike)) and \
-                Path(output).suffix.lower() == ".shp"
-            # DBF limits (10-character names, no DateTime type) are expected here; import maps
-            # the cut names back and parses the dates, so GDAL's warnings are noise.
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="(Normalized/laundered|Field .* "
-                                        "created as)", category=RuntimeWarning)
-                pyogrio.write_dataframe(out_df, output if direct else shp_dir / f"{name}.shp",
-                                        driver="ESRI Shapefile", encoding="UTF-8")
-            if direct:
-                return
-            target = tmp / f"{name}.zip"
-            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
-                for part in sorted(shp_dir.iterdir()):
-                    z.write(part, part.name)
-        _emit(target.read_bytes(), output)
-
-
-def write_xlsx(sheets: dict[str, pd.DataFrame], output) -> None:
-    """Write tables to an XLSX workbook, one sheet each (dates as dates, text as UTF-8)."""
-    buf = _io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        for name, df in sheets.items():
-            df = df.copy()
-            for col in df.columns:
-                if isinstance(df[col].dtype, pd.DatetimeTZDtype):
-                    df[col] = df[col].dt.tz_localize(None)
-            df.to_excel(xl, index=False, sheet_name=name[:31])
-    _emit(buf.getvalue(), output)
-
-
-def _emit(data: bytes, output) -> None:
-    if isinstance(output, (str, os.PathLike)):
-        path = Path(output)
-        # write beside the target, then rename: a failed export never leaves half a file
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}-")
-        try:
-            # mkstemp makes 0600; an export gets the mode of the file it replaces, or the
-            # usual 0666 minus the umask of a newly created file
-            try:
-                mode = os.stat(path).st_mode & 0o7777
-            except FileNotFoundError:
-                umask = os.umask(0)
-                os.umask(umask)
-                mode = 0o666 & ~umask
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    else:
-        output.write(data)
-        if hasattr(output, "flush"):
-            output.flush()
 
