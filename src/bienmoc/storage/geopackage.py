@@ -240,6 +240,37 @@ class GeoPackageStore:
         df = df.reset_index(drop=True)
         return (conform(layer, df) if layer in LAYERS else df), fids
 
+    def check(self) -> list[str]:
+        """Integrity problems of the file (empty list: healthy): SQLite's ``PRAGMA
+        quick_check`` and one feature read from every layer. Messages never name the path."""
+        if not self.path.exists():
+            return []
+        problems: list[str] = []
+        with _file_lock(self.path):
+            self._recover()
+            try:
+                con = _connect_ro(self.path)
+                try:
+                    rows = con.execute("PRAGMA quick_check").fetchall()
+                finally:
+                    con.close()
+                problems += [str(r[0]) for r in rows if str(r[0]) != "ok"]
+            except sqlite3.Error as e:
+                problems.append(f"integrity check failed: {e}")
+            if problems:
+                return problems
+            try:
+                names = [str(n) for n, _ in pyogrio.list_layers(self.path)]
+            except Exception as e:  # noqa: BLE001 - pyogrio's DataSourceError and friends
+                return [f"cannot list layers: {type(e).__name__}"]
+            for name in names:
+                try:
+                    pyogrio.read_dataframe(self.path, layer=name, max_features=1,
+                                           use_arrow=False)
+                except Exception as e:  # noqa: BLE001
+                    problems.append(f"layer {name!r} is not readable: {type(e).__name__}")
+        return problems
+
     # -- writing ---------------------------------------------------------------------------
     def write(self, layer: str, data: gpd.GeoDataFrame, *, mode: WriteMode = "replace") -> None:
         self.write_many({layer: data}, mode=mode)
