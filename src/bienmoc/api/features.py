@@ -54,7 +54,8 @@ from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.errors import InvalidData, NotFound, Problem
 from bienmoc.model.schema import (REGION_BOUNDS, SCHEMAS, FoundCondition, IncidentKind, IncidentStatus,
                       InspectionTeam, validate)
-from bienmoc.api.query import CHANGE_LOGS, LayerIndex, QueryCache, dumps, parse_interval
+from bienmoc.api.query import (CHANGE_LOGS, LayerIndex, QueryCache, collection_schema, dumps,
+                               parse_interval, property_schema)
 from bienmoc.api.settings import Settings
 
 __all__ = ["features_router", "COLLECTIONS", "CONFORMANCE", "landing_page",
@@ -460,7 +461,13 @@ def features_router(store, settings: Settings) -> APIRouter:
                     "type": GEOJSON, "title": f"{title} (GeoJSON)"},
                    {"href": f"{base}/collections/{name}/queryables",
                     "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                    "type": "application/schema+json"}]}
+                    "type": "application/schema+json"},
+                   {"href": f"{base}/collections/{name}/schema",
+                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/schema",
+                    "type": "application/schema+json", "title": "feature schema"},
+                   {"href": f"{base}/collections/{name}/schema?profile=geojson",
+                    "rel": "describedby", "type": "application/schema+json",
+                    "title": "schema of the GeoJSON features"}]}
         extent = {}
         if box is not None:
             extent["spatial"] = {"bbox": [box], "crs": CRS84}
@@ -562,6 +569,17 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, writer, c
 
     r.add_api_route(f"/collections/{name}/queryables", queryables, methods=["GET"], tags=tag,
                     summary=f"Queryable properties of {name}", name=f"queryables_{name}")
+
+    async def feature_schema(request: Request, f: Optional[Literal["json"]] = Query(None),
+                             profile: Optional[Literal["geojson"]] = Query(
+                                 None, description="geojson: the schema of a GeoJSON Feature "
+                                 "(properties nested), as GDAL's OAPIF driver reads it")):
+        return _json_response(collection_schema(name, _base(request), geojson=bool(profile)),
+                              media_type="application/schema+json")
+
+    r.add_api_route(f"/collections/{name}/schema", feature_schema, methods=["GET"], tags=tag,
+                    summary=f"Schema of the features of {name} (every property typed)",
+                    name=f"schema_{name}")
 
     async def items(request: Request, **kw):
         unknown = [k for k in request.query_params if k not in allowed]
@@ -676,14 +694,7 @@ def _filter_params(name: str) -> list[inspect.Parameter]:
 
 
 def _prop_schema(name: str, field: str) -> dict:
-    f = SCHEMAS[name].field(field)
-    if f.is_enum:
-        return {"type": "string", "title": f.en, "enum": [m.value for m in f.type]}
-    if f.type == "date":
-        return {"type": "string", "format": "date", "title": f.en}
-    return {"type": {"int": "integer", "float": "number", "bool": "boolean"}.get(f.type,
-                                                                                 "string"),
-            "title": f.en}
+    return property_schema(name, field)
 
 
 def _filter_value(name: str, field: str, v):
