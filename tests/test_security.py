@@ -59,6 +59,8 @@ def test_a_400_digit_coordinate_is_refused_naming_the_geometry(client, store):
     ("[Infinity, 20.9]", "finite number"),
     ("[104.5, 20.9, 1e9]", "less than or equal to 20000"),
     ('["104.5", 20.9]', "valid number"),
+    ("[104.5]", "at least 2 items"),
+    ("[104.5, 20.9, 1, 2]", "at most 3 items"),
 ])
 def test_coordinates_are_finite_and_in_range(client, coords, reason):
     r = _post(client, '{"type":"Feature","geometry":{"type":"Point","coordinates":%s},'

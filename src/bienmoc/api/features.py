@@ -93,6 +93,9 @@ Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-20_000
 
 
 def _lon_lat(v: list) -> list:
+    if not 2 <= len(v) <= 3:
+        raise ValueError("a position is [longitude, latitude] or [longitude, latitude, "
+                         "elevation]")
     if not -180 <= v[0] <= 180:
         raise ValueError(f"longitude {v[0]} is outside -180..180 (CRS84: longitude first)")
     if not -90 <= v[1] <= 90:
@@ -100,11 +103,11 @@ def _lon_lat(v: list) -> list:
     return v
 
 
-Position = Annotated[list[Coordinate], AfterValidator(_lon_lat), Field(
+Position = Annotated[list[Coordinate], Field(
     min_length=2, max_length=3, description="[longitude, latitude] or [longitude, latitude, "
     "elevation m] (CRS84)", json_schema_extra={"prefixItems": [
         {"type": "number", "minimum": -180, "maximum": 180},
-        {"type": "number", "minimum": -90, "maximum": 90}]})]
+        {"type": "number", "minimum": -90, "maximum": 90}]}), AfterValidator(_lon_lat)]
 Ring = Annotated[list[Position], Field(min_length=4, max_length=10_000)]
 
 
