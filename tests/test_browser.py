@@ -237,3 +237,18 @@ def test_overview_and_index_in_chromium(browser, server, artifacts):
     idx.page.wait_for_url("**/maps/incidents**")
     assert idx.ready()[0]["incidents"] == 7
     idx.assert_clean()
+
+
+@pytest.mark.slow
+def test_docs_page_is_not_blocked_by_its_policy(browser, server):
+    """/docs (Swagger UI) loads its bundle from a CDN, which this offline test blocks: the
+    policy itself must block nothing — no CSP violation, only the CDN requests refused."""
+    v = Visit(browser, f"{server}/docs")
+    v.page.wait_for_timeout(300)
+    assert v.response.status == 200
+    assert v.csp_violations() == []
+    assert v.blocked and all(u.startswith(("https://cdn.jsdelivr.net/",
+                                           "https://fastapi.tiangolo.com/"))
+                             for u in v.blocked), v.blocked
+    # the inline script ran (allowed by its hash) and failed only for want of the bundle
+    assert any("SwaggerUIBundle" in e for e in v.errors), v.errors

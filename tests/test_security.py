@@ -275,3 +275,41 @@ def test_collections_declare_their_field_types(client):
     w = client.get("/collections/works/schema").json()["properties"]
     assert w["budget_planned_vnd"]["type"] == "number"
     assert w["actual_end"]["format"] == "date"
+
+
+@pytest.mark.slow
+def test_gdal_types_fields_from_the_schema_not_the_first_page(demo_store_path):
+    """Regression: markers.planned_date arrived as String through GDAL's OAPIF driver (the
+    first page held only nulls); with the declared schema it is a Date, ``part`` an Integer."""
+    pyogrio = pytest.importorskip("pyogrio")
+    if "OAPIF" not in pyogrio.list_drivers():
+        pytest.skip("this GDAL has no OAPIF driver")
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    store = GeoPackageStore(demo_store_path)
+    first = store.read("markers").head(10)   # GDAL's first page (limit=10)
+    assert first["planned_date"].isna().all()  # the situation of the bug
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(store=store, tiles=None), host="127.0.0.1",
+                                        port=port, log_level="warning"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not srv.started:
+            assert time.monotonic() < deadline and th.is_alive(), "server did not start"
+            time.sleep(0.05)
+        info = pyogrio.read_info(f"OAPIF:http://127.0.0.1:{port}", layer="markers")
+        types = dict(zip(info["fields"], info["dtypes"]))
+        assert types["planned_date"] == "datetime64[D]", types
+        assert types["built_date"] == "datetime64[D]" and types["part"] == "int32", types
+        assert types["elevation_m"] == "float64" and types["tri_border"] == "bool", types
+    finally:
+        srv.should_exit = True
+        th.join(10)
