@@ -43,7 +43,14 @@ def _error_body(e: Exception, *secrets: str) -> dict:
     if isinstance(e, StorageError) and not isinstance(e, InvalidData):
         # storage messages name files: the client gets the gist, the log gets everything
         return {"detail": "the data store is unavailable: " + sanitize(str(e), *secrets)}
-    body: dict = {"detail": sanitize(str(e), *secrets)}
+    if not isinstance(e, (InvalidData, NotFound)):
+        return {"detail": sanitize(str(e), *secrets)}
+    # input errors quote the input (e.g. "dd/mm/yyyy", "163/1"): only the store's own paths
+    # are taken out, nothing that merely looks like a path
+    text = str(e)
+    for s in sorted(secrets, key=len, reverse=True):
+        text = text.replace(s, "…")
+    body: dict = {"detail": text}
     if isinstance(e, InvalidData):
         body["problems"] = [{"row": p.row, "field": p.field, "reason": p.reason}
                             for p in e.problems]
@@ -141,12 +148,9 @@ def create_app(store=None, *, settings: Settings | None = None, tiles=_UNSET) ->
 
 def _paths_of(store) -> tuple[str, ...]:
     """The store's filesystem path(s), to keep them out of answers."""
-    import os
-
     uri = str(getattr(store, "uri", "") or "")
     path = str(getattr(store, "path", "") or "")
-    return tuple(p for p in {uri, path, os.path.dirname(path), os.path.dirname(uri)}
-                 if p and p not in ("/", "."))
+    return tuple(p for p in {uri, path} if p and p not in ("/", "."))
 
 
 def _store_problems(store) -> list[str]:
