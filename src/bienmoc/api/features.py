@@ -46,7 +46,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -54,7 +54,8 @@ from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.errors import InvalidData, NotFound, Problem
 from bienmoc.model.schema import (REGION_BOUNDS, SCHEMAS, FoundCondition, IncidentKind, IncidentStatus,
                       InspectionTeam, validate)
-from bienmoc.api.query import CHANGE_LOGS, LayerIndex, QueryCache, dumps, parse_interval
+from bienmoc.api.query import (CHANGE_LOGS, LayerIndex, QueryCache, collection_schema, dumps,
+                               parse_interval, property_schema)
 from bienmoc.api.settings import Settings
 
 __all__ = ["features_router", "COLLECTIONS", "CONFORMANCE", "landing_page",
@@ -72,7 +73,8 @@ CONFORMANCE = [
 ]
 GEOJSON = "application/geo+json"
 JSON = "application/json"
-OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
+#: The OpenAPI media type; its version parameter is that of the document (FastAPI: 3.1).
+OPENAPI_JSON = "application/vnd.oai.openapi+json;version={}"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
 MAX_OFFSET = 2**31 - 1
@@ -85,9 +87,27 @@ _JSON_TYPES = ("application/json", "application/geo+json", "application/merge-pa
 
 # -- request bodies (documented at /docs) ----------------------------------------------------
 
-Coordinate = Annotated[Union[StrictInt, StrictFloat], Field(allow_inf_nan=False)]
-Position = Annotated[list[Coordinate], Field(min_length=2, max_length=3,
-                                             description="[longitude, latitude] (CRS84)")]
+# Bounded numbers: a finite float (JSON integers of any size arrive as ints and are converted
+# by pydantic; beyond the bounds they are refused with 422, never an OverflowError later).
+Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-20_000, le=20_000)]
+
+
+def _lon_lat(v: list) -> list:
+    if not 2 <= len(v) <= 3:
+        raise ValueError("a position is [longitude, latitude] or [longitude, latitude, "
+                         "elevation]")
+    if not -180 <= v[0] <= 180:
+        raise ValueError(f"longitude {v[0]} is outside -180..180 (CRS84: longitude first)")
+    if not -90 <= v[1] <= 90:
+        raise ValueError(f"latitude {v[1]} is outside -90..90 (CRS84: longitude first)")
+    return v
+
+
+Position = Annotated[list[Coordinate], Field(
+    min_length=2, max_length=3, description="[longitude, latitude] or [longitude, latitude, "
+    "elevation m] (CRS84)", json_schema_extra={"prefixItems": [
+        {"type": "number", "minimum": -180, "maximum": 180},
+        {"type": "number", "minimum": -90, "maximum": 90}]}), AfterValidator(_lon_lat)]
 Ring = Annotated[list[Position], Field(min_length=4, max_length=10_000)]
 
 
@@ -157,7 +177,8 @@ class IncidentIn(BaseModel):
                        "description": "Phát hiện 3 người xuất cảnh trái phép"}}})
     type: Literal["Feature"]
     id: None = Field(None, description="leave out: the server assigns the id")
-    bbox: Optional[list[Coordinate]] = Field(None, description="ignored")
+    bbox: Optional[Annotated[list[Coordinate], Field(min_length=4, max_length=6)]] = Field(
+        None, description="ignored")
     geometry: Annotated[Union[PointGeometry, PolygonGeometry, MultiPolygonGeometry],
                         Field(discriminator="type")]
     properties: IncidentProperties
@@ -187,7 +208,8 @@ class InspectionIn(BaseModel):
                        "team": "joint", "condition": "good"}}})
     type: Literal["Feature"]
     id: None = Field(None, description="leave out: the server assigns the id")
-    bbox: Optional[list[Coordinate]] = Field(None, description="ignored")
+    bbox: Optional[Annotated[list[Coordinate], Field(min_length=4, max_length=6)]] = Field(
+        None, description="ignored")
     geometry: Optional[PointGeometry] = None
     properties: InspectionProperties
 
@@ -385,7 +407,8 @@ def landing_page(request: Request, settings: Settings | None = None) -> Response
              "title": "this document"},
             {"href": f"{base}/", "rel": "alternate", "type": "text/html",
              "title": "maps (HTML)"},
-            {"href": f"{base}/api", "rel": "service-desc", "type": OPENAPI_JSON,
+            {"href": f"{base}/api", "rel": "service-desc",
+             "type": OPENAPI_JSON.format(request.app.openapi_version[:3]),
              "title": "the API definition (OpenAPI; also at /openapi.json)"},
             {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html",
              "title": "the API documentation"},
@@ -414,7 +437,14 @@ def features_router(store, settings: Settings) -> APIRouter:
 
     @r.get("/api", tags=tag, include_in_schema=False)
     async def api_definition(request: Request):
-        return _json_response(request.app.openapi(), media_type=OPENAPI_JSON)
+        doc = request.app.openapi()
+        # the media type names the document's own version; a client that does not accept
+        # it but accepts JSON (GDAL asks for ...;version=3.0 or application/json) gets JSON
+        media = OPENAPI_JSON.format(doc["openapi"][:3])
+        accept = request.headers.get("accept", "").replace(" ", "").lower()
+        if "application/json" in accept and media not in accept and "*/*" not in accept:
+            media = JSON
+        return _json_response(doc, media_type=media)
 
     @r.get("/conformance", tags=tag, summary="Conformance classes")
     async def conformance(f: Optional[Literal["json"]] = Query(None)):
@@ -434,7 +464,13 @@ def features_router(store, settings: Settings) -> APIRouter:
                     "type": GEOJSON, "title": f"{title} (GeoJSON)"},
                    {"href": f"{base}/collections/{name}/queryables",
                     "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                    "type": "application/schema+json"}]}
+                    "type": "application/schema+json"},
+                   {"href": f"{base}/collections/{name}/schema",
+                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/schema",
+                    "type": "application/schema+json", "title": "feature schema"},
+                   {"href": f"{base}/collections/{name}/schema?profile=geojson",
+                    "rel": "describedby", "type": "application/schema+json",
+                    "title": "schema of the GeoJSON features"}]}
         extent = {}
         if box is not None:
             extent["spatial"] = {"bbox": [box], "crs": CRS84}
@@ -536,6 +572,17 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, writer, c
 
     r.add_api_route(f"/collections/{name}/queryables", queryables, methods=["GET"], tags=tag,
                     summary=f"Queryable properties of {name}", name=f"queryables_{name}")
+
+    async def feature_schema(request: Request, f: Optional[Literal["json"]] = Query(None),
+                             profile: Optional[Literal["geojson"]] = Query(
+                                 None, description="geojson: the schema of a GeoJSON Feature "
+                                 "(properties nested), as GDAL's OAPIF driver reads it")):
+        return _json_response(collection_schema(name, _base(request), geojson=bool(profile)),
+                              media_type="application/schema+json")
+
+    r.add_api_route(f"/collections/{name}/schema", feature_schema, methods=["GET"], tags=tag,
+                    summary=f"Schema of the features of {name} (every property typed)",
+                    name=f"schema_{name}")
 
     async def items(request: Request, **kw):
         unknown = [k for k in request.query_params if k not in allowed]
@@ -650,14 +697,7 @@ def _filter_params(name: str) -> list[inspect.Parameter]:
 
 
 def _prop_schema(name: str, field: str) -> dict:
-    f = SCHEMAS[name].field(field)
-    if f.is_enum:
-        return {"type": "string", "title": f.en, "enum": [m.value for m in f.type]}
-    if f.type == "date":
-        return {"type": "string", "format": "date", "title": f.en}
-    return {"type": {"int": "integer", "float": "number", "bool": "boolean"}.get(f.type,
-                                                                                 "string"),
-            "title": f.en}
+    return property_schema(name, field)
 
 
 def _filter_value(name: str, field: str, v):

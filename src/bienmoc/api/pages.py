@@ -27,6 +27,7 @@ from bienmoc.maps.assets import STATIC_DIR
 from bienmoc.maps.data import base_data, incidents_data, progress_data, safe_json
 from bienmoc.maps.text import t
 from bienmoc.analysis.progress import as_of_date
+from bienmoc.api.security import page_csp
 from bienmoc.api.settings import Settings
 
 __all__ = ["pages_router", "warm"]
@@ -37,7 +38,8 @@ _PROVINCE = Query(None, max_length=100)
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _CODES = r"^[A-Za-z_,]{0,400}$"
 
-_PAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+# nosniff, Referrer-Policy, X-Frame-Options and the default CSP come from the app's
+# SecurityHeaders middleware; HTML pages set their own CSP (their inline scripts' hashes).
 
 
 class _Cache:
@@ -75,14 +77,18 @@ def pages_router(store, settings: Settings) -> APIRouter:
         full = (version,) + key
         entry = cache.get(full)
         if entry is None:
-            body = build().encode("utf-8")
+            text = build()
+            body = text.encode("utf-8")
             gz = gzip.compress(body, compresslevel=5) if len(body) > 1400 else None
             etag = '"' + hashlib.sha1(repr(full).encode()).hexdigest()[:20] + '"'
-            entry = (body, gz, etag)
+            csp = page_csp(text, img=(tiles,) if tiles else ()) \
+                if media_type.startswith("text/html") else None
+            entry = (body, gz, etag, csp)
             cache.put(full, entry)
-        body, gz, etag = entry
+        body, gz, etag, csp = entry
         v = request.query_params.get("v")
-        headers = {**_PAGE_HEADERS, "ETag": etag, "Vary": "Accept-Encoding",
+        headers = {**({"Content-Security-Policy": csp} if csp else {}),
+                   "ETag": etag, "Vary": "Accept-Encoding",
                    "Cache-Control": "public, max-age=604800, immutable"
                    if immutable and v == version else "no-cache"}
         if etag in request.headers.get("if-none-match", ""):
@@ -189,7 +195,6 @@ def pages_router(store, settings: Settings) -> APIRouter:
         resp = await static.get_response(path, request.scope)
         if resp.status_code == 200:
             resp.headers["Cache-Control"] = "public, max-age=604800"
-            resp.headers["X-Content-Type-Options"] = "nosniff"
         return resp
 
     return r

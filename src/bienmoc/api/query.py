@@ -32,7 +32,8 @@ import shapely
 
 from bienmoc.model.schema import SCHEMAS, LayerSchema
 
-__all__ = ["CHANGE_LOGS", "TEMPORAL", "LayerIndex", "Page", "QueryCache", "dumps"]
+__all__ = ["CHANGE_LOGS", "TEMPORAL", "LayerIndex", "Page", "QueryCache", "dumps",
+           "property_schema", "collection_schema"]
 
 try:  # orjson serialises ~5x faster; the standard library gives the same bytes otherwise
     import orjson
@@ -484,3 +485,68 @@ def parse_interval(text: str) -> tuple:
     if day is None:
         raise ValueError("'..' needs an interval: START/.. or ../END")
     return day, day
+
+
+# -- declared types (OGC API – Features Part 3 queryables, Part 5 schemas) ---------------------
+
+_GEOMETRY_FORMATS = {"Point": "geometry-point", "MultiPoint": "geometry-multipoint",
+                     "LineString": "geometry-linestring",
+                     "MultiLineString": "geometry-multilinestring",
+                     "Polygon": "geometry-polygon", "MultiPolygon": "geometry-multipolygon"}
+
+
+def property_schema(name: str, field: str) -> dict:
+    """JSON Schema of one property as the items carry it: codes as an ``enum`` of strings,
+    dates as ``"format": "date"`` strings (YYYY-MM-DD), ``int`` as integer, ``float`` as number,
+    ``bool`` as boolean, with the schema's bounds and lengths. Declared so that clients (GDAL's
+    OAPIF driver, QGIS) type each field from the schema instead of guessing from a first page
+    where, e.g., every ``planned_date`` may be null."""
+    f = SCHEMAS[name].field(field)
+    title = f.en or f.name
+    if f.is_enum:
+        out = {"type": "string", "title": title, "enum": [m.value for m in f.type]}
+    elif f.type == "date":
+        out = {"type": "string", "format": "date", "title": title}
+    else:
+        out = {"type": {"int": "integer", "float": "number", "bool": "boolean"}.get(
+            f.type, "string"), "title": title}
+        if f.type in ("int", "float"):
+            if f.min is not None:
+                out["minimum"] = f.min
+            if f.max is not None:
+                out["maximum"] = f.max
+        elif f.max_len:
+            out["maxLength"] = f.max_len
+    if f.vi:
+        out["description"] = f.vi
+    return out
+
+
+def collection_schema(name: str, base: str, *, geojson: bool = False) -> dict:
+    """The schema of a collection's features (OGC API – Features Part 5): every property
+    typed, the id and the geometry marked by ``x-ogc-role``. ``geojson``: the same properties
+    as the schema of a GeoJSON Feature (``properties`` nested, the ``describedby`` link GDAL's
+    OAPIF driver reads to type its fields)."""
+    schema = SCHEMAS[name]
+    geoms = [_GEOMETRY_FORMATS[g] for g in schema.geometry_types if g in _GEOMETRY_FORMATS]
+    geometry = {"x-ogc-role": "primary-geometry"}
+    if len(geoms) == 1:
+        geometry["format"] = geoms[0]
+    elif geoms:
+        geometry["oneOf"] = [{"format": g} for g in geoms]
+    props = {"id": {"type": "string", "title": "id", "x-ogc-role": "id"}}
+    props.update({f.name: property_schema(name, f.name) for f in schema.fields
+                  if f.name != "id"})
+    props["geometry"] = geometry
+    required = [f.name for f in schema.fields if f.required]
+    doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+           "$id": f"{base}/collections/{name}/schema", "type": "object",
+           "title": schema.en, "description": schema.vi}
+    if not geojson:
+        return {**doc, "properties": props, "required": required}
+    geometry = props.pop("geometry")
+    return {**doc, "$id": doc["$id"] + "?profile=geojson", "required": ["type", "properties"],
+            "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                           "id": props.pop("id"), "geometry": geometry,
+                           "properties": {"type": "object", "properties": props,
+                                          "required": [r for r in required if r != "id"]}}}

@@ -6,7 +6,7 @@ from html import escape
 
 from bienmoc.model.schema import IncidentKind, IncidentStatus, label
 from bienmoc.maps.data import _date, _iso, incidents_data, parse_codes
-from bienmoc.maps.page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line
+from bienmoc.maps.page import DEFAULT_ATTR, DEFAULT_TILES, build_map, colour_class, line
 from bienmoc.maps.style import BOUNDARY_COLOUR, INCIDENT_COLOURS
 from bienmoc.maps.text import t
 
@@ -16,7 +16,7 @@ __all__ = ["incidents_map"]
 def _legend(lang: str, kinds, statuses) -> str:
     """The legend doubles as the kind/status filter (check boxes read by maps.js)."""
     def box(what, code, text, colour=None, on=True):
-        sw = f'<span class="sw" style="background:{colour}"></span>' if colour else ""
+        sw = f'<span class="sw {colour_class(colour)}"></span>' if colour else ""
         return (f'<label><input type="checkbox" data-bm-map="{{map_id}}" data-bm-filter="{what}"'
                 f' value="{code}"{" checked" if on else ""}> {sw}{escape(text)}</label>')
 

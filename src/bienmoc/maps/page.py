@@ -4,6 +4,7 @@ legend and (on the server) a filter form."""
 from __future__ import annotations
 
 import itertools
+import re
 from html import escape
 from urllib.parse import urlencode
 from typing import Callable, Mapping
@@ -16,7 +17,8 @@ from bienmoc.maps.data import base_data, bounds_of, data_version, safe_json, _la
 from bienmoc.maps.style import js_colours
 from bienmoc.maps.text import border_name, js_labels, t
 
-__all__ = ["DEFAULT_TILES", "DEFAULT_ATTR", "build_map", "swatch", "ring", "line"]
+__all__ = ["DEFAULT_TILES", "DEFAULT_ATTR", "build_map", "swatch", "ring", "line",
+           "colour_class", "colour_css"]
 
 #: Online OSM tiles by default; a local tile server's template works the same way.
 DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -40,16 +42,48 @@ class _Init(MacroElement):
         self.config_js = safe_json(config)
 
 
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def colour_class(colour: str, prop: str = "bg") -> str:
+    """The CSS class giving an element the background (``bg``) or border colour (``bd``)
+    ``colour`` (``#rrggbb``). Legends use classes, not style attributes, so the pages need no
+    'unsafe-inline' styles under the server's Content-Security-Policy."""
+    if not _HEX.fullmatch(colour):
+        raise ValueError(f"colour must be #rrggbb, not {colour!r}")
+    return f"bm-{prop}-{colour[1:].lower()}"
+
+
+def _colours(obj) -> set[str]:
+    if isinstance(obj, str):
+        return {obj.lower()} if _HEX.fullmatch(obj) else set()
+    if isinstance(obj, dict):
+        return set().union(*(_colours(v) for v in obj.values())) if obj else set()
+    return set()
+
+
+def colour_css() -> str:
+    """The rules of :func:`colour_class` for every colour of :mod:`bienmoc.maps.style`."""
+    from bienmoc.maps import style
+
+    colours = _colours(js_colours()) | _colours({k: v for k, v in vars(style).items()
+                                                 if k.isupper()})
+    # scoped to the legend to outrank maps.css's ".bienmoc-legend .ring {border: ...}"
+    return "".join(f".bienmoc-legend .{colour_class(c, 'bg')}{{background:{c}}}"
+                   f".bienmoc-legend .{colour_class(c, 'bd')}{{border-color:{c}}}"
+                   for c in sorted(colours))
+
+
 def swatch(colour: str, text: str) -> str:
-    return f'<div><span class="sw" style="background:{colour}"></span>{escape(text)}</div>'
+    return f'<div><span class="sw {colour_class(colour)}"></span>{escape(text)}</div>'
 
 
 def ring(colour: str, text: str) -> str:
-    return f'<div><span class="ring" style="border-color:{colour}"></span>{escape(text)}</div>'
+    return f'<div><span class="ring {colour_class(colour, "bd")}"></span>{escape(text)}</div>'
 
 
 def line(colour: str, text: str) -> str:
-    return f'<div><span class="line" style="background:{colour}"></span>{escape(text)}</div>'
+    return f'<div><span class="line {colour_class(colour)}"></span>{escape(text)}</div>'
 
 
 def _form(source, kind: str, lang: str, border, province, extra: list[tuple[str, str, str]]
@@ -133,6 +167,8 @@ def build_map(kind: str, source, *, lang: str, tiles: str | None, attr: str | No
     root = m.get_root()
     root.header.add_child(folium.Element(
         f"<title>{escape(t(kind + '_title', lang))}</title>"), name="bienmoc_title")
+    root.header.add_child(folium.Element(f"<style>{colour_css()}</style>"),
+                          name="bienmoc_colours")
     legend = legend.replace("{map_id}", map_id)
     root.html.add_child(folium.Element(
         f'<div class="bienmoc-legend" data-bm-map="{map_id}">'

@@ -214,6 +214,34 @@ class GeoPackageStore:
             token = "?"
         return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}-{wal}-{token}"
 
+    def check(self) -> list[str]:
+        """Integrity problems of the file (empty list: healthy): SQLite's ``PRAGMA
+        quick_check`` and one feature read from every layer. Messages never name the path."""
+        if not self.path.exists():
+            return []
+        problems: list[str] = []
+        with self._reader() as con:
+            if con is None:
+                return ["the store cannot be opened"]
+            try:
+                rows = con.execute("PRAGMA quick_check").fetchall()
+                problems += [str(r[0]) for r in rows if str(r[0]) != "ok"]
+            except sqlite3.Error as e:
+                problems.append(f"integrity check failed: {e}")
+            if problems:
+                return problems
+            try:
+                names = [str(r[0]) for r in con.execute("SELECT table_name FROM gpkg_contents")]
+            except sqlite3.Error as e:
+                return [f"cannot list layers: {e}"]
+            for name in names:
+                try:  # one feature of every layer decodes (geometry blob, field types)
+                    sq.read_table(con, name, params=(),
+                                  where=f"WHERE fid = (SELECT min(fid) FROM {sq.q(name)})")
+                except Exception as e:  # noqa: BLE001 - any decoding failure is a finding
+                    problems.append(f"layer {name!r} is not readable: {type(e).__name__}")
+        return problems
+
     # -- writing ---------------------------------------------------------------------------
     def write(self, layer: str, data: gpd.GeoDataFrame, *, mode: WriteMode = "replace") -> None:
         self.write_many({layer: data}, mode=mode)
