@@ -5,14 +5,17 @@
 provinces along each border. :func:`locate` answers, for any points or polygons: border,
 perpendicular distance to the line, side, chainage, the two markers between which the nearest
 line point falls (by position along the line, not by number), the nearer of the two and its
-distance, the province, and a description in Vietnamese and English:
+distance, the province (the polygon containing the point, see
+:mod:`bienmoc.geometry.provinces`), the province owning the nearest border section, and a
+description in Vietnamese and English:
 
     "khu vực mốc 1088/2 – 1089, cách mốc 1089 khoảng 320 m về phía Việt Nam,
      cách đường biên giới 45 m"
 
-Provinces along a border are found once per model by sampling the line every 100 m and taking
-the nearest province polygon (province edges do not coincide with the line); a located feature
-takes the province at its chainage.
+A located feature's ``province`` is the province polygon that contains it (nearest within 2 km
+for points just outside Vietnam). ``section_province`` is the province owning the border section
+at its chainage: sections are found once per model by sampling the line every 100 m and taking
+the nearest province polygon (province edges do not coincide with the line).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import shapely
 from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.errors import InvalidData
 from bienmoc.geometry.linear import LineIndex
+from bienmoc.geometry.provinces import DEFAULT_SLACK_M, ProvinceIndex
 from bienmoc.model.numbers import parse_number
 
 __all__ = ["BorderModel", "locate", "describe", "describe_vi", "describe_en", "NEIGHBOURS",
@@ -36,8 +40,8 @@ NEIGHBOURS = {"CN": ("Trung Quốc", "China"), "LA": ("Lào", "Laos"),
               "KH": ("Campuchia", "Cambodia"), "VN": ("Việt Nam", "Vietnam")}
 
 LOCATE_COLUMNS = ["border", "distance_m", "side", "chainage_m", "marker_before", "marker_after",
-                  "nearest_marker", "nearest_marker_distance_m", "province", "location_vi",
-                  "location_en"]
+                  "nearest_marker", "nearest_marker_distance_m", "province", "section_province",
+                  "location_vi", "location_en"]
 
 _PROVINCE_STEP_M = 100.0
 _MIN_RUN_M = 1000.0  # province runs shorter than this between two runs of one province merge
@@ -66,6 +70,7 @@ class BorderModel:
             self._place_markers(markers)
         self.province_runs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._province_edges = None
+        self.provinces = ProvinceIndex(provinces, self.crs)
         if provinces is not None and len(provinces):
             self._province_runs(provinces)
 
@@ -195,13 +200,14 @@ class BorderModel:
             use_hi = d_hi < d_lo
             nearest[sel] = np.where(use_hi, bm.position[hi], bm.position[lo])
             nearest_d[sel] = np.where(use_hi, d_hi, d_lo)
-        province = self.province_at(loc.border, loc.chainage_m)
+        section_province = self.province_at(loc.border, loc.chainage_m)
+        province = self.provinces.of_xy(xy[:, 0], xy[:, 1], DEFAULT_SLACK_M)
         side = np.where(loc.side > 0, "VN", np.where(loc.side < 0, loc.border, "")).astype(object)
         out = pd.DataFrame({
             "border": loc.border, "distance_m": loc.distance_m, "side": side,
             "chainage_m": loc.chainage_m, "marker_before": before, "marker_after": after,
             "nearest_marker": nearest, "nearest_marker_distance_m": nearest_d,
-            "province": province})
+            "province": province, "section_province": section_province})
         if not describe:
             return out
         # plain lists: iterating pandas string columns element by element is slow

@@ -1,0 +1,98 @@
+"""The province of a point: the province polygon that contains it.
+
+One function for every door (locate, the write rules, the API, the maps). A point inside a
+province polygon gets that province; a point just outside every polygon (a marker on the
+neighbour's bank, a position measured a few metres across the line) gets the nearest polygon
+within ``slack_m`` (default 2 km); anything farther gets ``None``. The province that owns the
+nearest *border section* is another question, answered by
+:meth:`bienmoc.geometry.locate.BorderModel.province_at` (``section_province`` in locate).
+
+Vectorised with a shapely STRtree over the polygons (containment by ``query(...,
+predicate="intersects")``, then ``query_nearest(..., max_distance=slack_m)`` for the rest).
+"""
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from bienmoc.geometry.crs import STORAGE_CRS
+
+__all__ = ["ProvinceIndex", "province_of", "DEFAULT_SLACK_M"]
+
+#: Points up to this far outside every province polygon still get the nearest one (m).
+DEFAULT_SLACK_M = 2000.0
+
+
+class ProvinceIndex:
+    """Province polygons in a metric CRS, indexed once for many point queries."""
+
+    def __init__(self, provinces: gpd.GeoDataFrame | None, crs: object):
+        self.crs = crs
+        if provinces is None or not len(provinces):
+            self.names = np.array([], dtype=object)
+            self.tree = None
+            return
+        prov = provinces[provinces.geometry.notna()]
+        if prov.crs is None:
+            prov = prov.set_crs(STORAGE_CRS)
+        geoms = np.asarray(prov.to_crs(crs).geometry.values, dtype=object)
+        shapely.prepare(geoms)
+        self.geoms = geoms
+        self.names = prov["name"].to_numpy(dtype=object)
+        self.tree = shapely.STRtree(geoms)
+
+    def __bool__(self) -> bool:
+        return self.tree is not None
+
+    def of_xy(self, x, y, slack_m: float = DEFAULT_SLACK_M) -> np.ndarray:
+        """Province name of each metric point (None where none lies within ``slack_m``)."""
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        out = np.full(len(x), None, dtype=object)
+        if self.tree is None or not len(x):
+            return out
+        pts = shapely.points(x, y)
+        qi, gi = self.tree.query(pts, predicate="intersects")
+        # a point on the edge shared by two provinces: the first polygon of the layer wins
+        order = np.lexsort((gi, qi))
+        qi, gi = qi[order], gi[order]
+        first = np.ones(len(qi), bool)
+        first[1:] = qi[1:] != qi[:-1]
+        out[qi[first]] = self.names[gi[first]]
+        rest = np.flatnonzero(out == None)  # noqa: E711 - elementwise on an object array
+        if len(rest) and slack_m > 0:
+            qn, gn = self.tree.query_nearest(pts[rest], max_distance=slack_m, all_matches=False)
+            out[rest[qn]] = self.names[gn]
+        return out
+
+    def near_xy(self, x, y, within_m: float) -> list[set]:
+        """The provinces whose polygon lies within ``within_m`` of each metric point."""
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        out: list[set] = [set() for _ in range(len(x))]
+        if self.tree is None or not len(x):
+            return out
+        qi, gi = self.tree.query(shapely.points(x, y), predicate="dwithin", distance=within_m)
+        for q, g in zip(qi, gi):
+            out[q].add(self.names[g])
+        return out
+
+
+def province_of(geoms, provinces: gpd.GeoDataFrame, *, crs: object | None = None,
+                slack_m: float = DEFAULT_SLACK_M) -> np.ndarray:
+    """Province of each geometry (its representative point for lines/polygons) by the
+    containing polygon, the nearest within ``slack_m`` for points just outside.
+
+    ``geoms``: a GeoSeries/GeoDataFrame (no CRS means EPSG:4326); ``crs``: the metric CRS
+    to measure the slack in (default: the estimated UTM zone of the provinces)."""
+    gs = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else gpd.GeoSeries(geoms)
+    if gs.crs is None:
+        gs = gs.set_crs(STORAGE_CRS)
+    if crs is None:
+        crs = provinces.estimate_utm_crs() if len(provinces) else 3405
+    index = ProvinceIndex(provinces, crs)
+    pts = gs.to_crs(crs).representative_point()
+    ok = pts.notna().to_numpy() & ~pts.is_empty.to_numpy()
+    out = np.full(len(gs), None, dtype=object)
+    if ok.any():
+        out[ok] = index.of_xy(pts.x.to_numpy()[ok], pts.y.to_numpy()[ok], slack_m)
+    return out
