@@ -33,8 +33,91 @@ def transaction(store) -> Iterator[object]:
     if hasattr(store, "append") and not hasattr(store, "transaction"):
         yield store
         return
+    if not hasattr(store, "transaction"):  # a store with only read/write/write_many
+        tx = _RewriteTransaction(store)
+        yield tx
+        tx.commit()
+        return
     with store.transaction() as tx:
         yield tx
+
+
+class _RewriteTransaction:
+    """The Transaction of a store that has none of its own: writes are buffered and committed
+    by one atomic ``write_many`` (the changed layers replaced whole). There is no lock across
+    processes: such stores serve one writer."""
+
+    def __init__(self, store):
+        self.store = store
+        self._frames: dict[str, gpd.GeoDataFrame] = {}
+
+    def read(self, layer: str) -> gpd.GeoDataFrame:
+        if layer in self._frames:
+            return self._frames[layer]
+        return self.store.read(layer) if layer in self.store.layers() else \
+            _empty(layer)
+
+    def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
+        from bienmoc.model.schema import _new_ids
+
+        current, data = self.read(layer), data.copy()
+        if "id" in data and layer in SCHEMAS:
+            missing = data["id"].isna()
+            if missing.any():
+                data.loc[missing, "id"] = _new_ids(SCHEMAS[layer], data, missing, current)
+        self._frames[layer] = gpd.GeoDataFrame(pd.concat([current, data], ignore_index=True),
+                                               geometry="geometry", crs=data.crs)
+        return [str(v) for v in data["id"]] if "id" in data else []
+
+    def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
+        self._frames[layer] = data
+
+    def update_fields(self, layer, record_id, values, *, log_layer, note=None):
+        import datetime as _dt
+
+        from bienmoc.errors import NotFound
+
+        frame = self.read(layer).copy()
+        hit = (frame["id"] == record_id).to_numpy()
+        if not hit.any():
+            raise NotFound(f"no record {record_id!r} in layer {layer!r}")
+        now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        changes = {}
+        for k, v in values.items():
+            old = frame.loc[hit, k].iloc[0]
+            old = None if old is None or (isinstance(old, float) and np.isnan(old)) else old
+            if old != v:
+                changes[k] = (old, v)
+                frame.loc[hit, k] = v
+        if changes:
+            self._frames[layer] = frame
+            rows = pd.DataFrame([{"record_id": record_id, "field": k, "old_value": o,
+                                  "new_value": n, "changed_at": now, "note": note}
+                                 for k, (o, n) in changes.items()])
+            log_ = self.read(log_layer) if (log_layer in self._frames
+                                            or log_layer in self.store.layers()) else None
+            if log_ is not None:
+                rows = pd.concat([pd.DataFrame(log_.drop(columns="geometry",
+                                                         errors="ignore")), rows],
+                                 ignore_index=True)
+            self._frames[log_layer] = gpd.GeoDataFrame(rows, geometry=[None] * len(rows),
+                                                       crs="EPSG:4326")
+        return changes
+
+    def lookup(self, layer: str, field: str, value) -> list[str]:
+        df = self.read(layer)
+        return [str(v) for v in df.loc[df[field] == value, "id"]] if field in df else []
+
+    def commit(self) -> None:
+        if self._frames:
+            self.store.write_many(self._frames, mode="replace")
+
+
+def _empty(layer: str) -> gpd.GeoDataFrame:
+    from bienmoc.model.schema import empty_layer
+
+    return empty_layer(layer) if layer in SCHEMAS else gpd.GeoDataFrame(
+        geometry=gpd.GeoSeries([], crs="EPSG:4326"))
 
 
 _MODELS: dict = {}  # (store uri, layer states) -> BorderModel; a few entries at most
@@ -125,13 +208,14 @@ def apply_overrides(data: gpd.GeoDataFrame, rows: np.ndarray, allowed: list[Rule
 
 def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None = None,
           mode: str = "append", allow: Iterable[str] = (), settings: RuleSettings | None = None,
-          what: str | None = None, prepare: Callable[[Context], None] | None = None,
+          what: str | None = None,
+          prepare: Callable[[object, pd.DataFrame], pd.DataFrame] | None = None,
           checks: Callable[[Context], list[Problem]] | None = None,
           also: Callable[[object, gpd.GeoDataFrame], None] | None = None) -> gpd.GeoDataFrame:
     """Validate ``records`` of layer ``kind`` and write them in one transaction.
 
-    ``prepare`` may complete the validated records before the rules run (fill a border from
-    the position); ``checks`` adds the caller's own problems; ``also`` writes what belongs to
+    ``prepare(tx, records)`` may complete the records before validation (an incident's
+    border and province from its position); ``checks`` adds the caller's own problems; ``also`` writes what belongs to
     the same change (a resurvey moves the marker) inside the transaction. Returns the records
     written, with their ids.
     """
@@ -140,6 +224,8 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
     with transaction(store) as tx:
         rows_arr = (np.arange(1, len(records) + 1) if rows is None
                     else np.asarray(list(rows), dtype=int))
+        if prepare is not None:
+            records = prepare(tx, records)
         existing = tx.read(kind) if mode == "append" else None
         borders = None
         if kind != "boundary" and "border" in SCHEMAS[kind].columns:
@@ -148,8 +234,6 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
         data = validate(kind, records, existing=existing, rows=rows_arr, borders=borders,
                         what=what, assign_ids=mode != "append")
         ctx = Context(tx, kind, data, rows_arr, settings, lambda: border_model(tx))
-        if prepare is not None:
-            prepare(ctx)
         problems = reference_problems(kind, data, tx, rows_arr) + run_rules(ctx) + (
             checks(ctx) if checks else [])
         blocking = [p for p in problems if getattr(p, "rule", None) not in allowed]

@@ -10,7 +10,6 @@ replaces.
 """
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Iterable, Mapping
 
 import geopandas as gpd
@@ -21,7 +20,7 @@ import shapely
 from bienmoc.analysis.progress import effective
 from bienmoc.errors import InvalidData, NotFound, Problem
 from bienmoc.geometry.crs import STORAGE_CRS
-from bienmoc.model.schema import SCHEMAS, validate
+from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
 from bienmoc.records.entry import (apply_overrides, border_model, check_allow, enter,
                                    reference_problems, transaction)
 from bienmoc.records.rules import Context, RuleSettings, run_rules
@@ -140,24 +139,42 @@ def resurvey_marker(store, border: str, marker: str, position: tuple[float, floa
                      checks=moved_marker, also=move)
 
 
-def _fill_incident_place(ctx: Context) -> None:
-    """An incident without border/province takes the nearest line's border and the province
-    polygon of its position."""
-    d = ctx.data
-    need_b, need_p = d["border"].isna().to_numpy(), d["province"].isna().to_numpy()
-    if not (need_b.any() or need_p.any()):
-        return
-    model = ctx.model()
-    xy = ctx.metric_xy()
-    ok = np.isfinite(xy[:, 0])
-    if model is None or not ok.any():
-        return
-    if need_b.any():
-        sel = need_b & ok
-        d.loc[sel, "border"] = model.index.locate_xy(xy[sel, 0], xy[sel, 1]).border
-    if need_p.any() and model.provinces:
-        sel = need_p & ok
-        d.loc[sel, "province"] = model.provinces.of_xy(xy[sel, 0], xy[sel, 1])
+def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
+    """Incidents without border/province take the nearest line's border and the province
+    polygon holding them (positions that validation will refuse are left alone)."""
+    if not isinstance(records, gpd.GeoDataFrame) or records.geometry.name not in records:
+        return records
+    records = records.copy()
+    for col in ("border", "province"):
+        if col not in records:
+            records[col] = None
+    def missing(v):
+        return v is None or (isinstance(v, float) and np.isnan(v)) or (
+            isinstance(v, str) and not v.strip())
+    need = np.array([missing(b) or missing(p) for b, p in
+                     zip(records["border"], records["province"])])
+    geoms = records.geometry.to_crs(STORAGE_CRS) if records.crs is not None else records.geometry
+    x0, y0, x1, y1 = REGION_BOUNDS
+    bounds = shapely.bounds(np.asarray(geoms.values, dtype=object))
+    ok = need & np.isfinite(bounds).all(axis=1) & (bounds[:, 0] >= x0) & (bounds[:, 2] <= x1) \
+        & (bounds[:, 1] >= y0) & (bounds[:, 3] <= y1)
+    ok &= shapely.is_valid(np.asarray(geoms.values, dtype=object))
+    if not ok.any():
+        return records
+    model = border_model(tx)
+    if model is None:
+        return records
+    idx = np.flatnonzero(ok)
+    xy = model.index.to_metric_xy(gpd.GeoSeries(geoms.values[idx], crs=STORAGE_CRS))
+    found_b = model.index.locate_xy(xy[:, 0], xy[:, 1]).border
+    found_p = model.provinces.of_xy(xy[:, 0], xy[:, 1])
+    bcol, pcol = records.columns.get_loc("border"), records.columns.get_loc("province")
+    for k, i in enumerate(idx):
+        if missing(records.iloc[i, bcol]):
+            records.iloc[i, bcol] = found_b[k]
+        if missing(records.iloc[i, pcol]) and found_p[k] is not None:
+            records.iloc[i, pcol] = found_p[k]
+    return records
 
 
 def record_incident(store, kind: str, geometry, *, reported_date=None, status: str = "reported",
