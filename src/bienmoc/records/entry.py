@@ -202,7 +202,7 @@ def apply_overrides(data: gpd.GeoDataFrame, rows: np.ndarray, allowed: list[Rule
     for r, notes in by_row.items():
         i = pos[r]
         old = data["overrides"].iloc[i]
-        text = "; ".join(([old] if isinstance(old, str) and old else []) + notes)
+        text = " | ".join(([old] if isinstance(old, str) and old else []) + notes)
         data.iloc[i, data.columns.get_loc("overrides")] = text[:2000]
 
 

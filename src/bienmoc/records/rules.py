@@ -208,53 +208,46 @@ def province_agrees(ctx: Context) -> list[RuleProblem]:
     return out
 
 
-def _registered(ctx: Context) -> dict[tuple[str, str], object]:
+def _moves(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose position and registered marker are both known, and the distance (m)
+    between the two (one vectorised reprojection for all rows)."""
     m = ctx.tx.read("markers")
-    return dict(zip(zip(m["border"], m["number"]), m.geometry))
-
-
-def _metric_distance(ctx: Context, a, b) -> float:
+    reg = dict(zip(zip(m["border"], m["number"]), m.geometry))
+    old = [reg.get((b, n)) for b, n in zip(ctx.data["border"], ctx.data["marker"])]
+    new = list(ctx.data.geometry)
+    rows = np.array([i for i, (o, g) in enumerate(zip(old, new)) if o is not None and
+                     g is not None and not o.is_empty and not g.is_empty], dtype=int)
+    if not len(rows):
+        return rows, np.empty(0)
     model = ctx.model()
-    gs = gpd.GeoSeries([a, b], crs="EPSG:4326")
-    crs = model.crs if model is not None else gs.estimate_utm_crs()
-    p, q = gs.to_crs(crs)
-    return float(p.distance(q))
+    a = gpd.GeoSeries([old[i] for i in rows], crs="EPSG:4326")
+    crs = model.crs if model is not None else a.estimate_utm_crs()
+    b = gpd.GeoSeries([new[i] for i in rows], crs="EPSG:4326")
+    return rows, a.to_crs(crs).distance(b.to_crs(crs), align=False).to_numpy()
 
 
 def inspection_position(ctx: Context) -> list[RuleProblem]:
     """A measured position lies within ``displacement_m`` of the registered marker: a marker
     displaced farther must be resurveyed (with a reason), not silently inspected."""
-    reg, out = _registered(ctx), []
+    rows, dist = _moves(ctx)
     limit = ctx.settings.displacement_m
-    for i, (b, m, g) in enumerate(zip(ctx.data["border"], ctx.data["marker"],
-                                      ctx.data.geometry)):
-        old = reg.get((b, m))
-        if g is None or g.is_empty or old is None or old.is_empty:
-            continue
-        d = _metric_distance(ctx, old, g)
-        if d > limit:
-            out.append(_problem(ctx, i, "geometry", f"measured position lies {format_m(d)} "
-                                f"from the registered position of marker {m} ({b}); the limit "
-                                f"is {format_m(limit)}: record a resurvey with a reason if it "
-                                "moved", "displacement"))
-    return out
+    d = ctx.data
+    return [_problem(ctx, i, "geometry", f"measured position lies {format_m(x)} from the "
+                     f"registered position of marker {d['marker'].iloc[i]} "
+                     f"({d['border'].iloc[i]}); the limit is {format_m(limit)}: record a "
+                     "resurvey with a reason if it moved", "displacement")
+            for i, x in zip(rows, dist) if x > limit]
 
 
 def resurvey_move(ctx: Context) -> list[RuleProblem]:
     """A resurvey moving a marker farther than ``resurvey_max_move_m`` needs an override."""
-    reg, out = _registered(ctx), []
+    rows, dist = _moves(ctx)
     limit = ctx.settings.resurvey_max_move_m
-    for i, (b, m, g) in enumerate(zip(ctx.data["border"], ctx.data["marker"],
-                                      ctx.data.geometry)):
-        old = reg.get((b, m))
-        if old is None or g is None:
-            continue
-        d = _metric_distance(ctx, old, g)
-        if d > limit:
-            out.append(_problem(ctx, i, "geometry", f"resurvey moves marker {m} ({b}) by "
-                                f"{format_m(d)}; the limit is {format_m(limit)}",
-                                "resurvey_far"))
-    return out
+    d = ctx.data
+    return [_problem(ctx, i, "geometry", f"resurvey moves marker {d['marker'].iloc[i]} "
+                     f"({d['border'].iloc[i]}) by {format_m(x)}; the limit is "
+                     f"{format_m(limit)}", "resurvey_far")
+            for i, x in zip(rows, dist) if x > limit]
 
 
 # -- dates -----------------------------------------------------------------------------------
