@@ -7,7 +7,6 @@ across a SIGKILL.
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -41,15 +40,6 @@ def _settings(**kw) -> Settings:
 @pytest.fixture
 def client(store):
     return TestClient(create_app(store=store, settings=_settings(), tiles=None))
-
-
-@pytest.fixture
-def demo(tmp_path, demo_store_path):
-    """A writable copy of the demo store."""
-    path = tmp_path / "demo.gpkg"
-    shutil.copy(demo_store_path, path)
-    os.chmod(path, 0o644)
-    return GeoPackageStore(path)
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 rule, a message naming row, field and value, and the store file byte-identical afterwards; the
 override lets it in and shows on the record and in the marker's history."""
 import logging
-import os
 import re
-import shutil
 
 import geopandas as gpd
 import numpy as np
@@ -25,21 +23,12 @@ from bienmoc.io.files import import_layer
 from bienmoc.messages import to_vi
 from bienmoc.records import (RuleSettings, import_records, record_incident, record_inspection,
                              record_progress, resurvey_marker, update_incident)
-from bienmoc.storage import GeoPackageStore
 from bienmoc.testing import make_layers
 
 TOKEN = "tok"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 HANOI = (105.85, 21.03)
 UTM48 = 32648
-
-
-@pytest.fixture
-def demo(tmp_path, demo_store_path):
-    path = tmp_path / "demo.gpkg"
-    shutil.copy(demo_store_path, path)
-    os.chmod(path, 0o644)
-    return GeoPackageStore(path)
 
 
 def _bytes(store) -> bytes:

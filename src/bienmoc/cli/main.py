@@ -156,6 +156,13 @@ def status(ctx, border, province, by, fmt):
 
 # -- import / export ---------------------------------------------------------------------
 
+#: ``--allow RULE``: an explicit, logged override of an entry rule (bienmoc.records.rules)
+_ALLOW = click.option("--allow", "allow", multiple=True, metavar="RULE",
+                      help="Override a rule for a true exception (far, border, side, province, "
+                           "displacement, resurvey_far, future_date, date_order, "
+                           "before_existence); stored on the record and logged.")
+
+
 @main.command("import")
 @click.argument("kind", type=click.Choice(IMPORTABLE))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -165,10 +172,7 @@ def status(ctx, border, province, by, fmt):
 @click.option("--mode", type=click.Choice(["append", "replace"]), default="append",
               show_default=True, help="Add to the layer or replace it.")
 @click.option("--layer", default=None, help="Layer to read from a multi-layer file.")
-@click.option("--allow", "allow", multiple=True, metavar="RULE",
-              help="Override a rule for a true exception (far, border, side, province, "
-                   "displacement, resurvey_far, future_date, date_order, before_existence); "
-                   "stored on the record and logged.")
+@_ALLOW
 @click.pass_context
 def import_(ctx, kind, file, crs, encoding, mode, layer, allow):
     """Import FILE (GeoJSON, GeoPackage, Shapefile, CSV) into layer KIND, all or nothing."""
@@ -575,10 +579,7 @@ def record():
 @click.option("--note", default=None)
 @click.option("--disbursed", default=None, type=float, help="Disbursed to date (VND).")
 @click.option("--corrects", default=None, metavar="ID", help="Id of the record this corrects.")
-@click.option("--allow", "allow", multiple=True, metavar="RULE",
-              help="Override a rule for a true exception (far, border, side, province, "
-                   "displacement, resurvey_far, future_date, date_order, before_existence); "
-                   "stored on the record and logged.")
+@_ALLOW
 @click.pass_context
 def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects, allow):
     """Append a progress update of work WORK_ID."""
@@ -601,10 +602,7 @@ def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects, 
 @click.option("--notes", default=None)
 @click.option("--photos", default=None, help="Photo references, ';'-separated.")
 @click.option("--corrects", default=None, metavar="ID", help="Id of the record this corrects.")
-@click.option("--allow", "allow", multiple=True, metavar="RULE",
-              help="Override a rule for a true exception (far, border, side, province, "
-                   "displacement, resurvey_far, future_date, date_order, before_existence); "
-                   "stored on the record and logged.")
+@_ALLOW
 @click.pass_context
 def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, notes, photos,
                           corrects, allow):
@@ -627,10 +625,7 @@ def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, 
 @click.option("--lat", type=float, required=True)
 @click.option("--reason", required=True)
 @click.option("--surveyor", default=None)
-@click.option("--allow", "allow", multiple=True, metavar="RULE",
-              help="Override a rule for a true exception (far, border, side, province, "
-                   "displacement, resurvey_far, future_date, date_order, before_existence); "
-                   "stored on the record and logged.")
+@_ALLOW
 @click.pass_context
 def record_resurvey_cmd(ctx, marker, border, date, lon, lat, reason, surveyor, allow):
     """Move MARKER's registered position after a resurvey (recorded with the old position)."""
@@ -650,10 +645,7 @@ def record_resurvey_cmd(ctx, marker, border, date, lon, lat, reason, surveyor, a
 @click.option("--border", default=None, metavar="CODE", help="Default: the nearest line.")
 @click.option("--province", default=None, help="Default: the province at the position.")
 @click.option("--description", default=None)
-@click.option("--allow", "allow", multiple=True, metavar="RULE",
-              help="Override a rule for a true exception (far, border, side, province, "
-                   "displacement, resurvey_far, future_date, date_order, before_existence); "
-                   "stored on the record and logged.")
+@_ALLOW
 @click.pass_context
 def record_incident_cmd(ctx, kind, lon, lat, reported, occurred, border, province,
                         description, allow):
