@@ -413,3 +413,17 @@ def test_demo_markers_agree_with_their_province_polygons(demo):
     m = demo.read("markers")
     got = province_of(m, demo.read("provinces"))
     assert np.mean(got == m["province"].to_numpy(dtype=object)) == 1.0
+
+
+def test_the_demo_passes_every_entry_rule(demo):
+    """The rules' defaults fit real-shaped data: the demo (4,938 markers, 7,544 inspections,
+    gates, works, incidents...) raises no problem."""
+    from bienmoc.records.entry import border_model, reference_problems
+    from bienmoc.records.rules import Context, run_rules
+
+    for kind in ("markers", "gates", "works", "incidents", "inspections", "work_progress",
+                 "resurveys"):
+        d = demo.read(kind)
+        ctx = Context(demo, kind, d, np.arange(1, len(d) + 1), RuleSettings(),
+                      lambda: border_model(demo, demo))
+        assert run_rules(ctx) + reference_problems(kind, d, demo) == [], kind
