@@ -18,7 +18,8 @@ import pandas as pd
 
 from bienmoc.errors import InvalidData, Problem
 from bienmoc.model.schema import SCHEMAS, validate
-from bienmoc.records.rules import RULE_NAMES, Context, RuleProblem, RuleSettings, run_rules
+from bienmoc.records.rules import (RULE_NAMES, Context, RuleProblem, RuleSettings, read_layer,
+                                   run_rules)
 
 __all__ = ["enter", "transaction", "border_model", "check_allow", "reference_problems",
            "apply_overrides"]
@@ -137,8 +138,8 @@ def border_model(tx, store=None):
         key = (getattr(store, "uri", id(store)), state("boundary"), state("provinces"))
         if key in _MODELS:
             return _MODELS[key]
-    boundary = tx.read("boundary")
-    model = BorderModel(boundary, None, tx.read("provinces")) if len(boundary) else None
+    boundary = read_layer(tx, "boundary")
+    model = BorderModel(boundary, None, read_layer(tx, "provinces")) if len(boundary) else None
     if key is not None:
         if len(_MODELS) > 8:
             _MODELS.clear()
@@ -163,19 +164,20 @@ def reference_problems(kind: str, data: pd.DataFrame, tx, rows: Iterable[int] | 
     rows = list(rows) if rows is not None else list(range(1, len(data) + 1))
     problems: list[Problem] = []
     if kind == "work_progress":
-        works = set(tx.read("works")["id"])
+        works = set(read_layer(tx, "works")["id"])
         for r, w in zip(rows, data["work_id"]):
             if w is not None and w not in works:
                 problems.append(Problem(r, "work_id", f"no work with id {w!r}"))
     if kind in ("inspections", "resurveys"):
-        markers = tx.read("markers")
+        markers = read_layer(tx, "markers")
         known = set(zip(markers["border"], markers["number"]))
         for r, b, m in zip(rows, data["border"], data["marker"]):
             if b is not None and m is not None and (b, m) not in known:
                 problems.append(Problem(r, "marker", f"no marker {m} on border {b}"))
-    if kind in ("inspections", "work_progress") and "corrects" in data:
+    if kind in ("inspections", "work_progress") and "corrects" in data \
+            and data["corrects"].notna().any():
         subject = ("border", "marker") if kind == "inspections" else ("work_id",)
-        both = pd.concat([tx.read(kind), data], ignore_index=True)
+        both = pd.concat([read_layer(tx, kind), data], ignore_index=True)
         owner = {i: tuple(t) for i, *t in zip(both["id"], *(both[c] for c in subject))
                  if i is not None and not pd.isna(i)}
         for r, c, *t in zip(rows, data["corrects"], *(data[c] for c in subject)):
@@ -226,10 +228,14 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
                     else np.asarray(list(rows), dtype=int))
         if prepare is not None:
             records = prepare(tx, records)
-        existing = tx.read(kind) if mode == "append" else None
+        schema = SCHEMAS[kind]
+        given_ids = "id" in records and pd.Series(records["id"]).notna().any()
+        # stored records matter for keys other than a missing id (allocated by tx.append)
+        existing = (read_layer(tx, kind) if mode == "append"
+                    and (schema.key != ("id",) or given_ids) else None)
         borders = None
-        if kind != "boundary" and "border" in SCHEMAS[kind].columns:
-            boundary = tx.read("boundary")
+        if kind != "boundary" and "border" in schema.columns:
+            boundary = read_layer(tx, "boundary")
             borders = set(boundary["border"]) if len(boundary) else None
         data = validate(kind, records, existing=existing, rows=rows_arr, borders=borders,
                         what=what, assign_ids=mode != "append")

@@ -23,7 +23,7 @@ from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
 from bienmoc.records.entry import (apply_overrides, border_model, check_allow, enter,
                                    reference_problems, transaction)
-from bienmoc.records.rules import Context, RuleSettings, run_rules
+from bienmoc.records.rules import Context, RuleSettings, read_layer, run_rules
 
 __all__ = ["record_progress", "record_inspection", "resurvey_marker", "record_incident",
            "update_incident", "import_records", "append_records", "reference_problems",
@@ -70,7 +70,7 @@ def record_progress(store, work_id: str, date, percent: float, *, note: str | No
     def checks(ctx: Context) -> list[Problem]:
         if corrects is not None:
             return []
-        prog = effective(ctx.tx.read("work_progress"))
+        prog = effective(read_layer(ctx.tx, "work_progress"))
         before = prog[(prog["work_id"] == work_id) & (prog["date"] <= ctx.data["date"].iloc[0])]
         if len(before):
             prev = float(before.sort_values("date")["percent"].iloc[-1])
@@ -106,7 +106,7 @@ def resurvey_marker(store, border: str, marker: str, position: tuple[float, floa
     allowed = check_allow(allow)
     settings = settings or RuleSettings()
     with transaction(store) as tx:
-        markers = tx.read("markers")
+        markers = read_layer(tx, "markers")
         hit = ((markers["border"] == border) & (markers["number"] == marker)).to_numpy()
         old = markers.loc[hit, "geometry"].iloc[0] if hit.any() else None
         rec = _one({"date": date, "border": border, "marker": marker,
@@ -218,14 +218,14 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
         raise InvalidData(Problem(None, bad[0], f"field {bad[0]!r} cannot be changed; "
                                   f"fields: {', '.join(schema.columns[1:-1])}"), "incident")
     with transaction(store) as tx:
-        inc = tx.read("incidents")
+        inc = read_layer(tx, "incidents")
         hit = (inc["id"] == record_id).to_numpy()
         if not hit.any():
             raise NotFound(f"no incident {record_id!r}")
         rec = inc[hit].reset_index(drop=True)
         for k, v in values.items():
             rec[k] = pd.Series([v], dtype=object)
-        boundary = tx.read("boundary")
+        boundary = read_layer(tx, "boundary")
         data = validate("incidents", rec, borders=set(boundary["border"]) or None,
                         what="incident")
         ctx = Context(tx, "incidents", data, np.array([1]), settings, lambda: border_model(tx))

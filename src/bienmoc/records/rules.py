@@ -38,7 +38,7 @@ from bienmoc.errors import Problem
 from bienmoc.model.numbers import parse_number
 
 __all__ = ["RuleSettings", "RuleProblem", "Context", "RULES", "RULE_NAMES", "run_rules",
-           "format_m"]
+           "format_m", "read_layer"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,29 @@ class Context:
                 xy[has] = model.index.to_metric_xy(g[has])
             self._xy = xy
         return self._xy
+
+
+_FRAMES: dict = {}  # (store uri, layer) -> (layer state, frame)
+
+
+def read_layer(tx, layer: str) -> gpd.GeoDataFrame:
+    """``tx.read(layer)``, cached by the store's ``layer_state`` while this transaction has not
+    changed the layer (reference layers are read by every record; re-reading thousands of
+    markers per API request would cost more than the rules). Callers must not modify it."""
+    store = getattr(tx, "store", None)
+    state = getattr(store, "layer_state", None)
+    buffered = set(getattr(tx, "_frames", {}) or {}) | set(getattr(tx, "_appended", {}) or {})
+    if state is None or layer in buffered:
+        return tx.read(layer)
+    key, now = (getattr(store, "uri", id(store)), layer), state(layer)
+    hit = _FRAMES.get(key)
+    if hit is not None and now is not None and hit[0] == now:
+        return hit[1]
+    frame = tx.read(layer)
+    if len(_FRAMES) > 32:
+        _FRAMES.clear()
+    _FRAMES[key] = (now, frame)
+    return frame
 
 
 def format_m(m: float) -> str:
@@ -211,7 +234,7 @@ def province_agrees(ctx: Context) -> list[RuleProblem]:
 def _moves(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     """Rows whose position and registered marker are both known, and the distance (m)
     between the two (one vectorised reprojection for all rows)."""
-    m = ctx.tx.read("markers")
+    m = read_layer(ctx.tx, "markers")
     reg = dict(zip(zip(m["border"], m["number"]), m.geometry))
     old = [reg.get((b, n)) for b, n in zip(ctx.data["border"], ctx.data["marker"])]
     new = list(ctx.data.geometry)
@@ -285,7 +308,7 @@ def after_existence(ctx: Context) -> list[RuleProblem]:
     """An inspection not before its marker was built; progress not before its work started."""
     out = []
     if ctx.kind == "inspections":
-        m = ctx.tx.read("markers")
+        m = read_layer(ctx.tx, "markers")
         built = dict(zip(zip(m["border"], m["number"]), m["built_date"]))
         for i, (b, n, d) in enumerate(zip(ctx.data["border"], ctx.data["marker"],
                                           ctx.data["date"])):
@@ -294,7 +317,7 @@ def after_existence(ctx: Context) -> list[RuleProblem]:
                 out.append(_problem(ctx, i, "date", f"{d.date()} is before marker {n} was "
                                     f"built ({since.date()})", "before_existence"))
     if ctx.kind == "work_progress":
-        w = ctx.tx.read("works")
+        w = read_layer(ctx.tx, "works")
         start = dict(zip(w["id"], w["actual_start"]))
         for i, (wid, d) in enumerate(zip(ctx.data["work_id"], ctx.data["date"])):
             since = start.get(wid)
