@@ -23,6 +23,7 @@ from bienmoc.io.files import import_layer
 from bienmoc.messages import to_vi
 from bienmoc.records import (RuleSettings, import_records, record_incident, record_inspection,
                              record_progress, resurvey_marker, update_incident)
+from bienmoc.storage import GeoPackageStore
 from bienmoc.testing import make_layers
 
 TOKEN = "tok"
@@ -427,3 +428,62 @@ def test_the_demo_passes_every_entry_rule(demo):
         ctx = Context(demo, kind, d, np.arange(1, len(d) + 1), RuleSettings(),
                       lambda: border_model(demo, demo))
         assert run_rules(ctx) + reference_problems(kind, d, demo) == [], kind
+
+
+def test_every_rule_message_has_a_vietnamese_rendering(store):
+    """One message per rule, each rendered in Vietnamese by the CLI's catalogue."""
+    from bienmoc.records.entry import border_model
+    from bienmoc.records.rules import RULE_NAMES, Context, run_rules
+
+    pt = shapely.Point
+    cases = {
+        "markers": gpd.GeoDataFrame(
+            [_marker_row("105", province="Sơn La"), {**_marker_row("106"), "border": "LA",
+                                                     "built_date": "2999-01-01"}],
+            geometry=[pt(104.5, 20.91), pt(104.6, 20.93)], crs=4326),
+        "gates": gpd.GeoDataFrame([{"name": "X", "border": "LA", "kind": "main",
+                                    "status": "open"}], geometry=[pt(104.45, 20.97)], crs=4326),
+        "incidents": gpd.GeoDataFrame([_incident_rows(occurred_date="2025-03-09")],
+                                      geometry=[pt(104.9, 20.97)], crs=4326),
+        "inspections": gpd.GeoDataFrame([{"date": "2025-01-01", "border": "LA",
+                                          "marker": "101", "team": "joint",
+                                          "condition": "good"}],
+                                        geometry=[pt(104.51, 20.99)], crs=4326),
+        "resurveys": gpd.GeoDataFrame([{"date": "2025-01-01", "border": "LA", "marker": "101",
+                                        "previous_wkt": "POINT (104.5 20.99)", "reason": "x"}],
+                                      geometry=[pt(104.52, 20.99)], crs=4326),
+    }
+    from bienmoc.model.schema import validate
+
+    seen = set()
+    for kind, raw in cases.items():
+        d = validate(kind, raw, assign_ids=False)
+        ctx = Context(store, kind, d, np.arange(1, len(d) + 1), RuleSettings(),
+                      lambda: border_model(store, store))
+        for p in run_rules(ctx):
+            seen.add(p.rule)
+            vi = to_vi(p.reason)
+            assert vi != p.reason and not re.search(r"\b(lies|limit|after|before)\b", vi), \
+                p.reason
+    assert seen >= set(RULE_NAMES) - {"border", "before_existence"}
+
+
+def test_a_record_on_another_line_is_refused_by_the_border_rule(tmp_path):
+    layers = make_layers()
+    cn = gpd.GeoDataFrame({"border": ["CN"], "name_vi": ["Biên giới Việt Nam - Trung Quốc"],
+                           "home_side": ["left"]},
+                          geometry=[shapely.LineString([(104.6, 21.0), (104.6, 20.9)])],
+                          crs=4326)
+    layers["boundary"] = gpd.GeoDataFrame(gpd.pd.concat([layers["boundary"], cn],
+                                                        ignore_index=True), crs=4326)
+    store = GeoPackageStore(tmp_path / "two.gpkg")
+    store.write_many(layers)
+    rec = gpd.GeoDataFrame([_marker_row("105")], geometry=[shapely.Point(104.6001, 20.95)],
+                           crs=4326)
+    p = _refused(store, lambda: import_records(store, "markers", rec), "border", "border",
+                 r"marker 105 says border LA but lies 10\.\d m from the CN line and "
+                 r"10\.\d km from the LA line")
+    assert to_vi(p.reason).startswith("mốc 105 ghi tuyến LA nhưng cách đường biên giới CN 10.")
+    # the before_existence message reads in Vietnamese too
+    assert to_vi("2010-01-01 is before marker 222(1) was built (2014-07-24)") == \
+        "2010-01-01 trước ngày mốc 222(1) được xây dựng xong (2014-07-24)"

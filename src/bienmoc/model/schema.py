@@ -285,8 +285,9 @@ _BORDER = Field("border", "text", required=True, max_len=2, vi="Tuyến biên gi
 _PROVINCE = Field("province", "text", max_len=100, vi="Tỉnh", en="Province")
 _ID = Field("id", "text", max_len=64, vi="Mã", en="ID")
 _NOTES = Field("notes", "text", max_len=4000, vi="Ghi chú", en="Notes")
-#: Rules deliberately overridden when the record was entered (``rule: measured value``; see
-#: :mod:`bienmoc.records.rules`); empty for records that passed every rule.
+#: Rules deliberately overridden when the record was entered (``rule: message`` naming the
+#: measured value, several joined by `` | ``; see :mod:`bienmoc.records.rules`); empty for
+#: records that passed every rule.
 _OVERRIDES = Field("overrides", "text", max_len=2000, vi="Ngoại lệ được chấp nhận",
                    en="Overridden rules")
 
