@@ -487,3 +487,16 @@ def test_a_record_on_another_line_is_refused_by_the_border_rule(tmp_path):
     # the before_existence message reads in Vietnamese too
     assert to_vi("2010-01-01 is before marker 222(1) was built (2014-07-24)") == \
         "2010-01-01 trước ngày mốc 222(1) được xây dựng xong (2014-07-24)"
+
+
+def test_api_thresholds_come_from_the_settings(store, monkeypatch):
+    monkeypatch.setenv("BIENMOC_WRITE_RULES", '{"displacement_m": 5}')
+    c = TestClient(create_app(store=store, settings=Settings(api_token=TOKEN), tiles=None))
+    body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [104.5001, 20.99]},
+            "properties": {"border": "LA", "marker": "101", "date": "2025-04-02",
+                           "team": "joint", "condition": "good"}}  # ~10 m from marker 101
+    r = c.post("/collections/inspections/items", json=body, headers=AUTH)
+    assert r.status_code == 422 and "the limit is 5.0 m" in r.json()["problems"][0]["reason"]
+    monkeypatch.setenv("BIENMOC_WRITE_RULES", '{"displacment_m": 5}')
+    with pytest.raises(ValueError, match="unknown setting"):
+        create_app(store=store, settings=Settings(api_token=TOKEN), tiles=None)

@@ -167,10 +167,19 @@ def _documented_bearer(cred: Annotated[Optional[HTTPAuthorizationCredentials],
 
 
 def rule_settings(settings: Settings):
-    """The entry rules' thresholds from the server's settings."""
+    """The entry rules' thresholds from the server's settings (``write_max_distance_m`` and
+    the ``write_rules`` mapping of :class:`~bienmoc.records.RuleSettings` fields)."""
+    import dataclasses
+
     from bienmoc.records import RuleSettings
 
-    return RuleSettings(incident_max_distance_m=float(settings.write_max_distance_m))
+    known = {f.name for f in dataclasses.fields(RuleSettings)} - {"today"}
+    unknown = sorted(set(settings.write_rules) - known)
+    if unknown:
+        raise ValueError(f"BIENMOC_WRITE_RULES: unknown setting(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(known))}")
+    return RuleSettings(**{"incident_max_distance_m": float(settings.write_max_distance_m),
+                           **settings.write_rules})
 
 
 Allow = Annotated[list[str], Query(description="rules to override for a true exception "
