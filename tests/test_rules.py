@@ -500,3 +500,28 @@ def test_api_thresholds_come_from_the_settings(store, monkeypatch):
     monkeypatch.setenv("BIENMOC_WRITE_RULES", '{"displacment_m": 5}')
     with pytest.raises(ValueError, match="unknown setting"):
         create_app(store=store, settings=Settings(api_token=TOKEN), tiles=None)
+
+
+def test_locate_province_agrees_with_containment_everywhere(demo):
+    """Points within 20 km of the line on the Vietnamese side: locate's province is the
+    polygon containing them (checked against a geopandas spatial join); the nearest
+    section's province differs for a few percent of them (the bug of issue 10)."""
+    from bienmoc.testing import points_near
+
+    model = BorderModel.from_store(demo)
+    rng = np.random.default_rng(7)
+    xy = np.vstack([np.column_stack(points_near(g, 20_000, 3000, rng, batch=50_000))
+                    for g in demo.read("boundary").to_crs(model.crs).geometry])
+    pts = gpd.GeoSeries(shapely.points(xy[:, 0], xy[:, 1]), crs=model.crs)
+    loc = model.locate(pts, describe=False)
+    vn = (loc["side"] == "VN").to_numpy()
+    truth = gpd.sjoin(gpd.GeoDataFrame(geometry=pts[vn].to_crs(4326).values, crs=4326),
+                      demo.read("provinces")[["name", "geometry"]], predicate="within",
+                      how="left")
+    truth = truth[~truth.index.duplicated()]["name"].to_numpy(dtype=object)
+    inside = pd.notna(truth)
+    assert inside.sum() > 4000
+    got = loc["province"].to_numpy(dtype=object)[vn][inside]
+    assert (got == truth[inside]).all()
+    section = loc["section_province"].to_numpy(dtype=object)[vn][inside]
+    assert 0.005 < np.mean(section != truth[inside]) < 0.2

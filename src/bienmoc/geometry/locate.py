@@ -72,7 +72,7 @@ class BorderModel:
         self._province_edges = None
         self.provinces = ProvinceIndex(provinces, self.crs)
         if provinces is not None and len(provinces):
-            self._province_runs(provinces)
+            self._province_runs()
 
     @classmethod
     def from_store(cls, store, crs: object | None = None) -> "BorderModel":
@@ -110,19 +110,13 @@ class BorderModel:
                                                   pos["chainage"].to_numpy(float),
                                                   list(pos["xs"]), list(pos["ys"]), direction)
 
-    def _province_runs(self, provinces: gpd.GeoDataFrame) -> None:
-        prov = provinces.to_crs(self.crs)
-        # Nearest province = owner of the nearest province-edge segment. (GEOS distance to
-        # whole polygons of tens of thousands of vertices is ~100x slower; the samples lie on
-        # the national border, i.e. on the provinces' outer edges, so the edge test agrees
-        # except within metres of the points where two provinces meet the line.)
-        coords, idx = shapely.get_coordinates(
-            shapely.boundary(np.asarray(prov.geometry.values, dtype=object)), return_index=True)
-        same = idx[1:] == idx[:-1]
-        segs = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
-        seg_owner = idx[:-1][same]
-        tree = shapely.STRtree(segs)
-        names = prov["name"].to_numpy(dtype=object)
+    def _province_runs(self) -> None:
+        # Nearest province = owner of the nearest province-edge segment (see
+        # ProvinceIndex.edges; the samples lie on the national border, i.e. on the provinces'
+        # outer edges, so the edge test agrees except within metres of the points where two
+        # provinces meet the line).
+        tree, seg_owner = self.provinces.edges()
+        names = self.provinces.names
         self._province_edges = (tree, seg_owner, names)
         for border in self.index.borders:
             length = self.index.length_m[border]

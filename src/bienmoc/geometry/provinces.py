@@ -7,8 +7,9 @@ within ``slack_m`` (default 2 km); anything farther gets ``None``. The province 
 nearest *border section* is another question, answered by
 :meth:`bienmoc.geometry.locate.BorderModel.province_at` (``section_province`` in locate).
 
-Vectorised with a shapely STRtree over the polygons (containment by ``query(...,
-predicate="intersects")``, then ``query_nearest(..., max_distance=slack_m)`` for the rest).
+Vectorised with a shapely STRtree over the polygons (bounding-box candidates, containment by
+``shapely.contains_xy`` on the prepared polygons, then ``query_nearest(...,
+max_distance=slack_m)`` for the points outside every polygon).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class ProvinceIndex:
 
     def __init__(self, provinces: gpd.GeoDataFrame | None, crs: object):
         self.crs = crs
+        self._edges = None
         if provinces is None or not len(provinces):
             self.names = np.array([], dtype=object)
             self.tree = None
@@ -52,18 +54,32 @@ class ProvinceIndex:
         if self.tree is None or not len(x):
             return out
         pts = shapely.points(x, y)
-        qi, gi = self.tree.query(pts, predicate="intersects")
-        # a point on the edge shared by two provinces: the first polygon of the layer wins
-        order = np.lexsort((gi, qi))
-        qi, gi = qi[order], gi[order]
-        first = np.ones(len(qi), bool)
-        first[1:] = qi[1:] != qi[:-1]
-        out[qi[first]] = self.names[gi[first]]
+        # candidates by bounding box, then containment per polygon with the prepared polygon
+        # (GEOS prepares the *input* of a tree predicate query, here the points: 70x slower)
+        qi, gi = self.tree.query(pts)
+        for k in np.unique(gi):  # in layer order: on a shared edge the first polygon wins
+            cand = qi[gi == k]
+            cand = cand[out[cand] == None]  # noqa: E711 - elementwise on an object array
+            out[cand[shapely.contains_xy(self.geoms[k], x[cand], y[cand])]] = self.names[k]
         rest = np.flatnonzero(out == None)  # noqa: E711 - elementwise on an object array
         if len(rest) and slack_m > 0:
-            qn, gn = self.tree.query_nearest(pts[rest], max_distance=slack_m, all_matches=False)
-            out[rest[qn]] = self.names[gn]
+            tree, owner = self.edges()
+            qn, sn = tree.query_nearest(pts[rest], max_distance=slack_m, all_matches=False)
+            out[rest[qn]] = self.names[owner[sn]]
         return out
+
+    def edges(self) -> tuple[shapely.STRtree, np.ndarray]:
+        """An STRtree of the polygons' edge segments and the polygon index of each. For a
+        point outside every polygon, the nearest segment's polygon is the nearest polygon,
+        and GEOS finds it ~100x faster than the distance to whole polygons of tens of
+        thousands of vertices."""
+        if self._edges is None:
+            coords, idx = shapely.get_coordinates(shapely.boundary(self.geoms),
+                                                  return_index=True)
+            same = idx[1:] == idx[:-1]
+            segs = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
+            self._edges = (shapely.STRtree(segs), idx[:-1][same])
+        return self._edges
 
     def near_xy(self, x, y, within_m: float) -> list[set]:
         """The provinces whose polygon lies within ``within_m`` of each metric point."""
