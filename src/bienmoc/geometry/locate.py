@@ -69,7 +69,6 @@ class BorderModel:
         if markers is not None and len(markers):
             self._place_markers(markers)
         self.province_runs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._province_edges = None
         self.provinces = ProvinceIndex(provinces, self.crs)
         if provinces is not None and len(provinces):
             self._province_runs()
@@ -117,7 +116,6 @@ class BorderModel:
         # provinces meet the line).
         tree, seg_owner = self.provinces.edges()
         names = self.provinces.names
-        self._province_edges = (tree, seg_owner, names)
         for border in self.index.borders:
             length = self.index.length_m[border]
             ch = np.arange(0.0, length + _PROVINCE_STEP_M, _PROVINCE_STEP_M)
@@ -134,16 +132,6 @@ class BorderModel:
             self.province_runs[border] = (starts, owner[np.concatenate([[0], change + 1])])
 
     # -- queries ---------------------------------------------------------------------------
-    def province_near(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Nearest province of metric points (by the nearest province edge)."""
-        out = np.full(len(x), None, dtype=object)
-        if getattr(self, "_province_edges", None) is None or not len(x):
-            return out
-        tree, owner, names = self._province_edges
-        qi, sj = tree.query_nearest(shapely.points(x, y), all_matches=False)
-        out[qi] = names[owner[sj]]
-        return out
-
     def province_at(self, border: np.ndarray, chainage: np.ndarray) -> np.ndarray:
         out = np.full(len(chainage), None, dtype=object)
         for b, (starts, names) in self.province_runs.items():

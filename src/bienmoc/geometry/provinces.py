@@ -68,6 +68,16 @@ class ProvinceIndex:
             out[rest[qn]] = self.names[owner[sn]]
         return out
 
+    def candidates(self, x, y, within_m: float) -> list[set]:
+        """The province names a record at each metric point may rightly give: the polygon
+        holding it (nearest within the slack) and every polygon within ``within_m`` (where two
+        provinces meet the line either name is right). Empty sets: no province near."""
+        near = self.near_xy(x, y, within_m)
+        for s, p in zip(near, self.of_xy(x, y)):
+            if p is not None:
+                s.add(p)
+        return near
+
     def edges(self) -> tuple[shapely.STRtree, np.ndarray]:
         """An STRtree of the polygons' edge segments and the polygon index of each. For a
         point outside every polygon, the nearest segment's polygon is the nearest polygon,

@@ -219,15 +219,14 @@ def province_agrees(ctx: Context) -> list[RuleProblem]:
     sel = np.flatnonzero(np.isfinite(xy[:, 0]) & pd.notna(given))
     if not len(sel):
         return []
-    inside = model.provinces.of_xy(xy[sel, 0], xy[sel, 1])
-    near = model.provinces.near_xy(xy[sel, 0], xy[sel, 1], ctx.settings.province_agree_m)
+    ok = model.provinces.candidates(xy[sel, 0], xy[sel, 1], ctx.settings.province_agree_m)
     out = []
     for j, i in enumerate(sel):
-        names = {str(p).casefold() for p in near[j] | {inside[j]} if p}
+        names = {str(p).casefold() for p in ok[j]}
         if names and str(given[i]).casefold() not in names:
-            where = inside[j] or " / ".join(sorted(near[j]))
             out.append(_problem(ctx, i, "province", f"province {given[i]} disagrees with the "
-                                f"position, which lies in {where}", "province"))
+                                f"position, which lies in {' / '.join(sorted(ok[j]))}",
+                                "province"))
     return out
 
 
