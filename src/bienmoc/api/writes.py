@@ -1,7 +1,7 @@
 """The API's writes: request bodies and handlers that translate them into records calls.
 
-``POST /collections/incidents/items`` (a GeoJSON Feature) -> :func:`bienmoc.records.record_incident`,
-``PATCH /collections/incidents/items/{id}`` (merge patch of ``status`` and ``description``) ->
+``POST /collections/incidents/items`` (a GeoJSON Feature) ->
+:func:`bienmoc.records.record_incident`, ``PATCH /collections/incidents/items/{id}`` (merge patch of ``status`` and ``description``) ->
 :func:`bienmoc.records.update_incident`, ``POST /collections/inspections/items`` ->
 :func:`bienmoc.records.record_inspection`. The rules live in :mod:`bienmoc.records` (the same
 for imports and the CLI); here :class:`~bienmoc.errors.InvalidData` becomes a 422 with

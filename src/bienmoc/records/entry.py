@@ -217,9 +217,10 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
     """Validate ``records`` of layer ``kind`` and write them in one transaction.
 
     ``prepare(tx, records)`` may complete the records before validation (an incident's
-    border and province from its position); ``checks`` adds the caller's own problems; ``also`` writes what belongs to
-    the same change (a resurvey moves the marker) inside the transaction. Returns the records
-    written, with their ids.
+    border and province from its position); ``checks`` adds the caller's own problems;
+    ``also(tx, data)`` writes what belongs to the same change (a resurvey moves the marker)
+    inside the transaction. Problems of rules named in ``allow`` do not block: they are
+    stored on the record (``overrides``) and logged. Returns the records written, with ids.
     """
     allowed = check_allow(allow)
     settings = settings or RuleSettings()
