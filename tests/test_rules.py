@@ -351,6 +351,10 @@ def test_progress_rules(store):
     works = gpd.GeoDataFrame([{"title": "Kè mốc 101", "kind": "embankment", "border": "LA",
                                "marker_from": "101", "actual_start": "2024-05-01"}],
                              geometry=[None], crs=4326)
+    with pytest.raises(InvalidData) as e:  # a work names markers of the register
+        import_records(store, "works", works.assign(marker_from="999", marker_to="102"))
+    assert [(p.row, p.field, p.reason) for p in e.value.problems] == [
+        (1, "marker_from", "no marker 999 on border LA")]  # 102 = the position 102(1)/(2)
     wid = import_records(store, "works", works)["id"].iloc[0]
     _refused(store, lambda: record_progress(store, wid, "2024-04-01", 10), "date",
              "before_existence", r"2024-04-01 is before work W-000001 started \(2024-05-01\)")

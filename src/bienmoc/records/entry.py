@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bienmoc.errors import InvalidData, Problem
+from bienmoc.model.numbers import parse_number
 from bienmoc.model.schema import SCHEMAS, validate
 from bienmoc.records.rules import (RULE_NAMES, Context, RuleProblem, RuleSettings, read_layer,
                                    run_rules)
@@ -168,12 +169,17 @@ def reference_problems(kind: str, data: pd.DataFrame, tx, rows: Iterable[int] | 
         for r, w in zip(rows, data["work_id"]):
             if w is not None and w not in works:
                 problems.append(Problem(r, "work_id", f"no work with id {w!r}"))
-    if kind in ("inspections", "resurveys"):
+    refs = {"inspections": ("marker",), "resurveys": ("marker",),
+            "works": ("marker_from", "marker_to")}.get(kind, ())
+    if refs:
         markers = read_layer(tx, "markers")
         known = set(zip(markers["border"], markers["number"]))
-        for r, b, m in zip(rows, data["border"], data["marker"]):
-            if b is not None and m is not None and (b, m) not in known:
-                problems.append(Problem(r, "marker", f"no marker {m} on border {b}"))
+        # a work names a marker position ("222") or one part ("222(1)")
+        known |= {(b, parse_number(n).position) for b, n in known} if kind == "works" else set()
+        for field in refs:
+            for r, b, m in zip(rows, data["border"], data[field]):
+                if b is not None and m is not None and (b, m) not in known:
+                    problems.append(Problem(r, field, f"no marker {m} on border {b}"))
     if kind in ("inspections", "work_progress") and "corrects" in data \
             and data["corrects"].notna().any():
         subject = ("border", "marker") if kind == "inspections" else ("work_id",)
