@@ -529,3 +529,24 @@ def test_locate_province_agrees_with_containment_everywhere(demo):
     assert (got == truth[inside]).all()
     section = loc["section_province"].to_numpy(dtype=object)[vn][inside]
     assert 0.005 < np.mean(section != truth[inside]) < 0.2
+
+
+def test_cli_records_an_incident_with_its_place_found(store):
+    r = _cli(store, "record", "incident", "--kind", "xâm canh, xâm cư", "--lon", "104.51",
+             "--lat", "20.93", "--reported", "02/03/2025", "--description", "Xâm canh")
+    assert r.exit_code == 0, r.output
+    rec = store.read("incidents").set_index("id").loc[r.output.strip()]
+    assert (rec["kind"], rec["border"], rec["province"]) == ("encroachment", "LA", "Thanh Hóa")
+    assert str(rec["reported_date"].date()) == "2025-03-02" and rec["overrides"] is None
+
+
+def test_an_allowed_change_of_an_incident_is_stored_and_logged(store):
+    changes = update_incident(store, "V-000001", {"reported_date": "2999-01-01"},
+                              allow=["future_date"], settings=RuleSettings(), note="test")
+    assert changes["reported_date"][1] == "2999-01-01T00:00:00"
+    assert changes["overrides"][1].startswith("future_date: 2999-01-01 is in the future")
+    rec = store.read("incidents").set_index("id").loc["V-000001"]
+    assert rec["overrides"].startswith("future_date: ")
+    assert rec["reported_date"] == pd.Timestamp("2999-01-01")
+    log = store.read("incident_changes")
+    assert set(log["field"]) == {"reported_date", "overrides"} and set(log["note"]) == {"test"}

@@ -18,7 +18,7 @@ import pandas as pd
 
 from bienmoc.errors import InvalidData, Problem
 from bienmoc.model.numbers import parse_number
-from bienmoc.model.schema import SCHEMAS, validate
+from bienmoc.model.schema import SCHEMAS, conform, validate
 from bienmoc.records.rules import (RULE_NAMES, Context, RuleProblem, RuleSettings, read_layer,
                                    run_rules)
 
@@ -92,7 +92,7 @@ class _RewriteTransaction:
                 changes[k] = (old, v)
                 frame.loc[hit, k] = v
         if changes:
-            self._frames[layer] = frame
+            self._frames[layer] = conform(layer, frame) if layer in SCHEMAS else frame
             rows = pd.DataFrame([{"record_id": record_id, "field": k, "old_value": o,
                                   "new_value": n, "changed_at": now, "note": note}
                                  for k, (o, n) in changes.items()])

@@ -199,8 +199,8 @@ def record_incident(store, kind: str, geometry, *, reported_date=None, status: s
 def _stored_text(v) -> str | None:
     if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
         return None
-    if isinstance(v, pd.Timestamp):
-        return v.strftime("%Y-%m-%d")
+    if isinstance(v, pd.Timestamp):  # as GDAL writes a GeoPackage DATETIME
+        return v.strftime("%Y-%m-%dT%H:%M:%S")
     return str(v)
 
 
