@@ -469,7 +469,7 @@ def test_every_rule_message_has_a_vietnamese_rendering(store):
             vi = to_vi(p.reason)
             assert vi != p.reason and not re.search(r"\b(lies|limit|after|before)\b", vi), \
                 p.reason
-    assert seen >= set(RULE_NAMES) - {"border", "before_existence"}
+    assert seen >= set(RULE_NAMES) - {"border", "before_existence", "parts"}  # tested apart
 
 
 def test_a_record_on_another_line_is_refused_by_the_border_rule(tmp_path):
@@ -550,3 +550,28 @@ def test_an_allowed_change_of_an_incident_is_stored_and_logged(store):
     assert rec["reported_date"] == pd.Timestamp("2999-01-01")
     log = store.read("incident_changes")
     assert set(log["field"]) == {"reported_date", "overrides"} and set(log["note"]) == {"test"}
+
+
+def test_double_marker_parts_follow_the_qa_part_rules(store):
+    def parts(*rows):
+        return gpd.GeoDataFrame(
+            [{**_marker_row(n), "arrangement": "double", "province": "Thanh Hóa"}
+             for n, _ in rows], geometry=[shapely.Point(*xy) for _, xy in rows], crs=4326)
+
+    # both parts east of the line (Vietnam's side), 20 m apart
+    same = parts(("105(1)", (104.5001, 20.91)), ("105(2)", (104.5003, 20.91)))
+    p = _refused(store, lambda: import_records(store, "markers", same), "geometry", "parts",
+                 r"^marker parts 105\(1\), 105\(2\) stand on the same side of the line$")
+    assert to_vi(p.reason) == "các mốc 105(1), 105(2) cùng một phía đường biên giới"
+    # opposite banks but ~310 m apart (each within 200 m of the line)
+    wide = parts(("106(1)", (104.4985, 20.905)), ("106(2)", (104.5015, 20.905)))
+    _refused(store, lambda: import_records(store, "markers", wide), "geometry", "parts",
+             r"^marker parts 106\(1\), 106\(2\) are 31\d m apart \(max 200 m\)$")
+    # a new part checked against its registered sibling: 102(1) stands west, 102(2) east;
+    # a second 107(2) on the same side as a stored 107(1)
+    import_records(store, "markers", parts(("107(1)", (104.4999, 20.92))))
+    with pytest.raises(InvalidData) as e:
+        import_records(store, "markers", parts(("107(2)", (104.4998, 20.9201))))
+    assert e.value.problems[0].rule == "parts"
+    ok = import_records(store, "markers", parts(("107(2)", (104.5001, 20.92))))
+    assert list(ok["id"]) == ["LA-107(2)"]

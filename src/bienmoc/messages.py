@@ -120,6 +120,10 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"gate (.+?) lies (\S+ k?m) on the (\S+) side of the line; a gate stands on the "
      r"Vietnamese side", r"cửa khẩu \1 nằm phía \3, cách đường biên giới \2; cửa khẩu phải "
      r"nằm phía Việt Nam"),
+    (r"marker parts (.+?) stand on the same side of the line",
+     r"các mốc \1 cùng một phía đường biên giới"),
+    (r"marker parts (.+?) are (\d+) m apart \(max (\S+) m\)",
+     r"các mốc \1 cách nhau \2 m (tối đa \3 m)"),
     (r"province (.+?) disagrees with the position, which lies in (.+)",
      r"tỉnh \1 không khớp với vị trí, vị trí này thuộc \2"),
     (r"measured position lies (\S+ k?m) from the registered position of marker (.+?) "

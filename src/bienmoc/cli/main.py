@@ -158,8 +158,8 @@ def status(ctx, border, province, by, fmt):
 
 #: ``--allow RULE``: an explicit, logged override of an entry rule (bienmoc.records.rules)
 _ALLOW = click.option("--allow", "allow", multiple=True, metavar="RULE",
-                      help="Override a rule for a true exception (far, border, side, province, "
-                           "displacement, resurvey_far, future_date, date_order, "
+                      help="Override a rule for a true exception (far, border, side, parts, "
+                           "province, displacement, resurvey_far, future_date, date_order, "
                            "before_existence); stored on the record and logged.")
 
 

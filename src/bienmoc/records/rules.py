@@ -15,6 +15,8 @@ Rules (name: what it refuses)
   incident farther than the write distance (20 km).
 * ``border``: a record whose border attribute names another line than the one it stands on.
 * ``side``: a gate on the neighbour's side of the line.
+* ``parts``: parts of a double/triple marker on one side of the line or farther apart than
+  ``part_tolerance_m`` (QA's part checks, over the new parts and their registered siblings).
 * ``province``: a province attribute that disagrees with the province polygon of the position.
 * ``displacement``: an inspection's measured position too far from the registered marker.
 * ``resurvey_far``: a resurvey moving a marker farther than ``resurvey_max_move_m``.
@@ -189,6 +191,35 @@ def marker_position(ctx: Context) -> list[RuleProblem]:
     return _distance_rule(ctx, limits, what)
 
 
+def marker_parts(ctx: Context) -> list[RuleProblem]:
+    """Parts of a double/triple marker stand on opposite banks, close together: QA's
+    ``parts_same_side`` and ``parts_too_far`` (:func:`bienmoc.analysis.qa.check_markers`)
+    over the new parts and their registered siblings."""
+    from bienmoc.analysis.qa import check_markers
+
+    d, model = ctx.data, ctx.model()
+    parsed = [parse_number(n) if n else None for n in d["number"]]
+    new = np.array([p is not None and p.part > 0 for p in parsed])
+    if model is None or not new.any() or d.geometry[new].isna().any():
+        return []
+    mine = {(b, p.position) for b, p, k in zip(d["border"], parsed, new) if k}
+    stored = read_layer(ctx.tx, "markers")
+    taken = set(zip(d["border"], d["number"]))
+    sib = stored[[(b, parse_number(n).position) in mine and (b, n) not in taken
+                  for b, n in zip(stored["border"], stored["number"])]]
+    sub = gpd.GeoDataFrame(pd.concat([sib, d[new]], ignore_index=True), geometry="geometry",
+                           crs="EPSG:4326")
+    qa = check_markers({"markers": sub}, model=model,
+                       max_part_spacing_m=ctx.settings.part_tolerance_m)
+    row_of = {(b, n): i for i, (b, n) in enumerate(zip(d["border"], d["number"])) if new[i]}
+    out = []
+    for f in qa[qa["check"].isin(["parts_same_side", "parts_too_far"])].itertuples():
+        names = [n.strip() for n in str(f.markers).split(",")]
+        i = min(row_of[(f.border, n)] for n in names if (f.border, n) in row_of)
+        out.append(_problem(ctx, i, "geometry", f.message_en, "parts"))
+    return out
+
+
 def gate_position(ctx: Context) -> list[RuleProblem]:
     """Gates stand within 2 km of their line, on the Vietnamese side."""
     s, d = ctx.settings, ctx.data
@@ -328,7 +359,7 @@ def after_existence(ctx: Context) -> list[RuleProblem]:
 
 #: The rules of each layer, in the order their problems are reported.
 RULES: dict[str, tuple[Callable[[Context], list[RuleProblem]], ...]] = {
-    "markers": (marker_position, province_agrees, not_in_future),
+    "markers": (marker_position, marker_parts, province_agrees, not_in_future),
     "gates": (gate_position, province_agrees, not_in_future),
     "works": (province_agrees, not_in_future, dates_in_order),
     "incidents": (incident_position, province_agrees, not_in_future, dates_in_order),
@@ -337,7 +368,7 @@ RULES: dict[str, tuple[Callable[[Context], list[RuleProblem]], ...]] = {
     "resurveys": (resurvey_move, not_in_future),
 }
 #: Every rule name an override may give.
-RULE_NAMES = ("far", "border", "side", "province", "displacement", "resurvey_far",
+RULE_NAMES = ("far", "border", "side", "parts", "province", "displacement", "resurvey_far",
               "future_date", "date_order", "before_existence")
 
 
