@@ -165,7 +165,7 @@ def test_gate_across_the_line_is_refused(store):
 
 # -- inspections -----------------------------------------------------------------------------
 
-def test_inspection_28_km_from_its_marker_is_refused_by_every_door(demo):
+def test_inspection_28_km_from_its_marker_is_refused_by_every_door(demo, tmp_path):
     call = lambda **kw: record_inspection(demo, "LA", "222(1)", "2025-06-01", "joint",  # noqa
                                           "good", position=(104.1, 20.7), **kw)
     p = _refused(demo, call, "geometry", "displacement",
@@ -175,6 +175,11 @@ def test_inspection_28_km_from_its_marker_is_refused_by_every_door(demo):
     truth = gpd.GeoSeries([reg, shapely.Point(104.1, 20.7)], crs=4326).to_crs(UTM48)
     km = float(re.search(r"lies ([\d.]+) km", p.reason).group(1))
     assert km == pytest.approx(truth.iloc[0].distance(truth.iloc[1]) / 1000, abs=0.1)
+    f = _geojson(tmp_path, "inspections", [{"date": "2025-06-01", "border": "LA",
+                                            "marker": "222(1)", "team": "joint",
+                                            "condition": "good"}], [shapely.Point(104.1, 20.7)])
+    assert _refused(demo, lambda: import_layer(demo, "inspections", f), "geometry",
+                    "displacement").reason == p.reason
     before = _bytes(demo)
     r = _cli(demo, "record", "inspection", "222(1)", "--border", "LA", "--date", "2025-06-01",
              "--team", "joint", "--condition", "good", "--lon", "104.1", "--lat", "20.7")
@@ -340,6 +345,9 @@ def test_nul_and_control_characters_are_refused_never_cut(store, tmp_path):
     r = _api(store).patch("/collections/incidents/items/V-000001", headers=AUTH,
                           json={"description": text})
     assert r.status_code == 422
+    r = _cli(store, "record", "incident", "--kind", "other", "--lon", "104.51", "--lat",
+             "20.97", "--description", text)
+    assert r.exit_code == 1 and "ký tự điều khiển U+0000 ở vị trí 7" in r.output
     assert _bytes(store) == before
     # text is stored NFC: a decomposed "Hóa" comes back composed
     rec = record_incident(store, "other", (104.51, 20.97), description="Tha\u0301nh Ho\u0301a")
