@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 
@@ -37,3 +38,12 @@ def demo_store_path(tmp_path_factory):
     seed_store(GeoPackageStore(path))
     os.chmod(path, 0o444)
     return path
+
+
+@pytest.fixture
+def demo(tmp_path, demo_store_path):
+    """A writable copy of the demo store."""
+    path = tmp_path / "demo.gpkg"
+    shutil.copy(demo_store_path, path)
+    os.chmod(path, 0o644)
+    return GeoPackageStore(path)

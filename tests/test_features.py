@@ -7,7 +7,6 @@ across a SIGKILL.
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -41,15 +40,6 @@ def _settings(**kw) -> Settings:
 @pytest.fixture
 def client(store):
     return TestClient(create_app(store=store, settings=_settings(), tiles=None))
-
-
-@pytest.fixture
-def demo(tmp_path, demo_store_path):
-    """A writable copy of the demo store."""
-    path = tmp_path / "demo.gpkg"
-    shutil.copy(demo_store_path, path)
-    os.chmod(path, 0o644)
-    return GeoPackageStore(path)
 
 
 @pytest.fixture
@@ -423,21 +413,18 @@ def test_body_limits_and_media_types(store):
     assert len(store.read("incidents")) == 4
 
 
-def test_a_taken_id_is_retried_not_duplicated(client, store, monkeypatch):
-    from bienmoc.api.query import LayerIndex
+def test_ids_are_allocated_in_the_transaction_not_from_the_cache(client, store):
+    """Another writer appended V-000004 after this app cached the layer: the next id is
+    allocated inside the store's transaction, so it is V-000005, never a duplicate."""
+    from bienmoc.records import record_incident
 
-    real = LayerIndex.next_seq
-    calls = []
-
-    def stale(self, prefix):  # the first pick is an id another worker already wrote
-        calls.append(prefix)
-        return 3 if len(calls) == 1 else real(self, prefix)
-
-    monkeypatch.setattr(LayerIndex, "next_seq", stale)
+    assert client.get("/collections/incidents/items").json()["numberMatched"] == 3  # cached
+    other = record_incident(store, "other", (104.51, 20.96), reported_date="2025-01-02")
+    assert list(other["id"]) == ["V-000004"]
     r = client.post("/collections/incidents/items", json=_incident(), headers=AUTH)
-    assert r.status_code == 201 and r.json()["id"] == "V-000004" and len(calls) == 2
+    assert r.status_code == 201 and r.json()["id"] == "V-000005"
     assert list(store.read("incidents")["id"]) == ["V-000001", "V-000002", "V-000003",
-                                                    "V-000004"]
+                                                    "V-000004", "V-000005"]
 
 
 def test_store_refuses_a_duplicate_id(store):

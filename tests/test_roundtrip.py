@@ -21,7 +21,11 @@ from bienmoc.model.schema import IMPORTABLE, SCHEMAS
 from bienmoc.storage import GeoPackageStore
 
 FORMATS = ("geojson", "gpkg", "shp", "csv", "xlsx")
-NEEDS = {"inspections": ("boundary", "markers"), "work_progress": ("works",)}
+#: what each layer's records refer to (imported first, as an office would: line, provinces,
+#: markers, then works and inspections that name the markers)
+BASE = ("boundary", "provinces")
+NEEDS = {"inspections": BASE + ("markers",), "works": BASE + ("markers",),
+         "work_progress": BASE + ("markers", "works")}
 EXT = {"shp": "zip"}
 TOO_LONG_FOR_EXCEL = {"boundary", "provinces"}
 
@@ -34,7 +38,7 @@ def demo(demo_store_path):
 def _empty_store(tmp_path, demo, kind):
     """A new store holding only what ``kind``'s records refer to (not ``kind`` itself)."""
     fresh = GeoPackageStore(tmp_path / "fresh.gpkg")
-    needed = {k: demo.read(k) for k in NEEDS.get(kind, ("boundary",)) if k != kind}
+    needed = {k: demo.read(k) for k in NEEDS.get(kind, BASE) if k != kind}
     if needed:
         fresh.write_many(needed)
     return fresh

@@ -1237,7 +1237,8 @@ class Written:
 def write_layer(kind, records, geoms):
     """Validate ``records`` (dicts of schema columns) with lon/lat geometries (None: no
     geometry), check what they refer to against the layers written before, then write."""
-    cols = SCHEMAS[kind].columns
+    # 'overrides' stays out of the files: no demo record overrides an entry rule
+    cols = [c for c in SCHEMAS[kind].columns if c != "overrides"]
     records = [{c: plain(r.get(c)) for c in cols} for r in records]
     if records:
         gdf = gpd.GeoDataFrame(pd.DataFrame(records, columns=cols), geometry=list(geoms),

@@ -12,6 +12,38 @@ import re
 
 __all__ = ["to_vi"]
 
+
+def _subject(m: re.Match) -> str:
+    """'marker 207' / 'gate Lóng Sập' / 'the incident' in Vietnamese."""
+    text = m.group("who")
+    for en, vi in (("marker ", "mốc "), ("gate ", "cửa khẩu ")):
+        if text.startswith(en):
+            return vi + text[len(en):]
+    return {"the incident": "vụ việc"}.get(text, text)
+
+
+def _field_vi(name: str) -> str:
+    from bienmoc.model.schema import SCHEMAS
+
+    for schema in SCHEMAS.values():
+        for f in schema.fields:
+            if f.name == name and f.vi:
+                return f.vi.lower()
+    return name
+
+
+def _far(m: re.Match) -> str:
+    return f"{_subject(m)} cách đường biên giới {m['b']} {m['d']}; giới hạn là {m['lim']}"
+
+
+def _border(m: re.Match) -> str:
+    return (f"{_subject(m)} ghi tuyến {m['b']} nhưng cách đường biên giới {m['c']} {m['dc']} "
+            f"và cách đường {m['b']} {m['db']}")
+
+
+def _order(m: re.Match) -> str:
+    return f"{_field_vi(m['a'])} {m['x']} sau {_field_vi(m['b'])} {m['y']}"
+
 _CATALOGUE: list[tuple[str, str]] = [
     (r"value is required", "thiếu giá trị bắt buộc"),
     (r"required column is missing", "thiếu cột bắt buộc"),
@@ -43,6 +75,8 @@ _CATALOGUE: list[tuple[str, str]] = [
      r"tọa độ (\1) nằm ngoài vùng biên giới (kinh độ \2, vĩ độ \3)"),
     (r"coordinates (.+?), (.+?) are not numbers", r"tọa độ \1, \2 không phải số"),
     (r"invalid geometry: (.+)", r"hình học không hợp lệ: \1"),
+    (r"not a date: (.+?) \(no such day; write YYYY-MM-DD or dd/mm/yyyy\)",
+     r"không phải ngày: \1 (không có ngày này; viết YYYY-MM-DD hoặc dd/mm/yyyy)"),
     (r"not a date: (.+?) \(write YYYY-MM-DD or dd/mm/yyyy\)",
      r"không phải ngày: \1 (viết YYYY-MM-DD hoặc dd/mm/yyyy)"),
     (r"not a date: (.+?) \(write YYYY-MM-DD\)", r"không phải ngày: \1 (viết YYYY-MM-DD)"),
@@ -73,7 +107,43 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"no work with id (.+)", r"không có công trình mã \1"),
     (r"no marker (.+?) on border (.+)", r"không có mốc \1 trên tuyến \2"),
     (r"no (\w+) record (.+?) to correct", r"không có bản ghi \2 để đính chính"),
+    (r"(.+?) is in the future \(today is (.+?)\)",
+     r"\1 là ngày trong tương lai (hôm nay là \2)"),
     (r"(.+?) is in the future", r"\1 là ngày trong tương lai"),
+    # the entry rules (bienmoc.records.rules): one message per rule
+    (r"control character (U\+[0-9A-F]{4}) at position (\d+) of (.+); only tab and newline "
+     r"are allowed", r"ký tự điều khiển \1 ở vị trí \2 của \3; chỉ cho phép tab và xuống dòng"),
+    (r"(?P<who>.+?) says border (?P<b>\S+) but lies (?P<dc>\S+ k?m) from the (?P<c>\S+) line "
+     r"and (?P<db>\S+ k?m) from the \S+ line", _border),
+    (r"(?P<who>marker .+?|gate .+?|the incident) lies (?P<d>\S+ k?m) from the (?P<b>\S+) "
+     r"border line; the limit is (?P<lim>\S+ k?m)", _far),
+    (r"gate (.+?) lies (\S+ k?m) on the (\S+) side of the line; a gate stands on the "
+     r"Vietnamese side", r"cửa khẩu \1 nằm phía \3, cách đường biên giới \2; cửa khẩu phải "
+     r"nằm phía Việt Nam"),
+    (r"marker parts (.+?) stand on the same side of the line",
+     r"các mốc \1 cùng một phía đường biên giới"),
+    (r"marker parts (.+?) are (\d+) m apart \(max (\S+) m\)",
+     r"các mốc \1 cách nhau \2 m (tối đa \3 m)"),
+    (r"province (.+?) disagrees with the position, which lies in (.+)",
+     r"tỉnh \1 không khớp với vị trí, vị trí này thuộc \2"),
+    (r"measured position lies (\S+ k?m) from the registered position of marker (.+?) "
+     r"\((\w+)\); the limit is (\S+ k?m): .+",
+     r"vị trí đo được cách vị trí đăng ký của mốc \2 (\3) \1; giới hạn là \4: nếu mốc đã "
+     r"bị xê dịch, hãy ghi đo đạc lại (record resurvey) kèm lý do"),
+    (r"resurvey moves marker (.+?) \((\w+)\) by (\S+ k?m); the limit is (\S+ k?m)",
+     r"đo đạc lại dời mốc \1 (\2) \3; giới hạn là \4"),
+    (r"(?P<a>\w+) (?P<x>\S+) is after (?P<b>\w+) (?P<y>\S+)", _order),
+    (r"(.+?) is before marker (.+?) was built \((.+?)\)",
+     r"\1 trước ngày mốc \2 được xây dựng xong (\3)"),
+    (r"(.+?) is before work (.+?) started \((.+?)\)",
+     r"\1 trước ngày công trình \2 khởi công (\3)"),
+    (r"record (.+?) is of (.+?), not (.+?): a correction replaces a record of the same "
+     r"subject", r"bản ghi \1 thuộc \2, không phải \3: bản đính chính phải thay một bản ghi "
+     r"của cùng mốc/công trình"),
+    (r"unknown rule (.+?) to allow; the rules are (.+)",
+     r"không có quy tắc \1 để cho phép ngoại lệ; các quy tắc: \2"),
+    (r"field (.+?) cannot be changed; fields: (.+)",
+     r"không được sửa trường \1; các trường: \2"),
     (r"(.+?)% is below the previous update \((.+?)%\).+",
      r"\1% thấp hơn lần cập nhật trước (\2%); nếu số trước bị sai, hãy ghi bản đính chính "
      r"(--corrects MÃ)"),

@@ -203,9 +203,10 @@ def marker_history(source, number: str, *, border: str | None = None) -> pd.Data
                     fix_vi = f" — đính chính {p.corrects}" if isinstance(p.corrects, str) else ""
                     fix_en = f" — corrects {p.corrects}" if isinstance(p.corrects, str) else ""
                     note = f": {p.note}" if isinstance(p.note, str) else ""
+                    ov_vi, ov_en = _override_tags(p)
                     rows.append((p.date, w.border, sec, "progress", p.id,
-                                 f"{w.title}: {p.percent:g}%{note}{fix_vi}{tag_vi}",
-                                 f"{w.title}: {p.percent:g}%{note}{fix_en}{tag_en}"))
+                                 f"{w.title}: {p.percent:g}%{note}{fix_vi}{tag_vi}{ov_vi}",
+                                 f"{w.title}: {p.percent:g}%{note}{fix_en}{tag_en}{ov_en}"))
     ins = f.get("inspections")
     if ins is not None and len(ins):
         replaced = set(ins["corrects"].dropna())
@@ -216,15 +217,19 @@ def marker_history(source, number: str, *, border: str | None = None) -> pd.Data
             fix_en = f" — corrects {i.corrects}" if isinstance(i.corrects, str) else ""
             tag = " (đã được đính chính)" if i.id in replaced else ""
             tag_en = " (corrected later)" if i.id in replaced else ""
+            ov_vi, ov_en = _override_tags(i)
             rows.append((i.date, i.border, i.marker, "inspection", i.id,
-                         f"kiểm tra {team_vi}: {label(i.condition, 'vi')}{fix}{tag}",
-                         f"{i.team} inspection: {label(i.condition, 'en')}{fix_en}{tag_en}"))
+                         f"kiểm tra {team_vi}: {label(i.condition, 'vi')}{fix}{tag}{ov_vi}",
+                         f"{i.team} inspection: {label(i.condition, 'en')}{fix_en}{tag_en}"
+                         f"{ov_en}"))
     rs = f.get("resurveys")
     if rs is not None and len(rs):
         mine = rs[[(b, n) in names for b, n in zip(rs["border"], rs["marker"])]]
         for s in mine.itertuples(index=False):
+            ov_vi, ov_en = _override_tags(s)
             rows.append((s.date, s.border, s.marker, "resurvey", s.id,
-                         f"đo đạc lại vị trí: {s.reason}", f"position resurveyed: {s.reason}"))
+                         f"đo đạc lại vị trí: {s.reason}{ov_vi}",
+                         f"position resurveyed: {s.reason}{ov_en}"))
     out = pd.DataFrame(rows, columns=["date", "border", "marker", "event", "record_id",
                                       "description_vi", "description_en"])
     out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ms]")
@@ -232,6 +237,19 @@ def marker_history(source, number: str, *, border: str | None = None) -> pd.Data
     out["_o"] = out["event"].map(order)
     return out.sort_values(["date", "_o"], kind="stable").drop(columns="_o").reset_index(
         drop=True)
+
+
+def _override_tags(rec) -> tuple[str, str]:
+    """' [ngoại lệ: ...]' / ' [override: ...]' for a record entered with an overridden rule
+    (see :mod:`bienmoc.records.rules`); the stored text is the English rule message."""
+    from bienmoc.messages import to_vi
+
+    text = getattr(rec, "overrides", None)
+    if not isinstance(text, str) or not text:
+        return "", ""
+    parts = [t.partition(": ") for t in text.split(" | ")]
+    vi = " | ".join(f"{r}: {to_vi(m)}" if m else r for r, _, m in parts)
+    return f" [ngoại lệ được chấp nhận: {vi}]", f" [override: {text}]"
 
 
 def _check_marker(markers: pd.DataFrame, border: str, number: str) -> pd.Series:

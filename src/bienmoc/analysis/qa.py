@@ -32,7 +32,7 @@ from bienmoc.model.numbers import parse_number
 __all__ = ["check_markers", "DEFAULT_TOLERANCE_M", "QA_COLUMNS"]
 
 DEFAULT_TOLERANCE_M = {"large": 5.0, "medium": 5.0, "small": 5.0, "stake": 5.0}
-#: Along-line slack (m) for the province check where two provinces meet the border.
+#: Slack (m) of the province check where two provinces meet the border.
 PROVINCE_SLACK_M = 200.0
 QA_COLUMNS = ["severity", "check", "border", "markers", "value", "message_vi", "message_en"]
 
@@ -94,14 +94,11 @@ def check_markers(source, *, border: str | None = None,
             own = model.index.locate_on(b, xy[sel, 0], xy[sel, 1])
             dist[sel] = own.distance_m
             side[sel] = np.where(own.side > 0, "VN", np.where(own.side < 0, b, ""))
-            bb = np.full(sel.sum(), b, dtype=object)
-            # near a point where two provinces meet the line either name is right: accept the
-            # provinces found within PROVINCE_SLACK_M along the line, and the province nearest
-            # to the marker itself
-            prov[sel] = [set(t) for t in zip(*(
-                model.province_at(bb, own.chainage_m + d)
-                for d in (-PROVINCE_SLACK_M, 0.0, PROVINCE_SLACK_M)),
-                model.province_near(xy[sel, 0], xy[sel, 1]))]
+        # the province rule of the entry checks (bienmoc.records.rules.province_agrees): the
+        # polygon holding the marker or any within PROVINCE_SLACK_M of it
+        for i, names in enumerate(model.provinces.candidates(xy[:, 0], xy[:, 1],
+                                                             PROVINCE_SLACK_M)):
+            prov[i] = names
     m = m.assign(q_line_border=nearest.border if nearest is not None else [],
                  q_dist=dist, q_side=side, q_prov=prov)
     parsed = [parse_number(n) for n in m["number"]]
@@ -127,8 +124,8 @@ def check_markers(source, *, border: str | None = None,
         if row.province and names and str(row.province).casefold() not in names:
             where = " / ".join(sorted(str(p) for p in row.q_prov if p))
             add("error", "wrong_province", row.border, row.number, where,
-                f"mốc {row.number} ghi tỉnh {row.province} nhưng nằm ở đoạn của tỉnh {where}",
-                f"marker {row.number} says {row.province} but lies in {where}'s section")
+                f"mốc {row.number} ghi tỉnh {row.province} nhưng nằm ở tỉnh {where}",
+                f"marker {row.number} says {row.province} but lies in {where}")
         if row.q_part == 0 and row.q_dist > tol.get(row.kind, 5.0):
             add("error", "off_line", row.border, row.number, round(float(row.q_dist), 2),
                 f"mốc {row.number} cách đường biên giới {row.q_dist:.1f} m "

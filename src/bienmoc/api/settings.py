@@ -1,6 +1,8 @@
 """Server settings, read from ``BIENMOC_*`` environment variables when the app is created."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,5 +25,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(64 * 1024)
     #: Written incidents must lie within this distance (m) of the border line.
     write_max_distance_m: float = Field(20_000.0)
+    #: Other thresholds of the entry rules (:class:`bienmoc.records.RuleSettings` fields), as
+    #: JSON, e.g. ``BIENMOC_WRITE_RULES='{"displacement_m": 50, "gate_max_distance_m": 3000}'``.
+    write_rules: dict[str, Any] = Field(default_factory=dict)
     #: Default language of pages: vi or en.
     lang: str = Field("vi", pattern="^(vi|en)$")

@@ -69,7 +69,8 @@ def _format_problem(ctx: click.Context, p) -> str:
         where.append(_t(ctx, "row", row=p.row))
     if p.field:
         where.append(_t(ctx, "field", field=p.field))
-    return ("  - " + ", ".join(where) + ": " if where else "  - ") + _reason(ctx, p.reason)
+    rule = f" [--allow {p.rule}]" if getattr(p, "rule", "") else ""  # how to override it
+    return ("  - " + ", ".join(where) + ": " if where else "  - ") + _reason(ctx, p.reason) + rule
 
 
 class _Group(click.Group):
@@ -162,6 +163,13 @@ _XY = click.option("--xy", type=click.Choice(XY_ORDERS), default=XY_ORDERS[0],
                    "sheets write X = northing, Y = easting: northing,easting.")
 
 
+#: ``--allow RULE``: an explicit, logged override of an entry rule (bienmoc.records.rules)
+_ALLOW = click.option("--allow", "allow", multiple=True, metavar="RULE",
+                      help="Override a rule for a true exception (far, border, side, parts, "
+                           "province, displacement, resurvey_far, future_date, date_order, "
+                           "before_existence); stored on the record and logged.")
+
+
 @main.command("import")
 @click.argument("kind", type=click.Choice(IMPORTABLE))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -172,13 +180,14 @@ _XY = click.option("--xy", type=click.Choice(XY_ORDERS), default=XY_ORDERS[0],
               show_default=True, help="Add to the layer or replace it.")
 @click.option("--layer", default=None, help="Layer to read from a multi-layer file.")
 @_XY
+@_ALLOW
 @click.pass_context
-def import_(ctx, kind, file, crs, encoding, mode, layer, xy):
+def import_(ctx, kind, file, crs, encoding, mode, layer, xy, allow):
     """Import FILE (GeoJSON, GeoPackage, Shapefile, CSV, XLSX) into layer KIND, all or
     nothing."""
     store = _store(ctx)
     data = import_layer(store, kind, file, crs=crs, encoding=encoding, mode=mode, layer=layer,
-                        xy=xy)
+                        xy=xy, allow=allow)
     click.echo(_t(ctx, "imported", n=len(data), kind=kind, store=store.uri), err=True)
 
 
@@ -584,13 +593,14 @@ def record():
 @click.option("--note", default=None)
 @click.option("--disbursed", default=None, type=float, help="Disbursed to date (VND).")
 @click.option("--corrects", default=None, metavar="ID", help="Id of the record this corrects.")
+@_ALLOW
 @click.pass_context
-def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects):
+def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects, allow):
     """Append a progress update of work WORK_ID."""
     from bienmoc.records.recording import record_progress
 
     rec = record_progress(_store(ctx), work_id, date, percent, note=note,
-                          disbursed_vnd=disbursed, corrects=corrects)
+                          disbursed_vnd=disbursed, corrects=corrects, allow=allow)
     click.echo(rec["id"].iloc[0])
 
 
@@ -606,9 +616,10 @@ def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects):
 @click.option("--notes", default=None)
 @click.option("--photos", default=None, help="Photo references, ';'-separated.")
 @click.option("--corrects", default=None, metavar="ID", help="Id of the record this corrects.")
+@_ALLOW
 @click.pass_context
 def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, notes, photos,
-                          corrects):
+                          corrects, allow):
     """Append an inspection of MARKER."""
     from bienmoc.records.recording import record_inspection
 
@@ -616,7 +627,7 @@ def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, 
         raise click.UsageError("give both --lon and --lat, or neither")
     rec = record_inspection(_store(ctx), border.upper(), marker, date, team, condition,
                             position=(lon, lat) if lon is not None else None, notes=notes,
-                            photos=photos, corrects=corrects)
+                            photos=photos, corrects=corrects, allow=allow)
     click.echo(rec["id"].iloc[0])
 
 
@@ -628,13 +639,36 @@ def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, 
 @click.option("--lat", type=float, required=True)
 @click.option("--reason", required=True)
 @click.option("--surveyor", default=None)
+@_ALLOW
 @click.pass_context
-def record_resurvey_cmd(ctx, marker, border, date, lon, lat, reason, surveyor):
+def record_resurvey_cmd(ctx, marker, border, date, lon, lat, reason, surveyor, allow):
     """Move MARKER's registered position after a resurvey (recorded with the old position)."""
     from bienmoc.records.recording import resurvey_marker
 
     rec = resurvey_marker(_store(ctx), border.upper(), marker, (lon, lat), date, reason,
-                          surveyor=surveyor)
+                          surveyor=surveyor, allow=allow)
+    click.echo(rec["id"].iloc[0])
+
+
+@record.command("incident")
+@click.option("--kind", required=True, help="Incident kind (code or Vietnamese label).")
+@click.option("--lon", type=float, required=True)
+@click.option("--lat", type=float, required=True)
+@click.option("--reported", default=None, metavar="DATE", help="Reported date (default today).")
+@click.option("--occurred", default=None, metavar="DATE")
+@click.option("--border", default=None, metavar="CODE", help="Default: the nearest line.")
+@click.option("--province", default=None, help="Default: the province at the position.")
+@click.option("--description", default=None)
+@_ALLOW
+@click.pass_context
+def record_incident_cmd(ctx, kind, lon, lat, reported, occurred, border, province,
+                        description, allow):
+    """Append an incident at LON/LAT."""
+    from bienmoc.records import record_incident
+
+    rec = record_incident(_store(ctx), kind, (lon, lat), reported_date=reported,
+                          occurred_date=occurred, border=border.upper() if border else None,
+                          province=province, description=description, allow=allow)
     click.echo(rec["id"].iloc[0])
 
 

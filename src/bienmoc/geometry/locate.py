@@ -5,14 +5,17 @@
 provinces along each border. :func:`locate` answers, for any points or polygons: border,
 perpendicular distance to the line, side, chainage, the two markers between which the nearest
 line point falls (by position along the line, not by number), the nearer of the two and its
-distance, the province, and a description in Vietnamese and English:
+distance, the province (the polygon containing the point, see
+:mod:`bienmoc.geometry.provinces`), the province owning the nearest border section, and a
+description in Vietnamese and English:
 
     "khu vực mốc 1088/2 – 1089, cách mốc 1089 khoảng 320 m về phía Việt Nam,
      cách đường biên giới 45 m"
 
-Provinces along a border are found once per model by sampling the line every 100 m and taking
-the nearest province polygon (province edges do not coincide with the line); a located feature
-takes the province at its chainage.
+A located feature's ``province`` is the province polygon that contains it (nearest within 2 km
+for points just outside Vietnam). ``section_province`` is the province owning the border section
+at its chainage: sections are found once per model by sampling the line every 100 m and taking
+the nearest province polygon (province edges do not coincide with the line).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import shapely
 from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.errors import InvalidData
 from bienmoc.geometry.linear import LineIndex
+from bienmoc.geometry.provinces import DEFAULT_SLACK_M, ProvinceIndex
 from bienmoc.model.numbers import parse_number
 
 __all__ = ["BorderModel", "locate", "describe", "describe_vi", "describe_en", "NEIGHBOURS",
@@ -36,8 +40,8 @@ NEIGHBOURS = {"CN": ("Trung Quốc", "China"), "LA": ("Lào", "Laos"),
               "KH": ("Campuchia", "Cambodia"), "VN": ("Việt Nam", "Vietnam")}
 
 LOCATE_COLUMNS = ["border", "distance_m", "side", "chainage_m", "marker_before", "marker_after",
-                  "nearest_marker", "nearest_marker_distance_m", "province", "location_vi",
-                  "location_en"]
+                  "nearest_marker", "nearest_marker_distance_m", "province", "section_province",
+                  "location_vi", "location_en"]
 
 _PROVINCE_STEP_M = 100.0
 _MIN_RUN_M = 1000.0  # province runs shorter than this between two runs of one province merge
@@ -65,9 +69,9 @@ class BorderModel:
         if markers is not None and len(markers):
             self._place_markers(markers)
         self.province_runs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._province_edges = None
+        self.provinces = ProvinceIndex(provinces, self.crs)
         if provinces is not None and len(provinces):
-            self._province_runs(provinces)
+            self._province_runs()
 
     @classmethod
     def from_source(cls, source, crs: object | None = None) -> "BorderModel":
@@ -111,20 +115,13 @@ class BorderModel:
                                                   pos["chainage"].to_numpy(float),
                                                   list(pos["xs"]), list(pos["ys"]), direction)
 
-    def _province_runs(self, provinces: gpd.GeoDataFrame) -> None:
-        prov = provinces.to_crs(self.crs)
-        # Nearest province = owner of the nearest province-edge segment. (GEOS distance to
-        # whole polygons of tens of thousands of vertices is ~100x slower; the samples lie on
-        # the national border, i.e. on the provinces' outer edges, so the edge test agrees
-        # except within metres of the points where two provinces meet the line.)
-        coords, idx = shapely.get_coordinates(
-            shapely.boundary(np.asarray(prov.geometry.values, dtype=object)), return_index=True)
-        same = idx[1:] == idx[:-1]
-        segs = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
-        seg_owner = idx[:-1][same]
-        tree = shapely.STRtree(segs)
-        names = prov["name"].to_numpy(dtype=object)
-        self._province_edges = (tree, seg_owner, names)
+    def _province_runs(self) -> None:
+        # Nearest province = owner of the nearest province-edge segment (see
+        # ProvinceIndex.edges; the samples lie on the national border, i.e. on the provinces'
+        # outer edges, so the edge test agrees except within metres of the points where two
+        # provinces meet the line).
+        tree, seg_owner = self.provinces.edges()
+        names = self.provinces.names
         for border in self.index.borders:
             length = self.index.length_m[border]
             ch = np.arange(0.0, length + _PROVINCE_STEP_M, _PROVINCE_STEP_M)
@@ -141,16 +138,6 @@ class BorderModel:
             self.province_runs[border] = (starts, owner[np.concatenate([[0], change + 1])])
 
     # -- queries ---------------------------------------------------------------------------
-    def province_near(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Nearest province of metric points (by the nearest province edge)."""
-        out = np.full(len(x), None, dtype=object)
-        if getattr(self, "_province_edges", None) is None or not len(x):
-            return out
-        tree, owner, names = self._province_edges
-        qi, sj = tree.query_nearest(shapely.points(x, y), all_matches=False)
-        out[qi] = names[owner[sj]]
-        return out
-
     def province_at(self, border: np.ndarray, chainage: np.ndarray) -> np.ndarray:
         out = np.full(len(chainage), None, dtype=object)
         for b, (starts, names) in self.province_runs.items():
@@ -201,13 +188,14 @@ class BorderModel:
             use_hi = d_hi < d_lo
             nearest[sel] = np.where(use_hi, bm.position[hi], bm.position[lo])
             nearest_d[sel] = np.where(use_hi, d_hi, d_lo)
-        province = self.province_at(loc.border, loc.chainage_m)
+        section_province = self.province_at(loc.border, loc.chainage_m)
+        province = self.provinces.of_xy(xy[:, 0], xy[:, 1], DEFAULT_SLACK_M)
         side = np.where(loc.side > 0, "VN", np.where(loc.side < 0, loc.border, "")).astype(object)
         out = pd.DataFrame({
             "border": loc.border, "distance_m": loc.distance_m, "side": side,
             "chainage_m": loc.chainage_m, "marker_before": before, "marker_after": after,
             "nearest_marker": nearest, "nearest_marker_distance_m": nearest_d,
-            "province": province})
+            "province": province, "section_province": section_province})
         if not describe:
             return out
         # plain lists: iterating pandas string columns element by element is slow

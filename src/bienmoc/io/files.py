@@ -308,39 +308,19 @@ def read_source(path: str | os.PathLike, kind: str | None = None, *, crs: object
 
 def import_layer(store, kind: str, path: str | os.PathLike, *, crs: object | None = None,
                  encoding: str | None = None, mode: str = "append", layer: str | None = None,
-                 xy: str = XY_ORDERS[0]) -> gpd.GeoDataFrame:
-    """Import a file into ``store``: every row is validated; on any problem nothing is written.
+                 xy: str = XY_ORDERS[0], allow=(), settings=None) -> gpd.GeoDataFrame:
+    """Import a file into ``store``: every row is validated (schema, references and the domain
+    rules of :mod:`bienmoc.records`); on any problem nothing is written.
 
     Returns the validated records that were written. Raises :class:`InvalidData` listing every
-    bad row (row number, field, reason).
+    bad row (row number, field, reason). ``allow`` names rules overridden for true exceptions.
     """
+    from bienmoc.records import import_records
+
     if kind not in SCHEMAS:
         raise InvalidData(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
     raw, rows = read_source(path, kind, crs=crs, encoding=encoding, layer=layer, xy=xy)
-    # read, validate (ids picked from what is stored) and write under the store's write lock,
-    # so that concurrent writers (the API, record commands) cannot take the same ids meanwhile
-    with _write_lock(store):
-        existing = store.read(kind) if mode == "append" else None
-        borders = None
-        if kind != "boundary" and "border" in SCHEMAS[kind].columns:
-            boundary = store.read("boundary")
-            if len(boundary):
-                borders = set(boundary["border"])
-        data = validate(kind, raw, existing=existing, rows=rows, borders=borders,
-                        what=f"{Path(path).name}")
-        from bienmoc.records.recording import reference_problems
-
-        problems = reference_problems(kind, data, store, rows)
-        if problems:
-            raise InvalidData(problems, f"{Path(path).name}")
-        store.write(kind, data, mode="append" if mode == "append" else "replace")
-    return data
-
-
-def _write_lock(store):
-    """The store's transaction (reads and writes inside it are one atomic step), or nothing
-    for a backend without one."""
-    tx = getattr(store, "transaction", None)
-    return tx() if tx is not None else contextlib.nullcontext()
+    return import_records(store, kind, raw, rows=rows, mode=mode, allow=allow,
+                          settings=settings, what=f"{Path(path).name}")
 
 

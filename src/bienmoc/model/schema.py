@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Iterable
@@ -284,6 +285,11 @@ _BORDER = Field("border", "text", required=True, max_len=2, vi="Tuyến biên gi
 _PROVINCE = Field("province", "text", max_len=100, vi="Tỉnh", en="Province")
 _ID = Field("id", "text", max_len=64, vi="Mã", en="ID")
 _NOTES = Field("notes", "text", max_len=4000, vi="Ghi chú", en="Notes")
+#: Rules deliberately overridden when the record was entered (``rule: message`` naming the
+#: measured value, several joined by `` | ``; see :mod:`bienmoc.records.rules`); empty for
+#: records that passed every rule.
+_OVERRIDES = Field("overrides", "text", max_len=2000, vi="Ngoại lệ được chấp nhận",
+                   en="Overridden rules")
 
 SCHEMAS: dict[str, LayerSchema] = {
     "boundary": LayerSchema(
@@ -319,7 +325,7 @@ SCHEMAS: dict[str, LayerSchema] = {
          Field("vn2000_e", "float", vi="Tọa độ Y – hướng Đông (VN-2000)",
                en="Easting (VN-2000)"),
          Field("vn2000_crs", "text", max_len=20, vi="Hệ tọa độ VN-2000", en="VN-2000 CRS"),
-         _NOTES),
+         _NOTES, _OVERRIDES),
         ("Point",), key=("border", "number"), id_prefix="M", vi="Cột mốc", en="Markers"),
     "gates": LayerSchema(
         "gates",
@@ -331,7 +337,7 @@ SCHEMAS: dict[str, LayerSchema] = {
          Field("status", GateStatus, required=True, vi="Trạng thái", en="Status"),
          Field("opened_date", "date", vi="Ngày mở", en="Opened"),
          Field("status_date", "date", vi="Ngày trạng thái", en="Status since"),
-         _NOTES),
+         _NOTES, _OVERRIDES),
         ("Point",), id_prefix="G", vi="Cửa khẩu", en="Gates"),
     "works": LayerSchema(
         "works",
@@ -364,7 +370,8 @@ SCHEMAS: dict[str, LayerSchema] = {
          Field("condition", FoundCondition, required=True, vi="Tình trạng", en="Condition"),
          Field("notes", "text", max_len=4000, vi="Ghi chú", en="Notes"),
          Field("photos", "text", max_len=2000, vi="Ảnh", en="Photos"),
-         Field("corrects", "text", max_len=64, vi="Đính chính bản ghi", en="Corrects")),
+         Field("corrects", "text", max_len=64, vi="Đính chính bản ghi", en="Corrects"),
+         _OVERRIDES),
         ("Point",), geometry_required=False, id_prefix="I", vi="Kiểm tra mốc",
         en="Inspections"),
     "incidents": LayerSchema(
@@ -375,7 +382,8 @@ SCHEMAS: dict[str, LayerSchema] = {
          _BORDER, _PROVINCE,
          Field("occurred_date", "date", vi="Ngày xảy ra", en="Occurred"),
          Field("reported_date", "date", required=True, vi="Ngày phát hiện", en="Reported"),
-         Field("description", "text", max_len=4000, vi="Mô tả", en="Description")),
+         Field("description", "text", max_len=4000, vi="Mô tả", en="Description"),
+         _OVERRIDES),
         ("Point", "Polygon", "MultiPolygon"), id_prefix="V", vi="Vụ việc", en="Incidents"),
     "work_progress": LayerSchema(
         "work_progress",
@@ -387,7 +395,8 @@ SCHEMAS: dict[str, LayerSchema] = {
          Field("disbursed_vnd", "float", min=0, vi="Lũy kế giải ngân (đồng)",
                en="Disbursed to date (VND)"),
          Field("note", "text", max_len=2000, vi="Ghi chú", en="Note"),
-         Field("corrects", "text", max_len=64, vi="Đính chính bản ghi", en="Corrects")),
+         Field("corrects", "text", max_len=64, vi="Đính chính bản ghi", en="Corrects"),
+         _OVERRIDES),
         (), geometry_required=False, id_prefix="P", vi="Tiến độ công trình",
         en="Work progress"),
     "resurveys": LayerSchema(
@@ -399,7 +408,8 @@ SCHEMAS: dict[str, LayerSchema] = {
          Field("previous_wkt", "text", required=True, max_len=200, vi="Vị trí cũ",
                en="Previous position"),
          Field("reason", "text", required=True, max_len=2000, vi="Lý do", en="Reason"),
-         Field("surveyor", "text", max_len=200, vi="Đơn vị đo đạc", en="Surveyor")),
+         Field("surveyor", "text", max_len=200, vi="Đơn vị đo đạc", en="Surveyor"),
+         _OVERRIDES),
         ("Point",), id_prefix="R", vi="Đo đạc lại vị trí mốc", en="Resurveys"),
     "provinces": LayerSchema(
         "provinces",
@@ -428,6 +438,14 @@ def _is_missing(v: object) -> bool:
     if isinstance(v, float) and np.isnan(v):
         return True
     return isinstance(v, str) and v.strip() == ""
+
+
+#: Control characters refused in text (C0 and C1 except tab, newline, carriage return).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _shorten(s: str, n: int = 40) -> str:
+    return s if len(s) <= n else s[:n] + "…"
 
 
 def _parse_date(v: object) -> pd.Timestamp:
@@ -478,7 +496,12 @@ def _coerce_value(f: Field, v: object):
         return f.type.parse(v).value
     if f.type == "text":
         s = v if isinstance(v, str) else str(v)
-        s = s.strip()
+        bad = _CONTROL.search(s)
+        if bad:  # refused, never cut: SQLite/GDAL would store only the text before a NUL
+            raise ValueError(f"control character U+{ord(bad.group()):04X} at position "
+                             f"{bad.start() + 1} of {_shorten(s)!r}; only tab and newline "
+                             "are allowed")
+        s = unicodedata.normalize("NFC", s.strip())
         if f.max_len is not None and len(s) > f.max_len:
             raise ValueError(f"text longer than {f.max_len} characters ({len(s)})")
         return s
@@ -590,7 +613,7 @@ def _marker_problems(df: pd.DataFrame, rows: np.ndarray) -> list[Problem]:
 
 def validate(kind: str, data: pd.DataFrame, *, existing: pd.DataFrame | None = None,
              rows: Iterable[int] | None = None, borders: Iterable[str] | None = None,
-             what: str | None = None) -> gpd.GeoDataFrame:
+             what: str | None = None, assign_ids: bool = True) -> gpd.GeoDataFrame:
     """Validate and canonicalise a layer; raise :class:`InvalidData` listing every problem.
 
     Parameters
@@ -600,6 +623,8 @@ def validate(kind: str, data: pd.DataFrame, *, existing: pd.DataFrame | None = N
     existing : records already stored; keys must stay unique over ``existing`` + ``data``.
     rows : the 1-based source row number of each record (default 1..n).
     borders : known border codes; a record naming another border is rejected.
+    assign_ids : give rows without an id the next free one (markers: always ``BORDER-NUMBER``);
+        False leaves them empty for a transaction's ``append`` to allocate.
     """
     if kind not in SCHEMAS:
         raise InvalidData(f"unknown layer {kind!r}; expected one of {', '.join(LAYERS)}")
@@ -670,7 +695,7 @@ def validate(kind: str, data: pd.DataFrame, *, existing: pd.DataFrame | None = N
     generated = pd.Series(False, index=frame.index)
     if "id" in schema.columns:
         generated = frame["id"].isna()
-        if generated.any():
+        if generated.any() and (assign_ids or kind == "markers"):
             frame.loc[generated, "id"] = _new_ids(schema, frame, generated, existing)
     problems += _duplicate_problems(schema, frame, rows_arr, existing, generated)
 

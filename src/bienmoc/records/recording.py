@@ -1,149 +1,242 @@
-"""Recording from scripts and the CLI: progress updates, inspections, resurveys.
+"""Recording from scripts, the CLI and the API: imports, progress, inspections, resurveys and
+incidents.
 
-Every record goes through the same validation as an import (:func:`bienmoc.validate`) plus the
-references it makes (the work, the marker, the record it corrects), and is appended to the store
-in one atomic write: on any problem nothing is written. History is append-only; a correction is
-a new record whose ``corrects`` names the record it replaces.
+Every function takes the store (or an open transaction) first and goes through
+:func:`bienmoc.records.entry.enter`: schema validation, references, the domain rules of
+:mod:`bienmoc.records.rules`, then one atomic write; on any problem nothing is written.
+``allow`` names rules overridden for a true exception (stored on the record and logged).
+History is append-only; a correction is a new record whose ``corrects`` names the record it
+replaces.
 """
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
-from typing import Callable, Iterable
+from typing import Iterable, Mapping
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
-from bienmoc.geometry.crs import STORAGE_CRS
-from bienmoc.errors import InvalidData, Problem
 from bienmoc.analysis.progress import effective
-from bienmoc.model.schema import validate
+from bienmoc.errors import InvalidData, NotFound, Problem
+from bienmoc.geometry.crs import STORAGE_CRS
+from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
+from bienmoc.records.entry import (apply_overrides, border_model, check_allow, enter,
+                                   reference_problems, transaction)
+from bienmoc.records.rules import Context, RuleSettings, read_layer, run_rules
 
-__all__ = ["record_progress", "record_inspection", "resurvey_marker", "reference_problems",
-           "append_records"]
+__all__ = ["record_progress", "record_inspection", "resurvey_marker", "record_incident",
+           "update_incident", "import_records", "append_records", "reference_problems",
+           "INCIDENT_LOG"]
 
-
-def reference_problems(kind: str, data: pd.DataFrame, store, rows: Iterable[int] | None = None,
-                       ) -> list[Problem]:
-    """Problems with what records of ``kind`` refer to (works, markers, corrected records)."""
-    rows = list(rows) if rows is not None else list(range(1, len(data) + 1))
-    problems: list[Problem] = []
-    if kind == "work_progress":
-        works = set(store.read("works")["id"])
-        for r, w in zip(rows, data["work_id"]):
-            if w is not None and w not in works:
-                problems.append(Problem(r, "work_id", f"no work with id {w!r}"))
-    if kind in ("inspections", "resurveys"):
-        markers = store.read("markers")
-        known = set(zip(markers["border"], markers["number"]))
-        for r, b, m in zip(rows, data["border"], data["marker"]):
-            if b is not None and m is not None and (b, m) not in known:
-                problems.append(Problem(r, "marker", f"no marker {m} on border {b}"))
-    if kind in ("inspections", "work_progress") and "corrects" in data:
-        existing = store.read(kind)
-        ids = set(existing["id"]) | set(data["id"].dropna())
-        for r, c in zip(rows, data["corrects"]):
-            if c is not None and c not in ids:
-                problems.append(Problem(r, "corrects", f"no {kind} record {c!r} to correct"))
-    return problems
+#: The change log of incident updates (one row per changed field).
+INCIDENT_LOG = "incident_changes"
 
 
-def append_records(store, kind: str, records: pd.DataFrame | gpd.GeoDataFrame,
-                   *, what: str | None = None,
-                   checks: Callable[[gpd.GeoDataFrame], list[Problem]] | None = None
+def _one(columns: dict, geometry=None) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({k: [v] for k, v in columns.items()}, geometry=[geometry],
+                            crs=STORAGE_CRS)
+
+
+def import_records(store, kind: str, frame: pd.DataFrame, *, rows: Iterable[int] | None = None,
+                   mode: str = "append", allow: Iterable[str] = (),
+                   settings: RuleSettings | None = None, what: str | None = None
                    ) -> gpd.GeoDataFrame:
-    """Validate ``records`` (schema + references + uniqueness against the store + the
-    caller's ``checks``) and append them atomically. Returns the validated records."""
-    with _write_lock(store):  # read, validate and write as one step (ids cannot be taken)
-        existing = store.read(kind)
-        boundary = store.read("boundary")
-        borders = set(boundary["border"]) if len(boundary) else None
-        data = validate(kind, records, existing=existing, borders=borders, what=what)
-        problems = reference_problems(kind, data, store) + (checks(data) if checks else [])
-        if problems:
-            raise InvalidData(problems, what)
-        store.write(kind, data, mode="append")
-    return data
+    """Import records of any layer (``mode`` 'append' or 'replace'); ``rows`` are the source
+    row numbers the messages name. Returns the records written."""
+    if kind not in SCHEMAS:
+        raise InvalidData(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
+    prepare = _fill_incident_place if kind == "incidents" else None
+    return enter(store, kind, frame, rows=rows, mode=mode, allow=allow, settings=settings,
+                 what=what, prepare=prepare)
 
 
-def _write_lock(store):
-    """The store's transaction, or nothing for a backend without one."""
-    tx = getattr(store, "transaction", None)
-    return tx() if tx is not None else contextlib.nullcontext()
-
-
-def _not_in_future(data: gpd.GeoDataFrame) -> list[Problem]:
-    today = pd.Timestamp(_dt.date.today())
-    return [Problem(i + 1, "date", f"{d.date()} is in the future")
-            for i, d in enumerate(data["date"]) if pd.notna(d) and d > today]
+def append_records(store, kind: str, records: pd.DataFrame, *, what: str | None = None,
+                   allow: Iterable[str] = (), settings: RuleSettings | None = None
+                   ) -> gpd.GeoDataFrame:
+    """Append ``records`` of ``kind`` (the same path as an import)."""
+    return import_records(store, kind, records, allow=allow, settings=settings, what=what)
 
 
 def record_progress(store, work_id: str, date, percent: float, *, note: str | None = None,
-                    disbursed_vnd: float | None = None, corrects: str | None = None
+                    disbursed_vnd: float | None = None, corrects: str | None = None,
+                    allow: Iterable[str] = (), settings: RuleSettings | None = None
                     ) -> gpd.GeoDataFrame:
     """Append one progress update of a work. Percent must not fall below the latest effective
-    update dated on or before ``date`` (unless the record corrects an earlier one), and the
-    date may not lie in the future."""
-    rec = gpd.GeoDataFrame({"work_id": [work_id], "date": [date], "percent": [percent],
-                            "disbursed_vnd": [disbursed_vnd], "note": [note],
-                            "corrects": [corrects]}, geometry=[None], crs=STORAGE_CRS)
+    update dated on or before ``date`` (unless the record corrects an earlier one)."""
+    rec = _one({"work_id": work_id, "date": date, "percent": percent,
+                "disbursed_vnd": disbursed_vnd, "note": note, "corrects": corrects})
 
-    def checks(data: gpd.GeoDataFrame) -> list[Problem]:
-        problems = _not_in_future(data)
-        if corrects is None:
-            prog = effective(store.read("work_progress"))
-            before = prog[(prog["work_id"] == work_id) & (prog["date"] <= data["date"].iloc[0])]
-            if len(before):
-                prev = float(before.sort_values("date")["percent"].iloc[-1])
-                if prev > percent:
-                    problems.append(Problem(
-                        1, "percent", f"{percent:g}% is below the previous update ({prev:g}%);"
-                        " record a correction (--corrects ID) if the earlier figure was wrong"))
-        return problems
+    def checks(ctx: Context) -> list[Problem]:
+        if corrects is not None:
+            return []
+        prog = effective(read_layer(ctx.tx, "work_progress"))
+        before = prog[(prog["work_id"] == work_id) & (prog["date"] <= ctx.data["date"].iloc[0])]
+        if len(before):
+            prev = float(before.sort_values("date")["percent"].iloc[-1])
+            if prev > percent:
+                return [Problem(1, "percent", f"{percent:g}% is below the previous update "
+                                f"({prev:g}%); record a correction (--corrects ID) if the "
+                                "earlier figure was wrong")]
+        return []
 
-    return append_records(store, "work_progress", rec, what="progress", checks=checks)
+    return enter(store, "work_progress", rec, allow=allow, settings=settings, what="progress",
+                 checks=checks)
 
 
 def record_inspection(store, border: str, marker: str, date, team: str, condition: str, *,
                       position: tuple[float, float] | None = None, notes: str | None = None,
-                      photos: str | None = None, corrects: str | None = None
+                      photos: str | None = None, corrects: str | None = None,
+                      allow: Iterable[str] = (), settings: RuleSettings | None = None
                       ) -> gpd.GeoDataFrame:
     """Append one inspection of a marker; ``position`` is the measured (lon, lat), if any."""
     geom = shapely.Point(*position) if position is not None else None
-    rec = gpd.GeoDataFrame({"date": [date], "border": [border], "marker": [marker],
-                            "team": [team], "condition": [condition], "notes": [notes],
-                            "photos": [photos], "corrects": [corrects]},
-                           geometry=[geom], crs=STORAGE_CRS)
-    return append_records(store, "inspections", rec, what="inspection",
-                          checks=_not_in_future)
+    rec = _one({"date": date, "border": border, "marker": marker, "team": team,
+                "condition": condition, "notes": notes, "photos": photos,
+                "corrects": corrects}, geom)
+    return enter(store, "inspections", rec, allow=allow, settings=settings, what="inspection")
 
 
 def resurvey_marker(store, border: str, marker: str, position: tuple[float, float], date,
-                    reason: str, *, surveyor: str | None = None) -> gpd.GeoDataFrame:
+                    reason: str, *, surveyor: str | None = None, allow: Iterable[str] = (),
+                    settings: RuleSettings | None = None) -> gpd.GeoDataFrame:
     """Move a marker's registered position to ``position`` (lon, lat), recording the resurvey
-    with the previous position; both layers change in one atomic write."""
-    with _write_lock(store):
-        return _resurvey(store, border, marker, position, date, reason, surveyor)
+    with the previous position; both layers change in one transaction. The moved marker must
+    still pass the marker rules (its own line, its province)."""
+    allowed = check_allow(allow)
+    settings = settings or RuleSettings()
+    with transaction(store) as tx:
+        markers = read_layer(tx, "markers")
+        hit = ((markers["border"] == border) & (markers["number"] == marker)).to_numpy()
+        old = markers.loc[hit, "geometry"].iloc[0] if hit.any() else None
+        rec = _one({"date": date, "border": border, "marker": marker,
+                    "previous_wkt": (shapely.to_wkt(old, rounding_precision=7)
+                                     if old is not None else "POINT EMPTY"),
+                    "reason": reason, "surveyor": surveyor}, shapely.Point(*position))
+
+        def moved_marker(ctx: Context) -> list[Problem]:
+            if not hit.any():
+                return []
+            one = markers[hit].copy()
+            one["geometry"] = [ctx.data.geometry.iloc[0]]
+            mctx = Context(ctx.tx, "markers", one, np.array([1]), ctx.settings, ctx.model)
+            found = run_rules(mctx)
+            moved_marker.allowed = [p for p in found if p.rule in allowed]
+            return found
+
+        def move(tx_, data: gpd.GeoDataFrame) -> None:
+            if not hit.any():
+                return
+            out = markers.copy()
+            out.loc[hit, "geometry"] = data.geometry.iloc[0]
+            if getattr(moved_marker, "allowed", None):
+                sub = out[hit].copy()
+                apply_overrides(sub, np.array([1]), moved_marker.allowed, "markers")
+                out.loc[hit, "overrides"] = sub["overrides"].to_numpy()
+            tx_.replace("markers", out)
+
+        return enter(tx, "resurveys", rec, allow=allowed, settings=settings, what="resurvey",
+                     checks=moved_marker, also=move)
 
 
-def _resurvey(store, border, marker, position, date, reason, surveyor) -> gpd.GeoDataFrame:
-    markers = store.read("markers")
-    hit = (markers["border"] == border) & (markers["number"] == marker)
-    if not hit.any():
-        raise InvalidData(Problem(None, "marker", f"no marker {marker} on border {border}"),
-                          "resurvey")
-    old = markers.loc[hit, "geometry"].iloc[0]
-    rec = gpd.GeoDataFrame({"date": [date], "border": [border], "marker": [marker],
-                            "previous_wkt": [shapely.to_wkt(old, rounding_precision=7)],
-                            "reason": [reason], "surveyor": [surveyor]},
-                           geometry=[shapely.Point(*position)], crs=STORAGE_CRS)
-    existing = store.read("resurveys")
-    data = validate("resurveys", rec, existing=existing, what="resurvey")
-    moved = markers.copy()
-    moved.loc[hit, "geometry"] = data.geometry.iloc[0]
-    moved = validate("markers", moved, what="resurvey")
-    all_rs = gpd.GeoDataFrame(pd.concat([existing, data], ignore_index=True),
-                              geometry="geometry", crs=STORAGE_CRS)
-    store.write_many({"markers": moved, "resurveys": all_rs}, mode="replace")
-    return data
+def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
+    """Incidents without border/province take the nearest line's border and the province
+    polygon holding them (positions that validation will refuse are left alone)."""
+    if not isinstance(records, gpd.GeoDataFrame) or records.geometry.name not in records:
+        return records
+    records = records.copy()
+    for col in ("border", "province"):
+        if col not in records:
+            records[col] = None
+    def missing(v):
+        return v is None or (isinstance(v, float) and np.isnan(v)) or (
+            isinstance(v, str) and not v.strip())
+    need = np.array([missing(b) or missing(p) for b, p in
+                     zip(records["border"], records["province"])])
+    geoms = records.geometry.to_crs(STORAGE_CRS) if records.crs is not None else records.geometry
+    x0, y0, x1, y1 = REGION_BOUNDS
+    bounds = shapely.bounds(np.asarray(geoms.values, dtype=object))
+    ok = need & np.isfinite(bounds).all(axis=1) & (bounds[:, 0] >= x0) & (bounds[:, 2] <= x1) \
+        & (bounds[:, 1] >= y0) & (bounds[:, 3] <= y1)
+    ok &= shapely.is_valid(np.asarray(geoms.values, dtype=object))
+    if not ok.any():
+        return records
+    model = border_model(tx)
+    if model is None:
+        return records
+    idx = np.flatnonzero(ok)
+    xy = model.index.to_metric_xy(gpd.GeoSeries(geoms.values[idx], crs=STORAGE_CRS))
+    found_b = model.index.locate_xy(xy[:, 0], xy[:, 1]).border
+    found_p = model.provinces.of_xy(xy[:, 0], xy[:, 1])
+    bcol, pcol = records.columns.get_loc("border"), records.columns.get_loc("province")
+    for k, i in enumerate(idx):
+        if missing(records.iloc[i, bcol]):
+            records.iloc[i, bcol] = found_b[k]
+        if missing(records.iloc[i, pcol]) and found_p[k] is not None:
+            records.iloc[i, pcol] = found_p[k]
+    return records
+
+
+def record_incident(store, kind: str, geometry, *, reported_date=None, status: str = "reported",
+                    border: str | None = None, province: str | None = None,
+                    occurred_date=None, description: str | None = None,
+                    allow: Iterable[str] = (), settings: RuleSettings | None = None
+                    ) -> gpd.GeoDataFrame:
+    """Append one incident (a point or an area, lon/lat). ``reported_date`` defaults to today;
+    a missing border is the nearest line's, a missing province the polygon holding it."""
+    settings = settings or RuleSettings()
+    if reported_date is None:
+        reported_date = settings.day().date()
+    if isinstance(geometry, (tuple, list)):
+        geometry = shapely.Point(*geometry[:2])
+    rec = _one({"kind": kind, "status": status, "border": border, "province": province,
+                "occurred_date": occurred_date, "reported_date": reported_date,
+                "description": description}, geometry)
+    return enter(store, "incidents", rec, allow=allow, settings=settings, what="incident",
+                 prepare=_fill_incident_place)
+
+
+def _stored_text(v) -> str | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):  # as GDAL writes a GeoPackage DATETIME
+        return v.strftime("%Y-%m-%dT%H:%M:%S")
+    return str(v)
+
+
+def update_incident(store, record_id: str, values: Mapping[str, object], *,
+                    allow: Iterable[str] = (), settings: RuleSettings | None = None,
+                    note: str | None = None) -> dict[str, tuple]:
+    """Change attributes of an incident (status, description, dates...) in place and log each
+    change in :data:`INCIDENT_LOG`. The changed record passes the same rules as a new one
+    (problems of unchanged fields are not held against it). Returns {field: (old, new)}."""
+    allowed = check_allow(allow)
+    settings = settings or RuleSettings()
+    schema = SCHEMAS["incidents"]
+    bad = [k for k in values if k not in schema.columns or k in ("id", "overrides")]
+    if bad:
+        raise InvalidData(Problem(None, bad[0], f"field {bad[0]!r} cannot be changed; "
+                                  f"fields: {', '.join(schema.columns[1:-1])}"), "incident")
+    with transaction(store) as tx:
+        inc = read_layer(tx, "incidents")
+        hit = (inc["id"] == record_id).to_numpy()
+        if not hit.any():
+            raise NotFound(f"no incident {record_id!r}")
+        rec = inc[hit].reset_index(drop=True)
+        for k, v in values.items():
+            rec[k] = pd.Series([v], dtype=object)
+        boundary = read_layer(tx, "boundary")
+        data = validate("incidents", rec, borders=set(boundary["border"]) or None,
+                        what="incident")
+        ctx = Context(tx, "incidents", data, np.array([1]), settings, lambda: border_model(tx))
+        found = [p for p in run_rules(ctx) if p.field in values
+                 or (p.field == "geometry" and "border" in values)]
+        blocking = [p for p in found if p.rule not in allowed]
+        if blocking:
+            raise InvalidData(blocking, "incident")
+        out = {k: _stored_text(data[k].iloc[0]) for k in values}
+        if found:
+            apply_overrides(data, np.array([1]), found, "incidents")
+            out["overrides"] = data["overrides"].iloc[0]
+        return tx.update_fields("incidents", record_id, out, log_layer=INCIDENT_LOG,
+                                note=note)

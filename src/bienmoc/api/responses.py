@@ -1,0 +1,48 @@
+"""Answers shared by the read routes (:mod:`bienmoc.api.features`) and the write routes
+(:mod:`bienmoc.api.writes`): problem lists, 404s, feature bodies with links."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from bienmoc.api.query import LayerIndex, dumps
+from bienmoc.errors import InvalidData
+
+__all__ = ["GEOJSON", "JSON", "problems_response", "invalid", "not_found", "base_url",
+           "with_links"]
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+
+
+def problems_response(status: int, what: str, problems: list[dict]) -> JSONResponse:
+    """``{"detail", "problems": [{"field", "reason"}]}`` with ``status``."""
+    head = "; ".join(f"{p['field']}: {p['reason']}" if p.get("field") else p["reason"]
+                     for p in problems[:5])
+    return JSONResponse({"detail": f"{what}: {head}", "problems": problems}, status)
+
+
+def invalid(e: InvalidData, what: str) -> JSONResponse:
+    """A 422 naming the field and reason (English) of each problem of ``e``."""
+    return problems_response(422, what, [{"field": p.field, "reason": p.reason}
+                                         for p in e.problems])
+
+
+def not_found(detail: str) -> JSONResponse:
+    return JSONResponse({"code": "NotFound", "detail": detail}, 404)
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def with_links(request: Request, name: str, lay: LayerIndex, row: int) -> bytes:
+    """One feature of a cached layer as GeoJSON, with its self and collection links."""
+    base = base_url(request)
+    fid = quote(str(lay.ids[row]), safe="")
+    links = dumps([
+        {"href": f"{base}/collections/{name}/items/{fid}", "rel": "self", "type": GEOJSON},
+        {"href": f"{base}/collections/{name}", "rel": "collection", "type": JSON}])
+    return lay.feature_bytes([row])[0][:-1] + b',"links":' + links + b"}"

@@ -1,0 +1,329 @@
+"""The API's writes: request bodies and handlers that translate them into records calls.
+
+``POST /collections/incidents/items`` (a GeoJSON Feature) ->
+:func:`bienmoc.records.record_incident`, ``PATCH /collections/incidents/items/{id}`` (merge patch of ``status`` and ``description``) ->
+:func:`bienmoc.records.update_incident`, ``POST /collections/inspections/items`` ->
+:func:`bienmoc.records.record_inspection`. The rules live in :mod:`bienmoc.records` (the same
+for imports and the CLI); here :class:`~bienmoc.errors.InvalidData` becomes a 422 with
+``{"detail", "problems": [{"field", "reason"}]}`` and nothing is stored. ``?allow=RULE``
+(repeatable) overrides a rule for a true exception; the override is stored on the record and
+logged. The thresholds come from the server's settings (``BIENMOC_WRITE_MAX_DISTANCE_M``...).
+
+A 201/200 is sent only after the store's transaction committed, i.e. once the record is durable
+(fsynced; see :mod:`bienmoc.storage.geopackage`). Status changes are auditable: a PATCH changes
+the incident in place and, in the same transaction, appends one row per changed field (old
+value, new value, UTC time) to the ``incident_changes`` layer; nothing is ever deleted.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import threading
+from typing import Annotated, Any, Literal, Optional, Union
+from urllib.parse import quote
+
+import shapely
+import shapely.geometry
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from bienmoc.api.query import QueryCache
+from bienmoc.api.responses import GEOJSON, base_url, invalid, not_found, problems_response, \
+    with_links
+from bienmoc.api.settings import Settings
+from bienmoc.errors import InvalidData, NotFound
+from bienmoc.model.dates import parse_date
+from bienmoc.model.schema import FoundCondition, IncidentKind, IncidentStatus, InspectionTeam
+
+__all__ = ["IncidentIn", "IncidentPatch", "InspectionIn", "add_write_routes", "rule_settings"]
+
+
+# -- request bodies (documented at /docs) ----------------------------------------------------
+
+# Bounded numbers: a finite float (JSON integers of any size arrive as ints and are converted
+# by pydantic; beyond the bounds they are refused with 422, never an OverflowError later).
+Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-20_000, le=20_000)]
+
+
+def _lon_lat(v: list) -> list:
+    if not 2 <= len(v) <= 3:
+        raise ValueError("a position is [longitude, latitude] or [longitude, latitude, "
+                         "elevation]")
+    if not -180 <= v[0] <= 180:
+        raise ValueError(f"longitude {v[0]} is outside -180..180 (CRS84: longitude first)")
+    if not -90 <= v[1] <= 90:
+        raise ValueError(f"latitude {v[1]} is outside -90..90 (CRS84: longitude first)")
+    return v
+
+
+Position = Annotated[list[Coordinate], Field(
+    min_length=2, max_length=3, description="[longitude, latitude] or [longitude, latitude, "
+    "elevation m] (CRS84)", json_schema_extra={"prefixItems": [
+        {"type": "number", "minimum": -180, "maximum": 180},
+        {"type": "number", "minimum": -90, "maximum": 90}]}), AfterValidator(_lon_lat)]
+Ring = Annotated[list[Position], Field(min_length=4, max_length=10_000)]
+
+
+class PointGeometry(BaseModel):
+    """A GeoJSON Point in CRS84 (longitude, latitude)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["Point"]
+    coordinates: Position
+
+
+class PolygonGeometry(BaseModel):
+    """A GeoJSON Polygon in CRS84 (an area, e.g. a landslide or encroached field)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["Polygon"]
+    coordinates: Annotated[list[Ring], Field(min_length=1, max_length=100)]
+
+
+class MultiPolygonGeometry(BaseModel):
+    """A GeoJSON MultiPolygon in CRS84."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["MultiPolygon"]
+    coordinates: Annotated[list[Annotated[list[Ring], Field(min_length=1, max_length=100)]],
+                           Field(min_length=1, max_length=100)]
+
+
+def _codes(enum) -> Any:
+    return Literal[tuple(m.value for m in enum)]  # type: ignore[valid-type]
+
+
+BorderCode = Annotated[str, Field(pattern="^[A-Z]{2}$", description="neighbour's ISO code, e.g. "
+                                  "CN, LA, KH")]
+def _iso_day(v):
+    """A body date: written ISO YYYY-MM-DD (JSON's form), read by the one date parser."""
+    if isinstance(v, _dt.date) and not isinstance(v, _dt.datetime):
+        return v
+    if not isinstance(v, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):
+        raise ValueError("write the date as YYYY-MM-DD")
+    return parse_date(v)
+
+
+Day = Annotated[_dt.date, BeforeValidator(_iso_day), Field(description="YYYY-MM-DD")]
+
+
+class IncidentProperties(BaseModel):
+    """What a field team reports; border and province are found from the position if left
+    out, the id is assigned by the server."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: _codes(IncidentKind) = Field(description="incident kind (code)")
+    status: _codes(IncidentStatus) = Field("reported", description="current status (code)")
+    border: Optional[BorderCode] = None
+    province: Optional[Annotated[str, Field(max_length=100)]] = None
+    occurred_date: Optional[Day] = Field(None, description="when it happened (YYYY-MM-DD)")
+    reported_date: Optional[Day] = Field(None, description="when it was detected (default: "
+                                         "today)")
+    description: Optional[Annotated[str, Field(max_length=4000)]] = None
+
+
+class IncidentIn(BaseModel):
+    """A GeoJSON Feature: one incident on or near the line."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [103.8, 20.8]},
+        "properties": {"kind": "illegal_crossing", "reported_date": "2025-06-01",
+                       "description": "Phát hiện 3 người xuất cảnh trái phép"}}})
+    type: Literal["Feature"]
+    id: None = Field(None, description="leave out: the server assigns the id")
+    bbox: Optional[Annotated[list[Coordinate], Field(min_length=4, max_length=6)]] = Field(
+        None, description="ignored")
+    geometry: Annotated[Union[PointGeometry, PolygonGeometry, MultiPolygonGeometry],
+                        Field(discriminator="type")]
+    properties: IncidentProperties
+
+
+class InspectionProperties(BaseModel):
+    """One inspection of a marker (append-only: a correction names the record it corrects)."""
+
+    model_config = ConfigDict(extra="forbid")
+    border: BorderCode
+    marker: Annotated[str, Field(min_length=1, max_length=32, description="marker number, "
+                                 "e.g. 222(1)")]
+    date: Day
+    team: _codes(InspectionTeam)
+    condition: _codes(FoundCondition)
+    notes: Optional[Annotated[str, Field(max_length=4000)]] = None
+    photos: Optional[Annotated[str, Field(max_length=2000)]] = None
+    corrects: Optional[Annotated[str, Field(max_length=64)]] = None
+
+
+class InspectionIn(BaseModel):
+    """A GeoJSON Feature: an inspection, with the measured position if one was taken."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "type": "Feature", "geometry": None,
+        "properties": {"border": "LA", "marker": "255", "date": "2025-06-01",
+                       "team": "joint", "condition": "good"}}})
+    type: Literal["Feature"]
+    id: None = Field(None, description="leave out: the server assigns the id")
+    bbox: Optional[Annotated[list[Coordinate], Field(min_length=4, max_length=6)]] = Field(
+        None, description="ignored")
+    geometry: Optional[PointGeometry] = None
+    properties: InspectionProperties
+
+
+class IncidentPatch(BaseModel):
+    """JSON merge patch of an incident: its status and/or description."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "status": "verifying"}})
+    status: Optional[_codes(IncidentStatus)] = None
+    description: Optional[Annotated[str, Field(max_length=4000)]] = None
+
+
+_bearer = HTTPBearer(auto_error=False, description="the server's BIENMOC_API_TOKEN")
+
+
+def _documented_bearer(cred: Annotated[Optional[HTTPAuthorizationCredentials],
+                                       Depends(_bearer)] = None) -> None:
+    """Documents the bearer scheme in OpenAPI; the check itself runs before the body is read
+    (see ``_route_class``)."""
+
+
+def rule_settings(settings: Settings):
+    """The entry rules' thresholds from the server's settings (``write_max_distance_m`` and
+    the ``write_rules`` mapping of :class:`~bienmoc.records.RuleSettings` fields)."""
+    import dataclasses
+
+    from bienmoc.records import RuleSettings
+
+    known = {f.name for f in dataclasses.fields(RuleSettings)} - {"today"}
+    unknown = sorted(set(settings.write_rules) - known)
+    if unknown:
+        raise ValueError(f"BIENMOC_WRITE_RULES: unknown setting(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(known))}")
+    return RuleSettings(**{"incident_max_distance_m": float(settings.write_max_distance_m),
+                           **settings.write_rules})
+
+
+Allow = Annotated[list[str], Query(description="rules to override for a true exception "
+                                   "(e.g. far, displacement); stored on the record")]
+
+
+class _Writer:
+    """Translate requests into :mod:`bienmoc.records` calls; answer from the refreshed cache."""
+
+    def __init__(self, store, settings: Settings, cache: QueryCache):
+        self.store, self.cache = store, cache
+        self.rules = rule_settings(settings)
+        self._lock = threading.Lock()  # one writer thread at a time in this process
+
+    def _respond(self, request: Request, name: str, record_id: str, status: int) -> Response:
+        with self.cache.lock:
+            self.cache.refresh()
+            lay = self.cache.layer(name)
+            body = with_links(request, name, lay, lay.pos[record_id])
+        headers = {}
+        if status == 201:
+            headers["Location"] = (f"{base_url(request)}/collections/{name}/items/"
+                                   f"{quote(record_id, safe='')}")
+        return Response(body, status, headers=headers, media_type=GEOJSON)
+
+    def create_incident(self, request: Request, feature: IncidentIn, allow: list[str]
+                        ) -> Response:
+        from bienmoc.records import record_incident
+
+        p = feature.properties
+        try:
+            geom = shapely.geometry.shape(feature.geometry.model_dump())
+        except Exception as e:  # noqa: BLE001 - any shapely construction error
+            return problems_response(422, "invalid incident", [
+                {"field": "geometry", "reason": f"not a valid geometry: {e}"}])
+        with self._lock:
+            try:
+                data = record_incident(
+                    self.store, p.kind, geom, reported_date=p.reported_date, status=p.status,
+                    border=p.border, province=p.province, occurred_date=p.occurred_date,
+                    description=p.description, allow=allow, settings=self.rules)
+            except InvalidData as e:
+                return invalid(e, "invalid incident")
+        return self._respond(request, "incidents", str(data["id"].iloc[0]), 201)
+
+    def patch_incident(self, request: Request, record_id: str, patch: IncidentPatch,
+                       allow: list[str]) -> Response:
+        from bienmoc.records import update_incident
+
+        given = [k for k in IncidentPatch.model_fields if k in patch.model_fields_set]
+        if not given:
+            return problems_response(422, "nothing to change", [
+                {"field": None, "reason": "send 'status' and/or 'description'"}])
+        if "status" in given and patch.status is None:
+            return problems_response(422, "invalid change", [
+                {"field": "status", "reason": "an incident always has a status"}])
+        with self._lock:
+            try:
+                update_incident(self.store, record_id, {k: getattr(patch, k) for k in given},
+                                allow=allow, settings=self.rules, note="api")
+            except NotFound:
+                return not_found(f"no incident {record_id!r}")
+            except InvalidData as e:
+                return invalid(e, "invalid change")
+        return self._respond(request, "incidents", record_id, 200)
+
+    def create_inspection(self, request: Request, feature: InspectionIn, allow: list[str]
+                          ) -> Response:
+        from bienmoc.records import record_inspection
+
+        p = feature.properties
+        position = (tuple(float(c) for c in feature.geometry.coordinates[:2])
+                    if feature.geometry is not None else None)
+        with self._lock:
+            try:
+                data = record_inspection(self.store, p.border, p.marker, p.date, p.team,
+                                         p.condition, position=position, notes=p.notes,
+                                         photos=p.photos, corrects=p.corrects, allow=allow,
+                                         settings=self.rules)
+            except InvalidData as e:
+                return invalid(e, "invalid inspection")
+        return self._respond(request, "inspections", str(data["id"].iloc[0]), 201)
+
+
+def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache) -> None:
+    """Add the write routes to the features router ``r`` (whose route class checks the token,
+    body size and media type first)."""
+    writer = _Writer(store, settings, cache)
+    wtag = ["OGC API – Features: writes"]
+    auth = [Depends(_documented_bearer)]
+    created = {201: {"description": "Created: the record is stored durably",
+                     "content": {GEOJSON: {}}},
+               401: {"description": "Missing or wrong bearer token"},
+               403: {"description": "Writes are disabled (no BIENMOC_API_TOKEN)"},
+               413: {"description": "Body too large"},
+               415: {"description": "Not JSON"},
+               422: {"description": "Invalid: `problems` names each field"}}
+
+    @r.post("/collections/incidents/items", tags=wtag, status_code=201, dependencies=auth,
+            summary="Report an incident (GeoJSON Feature)", response_class=Response,
+            responses=created)
+    def create_incident(request: Request, feature: Annotated[IncidentIn, Body(
+            media_type=GEOJSON)], allow: Allow = []) -> Response:
+        return writer.create_incident(request, feature, allow)
+
+    @r.patch("/collections/incidents/items/{featureId}", tags=wtag, dependencies=auth,
+             summary="Change an incident's status or description (JSON merge patch)",
+             response_class=Response,
+             responses={**{k: v for k, v in created.items() if k != 201},
+                        200: {"description": "The changed incident", "content": {GEOJSON: {}}},
+                        404: {"description": "No such incident"}})
+    def patch_incident(request: Request,
+                       featureId: Annotated[str, Path(max_length=64)],
+                       patch: Annotated[IncidentPatch, Body(
+                           media_type="application/merge-patch+json")],
+                       allow: Allow = []) -> Response:
+        return writer.patch_incident(request, featureId, patch, allow)
+
+    @r.post("/collections/inspections/items", tags=wtag, status_code=201, dependencies=auth,
+            summary="Record an inspection of a marker (GeoJSON Feature)",
+            response_class=Response, responses=created)
+    def create_inspection(request: Request, feature: Annotated[InspectionIn, Body(
+            media_type=GEOJSON)], allow: Allow = []) -> Response:
+        return writer.create_inspection(request, feature, allow)
+

@@ -1,0 +1,378 @@
+"""The domain rules every record must pass at entry, whatever door it came through.
+
+Each rule is a small function ``rule(ctx) -> list[RuleProblem]`` over the validated records of
+one layer (:class:`Context`: the records, their source row numbers, the thresholds, the border
+geometry and the open transaction to read references from). A :class:`RuleProblem` is a
+:class:`~bienmoc.errors.Problem` that names its rule; the rule names double as overrides
+(``allow=("far",)``, ``bienmoc import ... --allow far``): an allowed problem does not block the
+write but is stored on the record (``overrides``) and logged. Every message names the row, the
+field and the measured value, in English; :mod:`bienmoc.messages` renders it in Vietnamese.
+
+Rules (name: what it refuses)
+
+* ``far``: a marker/stake farther from its own border line than its kind's tolerance (double/
+  triple parts: ``part_tolerance_m``, the spacing QA allows); a gate farther than 2 km; an
+  incident farther than the write distance (20 km).
+* ``border``: a record whose border attribute names another line than the one it stands on.
+* ``side``: a gate on the neighbour's side of the line.
+* ``parts``: parts of a double/triple marker on one side of the line or farther apart than
+  ``part_tolerance_m`` (QA's part checks, over the new parts and their registered siblings).
+* ``province``: a province attribute that disagrees with the province polygon of the position.
+* ``displacement``: an inspection's measured position too far from the registered marker.
+* ``resurvey_far``: a resurvey moving a marker farther than ``resurvey_max_move_m``.
+* ``future_date``: a date after today.
+* ``date_order``: occurred after reported, an end before its start.
+* ``before_existence``: an inspection before its marker was built, progress before its work
+  started.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from bienmoc.errors import Problem
+from bienmoc.model.numbers import parse_number
+
+__all__ = ["RuleSettings", "RuleProblem", "Context", "RULES", "RULE_NAMES", "run_rules",
+           "format_m", "read_layer"]
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """Every threshold of the entry rules (metres unless named otherwise)."""
+
+    #: a single marker or stake may stand this far from its own border line, by kind
+    marker_tolerance_m: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(
+        {"large": 50.0, "medium": 50.0, "small": 50.0, "stake": 50.0}))
+    #: a part of a double/triple marker (on a river bank) may stand this far from the line
+    #: (QA's ``max_part_spacing_m``: parts farther apart are an error there too)
+    part_tolerance_m: float = 200.0
+    #: a gate stands within this distance of the line, on the Vietnamese side
+    gate_max_distance_m: float = 2000.0
+    #: a gate may stand this far across the line (the line runs through some gate areas)
+    gate_side_slack_m: float = 50.0
+    #: an incident lies within this distance of its border line (the API's
+    #: ``BIENMOC_WRITE_MAX_DISTANCE_M``)
+    incident_max_distance_m: float = 20_000.0
+    #: an inspection's measured position lies within this distance of the registered marker
+    displacement_m: float = 100.0
+    #: a resurvey moving a marker farther than this needs the ``resurvey_far`` override
+    resurvey_max_move_m: float = 200.0
+    #: a province attribute is accepted when its polygon lies this close to the position
+    #: (where two provinces meet the line either name is right; QA's ``PROVINCE_SLACK_M``)
+    province_agree_m: float = 200.0
+    #: the day "future" is measured from (None: the local date today)
+    today: _dt.date | None = None
+
+    def day(self) -> pd.Timestamp:
+        return pd.Timestamp(self.today or _dt.date.today())
+
+
+@dataclass(frozen=True)
+class RuleProblem(Problem):
+    """A problem found by the rule ``rule`` (the name that overrides it)."""
+
+    rule: str = ""
+
+
+@dataclass
+class Context:
+    """What the rules see: the validated records of one layer and how to read the rest."""
+
+    tx: object                      # the open transaction (read)
+    kind: str
+    data: gpd.GeoDataFrame
+    rows: np.ndarray                # 1-based source row of each record
+    settings: RuleSettings
+    model: Callable[[], object | None]   # the BorderModel (boundary + provinces) or None
+    _xy: np.ndarray | None = None
+
+    def metric_xy(self) -> np.ndarray:
+        """Metric coordinates of each record's position (NaN where it has none)."""
+        if self._xy is None:
+            model = self.model()
+            g = self.data.geometry
+            has = (g.notna() & ~g.is_empty).to_numpy()
+            xy = np.full((len(g), 2), np.nan)
+            if model is not None and has.any():
+                xy[has] = model.index.to_metric_xy(g[has])
+            self._xy = xy
+        return self._xy
+
+
+_FRAMES: dict = {}  # (store uri, layer) -> (layer state, frame)
+
+
+def read_layer(tx, layer: str) -> gpd.GeoDataFrame:
+    """``tx.read(layer)``, cached by the store's ``layer_state`` while this transaction has not
+    changed the layer (reference layers are read by every record; re-reading thousands of
+    markers per API request would cost more than the rules). Callers must not modify it."""
+    store = getattr(tx, "store", None)
+    state = getattr(store, "layer_state", None)
+    buffered = set(getattr(tx, "_frames", {}) or {}) | set(getattr(tx, "_appended", {}) or {})
+    if state is None or layer in buffered:
+        return tx.read(layer)
+    key, now = (getattr(store, "uri", id(store)), layer), state(layer)
+    hit = _FRAMES.get(key)
+    if hit is not None and now is not None and hit[0] == now:
+        return hit[1]
+    frame = tx.read(layer)
+    if len(_FRAMES) > 32:
+        _FRAMES.clear()
+    _FRAMES[key] = (now, frame)
+    return frame
+
+
+def format_m(m: float) -> str:
+    """A measured distance for messages: '37.5 m', '132.4 km'."""
+    return f"{m:.1f} m" if m < 1000 else f"{m / 1000:.1f} km"
+
+
+def _own_line(ctx: Context, sel: np.ndarray):
+    """(distance to the record's own border line, side (+1 VN), nearest border, its distance)
+    for the rows ``sel`` that have a position and a known border."""
+    model = ctx.model()
+    xy = ctx.metric_xy()
+    n = len(ctx.data)
+    dist, side = np.full(n, np.nan), np.zeros(n)
+    near_b, near_d = np.full(n, None, dtype=object), np.full(n, np.nan)
+    if model is None:
+        return dist, side, near_b, near_d
+    codes = ctx.data["border"].to_numpy(dtype=object)
+    ok = sel & np.isfinite(xy[:, 0])
+    for b in set(codes[ok]) & set(model.index.borders):
+        s = ok & (codes == b)
+        own = model.index.locate_on(b, xy[s, 0], xy[s, 1])
+        dist[s], side[s] = own.distance_m, own.side
+    if ok.any():
+        nearest = model.index.locate_xy(xy[ok, 0], xy[ok, 1])
+        near_b[ok], near_d[ok] = nearest.border, nearest.distance_m
+    return dist, side, near_b, near_d
+
+
+def _problem(ctx: Context, i: int, field_: str, reason: str, rule: str) -> RuleProblem:
+    return RuleProblem(int(ctx.rows[i]), field_, reason, rule)
+
+
+# -- positions -------------------------------------------------------------------------------
+
+def _distance_rule(ctx: Context, limits: np.ndarray, what: list[str]) -> list[RuleProblem]:
+    """'far' / 'border' for rows whose distance to their own line exceeds ``limits``."""
+    sel = np.isfinite(limits)
+    dist, _, near_b, near_d = _own_line(ctx, sel)
+    out = []
+    for i in np.flatnonzero(sel & (dist > limits)):
+        b = ctx.data["border"].iloc[i]
+        if near_b[i] is not None and near_b[i] != b and near_d[i] <= limits[i]:
+            out.append(_problem(ctx, i, "border", f"{what[i]} says border {b} but lies "
+                                f"{format_m(near_d[i])} from the {near_b[i]} line and "
+                                f"{format_m(dist[i])} from the {b} line", "border"))
+        else:
+            out.append(_problem(ctx, i, "geometry", f"{what[i]} lies {format_m(dist[i])} from "
+                                f"the {b} border line; the limit is {format_m(limits[i])}",
+                                "far"))
+    return out
+
+
+def marker_position(ctx: Context) -> list[RuleProblem]:
+    """Markers and stakes stand on their own line (parts of double markers on its banks)."""
+    s, d = ctx.settings, ctx.data
+    parts = [parse_number(n).part if n else 0 for n in d["number"]]
+    limits = np.array([s.part_tolerance_m if p or a in ("double", "triple")
+                       else s.marker_tolerance_m.get(k, 50.0)
+                       for p, a, k in zip(parts, d["arrangement"], d["kind"])], float)
+    what = [f"marker {n}" for n in d["number"]]
+    return _distance_rule(ctx, limits, what)
+
+
+def marker_parts(ctx: Context) -> list[RuleProblem]:
+    """Parts of a double/triple marker stand on opposite banks, close together: QA's
+    ``parts_same_side`` and ``parts_too_far`` (:func:`bienmoc.analysis.qa.check_markers`)
+    over the new parts and their registered siblings."""
+    from bienmoc.analysis.qa import check_markers
+
+    d, model = ctx.data, ctx.model()
+    parsed = [parse_number(n) if n else None for n in d["number"]]
+    new = np.array([p is not None and p.part > 0 for p in parsed])
+    if model is None or not new.any() or d.geometry[new].isna().any():
+        return []
+    mine = {(b, p.position) for b, p, k in zip(d["border"], parsed, new) if k}
+    stored = read_layer(ctx.tx, "markers")
+    taken = set(zip(d["border"], d["number"]))
+    sib = stored[[(b, parse_number(n).position) in mine and (b, n) not in taken
+                  for b, n in zip(stored["border"], stored["number"])]]
+    sub = gpd.GeoDataFrame(pd.concat([sib, d[new]], ignore_index=True), geometry="geometry",
+                           crs="EPSG:4326")
+    qa = check_markers({"markers": sub}, model=model,
+                       max_part_spacing_m=ctx.settings.part_tolerance_m)
+    row_of = {(b, n): i for i, (b, n) in enumerate(zip(d["border"], d["number"])) if new[i]}
+    out = []
+    for f in qa[qa["check"].isin(["parts_same_side", "parts_too_far"])].itertuples():
+        names = [n.strip() for n in str(f.markers).split(",")]
+        i = min(row_of[(f.border, n)] for n in names if (f.border, n) in row_of)
+        out.append(_problem(ctx, i, "geometry", f.message_en, "parts"))
+    return out
+
+
+def gate_position(ctx: Context) -> list[RuleProblem]:
+    """Gates stand within 2 km of their line, on the Vietnamese side."""
+    s, d = ctx.settings, ctx.data
+    limits = np.full(len(d), s.gate_max_distance_m)
+    out = _distance_rule(ctx, limits, [f"gate {n}" for n in d["name"]])
+    dist, side, _, _ = _own_line(ctx, np.ones(len(d), bool))
+    for i in np.flatnonzero((side < 0) & (dist > s.gate_side_slack_m)):
+        out.append(_problem(ctx, i, "geometry", f"gate {d['name'].iloc[i]} lies "
+                            f"{format_m(dist[i])} on the {d['border'].iloc[i]} side of the "
+                            "line; a gate stands on the Vietnamese side", "side"))
+    return out
+
+
+def incident_position(ctx: Context) -> list[RuleProblem]:
+    """Incidents lie within the write distance of their line."""
+    limits = np.full(len(ctx.data), ctx.settings.incident_max_distance_m)
+    return _distance_rule(ctx, limits, ["the incident"] * len(ctx.data))
+
+
+def province_agrees(ctx: Context) -> list[RuleProblem]:
+    """A province attribute names the province polygon of the position (or one within
+    ``province_agree_m``); positions outside every province are the distance rules' job."""
+    model = ctx.model()
+    if model is None or not model.provinces or "province" not in ctx.data:
+        return []
+    xy = ctx.metric_xy()
+    given = ctx.data["province"].to_numpy(dtype=object)
+    sel = np.flatnonzero(np.isfinite(xy[:, 0]) & pd.notna(given))
+    if not len(sel):
+        return []
+    ok = model.provinces.candidates(xy[sel, 0], xy[sel, 1], ctx.settings.province_agree_m)
+    out = []
+    for j, i in enumerate(sel):
+        names = {str(p).casefold() for p in ok[j]}
+        if names and str(given[i]).casefold() not in names:
+            out.append(_problem(ctx, i, "province", f"province {given[i]} disagrees with the "
+                                f"position, which lies in {' / '.join(sorted(ok[j]))}",
+                                "province"))
+    return out
+
+
+def _moves(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose position and registered marker are both known, and the distance (m)
+    between the two (one vectorised reprojection for all rows)."""
+    m = read_layer(ctx.tx, "markers")
+    reg = dict(zip(zip(m["border"], m["number"]), m.geometry))
+    old = [reg.get((b, n)) for b, n in zip(ctx.data["border"], ctx.data["marker"])]
+    new = list(ctx.data.geometry)
+    rows = np.array([i for i, (o, g) in enumerate(zip(old, new)) if o is not None and
+                     g is not None and not o.is_empty and not g.is_empty], dtype=int)
+    if not len(rows):
+        return rows, np.empty(0)
+    model = ctx.model()
+    a = gpd.GeoSeries([old[i] for i in rows], crs="EPSG:4326")
+    crs = model.crs if model is not None else a.estimate_utm_crs()
+    b = gpd.GeoSeries([new[i] for i in rows], crs="EPSG:4326")
+    return rows, a.to_crs(crs).distance(b.to_crs(crs), align=False).to_numpy()
+
+
+def inspection_position(ctx: Context) -> list[RuleProblem]:
+    """A measured position lies within ``displacement_m`` of the registered marker: a marker
+    displaced farther must be resurveyed (with a reason), not silently inspected."""
+    rows, dist = _moves(ctx)
+    limit = ctx.settings.displacement_m
+    d = ctx.data
+    return [_problem(ctx, i, "geometry", f"measured position lies {format_m(x)} from the "
+                     f"registered position of marker {d['marker'].iloc[i]} "
+                     f"({d['border'].iloc[i]}); the limit is {format_m(limit)}: record a "
+                     "resurvey with a reason if it moved", "displacement")
+            for i, x in zip(rows, dist) if x > limit]
+
+
+def resurvey_move(ctx: Context) -> list[RuleProblem]:
+    """A resurvey moving a marker farther than ``resurvey_max_move_m`` needs an override."""
+    rows, dist = _moves(ctx)
+    limit = ctx.settings.resurvey_max_move_m
+    d = ctx.data
+    return [_problem(ctx, i, "geometry", f"resurvey moves marker {d['marker'].iloc[i]} "
+                     f"({d['border'].iloc[i]}) by {format_m(x)}; the limit is "
+                     f"{format_m(limit)}", "resurvey_far")
+            for i, x in zip(rows, dist) if x > limit]
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+#: Dates that cannot lie in the future, per layer.
+FACT_DATES = {"incidents": ("occurred_date", "reported_date"), "inspections": ("date",),
+              "work_progress": ("date",), "resurveys": ("date",), "markers": ("built_date",),
+              "gates": ("status_date",), "works": ("actual_start", "actual_end")}
+#: (earlier, later) date fields of one record.
+DATE_ORDER = {"incidents": [("occurred_date", "reported_date")],
+              "works": [("actual_start", "actual_end"), ("planned_start", "planned_end")]}
+
+
+def not_in_future(ctx: Context) -> list[RuleProblem]:
+    today, out = ctx.settings.day(), []
+    for f in FACT_DATES.get(ctx.kind, ()):
+        for i, d in enumerate(ctx.data[f]):
+            if pd.notna(d) and d > today:
+                out.append(_problem(ctx, i, f, f"{d.date()} is in the future (today is "
+                                    f"{today.date()})", "future_date"))
+    return out
+
+
+def dates_in_order(ctx: Context) -> list[RuleProblem]:
+    out = []
+    for a, b in DATE_ORDER.get(ctx.kind, ()):
+        for i, (x, y) in enumerate(zip(ctx.data[a], ctx.data[b])):
+            if pd.notna(x) and pd.notna(y) and x > y:
+                out.append(_problem(ctx, i, a, f"{a} {x.date()} is after {b} {y.date()}",
+                                    "date_order"))
+    return out
+
+
+def after_existence(ctx: Context) -> list[RuleProblem]:
+    """An inspection not before its marker was built; progress not before its work started."""
+    out = []
+    if ctx.kind == "inspections":
+        m = read_layer(ctx.tx, "markers")
+        built = dict(zip(zip(m["border"], m["number"]), m["built_date"]))
+        for i, (b, n, d) in enumerate(zip(ctx.data["border"], ctx.data["marker"],
+                                          ctx.data["date"])):
+            since = built.get((b, n))
+            if pd.notna(d) and since is not None and pd.notna(since) and d < since:
+                out.append(_problem(ctx, i, "date", f"{d.date()} is before marker {n} was "
+                                    f"built ({since.date()})", "before_existence"))
+    if ctx.kind == "work_progress":
+        w = read_layer(ctx.tx, "works")
+        start = dict(zip(w["id"], w["actual_start"]))
+        for i, (wid, d) in enumerate(zip(ctx.data["work_id"], ctx.data["date"])):
+            since = start.get(wid)
+            if pd.notna(d) and since is not None and pd.notna(since) and d < since:
+                out.append(_problem(ctx, i, "date", f"{d.date()} is before work {wid} started "
+                                    f"({since.date()})", "before_existence"))
+    return out
+
+
+#: The rules of each layer, in the order their problems are reported.
+RULES: dict[str, tuple[Callable[[Context], list[RuleProblem]], ...]] = {
+    "markers": (marker_position, marker_parts, province_agrees, not_in_future),
+    "gates": (gate_position, province_agrees, not_in_future),
+    "works": (province_agrees, not_in_future, dates_in_order),
+    "incidents": (incident_position, province_agrees, not_in_future, dates_in_order),
+    "inspections": (inspection_position, not_in_future, after_existence),
+    "work_progress": (not_in_future, after_existence),
+    "resurveys": (resurvey_move, not_in_future),
+}
+#: Every rule name an override may give.
+RULE_NAMES = ("far", "border", "side", "parts", "province", "displacement", "resurvey_far",
+              "future_date", "date_order", "before_existence")
+
+
+def run_rules(ctx: Context) -> list[RuleProblem]:
+    """Every problem the layer's rules find, ordered by row."""
+    out = [p for rule in RULES.get(ctx.kind, ()) for p in rule(ctx)]
+    return sorted(out, key=lambda p: (p.row or 0, p.field or ""))
