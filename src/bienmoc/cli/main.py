@@ -1,4 +1,7 @@
-"""The ``bienmoc`` command: a thin shell over the library's public functions.
+"""The ``bienmoc`` command group: global options and the helpers its commands share.
+
+The commands live one module per group (``status``, ``io``, ``analysis``, ``progress``,
+``record``, ``serve``) and are a thin shell over the library's public functions.
 
 Every command opens the store named by ``--store`` / ``$BIENMOC_STORE`` (or the per-user demo
 store), calls one library function and formats its result. Library errors become a message on
@@ -8,18 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
 import pandas as pd
 
-from bienmoc.errors import BienmocError, InvalidData
-from bienmoc.io.files import EXPORT_FORMATS, export_layer, format_from_path, import_layer
-from bienmoc.messages import to_vi
-from bienmoc.model.schema import IMPORTABLE, SCHEMAS
-from bienmoc.analysis.status import marker_status
 from bienmoc.demo import default_store_path, open_store
+from bienmoc.errors import BienmocError, InvalidData
+from bienmoc.messages import to_vi
 from bienmoc.storage import STORE_ENV
 
 #: CLI messages in Vietnamese and English (``--lang`` / ``$BIENMOC_LANG``).
@@ -105,112 +104,7 @@ def main(ctx: click.Context, store_uri: str | None, lang: str | None) -> None:
     ctx.obj["lang"] = lang or os.environ.get("BIENMOC_LANG", "vi")
 
 
-# -- status --------------------------------------------------------------------------------
-
-_TABLE_HEADERS = {
-    "vi": {"border": "Tuyến", "province": "Tỉnh", "markers": "Cột mốc (xây/tổng)",
-           "stakes": "Cọc dấu (xây/tổng)", "needs_action": "Mốc cần xử lý",
-           "gates": "Cửa khẩu (mở/tổng)", "incidents_open": "Vụ việc chưa xong",
-           "summary": "Tóm tắt"},
-    "en": {"border": "Border", "province": "Province", "markers": "Markers (built/total)",
-           "stakes": "Stakes (built/total)", "needs_action": "Needing action",
-           "gates": "Gates (open/total)", "incidents_open": "Open incidents",
-           "summary": "Summary"},
-}
-
-
-def status_table(df: pd.DataFrame, by: list[str], lang: str) -> str:
-    """Human-readable status table (the numbers of the JSON output, side by side)."""
-    h = _TABLE_HEADERS[lang]
-    rows = pd.DataFrame({h.get(k, k): df[k] for k in by})
-    rows[h["markers"]] = df["markers_built"].astype(str) + "/" + df["markers_total"].astype(str)
-    rows[h["stakes"]] = df["stakes_built"].astype(str) + "/" + df["stakes_total"].astype(str)
-    rows[h["needs_action"]] = df["needs_action"]
-    rows[h["gates"]] = df["gates_open"].astype(str) + "/" + df["gates_total"].astype(str)
-    rows[h["incidents_open"]] = df["incidents_open"]
-    rows[h["summary"]] = df["summary_en" if lang == "en" else "summary_vi"]
-    return rows.to_string(index=False)
-
-
-@main.command()
-@click.option("--border", default=None, metavar="CODE", help="Only this border: CN, LA, KH.")
-@click.option("--province", default=None, metavar="NAME", help="Only this province.")
-@click.option("--by", "by", default="border,province", show_default=True, metavar="FIELDS",
-              help="Comma-separated marker fields to group by ('' for one total row).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@click.pass_context
-def status(ctx, border, province, by, fmt):
-    """Marker status by group: built/total markers and stakes, conditions, gates, incidents."""
-    fields = [f.strip() for f in by.split(",") if f.strip()]
-    df = marker_status(_store(ctx), by=fields, border=border.upper() if border else None,
-                       province=province)
-    if fmt == "json":
-        click.echo(json.dumps(df.to_dict(orient="records"), ensure_ascii=False, indent=2))
-    elif fmt == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
-    else:
-        click.echo(status_table(df, fields, ctx.obj["lang"]))
-
-
-# -- import / export ---------------------------------------------------------------------
-
-@main.command("import")
-@click.argument("kind", type=click.Choice(IMPORTABLE))
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--crs", default=None, metavar="CRS",
-              help="Source CRS when the file declares none (CSV x/y), e.g. EPSG:3405.")
-@click.option("--encoding", default=None, help="Text encoding of a CSV (default UTF-8).")
-@click.option("--mode", type=click.Choice(["append", "replace"]), default="append",
-              show_default=True, help="Add to the layer or replace it.")
-@click.option("--layer", default=None, help="Layer to read from a multi-layer file.")
-@click.pass_context
-def import_(ctx, kind, file, crs, encoding, mode, layer):
-    """Import FILE (GeoJSON, GeoPackage, Shapefile, CSV) into layer KIND, all or nothing."""
-    store = _store(ctx)
-    data = import_layer(store, kind, file, crs=crs, encoding=encoding, mode=mode, layer=layer)
-    click.echo(_t(ctx, "imported", n=len(data), kind=kind, store=store.uri), err=True)
-
-
-@main.command()
-@click.argument("kind", type=click.Choice(IMPORTABLE))
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
-              help="Output format (default: from --output's extension, else geojson).")
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
-              help="Output file (default: standard output).")
-@click.option("--labels", type=click.Choice(["codes", "vi", "en"]), default="codes",
-              show_default=True, help="CSV/XLSX headers and values: field codes or labels.")
-@click.pass_context
-def export(ctx, kind, fmt, output, labels):
-    """Export layer KIND as GeoJSON, GeoPackage, Shapefile (zip), CSV or XLSX."""
-    if fmt is None:
-        fmt = format_from_path(output) if output else "geojson"
-    data = _store(ctx).read(kind)
-    target = output if output else sys.stdout.buffer
-    export_layer(data, fmt, target, kind=kind, lang=None if labels == "codes" else labels)
-    if output:
-        click.echo(_t(ctx, "exported", n=len(data), out=output), err=True)
-
-
-@main.command()
-@click.pass_context
-def layers(ctx):
-    """List the store's layers and their record counts."""
-    store = _store(ctx)
-    click.echo(_t(ctx, "using", path=store.uri))
-    for name in store.layers():
-        n = len(store.read(name))
-        title = SCHEMAS[name].vi if name in SCHEMAS and ctx.obj["lang"] == "vi" else name
-        click.echo(f"  {name:<12} {n:>7}  {title}")
-
-
-# -- boundary analytics ------------------------------------------------------------------
-
-def _model(ctx, crs):
-    from bienmoc.geometry.locate import BorderModel
-
-    return BorderModel.from_store(_store(ctx), crs=crs)
-
+# -- shared helpers: options, tables, documents ----------------------------------------
 
 def _kind_values(items, cast, option: str, form: str) -> dict:
     """Options like ``--tolerance small=3`` as {'small': 3.0}."""
@@ -258,128 +152,6 @@ _METRIC = click.option("--metric-crs", "metric_crs", default=None, metavar="CRS"
                        help="Metric CRS for distances (default UTM 48N/49N), e.g. EPSG:9206.")
 
 
-@main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "table"]),
-              default="geojson", show_default=True)
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False))
-@click.option("--crs", default=None, metavar="CRS", help="CRS of FILE if it declares none.")
-@_METRIC
-@click.pass_context
-def locate(ctx, file, fmt, output, crs, metric_crs):
-    """Locate the features of FILE: border, distance, side, chainage, markers, province."""
-    from bienmoc.io.files import read_source
-    from bienmoc.geometry.locate import locate as _locate
-
-    data, _ = read_source(file, crs=crs)
-    out = _locate(data, _model(ctx, metric_crs))
-    if fmt == "geojson":
-        export_layer(out.to_crs(4326), "geojson", output or sys.stdout.buffer)
-    elif fmt == "csv":
-        export_layer(out.to_crs(4326), "csv", output or sys.stdout.buffer)
-    else:
-        cols = [c for c in out.columns if c != out.geometry.name]
-        table = pd.DataFrame(out[cols]).round({"distance_m": 1, "chainage_m": 1,
-                                               "nearest_marker_distance_m": 1})
-        _emit_table(table, "table", output)
-
-
-@main.command()
-@click.option("--border", default=None, metavar="CODE")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@click.option("--tolerance", "tolerance", multiple=True, metavar="KIND=M",
-              help="Distance tolerance from the line per kind, e.g. --tolerance small=3.")
-@click.option("--max-part-spacing", default=200.0, show_default=True,
-              help="Max distance (m) between the parts of a double/triple marker.")
-@_METRIC
-@click.pass_context
-def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
-    """Marker QA; exits 1 when any error is found."""
-    from bienmoc.analysis.qa import check_markers
-
-    tol = _kind_values(tolerance, float, "--tolerance", "KIND=METRES")
-    store = _store(ctx)
-    frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
-    df = check_markers(frames, border=border.upper() if border else None, tolerance_m=tol,
-                       max_part_spacing_m=max_part_spacing, crs=metric_crs)
-    lang = ctx.obj["lang"]
-    if fmt == "table":
-        msg = "message_en" if lang == "en" else "message_vi"
-        _emit_table(df[["severity", "check", "border", "markers", "value", msg]], fmt, None)
-    else:
-        _emit_table(df, fmt, None)
-    ctx.exit(1 if (df["severity"] == "error").any() else 0)
-
-
-@main.command()
-@click.option("--border", default=None, metavar="CODE")
-@click.option("--max-spacing", default=None, type=float, metavar="M",
-              help="List sections longer than M metres with proposed stakes.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "geojson"]),
-              default="table", show_default=True)
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False))
-@_METRIC
-@click.pass_context
-def spacing(ctx, border, max_spacing, fmt, output, metric_crs):
-    """Distance along the line between consecutive markers; with --max-spacing, proposed
-    reference stakes for the long sections (GeoJSON of the proposals with --format geojson)."""
-    from bienmoc.analysis.spacing import densify, marker_spacing
-
-    model = _model(ctx, metric_crs)
-    b = border.upper() if border else None
-    if max_spacing is None:
-        _emit_table(marker_spacing(model, border=b).round(1), "table" if fmt == "geojson"
-                    else fmt, output)
-        return
-    sections, stakes = densify(model, max_spacing_m=max_spacing, border=b)
-    if fmt == "geojson":
-        export_layer(stakes, "geojson", output or sys.stdout.buffer)
-        return
-    table = pd.DataFrame(stakes.drop(columns="geometry")).round(1)
-    table["lon"], table["lat"] = stakes.geometry.x.round(7), stakes.geometry.y.round(7)
-    _emit_table(table, fmt, output)
-
-
-@main.command()
-@click.option("--by", type=click.Choice(["border", "province"]), default="province",
-              show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@_METRIC
-@click.pass_context
-def lengths(ctx, by, fmt, metric_crs):
-    """Border length (km) per neighbour or per province, with official figures when known."""
-    from bienmoc.analysis.lengths import border_lengths, province_lengths
-
-    store = _store(ctx)
-    frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
-    df = (border_lengths(frames, crs=metric_crs) if by == "border"
-          else province_lengths(frames, crs=metric_crs))
-    _emit_table(df.round(2), fmt, None)
-
-
-@main.command()
-@click.option("--bin", "bin_m", default=1000.0, show_default=True, help="Bin length (m).")
-@click.option("--from", "start", default=None, metavar="DATE")
-@click.option("--to", "end", default=None, metavar="DATE")
-@click.option("--kind", "kinds", multiple=True, help="Only these incident kinds.")
-@click.option("--top", default=10, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@_METRIC
-@click.pass_context
-def hotspots(ctx, bin_m, start, end, kinds, top, fmt, metric_crs):
-    """Incident counts per chainage bin along the line, busiest first."""
-    from bienmoc.analysis.lengths import hotspots as _hotspots
-
-    store = _store(ctx)
-    df = _hotspots(_model(ctx, metric_crs), store.read("incidents"), bin_m=bin_m, start=start,
-                   end=end, kinds=kinds or None, top=top)
-    _emit_table(df, fmt, None)
-
-
-# -- works, progress, inspections, history --------------------------------------------------
 
 _PROGRESS_HEADERS = {
     "vi": {"border": "Tuyến", "province": "Tỉnh", "kind": "Loại công trình",
@@ -452,197 +224,13 @@ _AS_OF = click.option("--as-of", "as_of", default=None, metavar="DATE",
                       help="Compute as of this date (default today).")
 
 
-@main.command()
-@_AS_OF
-@click.option("--border", default=None, metavar="CODE")
-@click.option("--province", default=None, metavar="NAME")
-@click.option("--by", default="border,province,kind", show_default=True, metavar="FIELDS")
-@click.option("--stall-days", default=None, type=int,
-              help="Days without a progress update after which a work is stalled (180).")
-@_FMT
-@_OUT
-@click.pass_context
-def progress(ctx, as_of, border, province, by, stall_days, fmt, output):
-    """Works progress as of a date: counts by status, percent, budgets, and stalled works."""
-    from bienmoc.analysis.progress import DEFAULT_STALL_DAYS, as_of_date, progress_summary, stalled_works
+# -- the commands, one module per group (rasterio's rio/ layout) ----------------------------
+from bienmoc.cli import analysis, io, progress, record, serve, status  # noqa: E402
 
-    store = _store(ctx)
-    n = stall_days if stall_days is not None else DEFAULT_STALL_DAYS
-    b = border.upper() if border else None
-    fields = [f.strip() for f in by.split(",") if f.strip()]
-    summary = progress_summary(store, as_of=as_of, by=fields, border=b, province=province,
-                               stall_days=n)
-    stalled = stalled_works(store, as_of=as_of, stall_days=n, border=b, province=province)
-    lang = ctx.obj["lang"]
-    if fmt == "json":
-        _write_doc({"as_of": str(as_of_date(as_of).date()), "stall_days": n,
-                    "summary": _records(summary), "stalled": _records(stalled)}, output)
-        return
-    h = _headers(ctx)
-    if fmt == "xlsx":
-        _write_sheets(ctx, {("Tiến độ", "Progress"): summary,
-                            ("Chậm tiến độ", "Stalled"): stalled}, output)
-        return
-    _emit_table(_kind_labels(summary, lang), fmt, output, h)
-    if fmt == "table":
-        title = "Công trình chậm tiến độ" if lang == "vi" else "Stalled works"
-        click.echo(f"\n{title} ({len(stalled)}):")
-        _emit_table(_kind_labels(stalled, lang), fmt, None, h)
-
-
-@main.group()
-def inspections():
-    """Marker inspections: what is due, what is displaced."""
-
-
-@inspections.command("due")
-@_AS_OF
-@click.option("--border", default=None, metavar="CODE")
-@click.option("--province", default=None, metavar="NAME")
-@click.option("--cycle", "cycles", multiple=True, metavar="KIND=MONTHS",
-              help="Inspection cycle per marker kind (default large=12, others 24).")
-@click.option("--tolerance", default=1.0, show_default=True,
-              help="Displacement (m) beyond which a marker is listed as displaced.")
-@_FMT
-@_OUT
-@click.pass_context
-def inspections_due_cmd(ctx, as_of, border, province, cycles, tolerance, fmt, output):
-    """Markers due (or never) inspected, and markers displaced beyond a tolerance."""
-    from bienmoc.analysis.inspections import displaced_markers, inspections_due
-
-    cyc = _kind_values(cycles, int, "--cycle", "KIND=MONTHS")
-    store = _store(ctx)
-    b = border.upper() if border else None
-    due = inspections_due(store, as_of=as_of, cycle_months=cyc, border=b, province=province)
-    disp = displaced_markers(store, tolerance_m=tolerance, as_of=as_of)
-    if b:
-        disp = disp[disp["border"] == b]
-    if province:
-        disp = disp[disp["province"].fillna("").str.casefold() == province.casefold()]
-    lang = ctx.obj["lang"]
-    h = _headers(ctx)
-    if fmt == "json":
-        _write_doc({"due": _records(due), "displaced": _records(disp)}, output)
-        return
-    if fmt == "xlsx":
-        _write_sheets(ctx, {("Đến hạn kiểm tra", "Due"): due,
-                            ("Mốc xê dịch", "Displaced"): disp}, output)
-        return
-    _emit_table(_kind_labels(due, lang), fmt, output, h)
-    if fmt == "table":
-        title = (f"Mốc xê dịch quá {tolerance:g} m" if lang == "vi"
-                 else f"Markers displaced beyond {tolerance:g} m")
-        click.echo(f"\n{title} ({len(disp)}):")
-        _emit_table(_kind_labels(disp.round({"displacement_m": 2}), lang), fmt, None, h)
-
-
-@main.command()
-@click.argument("number")
-@click.option("--border", default=None, metavar="CODE")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@click.pass_context
-def history(ctx, number, border, fmt):
-    """The full history of a marker: construction, works, progress, inspections, resurveys."""
-    from bienmoc.analysis.inspections import marker_history
-
-    h = marker_history(_store(ctx), number, border=border.upper() if border else None)
-    lang = ctx.obj["lang"]
-    if fmt == "json":
-        _emit_table(h.assign(date=h["date"].dt.strftime("%Y-%m-%d")), fmt, None)
-        return
-    view = h.drop(columns=["description_en" if lang == "vi" else "description_vi"])
-    if lang == "vi":
-        view = view.assign(date=view["date"].dt.strftime("%d/%m/%Y"))
-    _emit_table(view, fmt, None, _headers(ctx))
-
-
-@main.group()
-def record():
-    """Record progress updates and inspections (validated, append-only)."""
-
-
-@record.command("progress")
-@click.argument("work_id")
-@click.option("--date", required=True, metavar="DATE")
-@click.option("--percent", required=True, type=float)
-@click.option("--note", default=None)
-@click.option("--disbursed", default=None, type=float, help="Disbursed to date (VND).")
-@click.option("--corrects", default=None, metavar="ID", help="Id of the record this corrects.")
-@click.pass_context
-def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects):
-    """Append a progress update of work WORK_ID."""
-    from bienmoc.records.recording import record_progress
-
-    rec = record_progress(_store(ctx), work_id, date, percent, note=note,
-                          disbursed_vnd=disbursed, corrects=corrects)
-    click.echo(rec["id"].iloc[0])
-
-
-@record.command("inspection")
-@click.argument("marker")
-@click.option("--border", required=True, metavar="CODE")
-@click.option("--date", required=True, metavar="DATE")
-@click.option("--team", required=True, help="unilateral / joint (đơn phương / song phương).")
-@click.option("--condition", required=True, help="good / damaged / displaced / destroyed / "
-                                                 "missing (or the Vietnamese label).")
-@click.option("--lon", type=float, default=None, help="Measured longitude (EPSG:4326).")
-@click.option("--lat", type=float, default=None, help="Measured latitude (EPSG:4326).")
-@click.option("--notes", default=None)
-@click.option("--photos", default=None, help="Photo references, ';'-separated.")
-@click.option("--corrects", default=None, metavar="ID", help="Id of the record this corrects.")
-@click.pass_context
-def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, notes, photos,
-                          corrects):
-    """Append an inspection of MARKER."""
-    from bienmoc.records.recording import record_inspection
-
-    if (lon is None) != (lat is None):
-        raise click.UsageError("give both --lon and --lat, or neither")
-    rec = record_inspection(_store(ctx), border.upper(), marker, date, team, condition,
-                            position=(lon, lat) if lon is not None else None, notes=notes,
-                            photos=photos, corrects=corrects)
-    click.echo(rec["id"].iloc[0])
-
-
-@record.command("resurvey")
-@click.argument("marker")
-@click.option("--border", required=True, metavar="CODE")
-@click.option("--date", required=True, metavar="DATE")
-@click.option("--lon", type=float, required=True)
-@click.option("--lat", type=float, required=True)
-@click.option("--reason", required=True)
-@click.option("--surveyor", default=None)
-@click.pass_context
-def record_resurvey_cmd(ctx, marker, border, date, lon, lat, reason, surveyor):
-    """Move MARKER's registered position after a resurvey (recorded with the old position)."""
-    from bienmoc.records.recording import resurvey_marker
-
-    rec = resurvey_marker(_store(ctx), border.upper(), marker, (lon, lat), date, reason,
-                          surveyor=surveyor)
-    click.echo(rec["id"].iloc[0])
-
-
-# -- serve -------------------------------------------------------------------------------
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--store", "serve_store", default=None, metavar="PATH|URL",
-              help="Store to serve (same as the global --store).")
-@click.pass_context
-def serve(ctx, host, port, serve_store):
-    """Serve the map server (FastAPI) on HOST:PORT."""
-    import uvicorn
-
-    from bienmoc.api import create_app
-
-    if serve_store:
-        ctx.obj["store_uri"] = serve_store
-    app = create_app(store=_store(ctx))
-    click.echo(_t(ctx, "serving", host=host, port=port), err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
-
+for _cmd in (status.status, io.import_, io.export, io.layers, analysis.locate, analysis.check,
+             analysis.spacing, analysis.lengths, analysis.hotspots, progress.progress,
+             progress.inspections, progress.history, record.record, serve.serve):
+    main.add_command(_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
