@@ -7,8 +7,12 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from bienmoc.cli.main import _METRIC, _emit_table, _kind_values, _store
+from bienmoc.cli.main import (CRS_ANY, DATE, OUTPUT, _METRIC, UserError, _emit_table, _kind_values,
+                              _store, border_option, enum_option)
+from bienmoc.model.schema import IncidentKind, MarkerKind
 from bienmoc.io.files import export_layer
+
+_POSITIVE = click.FloatRange(min=0, min_open=True)
 
 
 def _model(ctx, crs):
@@ -17,13 +21,27 @@ def _model(ctx, crs):
     return BorderModel.from_store(_store(ctx), crs=crs)
 
 
+def _lonlat(data, file: Path):
+    """The features of ``file`` in EPSG:4326. A file that declares no CRS (CSV x/y without
+    --crs, a Shapefile without .prj) is taken as lon/lat only if its coordinates can be."""
+    if data.crs is not None:
+        return data
+    import shapely
+
+    xy = shapely.get_coordinates(data.geometry.values)
+    bad = (abs(xy[:, 0]) > 180) | (abs(xy[:, 1]) > 90)
+    if bad.any():
+        x, y = xy[bad][0]
+        raise UserError("no_crs", file=file.name, x=x, y=y)
+    return data.set_crs(4326)
+
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "table"]),
               default="geojson", show_default=True)
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False))
-@click.option("--crs", default=None, metavar="CRS", help="CRS of FILE if it declares none.")
+@click.option("--output", "-o", default=None, type=OUTPUT)
+@click.option("--crs", default=None, type=CRS_ANY, help="CRS of FILE if it declares none.")
 @_METRIC
 @click.pass_context
 def locate(ctx, file, fmt, output, crs, metric_crs):
@@ -32,6 +50,7 @@ def locate(ctx, file, fmt, output, crs, metric_crs):
     from bienmoc.geometry.locate import locate as _locate
 
     data, _ = read_source(file, crs=crs)
+    data = _lonlat(data, file)
     out = _locate(data, _model(ctx, metric_crs))
     if fmt == "geojson":
         export_layer(out.to_crs(4326), "geojson", output or sys.stdout.buffer)
@@ -50,7 +69,7 @@ def locate(ctx, file, fmt, output, crs, metric_crs):
               show_default=True)
 @click.option("--tolerance", "tolerance", multiple=True, metavar="KIND=M",
               help="Distance tolerance from the line per kind, e.g. --tolerance small=3.")
-@click.option("--max-part-spacing", default=200.0, show_default=True,
+@click.option("--max-part-spacing", default=200.0, show_default=True, type=_POSITIVE,
               help="Max distance (m) between the parts of a double/triple marker.")
 @_METRIC
 @click.pass_context
@@ -58,10 +77,10 @@ def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
     """Marker QA; exits 1 when any error is found."""
     from bienmoc.analysis.qa import check_markers
 
-    tol = _kind_values(tolerance, float, "--tolerance", "KIND=METRES")
+    tol = _kind_values(tolerance, float, "--tolerance", "KIND=METRES", enum=MarkerKind)
     store = _store(ctx)
     frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
-    df = check_markers(frames, border=border.upper() if border else None, tolerance_m=tol,
+    df = check_markers(frames, border=border_option(ctx, border), tolerance_m=tol,
                        max_part_spacing_m=max_part_spacing, crs=metric_crs)
     lang = ctx.obj["lang"]
     if fmt == "table":
@@ -74,11 +93,11 @@ def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
 
 @click.command()
 @click.option("--border", default=None, metavar="CODE")
-@click.option("--max-spacing", default=None, type=float, metavar="M",
+@click.option("--max-spacing", default=None, type=_POSITIVE, metavar="M",
               help="List sections longer than M metres with proposed stakes.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "geojson"]),
               default="table", show_default=True)
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False))
+@click.option("--output", "-o", default=None, type=OUTPUT)
 @_METRIC
 @click.pass_context
 def spacing(ctx, border, max_spacing, fmt, output, metric_crs):
@@ -86,8 +105,8 @@ def spacing(ctx, border, max_spacing, fmt, output, metric_crs):
     reference stakes for the long sections (GeoJSON of the proposals with --format geojson)."""
     from bienmoc.analysis.spacing import densify, marker_spacing
 
+    b = border_option(ctx, border)
     model = _model(ctx, metric_crs)
-    b = border.upper() if border else None
     if max_spacing is None:
         _emit_table(marker_spacing(model, border=b).round(1), "table" if fmt == "geojson"
                     else fmt, output)
@@ -120,11 +139,13 @@ def lengths(ctx, by, fmt, metric_crs):
 
 
 @click.command()
-@click.option("--bin", "bin_m", default=1000.0, show_default=True, help="Bin length (m).")
-@click.option("--from", "start", default=None, metavar="DATE")
-@click.option("--to", "end", default=None, metavar="DATE")
-@click.option("--kind", "kinds", multiple=True, help="Only these incident kinds.")
-@click.option("--top", default=10, show_default=True)
+@click.option("--bin", "bin_m", default=1000.0, show_default=True, type=_POSITIVE,
+              help="Bin length (m).")
+@click.option("--from", "start", default=None, type=DATE, help="From this date (inclusive).")
+@click.option("--to", "end", default=None, type=DATE, help="To this date (inclusive).")
+@click.option("--kind", "kinds", multiple=True,
+              help="Only these incident kinds (code, or the Vietnamese/English label).")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)
 @_METRIC
@@ -133,7 +154,10 @@ def hotspots(ctx, bin_m, start, end, kinds, top, fmt, metric_crs):
     """Incident counts per chainage bin along the line, busiest first."""
     from bienmoc.analysis.lengths import hotspots as _hotspots
 
+    if start and end and start > end:
+        raise UserError("from_after_to", start=start, end=end)
+    codes = [enum_option(ctx, IncidentKind, k) for k in kinds]
     store = _store(ctx)
     df = _hotspots(_model(ctx, metric_crs), store.read("incidents"), bin_m=bin_m, start=start,
-                   end=end, kinds=kinds or None, top=top)
+                   end=end, kinds=codes or None, top=top)
     _emit_table(df, fmt, None)

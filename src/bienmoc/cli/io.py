@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bienmoc.cli.main import _store, _t
+from bienmoc.cli.main import CRS_ANY, OUTPUT, _store, _t
 from bienmoc.io.files import EXPORT_FORMATS, export_layer, format_from_path, import_layer
 from bienmoc.model.schema import IMPORTABLE, SCHEMAS
 
@@ -14,7 +14,7 @@ from bienmoc.model.schema import IMPORTABLE, SCHEMAS
 @click.command("import")
 @click.argument("kind", type=click.Choice(IMPORTABLE))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--crs", default=None, metavar="CRS",
+@click.option("--crs", default=None, type=CRS_ANY,
               help="Source CRS when the file declares none (CSV x/y), e.g. EPSG:3405.")
 @click.option("--encoding", default=None, help="Text encoding of a CSV (default UTF-8).")
 @click.option("--mode", type=click.Choice(["append", "replace"]), default="append",
@@ -23,7 +23,7 @@ from bienmoc.model.schema import IMPORTABLE, SCHEMAS
 @click.pass_context
 def import_(ctx, kind, file, crs, encoding, mode, layer):
     """Import FILE (GeoJSON, GeoPackage, Shapefile, CSV) into layer KIND, all or nothing."""
-    store = _store(ctx)
+    store = _store(ctx, create=True)
     data = import_layer(store, kind, file, crs=crs, encoding=encoding, mode=mode, layer=layer)
     click.echo(_t(ctx, "imported", n=len(data), kind=kind, store=store.uri), err=True)
 
@@ -32,7 +32,7 @@ def import_(ctx, kind, file, crs, encoding, mode, layer):
 @click.argument("kind", type=click.Choice(IMPORTABLE))
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
               help="Output format (default: from --output's extension, else geojson).")
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
+@click.option("--output", "-o", default=None, type=OUTPUT,
               help="Output file (default: standard output).")
 @click.option("--labels", type=click.Choice(["codes", "vi", "en"]), default="codes",
               show_default=True, help="CSV/XLSX headers and values: field codes or labels.")

@@ -9,8 +9,12 @@ stderr and a non-zero exit code; nothing here computes anything the library does
 """
 from __future__ import annotations
 
+import datetime as _dt
+import difflib
 import json
 import os
+import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -19,6 +23,7 @@ import pandas as pd
 from bienmoc.demo import default_store_path, open_store
 from bienmoc.errors import BienmocError, InvalidData
 from bienmoc.messages import to_vi
+from bienmoc.model.dates import parse_date
 from bienmoc.storage import STORE_ENV
 
 #: CLI messages in Vietnamese and English (``--lang`` / ``$BIENMOC_LANG``).
@@ -32,32 +37,257 @@ MSG = {
     "row": ("dòng {row}", "row {row}"),
     "field": ("trường '{field}'", "field '{field}'"),
     "error": ("Lỗi: {msg}", "Error: {msg}"),
+    "help": ("xem: {cmd} --help", "see: {cmd} --help"),
+    "bad_value": ("giá trị không hợp lệ cho {hint}: {msg}", "invalid value for {hint}: {msg}"),
     "exported": ("Đã xuất {n} bản ghi ra {out}.", "Exported {n} records to {out}."),
     "serving": ("Bản đồ tổng quan: http://{host}:{port}/maps/overview",
                 "Overview map: http://{host}:{port}/maps/overview"),
     "total": ("Tổng", "Total"),
+    "no_store": ("không có kho dữ liệu {path} (kiểm tra lại đường dẫn --store / ${env}; lệnh "
+                 "import và record sẽ tạo kho mới)",
+                 "no store at {path} (check the --store path / ${env}; import and record "
+                 "create a new store)"),
+    "not_gpkg": ("{path} không phải tệp GeoPackage (.gpkg) của bienmoc",
+                 "{path} is not a bienmoc GeoPackage (.gpkg) file"),
+    "unknown": ("{what} không có: '{value}'", "unknown {what}: '{value}'"),
+    "did_you_mean": ("có phải: {near}?", "did you mean: {near}?"),
+    "valid": ("các giá trị hợp lệ: {valid}", "valid values: {valid}"),
+    "none_valid": ("kho dữ liệu chưa có {what} nào", "the store holds no {what}"),
+    "what_border": ("tuyến biên giới", "border"),
+    "what_province": ("tỉnh", "province"),
+    "what_kind": ("loại", "kind"),
+    "what_field": ("trường để nhóm", "grouping field"),
+    "no_crs": ("tệp {file} không khai báo hệ tọa độ và tọa độ ({x:.1f}, {y:.1f}) không phải kinh "
+               "độ/vĩ độ: hãy khai báo hệ tọa độ nguồn, ví dụ --crs EPSG:3405 cho VN-2000 / UTM "
+               "48N",
+               "{file} declares no CRS and its coordinates ({x:.1f}, {y:.1f}) are not longitude/"
+               "latitude: give the source CRS, e.g. --crs EPSG:3405 for VN-2000 / UTM 48N"),
+    "bad_crs": ("hệ tọa độ không hợp lệ hoặc không có trong cơ sở dữ liệu PROJ: {crs}",
+                "unknown or invalid CRS: {crs}"),
+    "not_metric": ("hệ tọa độ {crs} không phải hệ tọa độ phẳng (mét): khoảng cách cần đơn vị "
+                   "mét, ví dụ EPSG:32648 (UTM 48N)",
+                   "CRS {crs} is not projected in metres: distances need metres, e.g. "
+                   "EPSG:32648 (UTM 48N)"),
+    "csv_quote": ("tệp CSV có dấu ngoặc kép \" chưa đóng (bắt đầu ở dòng {line})",
+                  "the CSV file has an unclosed quote \" (starting at line {line})"),
+    "csv_fields": ("tệp CSV: dòng {line} có {saw} cột, dòng tiêu đề có {expected} cột",
+                   "CSV file: line {line} has {saw} fields, the header has {expected}"),
+    "csv_bad": ("không đọc được tệp CSV: {msg}", "cannot read the CSV file: {msg}"),
+    "file_error": ("không mở được tệp {file}: {reason}", "cannot open {file}: {reason}"),
+    "read_error": ("không đọc được tệp: {msg}", "cannot read the file: {msg}"),
+    "encoding": ("tệp không đúng bảng mã {enc}; hãy lưu dạng UTF-8 hoặc dùng --encoding",
+                 "the file is not valid {enc}; save it as UTF-8 or use --encoding"),
+    "no_dir": ("không có thư mục {dir}", "no such folder: {dir}"),
+    "from_after_to": ("--from {start:%d/%m/%Y} sau --to {end:%d/%m/%Y}", "--from {start} is after --to {end}"),
+    "internal": ("lỗi không lường trước ({kind}: {msg}); đặt BIENMOC_DEBUG=1 để xem chi tiết",
+                 "unexpected error ({kind}: {msg}); set BIENMOC_DEBUG=1 for the details"),
 }
 
+#: errno -> the Vietnamese reason (the English one is the system's ``strerror``).
+_OS_REASONS_VI = {2: "không tồn tại", 13: "không có quyền truy cập", 20: "không phải thư mục",
+                  21: "là một thư mục", 28: "hết chỗ trên đĩa", 30: "hệ thống tệp chỉ đọc"}
 
-def _t(ctx: click.Context, key: str, **kw) -> str:
+
+def _lang(ctx: click.Context | None) -> str:
+    obj = (ctx.find_root().obj if ctx is not None else None) or {}
+    return obj.get("lang") or ("en" if os.environ.get("BIENMOC_LANG") == "en" else "vi")
+
+
+def _t(ctx: click.Context | None, key: str, **kw) -> str:
     vi, en = MSG[key]
-    return (en if ctx.obj.get("lang") == "en" else vi).format(**kw)
+    return (en if _lang(ctx) == "en" else vi).format(**kw)
 
 
-def _store(ctx: click.Context):
-    obj = ctx.obj
+class UserError(BienmocError):
+    """A mistake on the command line; ``key``/``kw`` name its message in :data:`MSG`."""
+
+    def __init__(self, key: str, **kw):
+        self.key, self.kw = key, kw
+        super().__init__(MSG[key][1].format(**kw))
+
+    def text(self, ctx) -> str:
+        return _t(ctx, self.key, **self.kw)
+
+
+def nfc(text: str | None) -> str | None:
+    """Text in Unicode NFC (Unikey's "Unicode tổ hợp" types decomposed NFD)."""
+    return None if text is None else unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """Accent- and case-folded text for fuzzy matching ('Sơn La' -> 'son la')."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def _choose(ctx, what: str, value: str, valid, shown=None) -> str:
+    """``value`` as one of ``valid`` (case-insensitive, NFC); else a :class:`UserError` listing
+    the nearest valid values (difflib over accent-folded names: 'Son La' -> 'Sơn La').
+
+    ``shown`` maps a valid value to how it is listed (e.g. an enum code with its labels).
+    """
+    valid = [v for v in dict.fromkeys(valid) if isinstance(v, str) and v]
+    text = nfc(value).strip()
+    for v in valid:
+        if v.casefold() == text.casefold():
+            return v
+    show = shown or {}
+    what_text = _t(ctx, f"what_{what}")
+    msg = _t(ctx, "unknown", what=what_text, value=value)
+    folded: dict[str, str] = {}
+    for v in valid:
+        folded.setdefault(fold(v), v)
+    near = difflib.get_close_matches(fold(text), list(folded), n=3, cutoff=0.6)
+    if not valid:
+        raise UserError("_raw", text=f"{msg}; {_t(ctx, 'none_valid', what=what_text)}")
+    if near:
+        names = ", ".join(dict.fromkeys(show.get(folded[n], folded[n]) for n in near))
+        tail = _t(ctx, "did_you_mean", near=names)
+    else:
+        tail = _t(ctx, "valid", valid=", ".join(dict.fromkeys(show.get(v, v) for v in valid)))
+    raise UserError("_raw", text=f"{msg}; {tail}")
+
+
+MSG["_raw"] = ("{text}", "{text}")
+
+
+def _layer_values(ctx, layers_fields) -> list[str]:
+    store = _store(ctx)
+    have = set(store.layers())
+    out: list[str] = []
+    for layer, field in layers_fields:
+        if layer in have:
+            df = store.read(layer)
+            if field in df:
+                out += [nfc(v) for v in df[field].dropna().unique().tolist()]
+    return sorted(set(out))
+
+
+def border_option(ctx, value: str | None) -> str | None:
+    """A ``--border`` value checked against the borders in the store (upper-cased)."""
+    if value is None:
+        return None
+    return _choose(ctx, "border", nfc(value).strip().upper(),
+                   _layer_values(ctx, [("boundary", "border"), ("markers", "border")]))
+
+
+def province_option(ctx, value: str | None) -> str | None:
+    """A ``--province`` value checked against the provinces in the store (NFC)."""
+    if value is None:
+        return None
+    return _choose(ctx, "province", value,
+                   _layer_values(ctx, [("provinces", "name"), ("markers", "province")]))
+
+
+def enum_option(ctx, enum, value: str | None) -> str | None:
+    """An enum filter given as a code or a vi/en label (``Enum.parse``), as its code."""
+    if value is None:
+        return None
+    try:
+        return enum.parse(nfc(value)).value
+    except ValueError:
+        pass
+    names = {}
+    for m in enum:
+        for name in (m.value, m.vi, m.en):
+            names.setdefault(name, m)
+    shown = {n: f"{m.value} ({m.vi} / {m.en})" for n, m in names.items()}
+    return enum.parse(_choose(ctx, "kind", value, list(names), shown)).value
+
+
+def fields_option(ctx, text: str, allowed) -> list[str]:
+    """A comma-separated ``--by`` list, each field checked against ``allowed``."""
+    return [_choose(ctx, "field", f.strip(), list(allowed)) for f in nfc(text).split(",")
+            if f.strip()]
+
+
+class DateType(click.ParamType):
+    """Every date option (``--from``, ``--to``, ``--as-of``, ``--date``): ISO ``YYYY-MM-DD`` or
+    ``dd/mm/yyyy`` (day first), via the one parser :func:`bienmoc.model.dates.parse_date`."""
+
+    name = "DATE"
+
+    def convert(self, value, param, ctx) -> _dt.date:
+        try:
+            return parse_date(nfc(value) if isinstance(value, str) else value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+class CrsType(click.ParamType):
+    """A CRS option (``--crs``, ``--metric-crs``): anything pyproj reads, checked up front;
+    ``metric=True`` also requires a projected CRS in metres (distances are never in degrees)."""
+
+    name = "CRS"
+
+    def __init__(self, metric: bool = False):
+        self.metric = metric
+
+    def convert(self, value, param, ctx) -> str:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            crs = CRS.from_user_input(value)
+        except CRSError:
+            self.fail(_t(ctx, "bad_crs", crs=value), param, ctx)
+        if self.metric:
+            unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+            if not crs.is_projected or unit not in ("metre", "meter"):
+                self.fail(_t(ctx, "not_metric", crs=value), param, ctx)
+        return value
+
+
+class OutputPath(click.Path):
+    """An output file (``--output``): its folder must exist, checked before any work is done."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        parent = Path(value).expanduser().parent
+        if not parent.is_dir():
+            self.fail(_t(ctx, "no_dir", dir=parent), param, ctx)
+        return value
+
+
+DATE = DateType()
+OUTPUT = OutputPath()
+CRS_ANY = CrsType()
+CRS_METRIC = CrsType(metric=True)
+
+
+def _store(ctx: click.Context, create: bool = False):
+    """The command's store. Commands that only read need it to exist (a mistyped ``--store``
+    is an error, not an empty answer); ``create=True`` (import, record) may create it."""
+    obj = ctx.find_root().obj
     if "store" not in obj:
-        uri = obj.get("store_uri")
+        uri = obj.get("store_uri") or os.environ.get(STORE_ENV) or None
+        if uri and ("://" not in uri or uri.startswith("gpkg://")):
+            path = Path(uri.removeprefix("gpkg://")).expanduser()
+            if not path.exists() and not create:
+                raise UserError("no_store", path=path, env=STORE_ENV)
+            if path.exists() and not _is_sqlite(path):
+                raise UserError("not_gpkg", path=path)
         store = open_store(uri)
         obj["store"] = store
-        if not uri and not os.environ.get(STORE_ENV):
+        if not uri:
             click.echo(_t(ctx, "using_demo", path=default_store_path()), err=True)
     return obj["store"]
 
 
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
 def _reason(ctx: click.Context, text: str) -> str:
     """A library message in the CLI's language."""
-    return text if ctx.obj.get("lang") == "en" else to_vi(text)
+    return text if _lang(ctx) == "en" else to_vi(text)
 
 
 def _format_problem(ctx: click.Context, p) -> str:
@@ -69,24 +299,106 @@ def _format_problem(ctx: click.Context, p) -> str:
     return ("  - " + ", ".join(where) + ": " if where else "  - ") + _reason(ctx, p.reason)
 
 
+def describe(ctx, e: BaseException) -> str:
+    """One line, in the CLI's language, for any error a command can meet: bienmoc's own,
+    pyproj's, pandas' CSV parser's, pyogrio's and the operating system's."""
+    import re
+
+    if isinstance(e, UserError):
+        return e.text(ctx)
+    if isinstance(e, InvalidData):
+        (p,) = e.problems
+        return _format_problem(ctx, p).removeprefix("  - ")
+    if isinstance(e, BienmocError):
+        return _reason(ctx, str(e))
+    name = type(e).__name__
+    module = type(e).__module__ or ""
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else name
+    if name == "CRSError":
+        m = re.match(r"Invalid projection: (.+?): \(", msg)
+        return _t(ctx, "bad_crs", crs=m.group(1) if m else msg)
+    if module.startswith("pandas") and name in ("ParserError", "EmptyDataError"):
+        m = re.search(r"EOF inside string starting at row (\d+)", msg)
+        if m:
+            return _t(ctx, "csv_quote", line=int(m.group(1)) + 1)
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        if m:
+            return _t(ctx, "csv_fields", expected=m.group(1), line=m.group(2), saw=m.group(3))
+        return _t(ctx, "csv_bad", msg=msg)
+    if isinstance(e, UnicodeDecodeError):
+        return _t(ctx, "encoding", enc=e.encoding)
+    if isinstance(e, OSError) and e.filename is not None:
+        reason = (_OS_REASONS_VI.get(e.errno, e.strerror) if _lang(ctx) == "vi"
+                  else e.strerror) or msg
+        return _t(ctx, "file_error", file=e.filename, reason=reason)
+    if module.startswith("pyogrio"):
+        return _t(ctx, "read_error", msg=msg)
+    return _t(ctx, "internal", kind=name, msg=msg)
+
+
+def _click_message(ctx, e: click.ClickException) -> str:
+    """A click usage error as one line in the CLI's language, with the help command to run."""
+    if (isinstance(e, click.BadParameter) and not isinstance(e, click.MissingParameter)
+            and (e.param is not None or e.param_hint)):
+        hint = (e.param.get_error_hint(e.ctx) if e.param is not None and e.ctx
+                else e.param_hint or e.param.name)
+        msg = _t(ctx, "bad_value", hint=hint, msg=_reason(ctx, e.message))
+    else:
+        msg = _reason(ctx, e.format_message())
+    if isinstance(e, click.UsageError) and e.ctx is not None:
+        msg += f" ({_t(ctx, 'help', cmd=e.ctx.command_path)})"
+    return _t(ctx, "error", msg=msg)
+
+
 class _Group(click.Group):
-    """Turns library errors into a one-line message (or a list of bad rows) and exit code 1."""
+    """The root group: every error a command meets ends as one line on stderr (Vietnamese by
+    default, ``--lang en``) and a non-zero exit code - never a traceback (set
+    ``BIENMOC_DEBUG=1`` to see one). Invalid imported rows are listed one per line."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        # every text input in NFC: Unikey's "Unicode tổ hợp" sends NFD ("Sơn La" as o + U+031B
+        # ...); an argument naming an existing file keeps its exact bytes.
+        args = list(sys.argv[1:] if args is None else args)
+        args = [a if not isinstance(a, str) or os.path.exists(a) else nfc(a) for a in args]
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        self._lang_hint = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--lang"),
+                               None)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as e:
+            click.echo(_click_message(self._error_ctx(e), e), err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+    def _error_ctx(self, e):
+        ctx = getattr(e, "ctx", None)
+        if ctx is not None and (ctx.find_root().obj or {}).get("lang"):
+            return ctx
+        return click.Context(self, obj={"lang": self._lang_hint})
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except InvalidData as e:
-            sub = ctx.obj or {}
-            fake = click.Context(self, obj=sub)
-            header = _t(fake, "invalid", file=e.what or "?", n=len(e.problems)) if e.what else \
-                _t(fake, "error", msg=f"{len(e.problems)} problem(s)")
+            if len(e.problems) == 1 and not e.what:
+                click.echo(_t(ctx, "error", msg=describe(ctx, e)), err=True)
+                ctx.exit(1)
+            header = _t(ctx, "invalid", file=e.what or "?", n=len(e.problems)) if e.what else \
+                _t(ctx, "error", msg=f"{len(e.problems)} problem(s)")
             click.echo(header, err=True)
             for p in e.problems:
-                click.echo(_format_problem(fake, p), err=True)
+                click.echo(_format_problem(ctx, p), err=True)
             ctx.exit(1)
-        except BienmocError as e:
-            fake = click.Context(self, obj=ctx.obj or {})
-            click.echo(_t(fake, "error", msg=_reason(fake, str(e))), err=True)
+        except Exception as e:
+            if os.environ.get("BIENMOC_DEBUG"):
+                raise
+            click.echo(_t(ctx, "error", msg=describe(ctx, e)), err=True)
             ctx.exit(1)
 
 
@@ -106,15 +418,18 @@ def main(ctx: click.Context, store_uri: str | None, lang: str | None) -> None:
 
 # -- shared helpers: options, tables, documents ----------------------------------------
 
-def _kind_values(items, cast, option: str, form: str) -> dict:
-    """Options like ``--tolerance small=3`` as {'small': 3.0}."""
+def _kind_values(items, cast, option: str, form: str, enum=None) -> dict:
+    """Options like ``--tolerance small=3`` as {'small': 3.0}; with ``enum``, each key is
+    parsed as a code or a vi/en label of it (``--tolerance "mốc tiểu=3"``)."""
     out = {}
     for item in items:
         key, _, val = item.partition("=")
         try:
-            out[key.strip()] = cast(val)
-        except ValueError:
-            raise click.BadParameter(f"expected {form}, got {item!r}", param_hint=option)
+            out[enum.parse(key).value if enum else key.strip()] = cast(val)
+        except ValueError as e:
+            reason = str(e) if enum and str(e).startswith("unknown value") else \
+                f"expected {form}, got {item!r}"
+            raise click.BadParameter(reason, param_hint=option)
     return out
 
 
@@ -148,7 +463,7 @@ def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
         click.echo(text)
 
 
-_METRIC = click.option("--metric-crs", "metric_crs", default=None, metavar="CRS",
+_METRIC = click.option("--metric-crs", "metric_crs", default=None, type=CRS_METRIC,
                        help="Metric CRS for distances (default UTM 48N/49N), e.g. EPSG:9206.")
 
 
@@ -218,9 +533,9 @@ def _write_sheets(ctx, sheets: dict[tuple[str, str], pd.DataFrame], output: str 
 
 _FMT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
                     default="table", show_default=True)
-_OUT = click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
+_OUT = click.option("--output", "-o", default=None, type=OUTPUT,
                     help="Output file (required for xlsx).")
-_AS_OF = click.option("--as-of", "as_of", default=None, metavar="DATE",
+_AS_OF = click.option("--as-of", "as_of", default=None, type=DATE,
                       help="Compute as of this date (default today).")
 
 
@@ -231,6 +546,3 @@ for _cmd in (status.status, io.import_, io.export, io.layers, analysis.locate, a
              analysis.spacing, analysis.lengths, analysis.hotspots, progress.progress,
              progress.inspections, progress.history, record.record, serve.serve):
     main.add_command(_cmd)
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

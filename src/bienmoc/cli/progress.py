@@ -3,26 +3,30 @@ from __future__ import annotations
 
 import click
 
-from bienmoc.cli.main import (_AS_OF, _FMT, _OUT, _emit_table, _headers, _kind_labels, _kind_values,
-                              _records, _store, _write_doc, _write_sheets)
+from bienmoc.cli.main import (_AS_OF, _FMT, _OUT, _emit_table, _headers, _kind_labels,
+                              _kind_values, _records, _store, _write_doc, _write_sheets,
+                              border_option, province_option)
+from bienmoc.model.schema import MarkerKind
+
 
 @click.command()
 @_AS_OF
 @click.option("--border", default=None, metavar="CODE")
 @click.option("--province", default=None, metavar="NAME")
 @click.option("--by", default="border,province,kind", show_default=True, metavar="FIELDS")
-@click.option("--stall-days", default=None, type=int,
+@click.option("--stall-days", default=None, type=click.IntRange(min=1),
               help="Days without a progress update after which a work is stalled (180).")
 @_FMT
 @_OUT
 @click.pass_context
 def progress(ctx, as_of, border, province, by, stall_days, fmt, output):
     """Works progress as of a date: counts by status, percent, budgets, and stalled works."""
-    from bienmoc.analysis.progress import DEFAULT_STALL_DAYS, as_of_date, progress_summary, stalled_works
+    from bienmoc.analysis.progress import (DEFAULT_STALL_DAYS, as_of_date, progress_summary,
+                                           stalled_works)
 
     store = _store(ctx)
     n = stall_days if stall_days is not None else DEFAULT_STALL_DAYS
-    b = border.upper() if border else None
+    b, province = border_option(ctx, border), province_option(ctx, province)
     fields = [f.strip() for f in by.split(",") if f.strip()]
     summary = progress_summary(store, as_of=as_of, by=fields, border=b, province=province,
                                stall_days=n)
@@ -55,7 +59,7 @@ def inspections():
 @click.option("--province", default=None, metavar="NAME")
 @click.option("--cycle", "cycles", multiple=True, metavar="KIND=MONTHS",
               help="Inspection cycle per marker kind (default large=12, others 24).")
-@click.option("--tolerance", default=1.0, show_default=True,
+@click.option("--tolerance", default=1.0, show_default=True, type=click.FloatRange(min=0),
               help="Displacement (m) beyond which a marker is listed as displaced.")
 @_FMT
 @_OUT
@@ -64,9 +68,9 @@ def inspections_due_cmd(ctx, as_of, border, province, cycles, tolerance, fmt, ou
     """Markers due (or never) inspected, and markers displaced beyond a tolerance."""
     from bienmoc.analysis.inspections import displaced_markers, inspections_due
 
-    cyc = _kind_values(cycles, int, "--cycle", "KIND=MONTHS")
+    cyc = _kind_values(cycles, int, "--cycle", "KIND=MONTHS", enum=MarkerKind)
     store = _store(ctx)
-    b = border.upper() if border else None
+    b, province = border_option(ctx, border), province_option(ctx, province)
     due = inspections_due(store, as_of=as_of, cycle_months=cyc, border=b, province=province)
     disp = displaced_markers(store, tolerance_m=tolerance, as_of=as_of)
     if b:
@@ -100,7 +104,7 @@ def history(ctx, number, border, fmt):
     """The full history of a marker: construction, works, progress, inspections, resurveys."""
     from bienmoc.analysis.inspections import marker_history
 
-    h = marker_history(_store(ctx), number, border=border.upper() if border else None)
+    h = marker_history(_store(ctx), number.strip(), border=border_option(ctx, border))
     lang = ctx.obj["lang"]
     if fmt == "json":
         _emit_table(h.assign(date=h["date"].dt.strftime("%Y-%m-%d")), fmt, None)

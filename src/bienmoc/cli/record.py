@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from bienmoc.cli.main import _store
+from bienmoc.cli.main import DATE, _store
 
 
 @click.group()
@@ -13,7 +13,7 @@ def record():
 
 @record.command("progress")
 @click.argument("work_id")
-@click.option("--date", required=True, metavar="DATE")
+@click.option("--date", required=True, type=DATE, help="YYYY-MM-DD or dd/mm/yyyy.")
 @click.option("--percent", required=True, type=float)
 @click.option("--note", default=None)
 @click.option("--disbursed", default=None, type=float, help="Disbursed to date (VND).")
@@ -23,7 +23,7 @@ def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects):
     """Append a progress update of work WORK_ID."""
     from bienmoc.records.recording import record_progress
 
-    rec = record_progress(_store(ctx), work_id, date, percent, note=note,
+    rec = record_progress(_store(ctx, create=True), work_id, date, percent, note=note,
                           disbursed_vnd=disbursed, corrects=corrects)
     click.echo(rec["id"].iloc[0])
 
@@ -31,7 +31,7 @@ def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects):
 @record.command("inspection")
 @click.argument("marker")
 @click.option("--border", required=True, metavar="CODE")
-@click.option("--date", required=True, metavar="DATE")
+@click.option("--date", required=True, type=DATE, help="YYYY-MM-DD or dd/mm/yyyy.")
 @click.option("--team", required=True, help="unilateral / joint (đơn phương / song phương).")
 @click.option("--condition", required=True, help="good / damaged / displaced / destroyed / "
                                                  "missing (or the Vietnamese label).")
@@ -48,7 +48,7 @@ def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, 
 
     if (lon is None) != (lat is None):
         raise click.UsageError("give both --lon and --lat, or neither")
-    rec = record_inspection(_store(ctx), border.upper(), marker, date, team, condition,
+    rec = record_inspection(_store(ctx, create=True), border.strip().upper(), marker, date, team, condition,
                             position=(lon, lat) if lon is not None else None, notes=notes,
                             photos=photos, corrects=corrects)
     click.echo(rec["id"].iloc[0])
@@ -57,7 +57,7 @@ def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, 
 @record.command("resurvey")
 @click.argument("marker")
 @click.option("--border", required=True, metavar="CODE")
-@click.option("--date", required=True, metavar="DATE")
+@click.option("--date", required=True, type=DATE, help="YYYY-MM-DD or dd/mm/yyyy.")
 @click.option("--lon", type=float, required=True)
 @click.option("--lat", type=float, required=True)
 @click.option("--reason", required=True)
@@ -67,6 +67,6 @@ def record_resurvey_cmd(ctx, marker, border, date, lon, lat, reason, surveyor):
     """Move MARKER's registered position after a resurvey (recorded with the old position)."""
     from bienmoc.records.recording import resurvey_marker
 
-    rec = resurvey_marker(_store(ctx), border.upper(), marker, (lon, lat), date, reason,
+    rec = resurvey_marker(_store(ctx, create=True), border.strip().upper(), marker, (lon, lat), date, reason,
                           surveyor=surveyor)
     click.echo(rec["id"].iloc[0])

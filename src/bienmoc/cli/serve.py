@@ -8,7 +8,7 @@ from bienmoc.cli.main import _store, _t
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--store", "serve_store", default=None, metavar="PATH|URL",
               help="Store to serve (same as the global --store).")
 @click.pass_context

@@ -7,7 +7,8 @@ import click
 import pandas as pd
 
 from bienmoc.analysis.status import marker_status
-from bienmoc.cli.main import _store
+from bienmoc.cli.main import _store, border_option, fields_option, province_option
+from bienmoc.model.schema import SCHEMAS
 
 _TABLE_HEADERS = {
     "vi": {"border": "Tuyến", "province": "Tỉnh", "markers": "Cột mốc (xây/tổng)",
@@ -44,9 +45,9 @@ def status_table(df: pd.DataFrame, by: list[str], lang: str) -> str:
 @click.pass_context
 def status(ctx, border, province, by, fmt):
     """Marker status by group: built/total markers and stakes, conditions, gates, incidents."""
-    fields = [f.strip() for f in by.split(",") if f.strip()]
-    df = marker_status(_store(ctx), by=fields, border=border.upper() if border else None,
-                       province=province)
+    fields = fields_option(ctx, by, SCHEMAS["markers"].columns)
+    df = marker_status(_store(ctx), by=fields, border=border_option(ctx, border),
+                       province=province_option(ctx, province))
     if fmt == "json":
         click.echo(json.dumps(df.to_dict(orient="records"), ensure_ascii=False, indent=2))
     elif fmt == "csv":
