@@ -34,6 +34,8 @@ MSG = {
                  "Imported {n} records into layer '{kind}' ({store})."),
     "invalid": ("Không nhập được {file}: {n} lỗi, kho dữ liệu không thay đổi.",
                 "Cannot import {file}: {n} problem(s); the store is unchanged."),
+    "invalid_record": ("Không ghi được {file}: {n} lỗi, kho dữ liệu không thay đổi.",
+                       "Cannot record the {file}: {n} problem(s); the store is unchanged."),
     "row": ("dòng {row}", "row {row}"),
     "field": ("trường '{field}'", "field '{field}'"),
     "error": ("Lỗi: {msg}", "Error: {msg}"),
@@ -49,7 +51,7 @@ MSG = {
                  "create a new store)"),
     "not_gpkg": ("{path} không phải tệp GeoPackage (.gpkg) của bienmoc",
                  "{path} is not a bienmoc GeoPackage (.gpkg) file"),
-    "unknown": ("{what} không có: '{value}'", "unknown {what}: '{value}'"),
+    "unknown": ("không có {what} '{value}'", "unknown {what}: '{value}'"),
     "did_you_mean": ("có phải: {near}?", "did you mean: {near}?"),
     "valid": ("các giá trị hợp lệ: {valid}", "valid values: {valid}"),
     "none_valid": ("kho dữ liệu chưa có {what} nào", "the store holds no {what}"),
@@ -82,6 +84,10 @@ MSG = {
     "internal": ("lỗi không lường trước ({kind}: {msg}); đặt BIENMOC_DEBUG=1 để xem chi tiết",
                  "unexpected error ({kind}: {msg}); set BIENMOC_DEBUG=1 for the details"),
 }
+
+#: What a record command was writing (``InvalidData.what``), in Vietnamese.
+_WHAT_VI = {"progress": "cập nhật tiến độ", "inspection": "kết quả kiểm tra",
+            "resurvey": "đo đạc lại vị trí mốc"}
 
 #: errno -> the Vietnamese reason (the English one is the system's ``strerror``).
 _OS_REASONS_VI = {2: "không tồn tại", 13: "không có quyền truy cập", 20: "không phải thư mục",
@@ -386,10 +392,14 @@ class _Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except InvalidData as e:
-            if len(e.problems) == 1 and not e.what:
-                click.echo(_t(ctx, "error", msg=describe(ctx, e)), err=True)
+            importing = ctx.invoked_subcommand == "import"
+            if len(e.problems) == 1 and not (e.what and importing):
+                what = _WHAT_VI.get(e.what, e.what) if _lang(ctx) == "vi" else e.what
+                head = f"{what}: " if what else ""
+                click.echo(_t(ctx, "error", msg=head + describe(ctx, e)), err=True)
                 ctx.exit(1)
-            header = _t(ctx, "invalid", file=e.what or "?", n=len(e.problems)) if e.what else \
+            key = "invalid" if importing else "invalid_record"
+            header = _t(ctx, key, file=e.what or "?", n=len(e.problems)) if e.what else \
                 _t(ctx, "error", msg=f"{len(e.problems)} problem(s)")
             click.echo(header, err=True)
             for p in e.problems:
