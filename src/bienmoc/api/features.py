@@ -52,6 +52,7 @@ from starlette.routing import Match
 
 from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.errors import InvalidData, NotFound, Problem
+from bienmoc.model.dates import parse_date
 from bienmoc.model.schema import (REGION_BOUNDS, SCHEMAS, FoundCondition, IncidentKind, IncidentStatus,
                       InspectionTeam, validate)
 from bienmoc.api.query import CHANGE_LOGS, LayerIndex, QueryCache, dumps, parse_interval
@@ -123,11 +124,12 @@ def _codes(enum) -> Any:
 BorderCode = Annotated[str, Field(pattern="^[A-Z]{2}$", description="neighbour's ISO code, e.g. "
                                   "CN, LA, KH")]
 def _iso_day(v):
+    """A body date: written ISO YYYY-MM-DD (JSON's form), read by the one date parser."""
     if isinstance(v, _dt.date) and not isinstance(v, _dt.datetime):
         return v
     if not isinstance(v, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):
         raise ValueError("write the date as YYYY-MM-DD")
-    return v.strip()
+    return parse_date(v)
 
 
 Day = Annotated[_dt.date, BeforeValidator(_iso_day), Field(description="YYYY-MM-DD")]
