@@ -13,6 +13,7 @@ import datetime as _dt
 import difflib
 import json
 import os
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -51,6 +52,7 @@ MSG = {
                  "create a new store)"),
     "not_gpkg": ("{path} không phải tệp GeoPackage (.gpkg) của bienmoc",
                  "{path} is not a bienmoc GeoPackage (.gpkg) file"),
+    "_raw": ("{text}", "{text}"),  # a message already in the CLI's language
     "unknown": ("không có {what} '{value}'", "unknown {what}: '{value}'"),
     "did_you_mean": ("có phải: {near}?", "did you mean: {near}?"),
     "valid": ("các giá trị hợp lệ: {valid}", "valid values: {valid}"),
@@ -152,9 +154,6 @@ def _choose(ctx, what: str, value: str, valid, shown=None) -> str:
     else:
         tail = _t(ctx, "valid", valid=", ".join(dict.fromkeys(show.get(v, v) for v in valid)))
     raise UserError("_raw", text=f"{msg}; {tail}")
-
-
-MSG["_raw"] = ("{text}", "{text}")
 
 
 def _layer_values(ctx, layers_fields) -> list[str]:
@@ -308,8 +307,6 @@ def _format_problem(ctx: click.Context, p) -> str:
 def describe(ctx, e: BaseException) -> str:
     """One line, in the CLI's language, for any error a command can meet: bienmoc's own,
     pyproj's, pandas' CSV parser's, pyogrio's and the operating system's."""
-    import re
-
     if isinstance(e, UserError):
         return e.text(ctx)
     if isinstance(e, InvalidData):
@@ -368,23 +365,28 @@ class _Group(click.Group):
         args = [a if not isinstance(a, str) or os.path.exists(a) else nfc(a) for a in args]
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        self._lang_hint = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--lang"),
-                               None)
         try:
             rv = super().main(args, prog_name, complete_var, False, **extra)
         except click.ClickException as e:
-            click.echo(_click_message(self._error_ctx(e), e), err=True)
+            click.echo(_click_message(self._error_ctx(e, args), e), err=True)
             sys.exit(e.exit_code)
         except click.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
-    def _error_ctx(self, e):
+    def _error_ctx(self, e, args: list[str]) -> click.Context:
+        """A context that knows the language, also for errors met before ``--lang`` was read."""
         ctx = getattr(e, "ctx", None)
         if ctx is not None and (ctx.find_root().obj or {}).get("lang"):
             return ctx
-        return click.Context(self, obj={"lang": self._lang_hint})
+        lang = None
+        for i, a in enumerate(args):
+            if a == "--lang" and i + 1 < len(args):
+                lang = args[i + 1]
+            elif a.startswith("--lang="):
+                lang = a.partition("=")[2]
+        return click.Context(self, obj={"lang": lang})
 
     def invoke(self, ctx: click.Context):
         try:
