@@ -60,6 +60,7 @@ MSG = {
     "what_border": ("tuyến biên giới", "border"),
     "what_province": ("tỉnh", "province"),
     "what_kind": ("loại", "kind"),
+    "what_status": ("trạng thái", "status"),
     "what_field": ("trường để nhóm", "grouping field"),
     "no_crs": ("tệp {file} không khai báo hệ tọa độ và tọa độ ({x:.1f}, {y:.1f}) không phải kinh "
                "độ/vĩ độ: hãy khai báo hệ tọa độ nguồn, ví dụ --crs EPSG:3405 cho VN-2000 / UTM "
@@ -184,8 +185,9 @@ def province_option(ctx, value: str | None) -> str | None:
                    _layer_values(ctx, [("provinces", "name"), ("markers", "province")]))
 
 
-def enum_option(ctx, enum, value: str | None) -> str | None:
-    """An enum filter given as a code or a vi/en label (``Enum.parse``), as its code."""
+def enum_option(ctx, enum, value: str | None, what: str = "kind") -> str | None:
+    """An enum filter (``what``: 'kind' or 'status') given as a code or a vi/en label
+    (``Enum.parse``), as its code; else an error listing the nearest codes with labels."""
     if value is None:
         return None
     try:
@@ -197,7 +199,7 @@ def enum_option(ctx, enum, value: str | None) -> str | None:
         for name in (m.value, m.vi, m.en):
             names.setdefault(name, m)
     shown = {n: f"{m.value} ({m.vi} / {m.en})" for n, m in names.items()}
-    return enum.parse(_choose(ctx, "kind", value, list(names), shown)).value
+    return enum.parse(_choose(ctx, what, value, list(names), shown)).value
 
 
 def fields_option(ctx, text: str, allowed) -> list[str]:
