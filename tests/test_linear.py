@@ -7,7 +7,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bienmoc.geometry.linear import LineIndex
@@ -102,20 +102,29 @@ ZIG_IDX = LineIndex(boundary(ZIG), crs=UTM)
 VERTEX_CH = np.array([0, 1000, 2000, 3000, 4000])
 
 
+# The zigzag's own geometry, computed here from its coordinates (not from the index): segment
+# start chainages and the left-hand unit normal of each segment (left = the home side).
+ZIG_XY = np.asarray(ZIG.coords)
+ZIG_DIR = np.diff(ZIG_XY, axis=0) / np.linalg.norm(np.diff(ZIG_XY, axis=0), axis=1)[:, None]
+ZIG_LEFT = np.column_stack([-ZIG_DIR[:, 1], ZIG_DIR[:, 0]])
+np.testing.assert_allclose(VERTEX_CH, np.r_[0, np.cumsum(np.hypot(*np.diff(ZIG_XY, axis=0).T))],
+                           atol=0.01)
+
+
 @settings(max_examples=300, deadline=None)
 @given(ch=st.floats(0, 4000), off=st.floats(-60, 60).filter(lambda o: abs(o) > 0.05))
 def test_offset_points_come_back(ch, off):
-    # keep away from vertices so the offset point's nearest segment is its own
-    if np.min(np.abs(VERTEX_CH - ch)) < 150:
-        return
-    p = ZIG_IDX.point_at("LA", [ch])[0]
-    seg = int(np.searchsorted(ZIG_IDX.cum0, ch, side="right") - 1)
-    n = ZIG_IDX.normal[seg]
-    q = p + off * n
+    # away from vertices, so the offset point's nearest segment is its own
+    assume(np.min(np.abs(VERTEX_CH - ch)) >= 150)
+    p = shapely.get_coordinates(ZIG.interpolate(ch))[0]          # GEOS, not the index
+    seg = int(np.searchsorted(VERTEX_CH, ch, side="right")) - 1
+    q = p + off * ZIG_LEFT[seg]                                   # hand-made perpendicular
+    # GEOS agrees the point lies `off` metres to the left (positive) or right (negative)
+    assert shapely.distance(shapely.Point(q), ZIG.offset_curve(off)) < 0.01
     r = ZIG_IDX.locate_xy(q[:1], q[1:])
     assert r.chainage_m[0] == pytest.approx(ch, abs=0.01)
     assert r.distance_m[0] == pytest.approx(abs(off), abs=0.01)
-    assert r.side[0] == (1 if off > 0 else -1)
+    assert r.side[0] == (1 if off > 0 else -1)     # home is on the left
 
 
 @settings(max_examples=200, deadline=None)

@@ -3,6 +3,7 @@ import json
 import re
 
 import folium
+import pandas as pd
 import pytest
 
 from bienmoc.errors import InvalidData
@@ -51,10 +52,44 @@ def test_builders_return_offline_maps_from_frames(builder, frames):
     assert "data:image/png;base64," in html                     # its CSS images too
     cfg = _config(html)
     assert "data" in cfg["source"] and "data" in cfg["base"]    # data embedded
-    for p in XSS:   # markup never appears raw; backticks only inside JSON strings
-        assert p not in html if "<" in p else p in json.dumps(cfg, ensure_ascii=False) \
-            or builder is not incidents_map
     assert "L.control.scale()" in html and "bienmoc-legend" in html
+
+
+def _evil(frames: dict) -> dict:
+    """Every payload in data every builder embeds: four more province polygons (the base layer
+    of every map) and four markers' provinces (the progress/overview marker layer)."""
+    import geopandas as gpd
+    import shapely
+
+    prov = frames["provinces"]
+    extra = gpd.GeoDataFrame({"name": XSS}, crs=prov.crs, geometry=[
+        shapely.box(104.0 + i / 10, 20.0, 104.05 + i / 10, 20.05) for i in range(len(XSS))])
+    markers = frames["markers"].copy()
+    markers.loc[markers.index[:len(XSS)], "province"] = XSS
+    return {**frames, "provinces": pd.concat([prov, extra], ignore_index=True),
+            "markers": markers}
+
+
+def _strings(obj) -> set:
+    if isinstance(obj, dict):
+        return set().union(*(_strings(v) for v in obj.values())) if obj else set()
+    if isinstance(obj, list):
+        return set().union(*(_strings(v) for v in obj)) if obj else set()
+    return {obj} if isinstance(obj, str) else set()
+
+
+@pytest.mark.parametrize("builder", [progress_map, incidents_map, overview_map])
+def test_every_builder_embeds_the_payloads_escaped_never_raw(builder, frames):
+    html = builder(_evil(frames), tiles=None).get_root().render()
+    config = re.search(r"bienmoc\.map\([^,]+, \{[^}]*\}, (\{.*\})\);", html).group(1)
+    decoded = _strings(json.loads(config))
+    outside = html.replace(config, "")
+    for p in XSS:
+        assert p in decoded, (builder.__name__, p)          # the data really is there ...
+        assert safe_json(p) in config                        # ... as an escaped JSON string
+        assert p not in outside                              # and nowhere else
+        if any(c in p for c in "<>&"):
+            assert p not in html                             # markup never raw, anywhere
 
 
 def test_incidents_map_embeds_cluster_and_heat_assets(frames):

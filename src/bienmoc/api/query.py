@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from bienmoc.model.dates import parse_date
 from bienmoc.model.schema import SCHEMAS, LayerSchema
 
 __all__ = ["CHANGE_LOGS", "TEMPORAL", "LayerIndex", "Page", "QueryCache", "dumps",
@@ -460,8 +461,8 @@ def parse_instant(text: str, *, end: bool = False) -> np.datetime64 | None:
     t = text.strip()
     if t in ("", ".."):
         return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
-        return np.datetime64(_dt.date.fromisoformat(t), "D")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):  # RFC 3339: ISO only ('/' separates intervals)
+        return np.datetime64(parse_date(t), "D")
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})?",
                         t):
         raise ValueError(f"not an RFC 3339 date or date-time: {text!r}")

@@ -1,4 +1,7 @@
-"""The ``bienmoc`` command: a thin shell over the library's public functions.
+"""The ``bienmoc`` command group: global options and the helpers its commands share.
+
+The commands live one module per group (``status``, ``io``, ``analysis``, ``progress``,
+``record``, ``serve``) and are a thin shell over the library's public functions.
 
 Every command opens the store named by ``--store`` / ``$BIENMOC_STORE`` (or the per-user demo
 store), calls one library function and formats its result. Library errors become a message on
@@ -6,22 +9,24 @@ stderr and a non-zero exit code; nothing here computes anything the library does
 """
 from __future__ import annotations
 
+import datetime as _dt
+import difflib
 import json
 import os
+import re
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
 import pandas as pd
 
-from bienmoc.errors import BienmocError, InvalidData
-from bienmoc.io.files import (EXPORT_FORMATS, XY_ORDERS, export_layer, format_from_path,
-                              import_layer)
+from bienmoc.io.files import XY_ORDERS
 from bienmoc.io.write import csv_text
-from bienmoc.messages import to_vi
-from bienmoc.model.schema import IMPORTABLE, SCHEMAS
-from bienmoc.analysis.status import marker_status
 from bienmoc.demo import default_store_path, open_store
+from bienmoc.errors import BienmocError, InvalidData
+from bienmoc.messages import to_vi
+from bienmoc.model.dates import parse_date
 from bienmoc.storage import STORE_ENV
 
 #: CLI messages in Vietnamese and English (``--lang`` / ``$BIENMOC_LANG``).
@@ -32,35 +37,278 @@ MSG = {
                  "Imported {n} records into layer '{kind}' ({store})."),
     "invalid": ("Không nhập được {file}: {n} lỗi, kho dữ liệu không thay đổi.",
                 "Cannot import {file}: {n} problem(s); the store is unchanged."),
+    "invalid_record": ("Không ghi được {file}: {n} lỗi, kho dữ liệu không thay đổi.",
+                       "Cannot record the {file}: {n} problem(s); the store is unchanged."),
     "row": ("dòng {row}", "row {row}"),
     "field": ("trường '{field}'", "field '{field}'"),
     "error": ("Lỗi: {msg}", "Error: {msg}"),
+    "help": ("xem: {cmd} --help", "see: {cmd} --help"),
+    "bad_value": ("giá trị không hợp lệ cho {hint}: {msg}", "invalid value for {hint}: {msg}"),
     "exported": ("Đã xuất {n} bản ghi ra {out}.", "Exported {n} records to {out}."),
     "serving": ("Bản đồ tổng quan: http://{host}:{port}/maps/overview",
                 "Overview map: http://{host}:{port}/maps/overview"),
     "total": ("Tổng", "Total"),
+    "no_store": ("không có kho dữ liệu {path} (kiểm tra lại đường dẫn --store / ${env}; lệnh "
+                 "import và record sẽ tạo kho mới)",
+                 "no store at {path} (check the --store path / ${env}; import and record "
+                 "create a new store)"),
+    "not_gpkg": ("{path} không phải tệp GeoPackage (.gpkg) của bienmoc",
+                 "{path} is not a bienmoc GeoPackage (.gpkg) file"),
+    "_raw": ("{text}", "{text}"),  # a message already in the CLI's language
+    "unknown": ("không có {what} '{value}'", "unknown {what}: '{value}'"),
+    "did_you_mean": ("có phải: {near}?", "did you mean: {near}?"),
+    "valid": ("các giá trị hợp lệ: {valid}", "valid values: {valid}"),
+    "none_valid": ("kho dữ liệu chưa có {what} nào", "the store holds no {what}"),
+    "what_border": ("tuyến biên giới", "border"),
+    "what_province": ("tỉnh", "province"),
+    "what_kind": ("loại", "kind"),
+    "what_status": ("trạng thái", "status"),
+    "what_field": ("trường để nhóm", "grouping field"),
+    "no_crs": ("tệp {file} không khai báo hệ tọa độ và tọa độ ({x:.1f}, {y:.1f}) không phải kinh "
+               "độ/vĩ độ: hãy khai báo hệ tọa độ nguồn, ví dụ --crs EPSG:3405 cho VN-2000 / UTM "
+               "48N",
+               "{file} declares no CRS and its coordinates ({x:.1f}, {y:.1f}) are not longitude/"
+               "latitude: give the source CRS, e.g. --crs EPSG:3405 for VN-2000 / UTM 48N"),
+    "bad_crs": ("hệ tọa độ không hợp lệ hoặc không có trong cơ sở dữ liệu PROJ: {crs}",
+                "unknown or invalid CRS: {crs}"),
+    "not_metric": ("hệ tọa độ {crs} không phải hệ tọa độ phẳng (mét): khoảng cách cần đơn vị "
+                   "mét, ví dụ EPSG:32648 (UTM 48N)",
+                   "CRS {crs} is not projected in metres: distances need metres, e.g. "
+                   "EPSG:32648 (UTM 48N)"),
+    "csv_quote": ("tệp CSV có dấu ngoặc kép \" chưa đóng (bắt đầu ở dòng {line})",
+                  "the CSV file has an unclosed quote \" (starting at line {line})"),
+    "csv_fields": ("tệp CSV: dòng {line} có {saw} cột, dòng tiêu đề có {expected} cột",
+                   "CSV file: line {line} has {saw} fields, the header has {expected}"),
+    "csv_bad": ("không đọc được tệp CSV: {msg}", "cannot read the CSV file: {msg}"),
+    "file_error": ("không mở được tệp {file}: {reason}", "cannot open {file}: {reason}"),
+    "read_error": ("không đọc được tệp: {msg}", "cannot read the file: {msg}"),
+    "encoding": ("tệp không đúng bảng mã {enc}; hãy lưu dạng UTF-8 hoặc dùng --encoding",
+                 "the file is not valid {enc}; save it as UTF-8 or use --encoding"),
+    "no_dir": ("không có thư mục {dir}", "no such folder: {dir}"),
+    "from_after_to": ("--from {start:%d/%m/%Y} sau --to {end:%d/%m/%Y}", "--from {start} is after --to {end}"),
+    "internal": ("lỗi không lường trước ({kind}: {msg}); đặt BIENMOC_DEBUG=1 để xem chi tiết",
+                 "unexpected error ({kind}: {msg}); set BIENMOC_DEBUG=1 for the details"),
 }
 
+#: What a record command was writing (``InvalidData.what``), in Vietnamese.
+_WHAT_VI = {"progress": "cập nhật tiến độ", "inspection": "kết quả kiểm tra",
+            "resurvey": "đo đạc lại vị trí mốc"}
 
-def _t(ctx: click.Context, key: str, **kw) -> str:
+#: errno -> the Vietnamese reason (the English one is the system's ``strerror``).
+_OS_REASONS_VI = {2: "không tồn tại", 13: "không có quyền truy cập", 20: "không phải thư mục",
+                  21: "là một thư mục", 28: "hết chỗ trên đĩa", 30: "hệ thống tệp chỉ đọc"}
+
+
+def _lang(ctx: click.Context | None) -> str:
+    obj = (ctx.find_root().obj if ctx is not None else None) or {}
+    return obj.get("lang") or ("en" if os.environ.get("BIENMOC_LANG") == "en" else "vi")
+
+
+def _t(ctx: click.Context | None, key: str, **kw) -> str:
     vi, en = MSG[key]
-    return (en if ctx.obj.get("lang") == "en" else vi).format(**kw)
+    return (en if _lang(ctx) == "en" else vi).format(**kw)
 
 
-def _store(ctx: click.Context):
-    obj = ctx.obj
+class UserError(BienmocError):
+    """A mistake on the command line; ``key``/``kw`` name its message in :data:`MSG`."""
+
+    def __init__(self, key: str, **kw):
+        self.key, self.kw = key, kw
+        super().__init__(MSG[key][1].format(**kw))
+
+    def text(self, ctx) -> str:
+        return _t(ctx, self.key, **self.kw)
+
+
+def nfc(text: str | None) -> str | None:
+    """Text in Unicode NFC (Unikey's "Unicode tổ hợp" types decomposed NFD)."""
+    return None if text is None else unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """Accent- and case-folded text for fuzzy matching ('Sơn La' -> 'son la')."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def _choose(ctx, what: str, value: str, valid, shown=None) -> str:
+    """``value`` as one of ``valid`` (case-insensitive, NFC); else a :class:`UserError` listing
+    the nearest valid values (difflib over accent-folded names: 'Son La' -> 'Sơn La').
+
+    ``shown`` maps a valid value to how it is listed (e.g. an enum code with its labels).
+    """
+    valid = [v for v in dict.fromkeys(valid) if isinstance(v, str) and v]
+    text = nfc(value).strip()
+    for v in valid:
+        if v.casefold() == text.casefold():
+            return v
+    show = shown or {}
+    what_text = _t(ctx, f"what_{what}")
+    msg = _t(ctx, "unknown", what=what_text, value=value)
+    folded: dict[str, str] = {}
+    for v in valid:
+        folded.setdefault(fold(v), v)
+    near = difflib.get_close_matches(fold(text), list(folded), n=3, cutoff=0.6)
+    if not valid:
+        raise UserError("_raw", text=f"{msg}; {_t(ctx, 'none_valid', what=what_text)}")
+    if near:
+        names = ", ".join(dict.fromkeys(show.get(folded[n], folded[n]) for n in near))
+        tail = _t(ctx, "did_you_mean", near=names)
+    else:
+        tail = _t(ctx, "valid", valid=", ".join(dict.fromkeys(show.get(v, v) for v in valid)))
+    raise UserError("_raw", text=f"{msg}; {tail}")
+
+
+def _layer_values(ctx, layers_fields) -> list[str]:
+    store = _store(ctx)
+    have = set(store.layers())
+    out: list[str] = []
+    for layer, field in layers_fields:
+        if layer in have:
+            df = store.read(layer)
+            if field in df:
+                out += [nfc(v) for v in df[field].dropna().unique().tolist()]
+    return sorted(set(out))
+
+
+def border_option(ctx, value: str | None) -> str | None:
+    """A ``--border`` value checked against the borders in the store (upper-cased)."""
+    if value is None:
+        return None
+    return _choose(ctx, "border", nfc(value).strip().upper(),
+                   _layer_values(ctx, [("boundary", "border"), ("markers", "border")]))
+
+
+def province_option(ctx, value: str | None) -> str | None:
+    """A ``--province`` value checked against the provinces in the store (NFC)."""
+    if value is None:
+        return None
+    return _choose(ctx, "province", value,
+                   _layer_values(ctx, [("provinces", "name"), ("markers", "province")]))
+
+
+def enum_option(ctx, enum, value: str | None, what: str = "kind") -> str | None:
+    """An enum filter (``what``: 'kind' or 'status') given as a code or a vi/en label
+    (``Enum.parse``), as its code; else an error listing the nearest codes with labels."""
+    if value is None:
+        return None
+    try:
+        return enum.parse(nfc(value)).value
+    except ValueError:
+        pass
+    names = {}
+    for m in enum:
+        for name in (m.value, m.vi, m.en):
+            names.setdefault(name, m)
+    shown = {n: f"{m.value} ({m.vi} / {m.en})" for n, m in names.items()}
+    return enum.parse(_choose(ctx, what, value, list(names), shown)).value
+
+
+def fields_option(ctx, text: str, allowed) -> list[str]:
+    """A comma-separated ``--by`` list, each field checked against ``allowed``."""
+    return [_choose(ctx, "field", f.strip(), list(allowed)) for f in nfc(text).split(",")
+            if f.strip()]
+
+
+class DateType(click.ParamType):
+    """Every date option (``--from``, ``--to``, ``--as-of``, ``--date``): ISO ``YYYY-MM-DD`` or
+    ``dd/mm/yyyy`` (day first), via the one parser :func:`bienmoc.model.dates.parse_date`."""
+
+    name = "DATE"
+
+    def convert(self, value, param, ctx) -> _dt.date:
+        try:
+            return parse_date(nfc(value) if isinstance(value, str) else value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+class CrsType(click.ParamType):
+    """A CRS option (``--crs``, ``--metric-crs``): anything pyproj reads, checked up front;
+    ``metric=True`` also requires a projected CRS in metres (distances are never in degrees)."""
+
+    name = "CRS"
+
+    def __init__(self, metric: bool = False):
+        self.metric = metric
+
+    def convert(self, value, param, ctx) -> str:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            crs = CRS.from_user_input(value)
+        except CRSError:
+            self.fail(_t(ctx, "bad_crs", crs=value), param, ctx)
+        if self.metric:
+            unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+            if not crs.is_projected or unit not in ("metre", "meter"):
+                self.fail(_t(ctx, "not_metric", crs=value), param, ctx)
+        return value
+
+
+class OutputPath(click.Path):
+    """An output file (``--output``): its folder must exist, checked before any work is done."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        parent = Path(value).expanduser().parent
+        if not parent.is_dir():
+            self.fail(_t(ctx, "no_dir", dir=parent), param, ctx)
+        return value
+
+
+DATE = DateType()
+OUTPUT = OutputPath()
+CRS_ANY = CrsType()
+CRS_METRIC = CrsType(metric=True)
+
+
+def _store(ctx: click.Context, create: bool = False):
+    """The command's store. Commands that only read need it to exist (a mistyped ``--store``
+    is an error, not an empty answer); ``create=True`` (import, record) may create it."""
+    obj = ctx.find_root().obj
     if "store" not in obj:
-        uri = obj.get("store_uri")
+        uri = obj.get("store_uri") or os.environ.get(STORE_ENV) or None
+        if uri and ("://" not in uri or uri.startswith("gpkg://")):
+            path = Path(uri.removeprefix("gpkg://")).expanduser()
+            if not path.exists() and not create:
+                raise UserError("no_store", path=path, env=STORE_ENV)
+            if path.exists() and not _is_sqlite(path):
+                raise UserError("not_gpkg", path=path)
         store = open_store(uri)
         obj["store"] = store
-        if not uri and not os.environ.get(STORE_ENV):
+        if not uri:
             click.echo(_t(ctx, "using_demo", path=default_store_path()), err=True)
     return obj["store"]
 
 
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
 def _reason(ctx: click.Context, text: str) -> str:
     """A library message in the CLI's language."""
-    return text if ctx.obj.get("lang") == "en" else to_vi(text)
+    return text if _lang(ctx) == "en" else to_vi(text)
+
+
+#: ``--xy``: the order of x/y columns in CSV/XLSX (VN-2000 survey sheets: northing,easting)
+XY = click.option("--xy", type=click.Choice(XY_ORDERS), default=XY_ORDERS[0],
+                  show_default=True, help="Order of x/y columns in CSV/XLSX; VN-2000 survey "
+                  "sheets write X = northing, Y = easting: northing,easting.")
+
+#: ``--allow RULE``: an explicit, logged override of an entry rule (bienmoc.records.rules)
+ALLOW = click.option("--allow", "allow", multiple=True, metavar="RULE",
+                     help="Override a rule for a true exception (far, border, side, parts, "
+                          "province, displacement, resurvey_far, future_date, date_order, "
+                          "before_existence); stored on the record and logged.")
 
 
 def _format_problem(ctx: click.Context, p) -> str:
@@ -73,24 +321,113 @@ def _format_problem(ctx: click.Context, p) -> str:
     return ("  - " + ", ".join(where) + ": " if where else "  - ") + _reason(ctx, p.reason) + rule
 
 
+def describe(ctx, e: BaseException) -> str:
+    """One line, in the CLI's language, for any error a command can meet: bienmoc's own,
+    pyproj's, pandas' CSV parser's, pyogrio's and the operating system's."""
+    if isinstance(e, UserError):
+        return e.text(ctx)
+    if isinstance(e, InvalidData):
+        (p,) = e.problems
+        return _format_problem(ctx, p).removeprefix("  - ")
+    if isinstance(e, BienmocError):
+        return _reason(ctx, str(e))
+    name = type(e).__name__
+    module = type(e).__module__ or ""
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else name
+    if name == "CRSError":
+        m = re.match(r"Invalid projection: (.+?): \(", msg)
+        return _t(ctx, "bad_crs", crs=m.group(1) if m else msg)
+    if module.startswith("pandas") and name in ("ParserError", "EmptyDataError"):
+        m = re.search(r"EOF inside string starting at row (\d+)", msg)
+        if m:
+            return _t(ctx, "csv_quote", line=int(m.group(1)) + 1)
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        if m:
+            return _t(ctx, "csv_fields", expected=m.group(1), line=m.group(2), saw=m.group(3))
+        return _t(ctx, "csv_bad", msg=msg)
+    if isinstance(e, UnicodeDecodeError):
+        return _t(ctx, "encoding", enc=e.encoding)
+    if isinstance(e, OSError) and e.filename is not None:
+        reason = (_OS_REASONS_VI.get(e.errno, e.strerror) if _lang(ctx) == "vi"
+                  else e.strerror) or msg
+        return _t(ctx, "file_error", file=e.filename, reason=reason)
+    if module.startswith("pyogrio"):
+        return _t(ctx, "read_error", msg=msg)
+    return _t(ctx, "internal", kind=name, msg=msg)
+
+
+def _click_message(ctx, e: click.ClickException) -> str:
+    """A click usage error as one line in the CLI's language, with the help command to run."""
+    if (isinstance(e, click.BadParameter) and not isinstance(e, click.MissingParameter)
+            and (e.param is not None or e.param_hint)):
+        hint = (e.param.get_error_hint(e.ctx) if e.param is not None and e.ctx
+                else e.param_hint or e.param.name)
+        msg = _t(ctx, "bad_value", hint=hint, msg=_reason(ctx, e.message))
+    else:
+        msg = _reason(ctx, e.format_message())
+    if isinstance(e, click.UsageError) and e.ctx is not None:
+        msg += f" ({_t(ctx, 'help', cmd=e.ctx.command_path)})"
+    return _t(ctx, "error", msg=msg)
+
+
 class _Group(click.Group):
-    """Turns library errors into a one-line message (or a list of bad rows) and exit code 1."""
+    """The root group: every error a command meets ends as one line on stderr (Vietnamese by
+    default, ``--lang en``) and a non-zero exit code - never a traceback (set
+    ``BIENMOC_DEBUG=1`` to see one). Invalid imported rows are listed one per line."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        # every text input in NFC: Unikey's "Unicode tổ hợp" sends NFD ("Sơn La" as o + U+031B
+        # ...); an argument naming an existing file keeps its exact bytes.
+        args = list(sys.argv[1:] if args is None else args)
+        args = [a if not isinstance(a, str) or os.path.exists(a) else nfc(a) for a in args]
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as e:
+            click.echo(_click_message(self._error_ctx(e, args), e), err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+    def _error_ctx(self, e, args: list[str]) -> click.Context:
+        """A context that knows the language, also for errors met before ``--lang`` was read."""
+        ctx = getattr(e, "ctx", None)
+        if ctx is not None and (ctx.find_root().obj or {}).get("lang"):
+            return ctx
+        lang = None
+        for i, a in enumerate(args):
+            if a == "--lang" and i + 1 < len(args):
+                lang = args[i + 1]
+            elif a.startswith("--lang="):
+                lang = a.partition("=")[2]
+        return click.Context(self, obj={"lang": lang})
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except InvalidData as e:
-            sub = ctx.obj or {}
-            fake = click.Context(self, obj=sub)
-            header = _t(fake, "invalid", file=e.what or "?", n=len(e.problems)) if e.what else \
-                _t(fake, "error", msg=f"{len(e.problems)} problem(s)")
+            importing = ctx.invoked_subcommand == "import"
+            if len(e.problems) == 1 and not (e.what and importing):
+                what = _WHAT_VI.get(e.what, e.what) if _lang(ctx) == "vi" else e.what
+                head = f"{what}: " if what else ""
+                click.echo(_t(ctx, "error", msg=head + describe(ctx, e)), err=True)
+                ctx.exit(1)
+            key = "invalid" if importing else "invalid_record"
+            header = _t(ctx, key, file=e.what or "?", n=len(e.problems)) if e.what else \
+                _t(ctx, "error", msg=f"{len(e.problems)} problem(s)")
             click.echo(header, err=True)
             for p in e.problems:
-                click.echo(_format_problem(fake, p), err=True)
+                click.echo(_format_problem(ctx, p), err=True)
             ctx.exit(1)
-        except BienmocError as e:
-            fake = click.Context(self, obj=ctx.obj or {})
-            click.echo(_t(fake, "error", msg=_reason(fake, str(e))), err=True)
+        except Exception as e:
+            if os.environ.get("BIENMOC_DEBUG"):
+                raise
+            click.echo(_t(ctx, "error", msg=describe(ctx, e)), err=True)
             ctx.exit(1)
 
 
@@ -108,142 +445,20 @@ def main(ctx: click.Context, store_uri: str | None, lang: str | None) -> None:
     ctx.obj["lang"] = lang or os.environ.get("BIENMOC_LANG", "vi")
 
 
-# -- status --------------------------------------------------------------------------------
+# -- shared helpers: options, tables, documents ----------------------------------------
 
-_TABLE_HEADERS = {
-    "vi": {"border": "Tuyến", "province": "Tỉnh", "markers": "Cột mốc (xây/tổng)",
-           "stakes": "Cọc dấu (xây/tổng)", "needs_action": "Mốc cần xử lý",
-           "gates": "Cửa khẩu (mở/tổng)", "incidents_open": "Vụ việc chưa xong",
-           "summary": "Tóm tắt"},
-    "en": {"border": "Border", "province": "Province", "markers": "Markers (built/total)",
-           "stakes": "Stakes (built/total)", "needs_action": "Needing action",
-           "gates": "Gates (open/total)", "incidents_open": "Open incidents",
-           "summary": "Summary"},
-}
-
-
-def status_table(df: pd.DataFrame, by: list[str], lang: str) -> str:
-    """Human-readable status table (the numbers of the JSON output, side by side)."""
-    h = _TABLE_HEADERS[lang]
-    rows = pd.DataFrame({h.get(k, k): df[k] for k in by})
-    rows[h["markers"]] = df["markers_built"].astype(str) + "/" + df["markers_total"].astype(str)
-    rows[h["stakes"]] = df["stakes_built"].astype(str) + "/" + df["stakes_total"].astype(str)
-    rows[h["needs_action"]] = df["needs_action"]
-    rows[h["gates"]] = df["gates_open"].astype(str) + "/" + df["gates_total"].astype(str)
-    rows[h["incidents_open"]] = df["incidents_open"]
-    rows[h["summary"]] = df["summary_en" if lang == "en" else "summary_vi"]
-    return rows.to_string(index=False)
-
-
-@main.command()
-@click.option("--border", default=None, metavar="CODE", help="Only this border: CN, LA, KH.")
-@click.option("--province", default=None, metavar="NAME", help="Only this province.")
-@click.option("--by", "by", default="border,province", show_default=True, metavar="FIELDS",
-              help="Comma-separated marker fields to group by ('' for one total row).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@click.pass_context
-def status(ctx, border, province, by, fmt):
-    """Marker status by group: built/total markers and stakes, conditions, gates, incidents."""
-    fields = [f.strip() for f in by.split(",") if f.strip()]
-    df = marker_status(_store(ctx), by=fields, border=border.upper() if border else None,
-                       province=province)
-    if fmt == "json":
-        click.echo(json.dumps(df.to_dict(orient="records"), ensure_ascii=False, indent=2))
-    elif fmt == "csv":
-        click.echo(csv_text(df), nl=False)
-    else:
-        click.echo(status_table(df, fields, ctx.obj["lang"]))
-
-
-# -- import / export ---------------------------------------------------------------------
-
-_XY = click.option("--xy", type=click.Choice(XY_ORDERS), default=XY_ORDERS[0],
-                   show_default=True, help="Order of x/y columns in CSV/XLSX; VN-2000 survey "
-                   "sheets write X = northing, Y = easting: northing,easting.")
-
-
-#: ``--allow RULE``: an explicit, logged override of an entry rule (bienmoc.records.rules)
-_ALLOW = click.option("--allow", "allow", multiple=True, metavar="RULE",
-                      help="Override a rule for a true exception (far, border, side, parts, "
-                           "province, displacement, resurvey_far, future_date, date_order, "
-                           "before_existence); stored on the record and logged.")
-
-
-@main.command("import")
-@click.argument("kind", type=click.Choice(IMPORTABLE))
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--crs", default=None, metavar="CRS",
-              help="Source CRS when the file declares none (CSV x/y), e.g. EPSG:3405.")
-@click.option("--encoding", default=None, help="Text encoding of a CSV (default UTF-8).")
-@click.option("--mode", type=click.Choice(["append", "replace"]), default="append",
-              show_default=True, help="Add to the layer or replace it.")
-@click.option("--layer", default=None, help="Layer to read from a multi-layer file.")
-@_XY
-@_ALLOW
-@click.pass_context
-def import_(ctx, kind, file, crs, encoding, mode, layer, xy, allow):
-    """Import FILE (GeoJSON, GeoPackage, Shapefile, CSV, XLSX) into layer KIND, all or
-    nothing."""
-    store = _store(ctx)
-    data = import_layer(store, kind, file, crs=crs, encoding=encoding, mode=mode, layer=layer,
-                        xy=xy, allow=allow)
-    click.echo(_t(ctx, "imported", n=len(data), kind=kind, store=store.uri), err=True)
-
-
-@main.command()
-@click.argument("kind", type=click.Choice(IMPORTABLE))
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
-              help="Output format (default: from --output's extension, else geojson).")
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
-              help="Output file (default: standard output).")
-@click.option("--labels", type=click.Choice(["codes", "vi", "en"]), default="codes",
-              show_default=True, help="CSV/XLSX headers and values: field codes or labels.")
-@click.option("--crs", default=None, metavar="CRS",
-              help="Write coordinates in this CRS (default EPSG:4326), e.g. EPSG:9206 for "
-              "markers in VN-2000 / TM-3 104°.")
-@click.pass_context
-def export(ctx, kind, fmt, output, labels, crs):
-    """Export layer KIND as GeoJSON, GeoPackage, Shapefile (zip), CSV or XLSX."""
-    if fmt is None:
-        fmt = format_from_path(output) if output else "geojson"
-    data = _store(ctx).read(kind)
-    target = output if output else sys.stdout.buffer
-    export_layer(data, fmt, target, kind=kind, lang=None if labels == "codes" else labels,
-                 crs=crs)
-    if output:
-        click.echo(_t(ctx, "exported", n=len(data), out=output), err=True)
-
-
-@main.command()
-@click.pass_context
-def layers(ctx):
-    """List the store's layers and their record counts."""
-    store = _store(ctx)
-    click.echo(_t(ctx, "using", path=store.uri))
-    for name in store.layers():
-        n = len(store.read(name))
-        title = SCHEMAS[name].vi if name in SCHEMAS and ctx.obj["lang"] == "vi" else name
-        click.echo(f"  {name:<12} {n:>7}  {title}")
-
-
-# -- boundary analytics ------------------------------------------------------------------
-
-def _model(ctx, crs):
-    from bienmoc.geometry.locate import BorderModel
-
-    return BorderModel.from_source(_store(ctx), crs=crs)
-
-
-def _kind_values(items, cast, option: str, form: str) -> dict:
-    """Options like ``--tolerance small=3`` as {'small': 3.0}."""
+def _kind_values(items, cast, option: str, form: str, enum=None) -> dict:
+    """Options like ``--tolerance small=3`` as {'small': 3.0}; with ``enum``, each key is
+    parsed as a code or a vi/en label of it (``--tolerance "mốc tiểu=3"``)."""
     out = {}
     for item in items:
         key, _, val = item.partition("=")
         try:
-            out[key.strip()] = cast(val)
-        except ValueError:
-            raise click.BadParameter(f"expected {form}, got {item!r}", param_hint=option)
+            out[enum.parse(key).value if enum else key.strip()] = cast(val)
+        except ValueError as e:
+            reason = str(e) if enum and str(e).startswith("unknown value") else \
+                f"expected {form}, got {item!r}"
+            raise click.BadParameter(reason, param_hint=option)
     return out
 
 
@@ -277,133 +492,10 @@ def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
         click.echo(text)
 
 
-_METRIC = click.option("--metric-crs", "metric_crs", default=None, metavar="CRS",
+_METRIC = click.option("--metric-crs", "metric_crs", default=None, type=CRS_METRIC,
                        help="Metric CRS for distances (default UTM 48N/49N), e.g. EPSG:9206.")
 
 
-@main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "table"]),
-              default="geojson", show_default=True)
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False))
-@click.option("--crs", default=None, metavar="CRS", help="CRS of FILE if it declares none.")
-@_XY
-@_METRIC
-@click.pass_context
-def locate(ctx, file, fmt, output, crs, xy, metric_crs):
-    """Locate the features of FILE: border, distance, side, chainage, markers, province."""
-    from bienmoc.io.files import read_source
-    from bienmoc.geometry.locate import locate as _locate
-
-    data, _ = read_source(file, crs=crs, xy=xy)
-    out = _locate(data, _model(ctx, metric_crs))
-    if fmt == "geojson":
-        export_layer(out.to_crs(4326), "geojson", output or sys.stdout.buffer)
-    elif fmt == "csv":
-        export_layer(out.to_crs(4326), "csv", output or sys.stdout.buffer)
-    else:
-        cols = [c for c in out.columns if c != out.geometry.name]
-        table = pd.DataFrame(out[cols]).round({"distance_m": 1, "chainage_m": 1,
-                                               "nearest_marker_distance_m": 1})
-        _emit_table(table, "table", output)
-
-
-@main.command()
-@click.option("--border", default=None, metavar="CODE")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@click.option("--tolerance", "tolerance", multiple=True, metavar="KIND=M",
-              help="Distance tolerance from the line per kind, e.g. --tolerance small=3.")
-@click.option("--max-part-spacing", default=200.0, show_default=True,
-              help="Max distance (m) between the parts of a double/triple marker.")
-@_METRIC
-@click.pass_context
-def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
-    """Marker QA; exits 1 when any error is found."""
-    from bienmoc.analysis.qa import check_markers
-
-    tol = _kind_values(tolerance, float, "--tolerance", "KIND=METRES")
-    store = _store(ctx)
-    frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
-    df = check_markers(frames, border=border.upper() if border else None, tolerance_m=tol,
-                       max_part_spacing_m=max_part_spacing, crs=metric_crs)
-    lang = ctx.obj["lang"]
-    if fmt == "table":
-        msg = "message_en" if lang == "en" else "message_vi"
-        _emit_table(df[["severity", "check", "border", "markers", "value", msg]], fmt, None)
-    else:
-        _emit_table(df, fmt, None)
-    ctx.exit(1 if (df["severity"] == "error").any() else 0)
-
-
-@main.command()
-@click.option("--border", default=None, metavar="CODE")
-@click.option("--max-spacing", default=None, type=float, metavar="M",
-              help="List sections longer than M metres with proposed stakes.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "geojson"]),
-              default="table", show_default=True)
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False))
-@_METRIC
-@click.pass_context
-def spacing(ctx, border, max_spacing, fmt, output, metric_crs):
-    """Distance along the line between consecutive markers; with --max-spacing, proposed
-    reference stakes for the long sections (GeoJSON of the proposals with --format geojson)."""
-    from bienmoc.analysis.spacing import densify, marker_spacing
-
-    model = _model(ctx, metric_crs)
-    b = border.upper() if border else None
-    if max_spacing is None:
-        _emit_table(marker_spacing(model, border=b).round(1), "table" if fmt == "geojson"
-                    else fmt, output)
-        return
-    sections, stakes = densify(model, max_spacing_m=max_spacing, border=b)
-    if fmt == "geojson":
-        export_layer(stakes, "geojson", output or sys.stdout.buffer)
-        return
-    table = pd.DataFrame(stakes.drop(columns="geometry")).round(1)
-    table["lon"], table["lat"] = stakes.geometry.x.round(7), stakes.geometry.y.round(7)
-    _emit_table(table, fmt, output)
-
-
-@main.command()
-@click.option("--by", type=click.Choice(["border", "province"]), default="province",
-              show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@_METRIC
-@click.pass_context
-def lengths(ctx, by, fmt, metric_crs):
-    """Border length (km) per neighbour or per province, with official figures when known."""
-    from bienmoc.analysis.lengths import border_lengths, province_lengths
-
-    store = _store(ctx)
-    frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
-    df = (border_lengths(frames, crs=metric_crs) if by == "border"
-          else province_lengths(frames, crs=metric_crs))
-    _emit_table(df.round(2), fmt, None)
-
-
-@main.command()
-@click.option("--bin", "bin_m", default=1000.0, show_default=True, help="Bin length (m).")
-@click.option("--from", "start", default=None, metavar="DATE")
-@click.option("--to", "end", default=None, metavar="DATE")
-@click.option("--kind", "kinds", multiple=True, help="Only these incident kinds.")
-@click.option("--top", default=10, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@_METRIC
-@click.pass_context
-def hotspots(ctx, bin_m, start, end, kinds, top, fmt, metric_crs):
-    """Incident counts per chainage bin along the line, busiest first."""
-    from bienmoc.analysis.lengths import hotspots as _hotspots
-
-    store = _store(ctx)
-    df = _hotspots(_model(ctx, metric_crs), store.read("incidents"), bin_m=bin_m, start=start,
-                   end=end, kinds=kinds or None, top=top)
-    _emit_table(df, fmt, None)
-
-
-# -- works, progress, inspections, history --------------------------------------------------
 
 _PROGRESS_HEADERS = {
     "vi": {"border": "Tuyến", "province": "Tỉnh", "kind": "Loại công trình",
@@ -470,228 +562,16 @@ def _write_sheets(ctx, sheets: dict[tuple[str, str], pd.DataFrame], output: str 
 
 _FMT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
                     default="table", show_default=True)
-_OUT = click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
+_OUT = click.option("--output", "-o", default=None, type=OUTPUT,
                     help="Output file (required for xlsx).")
-_AS_OF = click.option("--as-of", "as_of", default=None, metavar="DATE",
+_AS_OF = click.option("--as-of", "as_of", default=None, type=DATE,
                       help="Compute as of this date (default today).")
 
 
-@main.command()
-@_AS_OF
-@click.option("--border", default=None, metavar="CODE")
-@click.option("--province", default=None, metavar="NAME")
-@click.option("--by", default="border,province,kind", show_default=True, metavar="FIELDS")
-@click.option("--stall-days", default=None, type=int,
-              help="Days without a progress update after which a work is stalled (180).")
-@_FMT
-@_OUT
-@click.pass_context
-def progress(ctx, as_of, border, province, by, stall_days, fmt, output):
-    """Works progress as of a date: counts by status, percent, budgets, and stalled works."""
-    from bienmoc.analysis.progress import DEFAULT_STALL_DAYS, as_of_date, progress_summary, stalled_works
+# -- the commands, one module per group (rasterio's rio/ layout) ----------------------------
+from bienmoc.cli import analysis, io, progress, record, serve, status  # noqa: E402
 
-    store = _store(ctx)
-    n = stall_days if stall_days is not None else DEFAULT_STALL_DAYS
-    b = border.upper() if border else None
-    fields = [f.strip() for f in by.split(",") if f.strip()]
-    summary = progress_summary(store, as_of=as_of, by=fields, border=b, province=province,
-                               stall_days=n)
-    stalled = stalled_works(store, as_of=as_of, stall_days=n, border=b, province=province)
-    lang = ctx.obj["lang"]
-    if fmt == "json":
-        _write_doc({"as_of": str(as_of_date(as_of).date()), "stall_days": n,
-                    "summary": _records(summary), "stalled": _records(stalled)}, output)
-        return
-    h = _headers(ctx)
-    if fmt == "xlsx":
-        _write_sheets(ctx, {("Tiến độ", "Progress"): summary,
-                            ("Chậm tiến độ", "Stalled"): stalled}, output)
-        return
-    _emit_table(_kind_labels(summary, lang), fmt, output, h)
-    if fmt == "table":
-        title = "Công trình chậm tiến độ" if lang == "vi" else "Stalled works"
-        click.echo(f"\n{title} ({len(stalled)}):")
-        _emit_table(_kind_labels(stalled, lang), fmt, None, h)
-
-
-@main.group()
-def inspections():
-    """Marker inspections: what is due, what is displaced."""
-
-
-@inspections.command("due")
-@_AS_OF
-@click.option("--border", default=None, metavar="CODE")
-@click.option("--province", default=None, metavar="NAME")
-@click.option("--cycle", "cycles", multiple=True, metavar="KIND=MONTHS",
-              help="Inspection cycle per marker kind (default large=12, others 24).")
-@click.option("--tolerance", default=1.0, show_default=True,
-              help="Displacement (m) beyond which a marker is listed as displaced.")
-@_FMT
-@_OUT
-@click.pass_context
-def inspections_due_cmd(ctx, as_of, border, province, cycles, tolerance, fmt, output):
-    """Markers due (or never) inspected, and markers displaced beyond a tolerance."""
-    from bienmoc.analysis.inspections import displaced_markers, inspections_due
-
-    cyc = _kind_values(cycles, int, "--cycle", "KIND=MONTHS")
-    store = _store(ctx)
-    b = border.upper() if border else None
-    due = inspections_due(store, as_of=as_of, cycle_months=cyc, border=b, province=province)
-    disp = displaced_markers(store, tolerance_m=tolerance, as_of=as_of)
-    if b:
-        disp = disp[disp["border"] == b]
-    if province:
-        disp = disp[disp["province"].fillna("").str.casefold() == province.casefold()]
-    lang = ctx.obj["lang"]
-    h = _headers(ctx)
-    if fmt == "json":
-        _write_doc({"due": _records(due), "displaced": _records(disp)}, output)
-        return
-    if fmt == "xlsx":
-        _write_sheets(ctx, {("Đến hạn kiểm tra", "Due"): due,
-                            ("Mốc xê dịch", "Displaced"): disp}, output)
-        return
-    _emit_table(_kind_labels(due, lang), fmt, output, h)
-    if fmt == "table":
-        title = (f"Mốc xê dịch quá {tolerance:g} m" if lang == "vi"
-                 else f"Markers displaced beyond {tolerance:g} m")
-        click.echo(f"\n{title} ({len(disp)}):")
-        _emit_table(_kind_labels(disp.round({"displacement_m": 2}), lang), fmt, None, h)
-
-
-@main.command()
-@click.argument("number")
-@click.option("--border", default=None, metavar="CODE")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
-@click.pass_context
-def history(ctx, number, border, fmt):
-    """The full history of a marker: construction, works, progress, inspections, resurveys."""
-    from bienmoc.analysis.inspections import marker_history
-
-    h = marker_history(_store(ctx), number, border=border.upper() if border else None)
-    lang = ctx.obj["lang"]
-    if fmt == "json":
-        _emit_table(h.assign(date=h["date"].dt.strftime("%Y-%m-%d")), fmt, None)
-        return
-    view = h.drop(columns=["description_en" if lang == "vi" else "description_vi"])
-    if lang == "vi":
-        view = view.assign(date=view["date"].dt.strftime("%d/%m/%Y"))
-    _emit_table(view, fmt, None, _headers(ctx))
-
-
-@main.group()
-def record():
-    """Record progress updates and inspections (validated, append-only)."""
-
-
-@record.command("progress")
-@click.argument("work_id")
-@click.option("--date", required=True, metavar="DATE")
-@click.option("--percent", required=True, type=float)
-@click.option("--note", default=None)
-@click.option("--disbursed", default=None, type=float, help="Disbursed to date (VND).")
-@click.option("--corrects", default=None, metavar="ID", help="Id of the record this corrects.")
-@_ALLOW
-@click.pass_context
-def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects, allow):
-    """Append a progress update of work WORK_ID."""
-    from bienmoc.records.recording import record_progress
-
-    rec = record_progress(_store(ctx), work_id, date, percent, note=note,
-                          disbursed_vnd=disbursed, corrects=corrects, allow=allow)
-    click.echo(rec["id"].iloc[0])
-
-
-@record.command("inspection")
-@click.argument("marker")
-@click.option("--border", required=True, metavar="CODE")
-@click.option("--date", required=True, metavar="DATE")
-@click.option("--team", required=True, help="unilateral / joint (đơn phương / song phương).")
-@click.option("--condition", required=True, help="good / damaged / displaced / destroyed / "
-                                                 "missing (or the Vietnamese label).")
-@click.option("--lon", type=float, default=None, help="Measured longitude (EPSG:4326).")
-@click.option("--lat", type=float, default=None, help="Measured latitude (EPSG:4326).")
-@click.option("--notes", default=None)
-@click.option("--photos", default=None, help="Photo references, ';'-separated.")
-@click.option("--corrects", default=None, metavar="ID", help="Id of the record this corrects.")
-@_ALLOW
-@click.pass_context
-def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, notes, photos,
-                          corrects, allow):
-    """Append an inspection of MARKER."""
-    from bienmoc.records.recording import record_inspection
-
-    if (lon is None) != (lat is None):
-        raise click.UsageError("give both --lon and --lat, or neither")
-    rec = record_inspection(_store(ctx), border.upper(), marker, date, team, condition,
-                            position=(lon, lat) if lon is not None else None, notes=notes,
-                            photos=photos, corrects=corrects, allow=allow)
-    click.echo(rec["id"].iloc[0])
-
-
-@record.command("resurvey")
-@click.argument("marker")
-@click.option("--border", required=True, metavar="CODE")
-@click.option("--date", required=True, metavar="DATE")
-@click.option("--lon", type=float, required=True)
-@click.option("--lat", type=float, required=True)
-@click.option("--reason", required=True)
-@click.option("--surveyor", default=None)
-@_ALLOW
-@click.pass_context
-def record_resurvey_cmd(ctx, marker, border, date, lon, lat, reason, surveyor, allow):
-    """Move MARKER's registered position after a resurvey (recorded with the old position)."""
-    from bienmoc.records.recording import resurvey_marker
-
-    rec = resurvey_marker(_store(ctx), border.upper(), marker, (lon, lat), date, reason,
-                          surveyor=surveyor, allow=allow)
-    click.echo(rec["id"].iloc[0])
-
-
-@record.command("incident")
-@click.option("--kind", required=True, help="Incident kind (code or Vietnamese label).")
-@click.option("--lon", type=float, required=True)
-@click.option("--lat", type=float, required=True)
-@click.option("--reported", default=None, metavar="DATE", help="Reported date (default today).")
-@click.option("--occurred", default=None, metavar="DATE")
-@click.option("--border", default=None, metavar="CODE", help="Default: the nearest line.")
-@click.option("--province", default=None, help="Default: the province at the position.")
-@click.option("--description", default=None)
-@_ALLOW
-@click.pass_context
-def record_incident_cmd(ctx, kind, lon, lat, reported, occurred, border, province,
-                        description, allow):
-    """Append an incident at LON/LAT."""
-    from bienmoc.records import record_incident
-
-    rec = record_incident(_store(ctx), kind, (lon, lat), reported_date=reported,
-                          occurred_date=occurred, border=border.upper() if border else None,
-                          province=province, description=description, allow=allow)
-    click.echo(rec["id"].iloc[0])
-
-
-# -- serve -------------------------------------------------------------------------------
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--store", "serve_store", default=None, metavar="PATH|URL",
-              help="Store to serve (same as the global --store).")
-@click.pass_context
-def serve(ctx, host, port, serve_store):
-    """Serve the map server (FastAPI) on HOST:PORT."""
-    import uvicorn
-
-    from bienmoc.api import create_app
-
-    if serve_store:
-        ctx.obj["store_uri"] = serve_store
-    app = create_app(store=_store(ctx))
-    click.echo(_t(ctx, "serving", host=host, port=port), err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+for _cmd in (status.status, io.import_, io.export, io.layers, analysis.locate, analysis.check,
+             analysis.spacing, analysis.lengths, analysis.hotspots, progress.progress,
+             progress.inspections, progress.history, record.record, serve.serve):
+    main.add_command(_cmd)
