@@ -73,7 +73,7 @@ def _free_port() -> int:
 def test_bienmoc_serve_over_http(store):
     port = _free_port()
     env = {**os.environ, "BIENMOC_STORE": store.uri}
-    proc = subprocess.Popen([sys.executable, "-m", "bienmoc.cli.main", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "bienmoc.cli", "serve", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
