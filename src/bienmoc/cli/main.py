@@ -233,13 +233,12 @@ class CrsType(click.ParamType):
         self.metric = metric
 
     def convert(self, value, param, ctx) -> str:
-        from pyproj import CRS
-        from pyproj.exceptions import CRSError
+        from bienmoc.geometry.crs import parse_crs
 
-        try:
-            crs = CRS.from_user_input(value)
-        except CRSError:
-            self.fail(_t(ctx, "bad_crs", crs=value), param, ctx)
+        try:  # the library's one CRS rule (EPSG codes; PROJ strings refused)
+            crs = parse_crs(value)
+        except InvalidData as e:
+            self.fail(_reason(ctx, e.problems[0].reason), param, ctx)
         if self.metric:
             unit = crs.axis_info[0].unit_name if crs.axis_info else ""
             if not crs.is_projected or unit not in ("metre", "meter"):
