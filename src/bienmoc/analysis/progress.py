@@ -28,7 +28,7 @@ import pandas as pd
 from bienmoc.model.source import frames
 from bienmoc.errors import InvalidData
 from bienmoc.model.dates import parse_date
-from bienmoc.model.schema import _LABELS, _Labelled
+from bienmoc.model.enums import _LABELS, _Labelled
 
 __all__ = ["WorkStatus", "DEFAULT_STALL_DAYS", "effective", "work_status", "progress_summary",
            "stalled_works", "section_label", "as_of_date"]

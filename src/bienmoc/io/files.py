@@ -15,7 +15,6 @@ Coordinates in tables (CSV/XLSX): ``lon``/``lat`` columns, or ``x``/``y`` in the
 """
 from __future__ import annotations
 
-import contextlib
 import io as _io
 import os
 import re
@@ -33,7 +32,7 @@ from bienmoc.errors import InvalidData, Problem
 from bienmoc.geometry.crs import STORAGE_CRS, crs_code, is_vn2000, parse_crs
 from bienmoc.io.write import (EXPORT_FORMATS, export_layer, to_display, unescape_cell,
                               write_xlsx)
-from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
+from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS
 
 __all__ = ["read_source", "import_layer", "export_layer", "EXPORT_FORMATS", "IMPORT_FORMATS",
            "format_from_path", "to_display", "write_xlsx", "XY_ORDERS"]
