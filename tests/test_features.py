@@ -578,13 +578,14 @@ def _free_port() -> int:
 class _Server:
     """``uvicorn bienmoc.api:create_app --factory`` on a free loopback port."""
 
-    def __init__(self, store_path, token=TOKEN):
+    def __init__(self, store_path, token=TOKEN, workers: int = 1):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "BIENMOC_STORE": str(store_path), "BIENMOC_API_TOKEN": token}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "bienmoc.api:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+             *(["--workers", str(workers)] if workers > 1 else [])],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:

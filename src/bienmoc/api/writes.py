@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import shapely
 import shapely.geometry
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -36,6 +36,7 @@ from bienmoc.api.settings import Settings
 from bienmoc.errors import InvalidData, NotFound
 from bienmoc.model.dates import parse_date
 from bienmoc.model.schema import FoundCondition, IncidentKind, IncidentStatus, InspectionTeam
+from bienmoc.storage.groupcommit import GroupWriter
 
 __all__ = ["IncidentIn", "IncidentPatch", "InspectionIn", "add_write_routes", "rule_settings"]
 
@@ -208,13 +209,32 @@ Allow = Annotated[list[str], Query(description="rules to override for a true exc
                                    "(e.g. far, displacement); stored on the record")]
 
 
+IdempotencyKey = Annotated[Optional[str], Header(
+    alias="Idempotency-Key", min_length=1, max_length=200,
+    description="A client's token for this write: a retry with the same key returns the "
+    "first answer (the original 201) and stores nothing new.")]
+
+
 class _Writer:
-    """Translate requests into :mod:`bienmoc.records` calls; answer from the refreshed cache."""
+    """Translate requests into :mod:`bienmoc.records` calls; answer from the refreshed cache.
+
+    Writes of all request threads go through one :class:`~bienmoc.storage.groupcommit.GroupWriter`
+    per process: concurrent requests share one transaction and one fsync (each in its own
+    savepoint, so one invalid record fails alone), and every 201 is sent after the commit.
+    """
 
     def __init__(self, store, settings: Settings, cache: QueryCache):
         self.store, self.cache = store, cache
         self.rules = rule_settings(settings)
-        self._lock = threading.Lock()  # one writer thread at a time in this process
+        self.group = GroupWriter(store) if hasattr(store, "transaction") else None
+        self._lock = threading.Lock()  # stores without transactions: one write at a time
+
+    def _write(self, fn):
+        """``fn(tx_or_store)`` through the group writer (or under the lock)."""
+        if self.group is not None:
+            return self.group.run(fn)
+        with self._lock:
+            return fn(self.store)
 
     def _respond(self, request: Request, name: str, record_id: str, status: int) -> Response:
         with self.cache.lock:
@@ -227,8 +247,8 @@ class _Writer:
                                    f"{quote(record_id, safe='')}")
         return Response(body, status, headers=headers, media_type=GEOJSON)
 
-    def create_incident(self, request: Request, feature: IncidentIn, allow: list[str]
-                        ) -> Response:
+    def create_incident(self, request: Request, feature: IncidentIn, allow: list[str],
+                        key: str | None = None) -> Response:
         from bienmoc.records import record_incident
 
         p = feature.properties
@@ -237,14 +257,14 @@ class _Writer:
         except Exception as e:  # noqa: BLE001 - any shapely construction error
             return problems_response(422, "invalid incident", [
                 {"field": "geometry", "reason": f"not a valid geometry: {e}"}])
-        with self._lock:
-            try:
-                data = record_incident(
-                    self.store, p.kind, geom, reported_date=p.reported_date, status=p.status,
-                    border=p.border, province=p.province, occurred_date=p.occurred_date,
-                    description=p.description, allow=allow, settings=self.rules)
-            except InvalidData as e:
-                return invalid(e, "invalid incident")
+        try:
+            data = self._write(lambda tx: record_incident(
+                tx, p.kind, geom, reported_date=p.reported_date, status=p.status,
+                border=p.border, province=p.province, occurred_date=p.occurred_date,
+                description=p.description, allow=allow, settings=self.rules,
+                idempotency_key=key))
+        except InvalidData as e:
+            return invalid(e, "invalid incident")
         return self._respond(request, "incidents", str(data["id"].iloc[0]), 201)
 
     def patch_incident(self, request: Request, record_id: str, patch: IncidentPatch,
@@ -258,31 +278,30 @@ class _Writer:
         if "status" in given and patch.status is None:
             return problems_response(422, "invalid change", [
                 {"field": "status", "reason": "an incident always has a status"}])
-        with self._lock:
-            try:
-                update_incident(self.store, record_id, {k: getattr(patch, k) for k in given},
-                                allow=allow, settings=self.rules, note="api")
-            except NotFound:
-                return not_found(f"no incident {record_id!r}")
-            except InvalidData as e:
-                return invalid(e, "invalid change")
+        values = {k: getattr(patch, k) for k in given}
+        try:
+            self._write(lambda tx: update_incident(tx, record_id, values, allow=allow,
+                                                   settings=self.rules, note="api"))
+        except NotFound:
+            return not_found(f"no incident {record_id!r}")
+        except InvalidData as e:
+            return invalid(e, "invalid change")
         return self._respond(request, "incidents", record_id, 200)
 
-    def create_inspection(self, request: Request, feature: InspectionIn, allow: list[str]
-                          ) -> Response:
+    def create_inspection(self, request: Request, feature: InspectionIn, allow: list[str],
+                          key: str | None = None) -> Response:
         from bienmoc.records import record_inspection
 
         p = feature.properties
         position = (tuple(float(c) for c in feature.geometry.coordinates[:2])
                     if feature.geometry is not None else None)
-        with self._lock:
-            try:
-                data = record_inspection(self.store, p.border, p.marker, p.date, p.team,
-                                         p.condition, position=position, notes=p.notes,
-                                         photos=p.photos, corrects=p.corrects, allow=allow,
-                                         settings=self.rules)
-            except InvalidData as e:
-                return invalid(e, "invalid inspection")
+        try:
+            data = self._write(lambda tx: record_inspection(
+                tx, p.border, p.marker, p.date, p.team, p.condition, position=position,
+                notes=p.notes, photos=p.photos, corrects=p.corrects, allow=allow,
+                settings=self.rules, idempotency_key=key))
+        except InvalidData as e:
+            return invalid(e, "invalid inspection")
         return self._respond(request, "inspections", str(data["id"].iloc[0]), 201)
 
 
@@ -304,8 +323,9 @@ def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache)
             summary="Report an incident (GeoJSON Feature)", response_class=Response,
             responses=created)
     def create_incident(request: Request, feature: Annotated[IncidentIn, Body(
-            media_type=GEOJSON)], allow: Allow = []) -> Response:
-        return writer.create_incident(request, feature, allow)
+            media_type=GEOJSON)], allow: Allow = [],
+            idempotency_key: IdempotencyKey = None) -> Response:
+        return writer.create_incident(request, feature, allow, idempotency_key)
 
     @r.patch("/collections/incidents/items/{featureId}", tags=wtag, dependencies=auth,
              summary="Change an incident's status or description (JSON merge patch)",
@@ -324,6 +344,7 @@ def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache)
             summary="Record an inspection of a marker (GeoJSON Feature)",
             response_class=Response, responses=created)
     def create_inspection(request: Request, feature: Annotated[InspectionIn, Body(
-            media_type=GEOJSON)], allow: Allow = []) -> Response:
-        return writer.create_inspection(request, feature, allow)
+            media_type=GEOJSON)], allow: Allow = [],
+            idempotency_key: IdempotencyKey = None) -> Response:
+        return writer.create_inspection(request, feature, allow, idempotency_key)
 

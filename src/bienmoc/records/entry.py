@@ -22,6 +22,9 @@ from bienmoc.model.schema import SCHEMAS, conform, validate
 from bienmoc.records.rules import (RULE_NAMES, Context, RuleProblem, RuleSettings, read_layer,
                                    run_rules)
 
+#: the column that keeps a client's retry token with the records it wrote (see :func:`enter`)
+IDEMPOTENCY_KEY = "idempotency_key"
+
 __all__ = ["enter", "transaction", "border_model", "check_allow", "reference_problems",
            "apply_overrides"]
 
@@ -219,7 +222,8 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
           what: str | None = None,
           prepare: Callable[[object, pd.DataFrame], pd.DataFrame] | None = None,
           checks: Callable[[Context], list[Problem]] | None = None,
-          also: Callable[[object, gpd.GeoDataFrame], None] | None = None) -> gpd.GeoDataFrame:
+          also: Callable[[object, gpd.GeoDataFrame], None] | None = None,
+          idempotency_key: str | None = None) -> gpd.GeoDataFrame:
     """Validate ``records`` of layer ``kind`` and write them in one transaction.
 
     ``prepare(tx, records)`` may complete the records before validation (an incident's
@@ -227,10 +231,22 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
     ``also(tx, data)`` writes what belongs to the same change (a resurvey moves the marker)
     inside the transaction. Problems of rules named in ``allow`` do not block: they are
     stored on the record (``overrides``) and logged. Returns the records written, with ids.
+
+    ``idempotency_key`` (a client's retry token, e.g. the API's ``Idempotency-Key`` header) is
+    stored with the records; when the layer already holds records written under that key,
+    they are returned as they are (``attrs["replayed"] = True``) and nothing is written, so a
+    retried request never stores twice.
     """
     allowed = check_allow(allow)
     settings = settings or RuleSettings()
     with transaction(store) as tx:
+        if idempotency_key is not None and mode == "append":
+            done = tx.lookup(kind, IDEMPOTENCY_KEY, idempotency_key)
+            if done:
+                stored = tx.read(kind)
+                stored = stored[stored["id"].isin(done)].reset_index(drop=True)
+                stored.attrs["replayed"] = True
+                return stored
         rows_arr = (np.arange(1, len(records) + 1) if rows is None
                     else np.asarray(list(rows), dtype=int))
         if prepare is not None:
@@ -255,7 +271,10 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
         if "overrides" in data:
             apply_overrides(data, rows_arr, [p for p in problems if p not in blocking], kind)
         if mode == "append":
+            if idempotency_key is not None:
+                data[IDEMPOTENCY_KEY] = idempotency_key
             ids = tx.append(kind, data)
+            data = data.drop(columns=[IDEMPOTENCY_KEY], errors="ignore")
             if "id" in data:
                 data["id"] = ids
         else:

@@ -87,14 +87,16 @@ def record_progress(store, work_id: str, date, percent: float, *, note: str | No
 def record_inspection(store, border: str, marker: str, date, team: str, condition: str, *,
                       position: tuple[float, float] | None = None, notes: str | None = None,
                       photos: str | None = None, corrects: str | None = None,
-                      allow: Iterable[str] = (), settings: RuleSettings | None = None
-                      ) -> gpd.GeoDataFrame:
-    """Append one inspection of a marker; ``position`` is the measured (lon, lat), if any."""
+                      allow: Iterable[str] = (), settings: RuleSettings | None = None,
+                      idempotency_key: str | None = None) -> gpd.GeoDataFrame:
+    """Append one inspection of a marker; ``position`` is the measured (lon, lat), if any.
+    A retry with the same ``idempotency_key`` returns the first record and writes nothing."""
     geom = shapely.Point(*position) if position is not None else None
     rec = _one({"date": date, "border": border, "marker": marker, "team": team,
                 "condition": condition, "notes": notes, "photos": photos,
                 "corrects": corrects}, geom)
-    return enter(store, "inspections", rec, allow=allow, settings=settings, what="inspection")
+    return enter(store, "inspections", rec, allow=allow, settings=settings, what="inspection",
+                 idempotency_key=idempotency_key)
 
 
 def resurvey_marker(store, border: str, marker: str, position: tuple[float, float], date,
@@ -180,10 +182,11 @@ def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
 def record_incident(store, kind: str, geometry, *, reported_date=None, status: str = "reported",
                     border: str | None = None, province: str | None = None,
                     occurred_date=None, description: str | None = None,
-                    allow: Iterable[str] = (), settings: RuleSettings | None = None
-                    ) -> gpd.GeoDataFrame:
+                    allow: Iterable[str] = (), settings: RuleSettings | None = None,
+                    idempotency_key: str | None = None) -> gpd.GeoDataFrame:
     """Append one incident (a point or an area, lon/lat). ``reported_date`` defaults to today;
-    a missing border is the nearest line's, a missing province the polygon holding it."""
+    a missing border is the nearest line's, a missing province the polygon holding it.
+    A retry with the same ``idempotency_key`` returns the first record and writes nothing."""
     settings = settings or RuleSettings()
     if reported_date is None:
         reported_date = settings.day().date()
@@ -193,7 +196,7 @@ def record_incident(store, kind: str, geometry, *, reported_date=None, status: s
                 "occurred_date": occurred_date, "reported_date": reported_date,
                 "description": description}, geometry)
     return enter(store, "incidents", rec, allow=allow, settings=settings, what="incident",
-                 prepare=_fill_incident_place)
+                 prepare=_fill_incident_place, idempotency_key=idempotency_key)
 
 
 def _stored_text(v) -> str | None:
