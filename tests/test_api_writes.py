@@ -36,6 +36,9 @@ def test_a_retried_post_with_the_same_idempotency_key_stores_one_row(store):
     assert first.status_code == again.status_code == 201
     assert _id(first) == _id(again) and again.headers["Location"] == first.headers["Location"]
     assert len(store.read("incidents")) == before + 1
+    # the 201 body (built from the written record) is what a GET of the item answers
+    got = client.get(first.headers["Location"].replace("http://testserver", ""))
+    assert got.status_code == 200 and got.json() == first.json()
     other = client.post("/collections/incidents/items", json=body,
                         headers={**AUTH, "Idempotency-Key": "phone-7f3a-0002"})
     assert other.status_code == 201 and _id(other) != _id(first)

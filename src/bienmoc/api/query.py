@@ -300,10 +300,7 @@ class LayerIndex:
             names = list(self.json_cols)
             cols = [self.json_cols[k] for k in names]
             for r, gj in zip(missing, geo):
-                props = {k: c[r] for k, c in zip(names, cols)}
-                feats[r] = (b'{"type":"Feature","id":' + dumps(str(self.ids[r]))
-                            + b',"geometry":' + (b"null" if gj is None else gj.encode())
-                            + b',"properties":' + dumps(props) + b"}")
+                feats[r] = _feature(self.ids[r], gj, {k: c[r] for k, c in zip(names, cols)})
         return [feats[r] for r in rows]
 
     def record(self, row: int) -> dict:
@@ -317,6 +314,24 @@ class LayerIndex:
                 v = None
             out[f.name] = v
         return out
+
+
+def _feature(fid, geojson: str | None, props: dict) -> bytes:
+    return (b'{"type":"Feature","id":' + dumps(str(fid)) + b',"geometry":'
+            + (b"null" if geojson is None else geojson.encode())
+            + b',"properties":' + dumps(props) + b"}")
+
+
+def frame_feature_bytes(name: str, frame) -> list[bytes]:
+    """GeoJSON Feature bytes of the rows of ``frame`` (canonical dtypes, e.g. records just
+    written), exactly as :meth:`LayerIndex.feature_bytes` serves them once cached."""
+    schema = SCHEMAS[name]
+    key = schema.key[0] if name == "boundary" else "id"
+    cols = {f.name: _json_list(f, frame[f.name]) for f in schema.fields
+            if f.name != key or name == "boundary"}
+    geo = shapely.to_geojson(np.asarray(frame.geometry.values, dtype=object))
+    return [_feature(fid, gj, {k: c[r] for k, c in cols.items()})
+            for r, (fid, gj) in enumerate(zip(frame[key], geo))]
 
 
 class QueryCache:

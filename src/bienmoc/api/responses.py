@@ -40,9 +40,14 @@ def base_url(request: Request) -> str:
 
 def with_links(request: Request, name: str, lay: LayerIndex, row: int) -> bytes:
     """One feature of a cached layer as GeoJSON, with its self and collection links."""
+    return add_links(request, name, lay.ids[row], lay.feature_bytes([row])[0])
+
+
+def add_links(request: Request, name: str, record_id, feature: bytes) -> bytes:
+    """``feature`` (GeoJSON bytes) with its self and collection links."""
     base = base_url(request)
-    fid = quote(str(lay.ids[row]), safe="")
+    fid = quote(str(record_id), safe="")
     links = dumps([
         {"href": f"{base}/collections/{name}/items/{fid}", "rel": "self", "type": GEOJSON},
         {"href": f"{base}/collections/{name}", "rel": "collection", "type": JSON}])
-    return lay.feature_bytes([row])[0][:-1] + b',"links":' + links + b"}"
+    return feature[:-1] + b',"links":' + links + b"}"

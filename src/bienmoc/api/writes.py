@@ -29,9 +29,9 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from bienmoc.api.query import QueryCache
-from bienmoc.api.responses import GEOJSON, base_url, invalid, not_found, problems_response, \
-    with_links
+from bienmoc.api.query import QueryCache, frame_feature_bytes
+from bienmoc.api.responses import (GEOJSON, add_links, base_url, invalid, not_found,
+                                   problems_response, with_links)
 from bienmoc.api.settings import Settings
 from bienmoc.errors import InvalidData, NotFound
 from bienmoc.model.dates import parse_date
@@ -247,9 +247,18 @@ class _Writer:
                                    f"{quote(record_id, safe='')}")
         return Response(body, status, headers=headers, media_type=GEOJSON)
 
+    def _created(self, request: Request, name: str, data) -> Response:
+        """201 with the record as stored, serialised from the written (validated, canonical)
+        frame - no re-read: the cache picks the row up at its next refresh."""
+        (feature,) = frame_feature_bytes(name, data)
+        record_id = str(data["id"].iloc[0])
+        location = f"{base_url(request)}/collections/{name}/items/{quote(record_id, safe='')}"
+        return Response(add_links(request, name, record_id, feature), 201,
+                        headers={"Location": location}, media_type=GEOJSON)
+
     def create_incident(self, request: Request, feature: IncidentIn, allow: list[str],
                         key: str | None = None) -> Response:
-        from bienmoc.records import record_incident
+        from bienmoc.records import record_incident, record_incidents
 
         p = feature.properties
         try:
@@ -257,15 +266,27 @@ class _Writer:
         except Exception as e:  # noqa: BLE001 - any shapely construction error
             return problems_response(422, "invalid incident", [
                 {"field": "geometry", "reason": f"not a valid geometry: {e}"}])
+        fields = {"kind": p.kind, "geometry": geom, "reported_date": p.reported_date,
+                  "status": p.status, "border": p.border, "province": p.province,
+                  "occurred_date": p.occurred_date, "description": p.description}
         try:
-            data = self._write(lambda tx: record_incident(
-                tx, p.kind, geom, reported_date=p.reported_date, status=p.status,
-                border=p.border, province=p.province, occurred_date=p.occurred_date,
-                description=p.description, allow=allow, settings=self.rules,
-                idempotency_key=key))
+            if self.group is not None and key is None:
+                # concurrent POSTs waiting in the same group are validated and written
+                # together (one vectorised pass); a bad one is retried alone and fails alone
+                def batch(tx, items, allow=tuple(allow)):
+                    data = record_incidents(tx, items, allow=allow, settings=self.rules)
+                    return [data.iloc[[i]] for i in range(len(data))]
+
+                data = self.group.run_batched(("incidents", tuple(allow)), fields, batch)
+            else:
+                data = self._write(lambda tx: record_incident(
+                    tx, p.kind, geom, reported_date=p.reported_date, status=p.status,
+                    border=p.border, province=p.province, occurred_date=p.occurred_date,
+                    description=p.description, allow=allow, settings=self.rules,
+                    idempotency_key=key))
         except InvalidData as e:
             return invalid(e, "invalid incident")
-        return self._respond(request, "incidents", str(data["id"].iloc[0]), 201)
+        return self._created(request, "incidents", data)
 
     def patch_incident(self, request: Request, record_id: str, patch: IncidentPatch,
                        allow: list[str]) -> Response:
@@ -302,7 +323,7 @@ class _Writer:
                 settings=self.rules, idempotency_key=key))
         except InvalidData as e:
             return invalid(e, "invalid inspection")
-        return self._respond(request, "inspections", str(data["id"].iloc[0]), 201)
+        return self._created(request, "inspections", data)
 
 
 def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache) -> None:

@@ -26,6 +26,7 @@ from bienmoc.records.entry import (apply_overrides, border_model, check_allow, e
 from bienmoc.records.rules import Context, RuleSettings, read_layer, run_rules
 
 __all__ = ["record_progress", "record_inspection", "resurvey_marker", "record_incident",
+           "record_incidents",
            "update_incident", "import_records", "append_records", "reference_problems",
            "INCIDENT_LOG"]
 
@@ -197,6 +198,26 @@ def record_incident(store, kind: str, geometry, *, reported_date=None, status: s
                 "description": description}, geometry)
     return enter(store, "incidents", rec, allow=allow, settings=settings, what="incident",
                  prepare=_fill_incident_place, idempotency_key=idempotency_key)
+
+
+def record_incidents(store, incidents: list[Mapping], *, allow: Iterable[str] = (),
+                     settings: RuleSettings | None = None) -> gpd.GeoDataFrame:
+    """Append several incidents at once (the same rules as :func:`record_incident`, one
+    vectorised validation and one write): each mapping has ``kind``, ``geometry`` (a shapely
+    geometry or (lon, lat)) and optionally the other fields of :func:`record_incident`. On any
+    problem nothing is written and the message names the row (1-based position)."""
+    settings = settings or RuleSettings()
+    today = settings.day().date()
+    cols = ("kind", "status", "border", "province", "occurred_date", "reported_date",
+            "description")
+    geoms = [shapely.Point(*g[:2]) if isinstance(g, (tuple, list)) else g
+             for g in (i["geometry"] for i in incidents)]
+    rec = gpd.GeoDataFrame(
+        {c: [i.get(c, "reported" if c == "status" else None) for i in incidents]
+         for c in cols}, geometry=geoms, crs=STORAGE_CRS)
+    rec["reported_date"] = [today if v is None else v for v in rec["reported_date"]]
+    return enter(store, "incidents", rec, allow=allow, settings=settings, what="incidents",
+                 prepare=_fill_incident_place)
 
 
 def _stored_text(v) -> str | None:

@@ -27,6 +27,39 @@ __all__ = ["GroupWriter"]
 _STOP = object()
 
 
+class _Batched:
+    """A payload that may be written with others of the same key in one call (see
+    :meth:`GroupWriter.submit_batched`)."""
+
+    __slots__ = ("key", "payload", "fn")
+
+    def __init__(self, key, payload, fn):
+        self.key, self.payload, self.fn = key, payload, fn
+
+
+def _one(tx, fut: Future, fn) -> tuple[Future, bool, Any]:
+    try:
+        with tx.savepoint():
+            return fut, True, fn(tx)
+    except BaseException as e:  # this write alone is undone
+        return fut, False, e
+
+
+def _batch(tx, items: list) -> list[tuple[Future, bool, Any]]:
+    """Write the payloads of one key in one call; if that fails, one by one."""
+    fn = items[0][0].fn
+    if len(items) > 1:
+        try:
+            with tx.savepoint():
+                results = fn(tx, [b.payload for b, _ in items])
+            if len(results) == len(items):
+                return [(fut, True, r) for (_, fut), r in zip(items, results)]
+            raise RuntimeError("a batch function returned the wrong number of results")
+        except Exception:  # noqa: BLE001 - a bad payload in the batch: retried alone below
+            pass
+    return [_one(tx, fut, lambda t, b=b: b.fn(t, [b.payload])[0]) for b, fut in items]
+
+
 def _checkpoint(store) -> bool:
     fn = getattr(store, "checkpoint", None)
     return bool(fn()) if fn is not None else True
@@ -58,6 +91,23 @@ class GroupWriter:
         fut: Future = Future()
         self._queue.put((fn, fut))
         return fut
+
+    def submit_batched(self, key: Any, payload: Any,
+                       fn: Callable[[Any, list], list]) -> Future:
+        """Queue one ``payload`` that may be written together with other payloads of the same
+        ``key`` waiting in the same group: ``fn(tx, payloads)`` returns one result per payload.
+        A batch that raises is undone and its payloads are retried one by one (each in its own
+        savepoint), so one bad payload fails alone, exactly as with :meth:`submit`."""
+        if self._closed:
+            raise RuntimeError("GroupWriter is closed")
+        self._ensure_thread()
+        fut: Future = Future()
+        self._queue.put((_Batched(key, payload, fn), fut))
+        return fut
+
+    def run_batched(self, key: Any, payload: Any, fn: Callable[[Any, list], list]) -> Any:
+        """:meth:`submit_batched` and wait for the committed result."""
+        return self.submit_batched(key, payload, fn).result()
 
     def run(self, fn: Callable[[Any], Any]) -> Any:
         """Run ``fn(tx)`` in the next group; return its result once committed (durable), or
@@ -124,14 +174,16 @@ class GroupWriter:
                 params = inspect.signature(self.store.transaction).parameters
                 self._checkpoint_kw = {"checkpoint": False} if "checkpoint" in params else {}
             with self.store.transaction(timeout=self.timeout, **self._checkpoint_kw) as tx:
+                batches: dict[Any, list] = {}
                 for fn, fut in group:
                     if not fut.set_running_or_notify_cancel():
                         continue
-                    try:
-                        with tx.savepoint():
-                            outcomes.append((fut, True, fn(tx)))
-                    except BaseException as e:  # this write alone is undone
-                        outcomes.append((fut, False, e))
+                    if isinstance(fn, _Batched):
+                        batches.setdefault(fn.key, []).append((fn, fut))
+                        continue
+                    outcomes.append(_one(tx, fut, fn))
+                for items in batches.values():
+                    outcomes += _batch(tx, items)
         except BaseException as e:  # no transaction, or the commit failed: nothing landed
             for _, fut in group:
                 if not fut.done():
