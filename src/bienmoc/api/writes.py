@@ -249,9 +249,10 @@ class _Writer:
 
     def _created(self, request: Request, name: str, data) -> Response:
         """201 with the record as stored, serialised from the written (validated, canonical)
-        frame - no re-read: the cache picks the row up at its next refresh."""
-        (feature,) = frame_feature_bytes(name, data)
-        record_id = str(data["id"].iloc[0])
+        frame - no re-read: the cache picks the row up at its next refresh. ``data`` is the
+        written frame or an already serialised ``(id, feature bytes)`` pair."""
+        record_id, feature = data if isinstance(data, tuple) else (
+            str(data["id"].iloc[0]), frame_feature_bytes(name, data)[0])
         location = f"{base_url(request)}/collections/{name}/items/{quote(record_id, safe='')}"
         return Response(add_links(request, name, record_id, feature), 201,
                         headers={"Location": location}, media_type=GEOJSON)
@@ -275,7 +276,9 @@ class _Writer:
                 # together (one vectorised pass); a bad one is retried alone and fails alone
                 def batch(tx, items, allow=tuple(allow)):
                     data = record_incidents(tx, items, allow=allow, settings=self.rules)
-                    return [data.iloc[[i]] for i in range(len(data))]
+                    # serialised for every caller at once (one vectorised pass)
+                    return list(zip(map(str, data["id"]), frame_feature_bytes("incidents",
+                                                                              data)))
 
                 data = self.group.run_batched(("incidents", tuple(allow)), fields, batch)
             else:
