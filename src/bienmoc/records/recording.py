@@ -171,12 +171,15 @@ def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
     xy = model.index.to_metric_xy(gpd.GeoSeries(geoms.values[idx], crs=STORAGE_CRS))
     found_b = model.index.locate_xy(xy[:, 0], xy[:, 1]).border
     found_p = model.provinces.of_xy(xy[:, 0], xy[:, 1])
-    bcol, pcol = records.columns.get_loc("border"), records.columns.get_loc("province")
+    # filled as whole columns (one assignment each, not one per row: this runs per API batch)
+    border = records["border"].to_numpy(dtype=object).copy()
+    province = records["province"].to_numpy(dtype=object).copy()
     for k, i in enumerate(idx):
-        if missing(records.iloc[i, bcol]):
-            records.iloc[i, bcol] = found_b[k]
-        if missing(records.iloc[i, pcol]) and found_p[k] is not None:
-            records.iloc[i, pcol] = found_p[k]
+        if missing(border[i]):
+            border[i] = found_b[k]
+        if missing(province[i]) and found_p[k] is not None:
+            province[i] = found_p[k]
+    records["border"], records["province"] = border, province
     return records
 
 
