@@ -540,6 +540,8 @@ def _duplicate_problems(schema: LayerSchema, frame: pd.DataFrame, rows: np.ndarr
     for key in keys:
         sub = frame[list(key)]
         valid = sub.notna().all(axis=1)
+        if not valid.any():  # nothing to compare (e.g. ids the store will allocate)
+            continue
         seen: dict[tuple, int] = {}
         if existing is not None and all(k in existing for k in key):
             for tup in existing[list(key)].itertuples(index=False):
