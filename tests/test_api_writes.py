@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from bienmoc.api import create_app
 from bienmoc.records import record_incident, resurvey_marker
 from bienmoc.storage import GeoPackageStore
+from test_concurrency import OGR_EDITOR, _py
 from test_features import AUTH, TOKEN, _incident, _Server, _settings
 
 
@@ -66,9 +67,10 @@ def test_record_functions_replay_an_idempotency_key(store):
 
 
 @pytest.mark.slow
-def test_http_writers_an_import_and_a_resurvey_at_once(store, tmp_path):
-    """Two uvicorn workers, 8 clients posting (a new connection per request), a CLI import
-    and a resurvey at the same time: no 409, no 5xx, every acknowledged id stored once."""
+def test_http_writers_an_import_a_resurvey_and_an_ogr_editor_at_once(store, tmp_path):
+    """Two uvicorn workers, 8 clients posting (a new connection per request), a CLI import,
+    a resurvey and a QGIS-like OGR append from another process at the same time: no 409, no
+    5xx, every acknowledged id stored once, the other program's rows too."""
     before = len(store.read("incidents"))
     n_clients, per_client = 8, 25
     extra = gpd.GeoDataFrame({"kind": ["illegal_trade"] * 20, "status": ["reported"] * 20,
@@ -96,19 +98,23 @@ def test_http_writers_an_import_and_a_resurvey_at_once(store, tmp_path):
             imp = ex.submit(subprocess.run, [sys.executable, "-m", "bienmoc.cli", "import",
                                              "incidents", str(src)],
                             env=env, capture_output=True, text=True, timeout=120)
+            editor = _py(OGR_EDITOR, str(store.path), "Q-000001", "Q-000002", "Q-000003")
             moved = ex.submit(resurvey_marker, GeoPackageStore(store.path), "LA", "101",
                               (104.5001, 20.9899), "2024-05-01", "moved by a landslide")
             results = [f.result() for f in posts]
             done = imp.result()
             moved.result()
+            _, err = editor.communicate(timeout=180)
     finally:
         server.stop()
     codes = [c for cs, _ in results for c in cs]
     ids = [i for _, is_ in results for i in is_]
     assert done.returncode == 0, done.stderr
+    assert editor.returncode == 0, err[-2000:]
     assert codes.count(201) == n_clients * per_client, sorted(set(codes))
     stored = store.read("incidents")
-    assert len(stored) == before + n_clients * per_client + len(extra)
+    assert len(stored) == before + n_clients * per_client + len(extra) + 3
     assert stored["id"].is_unique and set(ids) <= set(stored["id"])
+    assert {"Q-000001", "Q-000002", "Q-000003"} <= set(stored["id"])
     assert len(store.read("resurveys")) == 1
     assert store.check() == []
