@@ -216,7 +216,8 @@ IdempotencyKey = Annotated[Optional[str], Header(
 
 
 class _Writer:
-    """Translate requests into :mod:`bienmoc.records` calls; answer from the refreshed cache.
+    """Translate requests into :mod:`bienmoc.records` calls. A 201 is built from the record
+    as written; a PATCH answers from the refreshed cache.
 
     Writes of all request threads go through one :class:`~bienmoc.storage.groupcommit.GroupWriter`
     per process: concurrent requests share one transaction and one fsync (each in its own
