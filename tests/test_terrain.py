@@ -410,7 +410,7 @@ def test_cli_profile(store, tilted):
     assert np.allclose([row["elevation_m"] for row in doc["profile"]], f(x, y), atol=1e-3)
     r = run("--store", store.uri, "terrain", "profile", "--border", "LA", "--dem", str(path),
             "--from-km", "1", "--to-km", "2", "--step", "500", "--format", "csv")
-    lines = r.stdout.lstrip("\ufeff").splitlines()
+    lines = r.stdout.lstrip("\ufeff").strip().splitlines()
     assert lines[0] == "chainage_m,lon,lat,elevation_m,part,marker"
     assert [ln.split(",")[0] for ln in lines[1:]] == ["1000.0", "1106.76", "1500.0",
                                                      "1660.15", "2000.0"]
