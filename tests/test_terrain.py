@@ -392,6 +392,29 @@ def test_cli_elevation_errors_name_the_problem(tmp_path, monkeypatch):
     assert r.exit_code != 0 and "no DEM file at" in r.output and "none.tif" in r.output
     r = CliRunner().invoke(main, ["terrain", "elevation", str(csv), "--dem", str(csv)])
     assert r.exit_code != 0 and "không phải raster" in r.output
+    plane_tif(tmp_path / "p.tif")
+    lines = tmp_path / "lines.geojson"
+    gpd.GeoDataFrame({"id": [1, 2]}, geometry=[shapely.Point(104.5, 21),
+                                               shapely.LineString([(104.5, 21), (104.6, 21)])],
+                     crs=4326).to_file(lines)
+    r = CliRunner().invoke(main, ["terrain", "elevation", str(lines), "--dem",
+                                  str(tmp_path / "p.tif")])
+    assert r.exit_code != 0 and "dòng 2" in r.output and "LineString" in r.output
+
+
+def test_points_in_a_metric_csv_and_points_pyproj_cannot_transform(tmp_path):
+    f = plane_tif(tmp_path / "p.tif")
+    csv = tmp_path / "vn.csv"
+    csv.write_text("x,y\n501000,1999000\n", encoding="utf-8")
+    r = run("terrain", "elevation", str(csv), "--dem", str(tmp_path / "p.tif"), "--crs", UTM48)
+    assert r.exit_code == 0, r.output
+    head, row = r.stdout.lstrip("\ufeff").strip().splitlines()
+    assert float(dict(zip(head.split(","), row.split(",")))["elevation_m"]) == pytest.approx(
+        f(501_000, 1_999_000), abs=1e-4)
+    with open_dem(tmp_path / "p.tif") as dem:
+        v = dem.sample([np.inf, np.nan], [0.0, 0.0])
+        s, a = slope_aspect(dem, [np.inf], [0.0])
+    assert np.isnan(v).all() and np.isnan(s).all() and np.isnan(a).all()
 
 
 def test_cli_profile(store, tilted):

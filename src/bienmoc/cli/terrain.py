@@ -19,6 +19,8 @@ MSG.update({
     "dem_missing": ("không có tệp DEM {path}", "no DEM file at {path}"),
     "dem_format": ("{path} không phải raster mà GDAL đọc được (GeoTIFF, VRT, ...)",
                    "{path} is not a raster GDAL can read (GeoTIFF, VRT, ...)"),
+    "not_point": ("dòng {row}: cần điểm (Point) để lấy độ cao, không phải {kind}",
+                  "row {row}: elevations need a Point, not {kind}"),
     "step": ("--step phải lớn hơn 0 m", "--step must be more than 0 m"),
     "km_range": ("khoảng --from-km {a} --to-km {b} không nằm trên tuyến {border} (dài {km:.3f} km)",
                  "--from-km {a} --to-km {b} is not on the {border} line ({km:.3f} km long)"),
@@ -77,7 +79,11 @@ def elevation(ctx, file, dem_path, fmt, output, crs, slope, method, xy):
     from bienmoc.terrain.dem import elevations
     from bienmoc.terrain.slope import terrain_at
 
-    data, _ = read_source(file, crs=crs, xy=xy)
+    data, rows = read_source(file, crs=crs, xy=xy)
+    kinds = data.geometry.geom_type
+    bad = (kinds != "Point").to_numpy()
+    if bad.any():
+        raise UserError("not_point", row=rows[bad][0], kind=kinds[bad].iloc[0] or "∅")
     data = _lonlat(data, file)
     with _open(dem_path) as dem:
         out = (terrain_at if slope else elevations)(data, dem, method=method)

@@ -126,8 +126,10 @@ class Dem:
         hold the requested pixels, each once."""
         from rasterio.windows import Window
 
-        rows = np.asarray(rows, np.int64)
-        cols = np.asarray(cols, np.int64)
+        rows, cols = np.asarray(rows, float), np.asarray(cols, float)
+        ok = np.isfinite(rows) & np.isfinite(cols)   # points pyproj could not transform
+        rows = np.where(ok, rows, -1).astype(np.int64)
+        cols = np.where(ok, cols, -1).astype(np.int64)
         out = np.full(rows.shape, np.nan)
         r, c, o = rows.ravel(), cols.ravel(), out.reshape(-1)
         inside = (r >= 0) & (r < self.height) & (c >= 0) & (c < self.width)

@@ -71,7 +71,9 @@ def slope_aspect(dem: Dem, x, y, crs: object = "EPSG:4326") -> tuple[np.ndarray,
     within the 3x3 window, and (aspect) on flat cells."""
     dx, dy = dem.to_dem_xy(x, y, crs)
     col, row = dem.pixel(dx, dy)
-    r, c = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
+    ok = np.isfinite(row) & np.isfinite(col)
+    r = np.where(ok, np.floor(row), -2).astype(np.int64)
+    c = np.where(ok, np.floor(col), -2).astype(np.int64)
     off = np.arange(-1, 2)
     rr = r[..., None, None] + off[:, None]
     cc = c[..., None, None] + off[None, :]
