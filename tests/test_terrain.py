@@ -104,6 +104,25 @@ def test_slope_and_aspect_of_planes_facing_every_way(tmp_path, a, b):
     assert np.allclose((asp - ea + 180) % 360 - 180, 0, atol=0.01)
 
 
+def test_a_south_up_raster_gives_the_same_answers(tmp_path):
+    from affine import Affine
+
+    a, b = 0.1, -0.05
+    f = plane_tif(tmp_path / "north_up.tif", a=a, b=b)
+    with rasterio.open(tmp_path / "north_up.tif") as ds:
+        z = ds.read(1)
+    # the same cells, rows stored south first (transform e > 0)
+    write_tif(tmp_path / "south_up.tif", z[::-1], UTM48,
+              Affine(30.0, 0, 500_000.0, 0, 30.0, 2_000_000.0 - 200 * 30))
+    x, y = np.array([501_000.0, 505_010.0]), np.array([1_999_000.0, 1_996_020.0])
+    with open_dem(tmp_path / "south_up.tif") as dem:
+        assert dem.transform.e > 0
+        assert np.allclose(dem.sample(x, y, crs=UTM48), f(x, y), atol=1e-9)
+        s, asp = slope_aspect(dem, x, y, crs=UTM48)
+    es, ea = expected_slope_aspect(a, b)
+    assert np.allclose(s, es, atol=0.01) and np.allclose(asp, ea, atol=0.01)
+
+
 def test_flat_cells_have_no_aspect(tmp_path):
     plane_tif(tmp_path / "p.tif", a=0.0, b=0.0)
     with open_dem(tmp_path / "p.tif") as dem:
