@@ -155,7 +155,7 @@ class Dem:
         """Elevations (m) at points given in ``crs``; NaN outside the DEM or on nodata.
 
         ``nearest`` takes the cell holding the point; ``bilinear`` weighs the four cell
-        centres around it (exact on a plane) and is NaN if any of them has no data.
+        centres around it (exact on a plane) and is NaN if one it gives weight has no data.
         """
         if method not in METHODS:
             raise InvalidData(f"unknown sampling method {method!r}; use one of "
