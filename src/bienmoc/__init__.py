@@ -19,6 +19,8 @@ from bienmoc.model.schema import LAYERS, SCHEMAS, validate
 from bienmoc.analysis.status import marker_status
 from bienmoc.storage import GeoPackageStore, Store
 from bienmoc.demo import open_store
+from bienmoc.terrain import (Dem, elevations, marker_elevations, open_dem, profile,
+                             slope_aspect, terrain_at)
 
 __all__ = [
     "__version__",
@@ -30,4 +32,5 @@ __all__ = [
     "border_lengths", "province_lengths", "border_belt", "features_in_belt", "hotspots",
     "incident_counts",
     "GeoPackageStore", "Store", "open_store",
+    "Dem", "open_dem", "elevations", "profile", "marker_elevations", "slope_aspect", "terrain_at",
 ]

@@ -1,7 +1,7 @@
 """The ``bienmoc`` command group: global options and the helpers its commands share.
 
 The commands live one module per group (``status``, ``io``, ``analysis``, ``progress``,
-``record``, ``serve``) and are a thin shell over the library's public functions.
+``record``, ``serve``, ``terrain``) and are a thin shell over the library's public functions.
 
 Every command opens the store named by ``--store`` / ``$BIENMOC_STORE`` (or the per-user demo
 store), calls one library function and formats its result. Library errors become a message on
@@ -568,9 +568,10 @@ _AS_OF = click.option("--as-of", "as_of", default=None, type=DATE,
 
 
 # -- the commands, one module per group (rasterio's rio/ layout) ----------------------------
-from bienmoc.cli import analysis, io, progress, record, serve, status  # noqa: E402
+from bienmoc.cli import analysis, io, progress, record, serve, status, terrain  # noqa: E402
 
 for _cmd in (status.status, io.import_, io.export, io.layers, analysis.locate, analysis.check,
              analysis.spacing, analysis.lengths, analysis.hotspots, progress.progress,
-             progress.inspections, progress.history, record.record, serve.serve):
+             progress.inspections, progress.history, record.record, serve.serve,
+             terrain.terrain):
     main.add_command(_cmd)

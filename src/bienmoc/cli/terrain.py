@@ -1,0 +1,163 @@
+"""``bienmoc terrain``: elevations of points and profiles along a border from the user's DEM."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from bienmoc.cli.main import (CRS_ANY, MSG, OUTPUT, XY, _METRIC, UserError, _emit_table, _store,
+                              border_option)
+from bienmoc.terrain.dem import DEM_ENV, METHODS, DemError, open_dem
+
+MSG.update({
+    "no_dem": ("chưa có DEM: dùng --dem ĐƯỜNG_DẪN hoặc đặt biến môi trường ${env}",
+               "no DEM given: use --dem PATH or set ${env}"),
+    "bad_dem": ("không dùng được DEM {path}: {reason}", "cannot use the DEM {path}: {reason}"),
+    "dem_missing": ("không có tệp DEM {path}", "no DEM file at {path}"),
+    "dem_format": ("{path} không phải raster mà GDAL đọc được (GeoTIFF, VRT, ...)",
+                   "{path} is not a raster GDAL can read (GeoTIFF, VRT, ...)"),
+    "not_point": ("dòng {row}: cần điểm (Point) để lấy độ cao, không phải {kind}",
+                  "row {row}: elevations need a Point, not {kind}"),
+    "step": ("--step phải lớn hơn 0 m", "--step must be more than 0 m"),
+    "km_range": ("khoảng --from-km {a} --to-km {b} không nằm trên tuyến {border} (dài {km:.3f} km)",
+                 "--from-km {a} --to-km {b} is not on the {border} line ({km:.3f} km long)"),
+})
+
+_DEM = click.option("--dem", "dem_path", default=None, metavar="PATH",
+                    help=f"DEM: any GDAL raster or VRT, any CRS (default ${DEM_ENV}).")
+_METHOD = click.option("--method", type=click.Choice(METHODS), default="bilinear",
+                       show_default=True, help="Sampling between cell centres.")
+
+_HEADERS = {
+    "vi": {"chainage_m": "Lý trình (m)", "lon": "Kinh độ", "lat": "Vĩ độ",
+           "elevation_m": "Độ cao (m)", "part": "Đoạn", "marker": "Mốc",
+           "slope_deg": "Độ dốc (°)", "aspect_deg": "Hướng dốc (°)"},
+    "en": {"chainage_m": "Chainage (m)", "lon": "Longitude", "lat": "Latitude",
+           "elevation_m": "Elevation (m)", "part": "Part", "marker": "Marker",
+           "slope_deg": "Slope (°)", "aspect_deg": "Aspect (°)"},
+}
+
+
+def _open(path):
+    """The DEM of ``--dem`` or ``$BIENMOC_DEM``, with its errors in the CLI's language."""
+    try:
+        return open_dem(path)
+    except DemError as e:
+        if path is None and "no DEM given" in str(e):
+            raise UserError("no_dem", env=DEM_ENV) from None
+        text = str(e)
+        if text.startswith("no DEM at"):
+            raise UserError("dem_missing", path=path) from None
+        if "not recognized as being in a supported file format" in text:
+            raise UserError("dem_format", path=path) from None
+        raise UserError("bad_dem", path=path, reason=text) from None
+
+
+@click.group()
+def terrain():
+    """Địa hình dọc biên giới từ DEM của người dùng (độ cao, mặt cắt, độ dốc) / terrain."""
+
+
+@terrain.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_DEM
+@click.option("--format", "fmt", type=click.Choice(["csv", "geojson", "table"]),
+              default="csv", show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT)
+@click.option("--crs", default=None, type=CRS_ANY, help="CRS of FILE if it declares none.")
+@click.option("--slope", is_flag=True, help="Also slope_deg and aspect_deg (Horn, as gdaldem).")
+@_METHOD
+@XY
+@click.pass_context
+def elevation(ctx, file, dem_path, fmt, output, crs, slope, method, xy):
+    """Add elevation_m (from the DEM) to the points of FILE, keeping their properties."""
+    from bienmoc.cli.analysis import _lonlat
+    from bienmoc.io.files import export_layer, read_source
+    from bienmoc.terrain.dem import elevations
+    from bienmoc.terrain.slope import terrain_at
+
+    data, rows = read_source(file, crs=crs, xy=xy)
+    kinds = data.geometry.geom_type
+    bad = (kinds != "Point").to_numpy()
+    if bad.any():
+        raise UserError("not_point", row=rows[bad][0], kind=kinds[bad].iloc[0] or "∅")
+    data = _lonlat(data, file)
+    with _open(dem_path) as dem:
+        out = (terrain_at if slope else elevations)(data, dem, method=method)
+    if fmt == "table":
+        table = pd.DataFrame(out.drop(columns=out.geometry.name))
+        ll = out.geometry.to_crs(4326)
+        table.insert(0, "lat", ll.y.round(6))
+        table.insert(0, "lon", ll.x.round(6))
+        _emit_table(table.round({"elevation_m": 2, "slope_deg": 2, "aspect_deg": 1}), "table",
+                    output, _HEADERS[ctx.obj["lang"]])
+    else:
+        export_layer(out.to_crs(4326), fmt, output or sys.stdout.buffer)
+
+
+@terrain.command()
+@click.option("--border", required=True, metavar="CODE", help="Border line: CN, LA, KH.")
+@click.option("--from-km", "from_km", type=click.FloatRange(min=0), default=None)
+@click.option("--to-km", "to_km", type=click.FloatRange(min=0), default=None)
+@_DEM
+@click.option("--step", type=float, default=100.0, show_default=True,
+              help="Metres of chainage between samples.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="csv",
+              show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT)
+@click.option("--slope", is_flag=True, help="Also slope_deg and aspect_deg of each sample.")
+@_METHOD
+@_METRIC
+@click.pass_context
+def profile(ctx, border, from_km, to_km, dem_path, step, fmt, output, slope, method,
+            metric_crs):
+    """Elevation every STEP m of chainage along a border, with the markers' chainages.
+
+    Rows chainage_m, lon, lat, elevation_m, part, marker: one per sample (marker empty) and
+    one per marker at its chainage. Gaps between the parts of a line have no chainage and are
+    not sampled (part counts them)."""
+    from bienmoc.errors import InvalidData
+    from bienmoc.geometry.locate import BorderModel
+    from bienmoc.terrain.profile import marker_elevations, profile as _profile
+
+    if not step > 0:
+        raise UserError("step")
+    border = border_option(ctx, border)
+    model = BorderModel.from_source(_store(ctx), crs=metric_crs)
+    length = model.index.length_m.get(border, 0.0)
+    a, b = from_km or 0.0, length / 1000 if to_km is None else to_km
+    if a * 1000 > length or b <= a:
+        raise UserError("km_range", a=a, b=round(b, 3), border=border, km=length / 1000)
+    with _open(dem_path) as dem:
+        try:
+            rows = _profile(model, border, dem, step=step, from_km=from_km, to_km=to_km,
+                            method=method, slope=slope)
+            marks = marker_elevations(model, border, dem, from_km=from_km, to_km=to_km,
+                                      method=method)
+        except InvalidData as e:
+            raise UserError("_raw", text=str(e)) from None
+    if fmt == "json":
+        doc = {"border": border, "step_m": step, "dem": dem.path, "crs": model.crs.to_string(),
+               "profile": json.loads(rows.to_json(orient="records")),
+               "markers": json.loads(marks.to_json(orient="records"))}
+        text = json.dumps(doc, ensure_ascii=False, indent=2)
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+        else:
+            click.echo(text)
+        return
+    rows["marker"] = ""
+    marks = marks.rename(columns={"number": "marker"})
+    marks["part"] = rows["part"].iloc[0] if len(rows) else 0
+    if len(marks):  # the marker's part: that of the sample before it
+        pos = rows["chainage_m"].searchsorted(marks["chainage_m"], side="right") - 1
+        marks["part"] = rows["part"].to_numpy()[pos.clip(0)]
+    table = pd.concat([rows, marks[[c for c in rows.columns if c in marks.columns]]],
+                      ignore_index=True)
+    table = table.sort_values("chainage_m", kind="stable").reset_index(drop=True)
+    table = table.round({"chainage_m": 2, "lon": 7, "lat": 7, "elevation_m": 2,
+                         "slope_deg": 3, "aspect_deg": 2})
+    _emit_table(table, fmt, output, _HEADERS[ctx.obj["lang"]] if fmt == "table" else None)

@@ -1,0 +1,12 @@
+"""Terrain along the border from a user's DEM: elevations, profiles, slope and aspect.
+
+``dem`` opens any GDAL raster/VRT and samples it at points (windowed reads, nodata -> NaN);
+``slope`` is Horn's method as gdaldem, in ground metres; ``profile`` samples a border line
+every ``step`` metres of chainage.
+"""
+from bienmoc.terrain.dem import DEM_ENV, Dem, DemError, elevations, open_dem
+from bienmoc.terrain.profile import marker_elevations, profile
+from bienmoc.terrain.slope import horn, slope_aspect, slope_grid, terrain_at
+
+__all__ = ["DEM_ENV", "Dem", "DemError", "open_dem", "elevations", "profile",
+           "marker_elevations", "horn", "slope_aspect", "slope_grid", "terrain_at"]
