@@ -107,13 +107,14 @@ def test_write_xlsx_tables(tmp_path):
     assert all(c.data_type == "s" and c.number_format == "@" for c in num)   # never a formula
     assert [ws.cell(r, 2).value for r in (2, 3, 4)] == [3, 12, 7]
     assert ws.cell(2, 2).data_type == "n" and ws.cell(2, 2).number_format == "General"
-    assert ws.cell(2, 3).value == 1.5e9
+    assert ws.cell(2, 3).value == 1.5e9 and ws.cell(2, 3).number_format == "#,##0"
     d = ws.cell(2, 4)
     assert d.is_date and d.number_format == "dd/mm/yyyy" and d.value == dt.datetime(2025, 2, 3)
     assert ws.cell(3, 4).value is None
     t = ws.cell(2, 5)
     assert t.number_format == "dd/mm/yyyy hh:mm" and t.value == dt.datetime(2025, 2, 3, 8, 30)
     width = {c: ws.column_dimensions[c].width for c in "ABCDEF"}
+    assert width["C"] == len("2,000,000,000") + 2
     assert width["F"] == 60 and width["A"] == len("Số hiệu") + 2
     assert width["D"] == len("dd/mm/yyyy") + 2 and width["E"] == len("dd/mm/yyyy hh:mm") + 2
     empty = wb["a-b"]
@@ -133,7 +134,11 @@ def test_cli_report_xlsx_has_one_ready_sheet_per_table(demo_store_path, tmp_path
         assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(n)}{ws.max_row}"
         assert all(ws.column_dimensions[openpyxl.utils.get_column_letter(j)].width
                    for j in range(1, n + 1))
+    summary = wb["Tiến độ"]
+    money = [c for c in _column(summary, "Kinh phí kế hoạch (đồng)") if c.value]
+    assert money and all(c.data_type == "n" and c.number_format == "#,##0" for c in money)
+    assert all(c.data_type == "n" and c.number_format == "General"
+               for c in _column(summary, "Tổng số"))
     stalled = wb["Chậm tiến độ"]
     dates = [c for row in stalled.iter_rows(min_row=2) for c in row if c.is_date]
-    if stalled.max_row > 1:
-        assert dates and all(c.number_format == "dd/mm/yyyy" for c in dates)
+    assert stalled.max_row > 1 and dates and all(c.number_format == "dd/mm/yyyy" for c in dates)

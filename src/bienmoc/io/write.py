@@ -295,6 +295,9 @@ def _xl_value(v: object) -> object:
 XLSX_DATE = "dd/mm/yyyy"
 XLSX_DATETIME = "dd/mm/yyyy hh:mm"
 XLSX_TEXT = "@"
+#: Whole numbers of 10 000 and more (money in đồng, counts of metres) with thousands separators
+#: (Excel and LibreOffice show them in the reader's locale: 89.000.000.000 in vi-VN).
+XLSX_THOUSANDS = "#,##0"
 _MAX_WIDTH, _MIN_WIDTH = 60, 6
 _BAD_SHEET_CHARS = str.maketrans({c: "-" for c in "[]:*?/\\"})
 
@@ -321,6 +324,11 @@ def _column_style(values: list) -> tuple[str | None, int]:
         return fmt, len(fmt)
     if any(isinstance(v, str) for v in present):
         fmt = XLSX_TEXT
+    elif present and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                         and float(v).is_integer() for v in present) \
+            and max(abs(v) for v in present) >= 10_000:
+        fmt = XLSX_THOUSANDS
+        return fmt, max(len(f"{v:,.0f}") for v in present)
     longest = max((max(len(line) for line in str(v).split("\n")) for v in present), default=0)
     return fmt, longest
 
@@ -351,7 +359,8 @@ def _xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
                     cell.data_type = "s"
                 if cell.row == 1:
                     cell.font = bold
-                elif fmt is not None and (fmt == XLSX_TEXT) == isinstance(cell.value, str):
+                elif fmt is not None and cell.value is not None \
+                        and (fmt == XLSX_TEXT) == isinstance(cell.value, str):
                     cell.number_format = fmt
             # +2 for the autofilter's drop-down button; long text wraps at _MAX_WIDTH
             ws.column_dimensions[letter].width = min(_MAX_WIDTH, max(
