@@ -254,6 +254,12 @@ def test_docs_page_works_offline(browser, server, artifacts):
     # one operation opens and shows its parameters (the UI is interactive, not a shell)
     v.page.locator(".opblock-summary-path", has_text="/api/status").first.click()
     v.page.wait_for_selector(".opblock.is-open .parameters", timeout=10_000)
+    # and runs it against the app (connect-src 'self'): the live answer is shown
+    v.page.click(".opblock.is-open .try-out__btn")
+    v.page.click(".opblock.is-open .execute")
+    v.page.wait_for_selector(".opblock.is-open .live-responses-table .response-col_status",
+                             timeout=10_000)
+    assert "200" in v.page.inner_text(".opblock.is-open .live-responses-table tbody")
     v.page.screenshot(path=str(artifacts / "docs.png"))
     assert v.csp_violations() == [], v.csp_violations()
     assert v.errors == [] and v.failed == [] and v.blocked == [], (v.errors, v.failed, v.blocked)

@@ -70,7 +70,7 @@ def test_export_markers_vi_is_ready_to_use(store, tmp_path):
 
 
 def test_export_codes_round_trips_numbers_like_dates(store, tmp_path):
-    before = _numbers_like_dates(store)
+    _numbers_like_dates(store)
     before = store.read("markers")
     out = tmp_path / "m.xlsx"
     assert run(store, "export", "markers", "-o", str(out)).exit_code == 0
