@@ -35,8 +35,14 @@ def test_safe_json_cannot_close_a_script():
 def test_vendored_assets_are_present_with_licences():
     for p in asset_paths():
         assert p.is_file() and p.stat().st_size > 0, p
-    for folder in ("leaflet-1.9.4", "leaflet.markercluster-1.5.3", "leaflet.heat-0.2.0"):
+    readme = (STATIC_DIR / "vendor" / "README.md").read_text()
+    for folder in ("leaflet-1.9.4", "leaflet.markercluster-1.5.3", "leaflet.heat-0.2.0",
+                   "swagger-ui-5.35.0"):
         assert any((STATIC_DIR / "vendor" / folder).glob("*LICEN*")), folder
+        assert f"`{folder}/`" in readme, folder   # its source and licence are listed
+    assert sorted(p.name for p in (STATIC_DIR / "vendor").iterdir() if p.is_dir()) == sorted(
+        ["leaflet-1.9.4", "leaflet.markercluster-1.5.3", "leaflet.heat-0.2.0",
+         "swagger-ui-5.35.0"])
     assert set(BUNDLES) == {"leaflet", "markercluster", "heat", "bienmoc"}
 
 

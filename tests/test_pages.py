@@ -88,6 +88,11 @@ def test_index_links_every_map(client):
         assert path in vi and text in vi
     en = client.get("/?lang=en").text
     assert "Construction progress map" in en and "Incidents map" in en and "Overview map" in en
+    # the API: its documentation and the OGC collections, linked relative (works under a prefix)
+    assert "href='docs'" in vi and "tài liệu API" in vi and "href='collections'" in vi
+    assert "API documentation" in en and "href='collections'" in en
+    assert client.get("/docs").status_code == 200
+    assert client.get("/collections", headers={"Accept": "application/json"}).status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/maps/progress", "/maps/incidents", "/maps/overview"])

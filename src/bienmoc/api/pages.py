@@ -213,6 +213,9 @@ def _index_html(lang: str) -> str:
             f"max-width:48em;margin:2em auto;padding:0 1em}}</style></head><body>"
             f"<h1>{title}</h1><ul>{items}"
             f"<li><a href='api/status'>/api/status</a> – {escape(t('api_about', lang))}</li>"
+            f"<li><a href='collections'>/collections</a> – "
+            f"{escape(t('collections_about', lang))}</li>"
+            f"<li><a href='docs'>/docs</a> – {escape(t('docs_about', lang))}</li>"
             f"</ul><p><a href='?lang={other}'>{escape(t('lang_switch', lang))}</a></p>"
             f"</body></html>")
 

@@ -20,9 +20,8 @@ script injected into the page (different text) cannot run. ``'unsafe-inline'`` a
 Styles: the inline ``<style>`` elements Folium writes are allowed by their hashes as well. Style
 *attributes* are not needed by our markup (the legends use classes); Leaflet positions its
 panes through the CSSOM (``element.style.x = …``), which CSP does not govern. So pages need no
-``'unsafe-inline'`` at all. Only ``/docs`` (Swagger UI, loaded from its CDN until it is
-vendored) gets ``style-src 'unsafe-inline'``: the React UI injects its styles at run time, and
-that page shows no stored data.
+``'unsafe-inline'`` at all. Nor does ``/docs``: Swagger UI is served from the vendored bundle
+with an external initializer script, and its React components style through the CSSOM.
 """
 from __future__ import annotations
 

@@ -32,6 +32,8 @@ from typing import BinaryIO
 import geopandas as gpd
 import numpy as np
 import openpyxl
+import openpyxl.styles
+import openpyxl.utils
 import pandas as pd
 import pyogrio
 import shapely
@@ -288,22 +290,85 @@ def _xl_value(v: object) -> object:
     return v
 
 
+#: Number formats of XLSX cells: dates as Vietnamese officials write them, text as text ("@":
+#: a cell edited later stays text, so a marker number 3/2 never turns into a date).
+XLSX_DATE = "dd/mm/yyyy"
+XLSX_DATETIME = "dd/mm/yyyy hh:mm"
+XLSX_TEXT = "@"
+#: Whole numbers of 10 000 and more (money in đồng, counts of metres) with thousands separators
+#: (Excel and LibreOffice show them in the reader's locale: 89.000.000.000 in vi-VN).
+XLSX_THOUSANDS = "#,##0"
+_MAX_WIDTH, _MIN_WIDTH = 60, 6
+_BAD_SHEET_CHARS = str.maketrans({c: "-" for c in "[]:*?/\\"})
+
+
+def _sheet_title(name: object, taken: set[str]) -> str:
+    """A valid, unique sheet name: Excel forbids ``[]:*?/\\`` and more than 31 characters."""
+    base = (str(name).translate(_BAD_SHEET_CHARS).strip("'") or "data")[:31]
+    title, n = base, 2
+    while title.lower() in taken:
+        title = f"{base[:28]}-{n}"
+        n += 1
+    taken.add(title.lower())
+    return title
+
+
+def _column_style(values: list) -> tuple[str | None, int]:
+    """(number format, width in characters) of one column's data cells: dates dd/mm/yyyy,
+    text columns typed text, numbers left General; width from the longest shown value."""
+    present = [v for v in values if v is not None]
+    fmt = None
+    if present and all(isinstance(v, (_dt.date, _dt.datetime)) for v in present):
+        timed = any(isinstance(v, _dt.datetime) for v in present)
+        fmt = XLSX_DATETIME if timed else XLSX_DATE
+        return fmt, len(fmt)
+    if any(isinstance(v, str) for v in present):
+        fmt = XLSX_TEXT
+    elif present and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                         and float(v).is_integer() for v in present) \
+            and max(abs(v) for v in present) >= 10_000:
+        fmt = XLSX_THOUSANDS
+        return fmt, max(len(f"{v:,.0f}") for v in present)
+    longest = max((max(len(line) for line in str(v).split("\n")) for v in present), default=0)
+    return fmt, longest
+
+
 def _xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """Workbook bytes: one sheet per table; text cells typed as strings (never formulas),
-    numbers as numbers, dates as dates."""
+    """Workbook bytes that officials can use at once, in Excel and LibreOffice: one sheet per
+    table; real dates (``dd/mm/yyyy``) and numbers; text cells typed as strings (never
+    formulas, never re-read as dates or numbers); a bold, frozen header row with an autofilter
+    over the table; column widths from the content."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
+    bold = openpyxl.styles.Font(bold=True)
+    taken: set[str] = set()
     for name, df in sheets.items():
-        ws = wb.create_sheet(str(name)[:31])
-        ws.append([str(c) for c in df.columns])
-        for row in df.itertuples(index=False):
-            ws.append([_xl_value(v) for v in row])
-        for cells in ws.iter_rows():
-            for cell in cells:
+        ws = wb.create_sheet(_sheet_title(name, taken))
+        header = [str(c) for c in df.columns]
+        ws.append(header)
+        columns = [[_xl_value(v) for v in df[c].tolist()] for c in df.columns] \
+            if len(df.columns) else []
+        for row in zip(*columns):
+            ws.append(list(row))
+        for j, (title, values) in enumerate(zip(header, columns), start=1):
+            fmt, width = _column_style(values)
+            letter = openpyxl.utils.get_column_letter(j)
+            for (cell,) in ws.iter_rows(min_row=1, max_row=len(values) + 1, min_col=j,
+                                        max_col=j):
                 if cell.data_type == "f":  # openpyxl takes any text starting with '=' as one
                     cell.data_type = "s"
-                elif isinstance(cell.value, (_dt.date, _dt.datetime)):
-                    cell.number_format = "yyyy-mm-dd"
+                if cell.row == 1:
+                    cell.font = bold
+                elif fmt is not None and cell.value is not None \
+                        and (fmt == XLSX_TEXT) == isinstance(cell.value, str):
+                    cell.number_format = fmt
+            # +2 for the autofilter's drop-down button; long text wraps at _MAX_WIDTH
+            ws.column_dimensions[letter].width = min(_MAX_WIDTH, max(
+                _MIN_WIDTH, width, len(title)) + 2)
+        ws.freeze_panes = "A2"
+        if header:
+            ws.auto_filter.ref = f"A1:{openpyxl.utils.get_column_letter(len(header))}" \
+                                 f"{len(df) + 1}"
     buf = _io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -30,6 +30,10 @@ T: dict[str, dict[str, str]] = {
                         "en": "incidents by kind and status, clustered, heat map, position "
                               "relative to the boundary line"},
     "api_about": {"vi": "số liệu tình trạng mốc (JSON)", "en": "marker status figures (JSON)"},
+    "docs_about": {"vi": "tài liệu API (thử trực tiếp các thao tác)",
+                   "en": "API documentation (try the operations)"},
+    "collections_about": {"vi": "các lớp dữ liệu theo chuẩn OGC API – Features (GeoJSON)",
+                          "en": "the data layers as OGC API – Features (GeoJSON)"},
     "tiles": {"vi": "Bản đồ nền", "en": "Base map"},
     "provinces": {"vi": "Tỉnh biên giới", "en": "Border provinces"},
     "neighbours": {"vi": "Nước láng giềng", "en": "Neighbouring countries"},
