@@ -6,7 +6,9 @@ every ``step`` metres of chainage.
 """
 from bienmoc.terrain.dem import DEM_ENV, Dem, DemError, elevations, open_dem
 from bienmoc.terrain.profile import marker_elevations, profile
-from bienmoc.terrain.slope import horn, slope_aspect, slope_grid, terrain_at
+from bienmoc.terrain.slope import hillshade_grid, horn, slope_aspect, slope_grid, terrain_at
+from bienmoc.terrain.visibility import intervisibility, propose_stakes, sight_lines
 
 __all__ = ["DEM_ENV", "Dem", "DemError", "open_dem", "elevations", "profile",
-           "marker_elevations", "horn", "slope_aspect", "slope_grid", "terrain_at"]
+           "marker_elevations", "horn", "slope_aspect", "slope_grid", "terrain_at",
+           "hillshade_grid", "intervisibility", "propose_stakes", "sight_lines"]

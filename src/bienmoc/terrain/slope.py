@@ -96,3 +96,33 @@ def terrain_at(data: gpd.GeoDataFrame, dem=None, method: str = "bilinear") -> gp
     finally:
         if opened:
             d.close()
+
+
+def hillshade_grid(z: np.ndarray, dx_m, dy_m, azimuth: float = 315.0, altitude: float = 45.0,
+                   z_factor: float = 1.0, east_sign: float = 1.0, north_sign: float = 1.0
+                   ) -> np.ndarray:
+    """Hillshade of the array ``z`` as ``gdaldem hillshade`` (defaults: light from azimuth
+    315°, altitude 45°): ``1 + 254 * cos(angle between the light and the cell's normal)``,
+    1 where the cell faces away from the light, NaN on the one-cell border and where the 3x3
+    window has no data (gdaldem writes 0 there). Gradients by Horn in ground metres as
+    :func:`slope_grid` (``dx_m`` may be one value per row); round for gdaldem's bytes."""
+    z = np.asarray(z, float)
+    h, w = z.shape
+    out = np.full((h, w), np.nan)
+    if h < 3 or w < 3:
+        return out
+    win = sliding_window_view(z, (3, 3))
+    dx = np.broadcast_to(np.asarray(dx_m, float), (h,))[1:-1, None]
+    dy = np.broadcast_to(np.asarray(dy_m, float), (h,))[1:-1, None]
+    gx = ((win[..., 0, 2] + 2 * win[..., 1, 2] + win[..., 2, 2])
+          - (win[..., 0, 0] + 2 * win[..., 1, 0] + win[..., 2, 0])) / (8 * dx)
+    gy = ((win[..., 0, 0] + 2 * win[..., 0, 1] + win[..., 0, 2])
+          - (win[..., 2, 0] + 2 * win[..., 2, 1] + win[..., 2, 2])) / (8 * dy)
+    ge, gn = gx * east_sign * z_factor, gy * north_sign * z_factor   # towards east, north
+    az, alt = np.radians(azimuth), np.radians(altitude)
+    cang = (np.sin(alt) - np.cos(alt) * (ge * np.sin(az) + gn * np.cos(az))) / np.sqrt(
+        1 + ge ** 2 + gn ** 2)
+    shade = np.where(cang <= 0, 1.0, 1.0 + 254.0 * cang)
+    shade[np.isnan(win[..., 1, 1])] = np.nan
+    out[1:-1, 1:-1] = shade
+    return out
