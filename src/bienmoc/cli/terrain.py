@@ -34,10 +34,20 @@ _METHOD = click.option("--method", type=click.Choice(METHODS), default="bilinear
 _HEADERS = {
     "vi": {"chainage_m": "Lý trình (m)", "lon": "Kinh độ", "lat": "Vĩ độ",
            "elevation_m": "Độ cao (m)", "part": "Đoạn", "marker": "Mốc",
-           "slope_deg": "Độ dốc (°)", "aspect_deg": "Hướng dốc (°)"},
+           "slope_deg": "Độ dốc (°)", "aspect_deg": "Hướng dốc (°)",
+           "marker_from": "Từ mốc", "marker_to": "Đến mốc", "distance_m": "Khoảng cách (m)",
+           "visible": "Thông hướng", "clearance_m": "Độ hở nhỏ nhất (m)",
+           "obstruction_chainage_m": "Lý trình điểm che (m)",
+           "obstruction_lon": "Kinh độ điểm che", "obstruction_lat": "Vĩ độ điểm che",
+           "too_far": "Quá tầm nhìn", "stakes": "Cọc đề xuất"},
     "en": {"chainage_m": "Chainage (m)", "lon": "Longitude", "lat": "Latitude",
            "elevation_m": "Elevation (m)", "part": "Part", "marker": "Marker",
-           "slope_deg": "Slope (°)", "aspect_deg": "Aspect (°)"},
+           "slope_deg": "Slope (°)", "aspect_deg": "Aspect (°)",
+           "marker_from": "From marker", "marker_to": "To marker", "distance_m": "Distance (m)",
+           "visible": "Intervisible", "clearance_m": "Least clearance (m)",
+           "obstruction_chainage_m": "Obstruction chainage (m)",
+           "obstruction_lon": "Obstruction lon", "obstruction_lat": "Obstruction lat",
+           "too_far": "Beyond range", "stakes": "Proposed stakes"},
 }
 
 
@@ -161,3 +171,62 @@ def profile(ctx, border, from_km, to_km, dem_path, step, fmt, output, slope, met
     table = table.round({"chainage_m": 2, "lon": 7, "lat": 7, "elevation_m": 2,
                          "slope_deg": 3, "aspect_deg": 2})
     _emit_table(table, fmt, output, _HEADERS[ctx.obj["lang"]] if fmt == "table" else None)
+
+
+@terrain.command()
+@click.option("--border", required=True, metavar="CODE", help="Border line: CN, LA, KH.")
+@_DEM
+@click.option("--observer-height", type=click.FloatRange(min=0), default=1.5,
+              show_default=True, help="Eye height (m) above the ground at the first marker.")
+@click.option("--target-height", type=click.FloatRange(min=0), default=1.5,
+              show_default=True, help="Target height (m) above the ground at the next marker.")
+@click.option("--max-range", "max_range", type=click.FloatRange(min=0, min_open=True),
+              default=5000.0, show_default=True, help="Pairs farther apart (m) are flagged.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="table",
+              show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT)
+@_METRIC
+@click.pass_context
+def visibility(ctx, border, dem_path, observer_height, target_height, max_range, fmt, output,
+               metric_crs):
+    """Intervisibility of consecutive markers (numbering order) over the DEM.
+
+    Rows marker_from, marker_to, distance_m, visible, clearance_m (least height of the sight
+    line above the ground, negative when blocked), the worst point (chainage, lon, lat),
+    too_far, and stakes proposed on the line where a pair is blocked. Earth curvature and
+    refraction (k = 0.13): drop = d1 d2 (1 - k) / (2 R)."""
+    from bienmoc.errors import InvalidData
+    from bienmoc.geometry.locate import BorderModel
+    from bienmoc.terrain.visibility import intervisibility, propose_stakes
+
+    border = border_option(ctx, border)
+    model = BorderModel.from_source(_store(ctx), crs=metric_crs)
+    with _open(dem_path) as dem:
+        try:
+            rows = intervisibility(model, border, dem, observer_height=observer_height,
+                                   target_height=target_height, max_range_m=max_range)
+            stakes = propose_stakes(model, border, dem, observer_height=observer_height,
+                                    target_height=target_height)
+        except InvalidData as e:
+            raise UserError("_raw", text=str(e)) from None
+    found = stakes[stakes["found"].astype(bool)] if len(stakes) else stakes
+    rows["stakes"] = [
+        " ".join(f"{n}@{c:.0f}m" for n, c in zip(g["number"], g["chainage_m"]))
+        for _, g in ((k, found[(found["marker_from"] == a) & (found["marker_to"] == b)])
+                     for k, (a, b) in enumerate(zip(rows["marker_from"], rows["marker_to"])))]
+    rows = rows.round({"distance_m": 2, "clearance_m": 3, "obstruction_chainage_m": 2,
+                       "obstruction_lon": 7, "obstruction_lat": 7})
+    if fmt == "json":
+        doc = {"border": border, "dem": dem.path, "crs": model.crs.to_string(),
+               "observer_height_m": observer_height, "target_height_m": target_height,
+               "refraction_k": 0.13, "max_range_m": max_range,
+               "pairs": json.loads(rows.drop(columns="stakes").to_json(orient="records")),
+               "stakes": json.loads(stakes.round({"chainage_m": 2, "lon": 7, "lat": 7})
+                                    .to_json(orient="records"))}
+        text = json.dumps(doc, ensure_ascii=False, indent=2)
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+        else:
+            click.echo(text)
+        return
+    _emit_table(rows, fmt, output, _HEADERS[ctx.obj["lang"]] if fmt == "table" else None)
