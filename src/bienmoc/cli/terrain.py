@@ -210,10 +210,10 @@ def visibility(ctx, border, dem_path, observer_height, target_height, max_range,
         except InvalidData as e:
             raise UserError("_raw", text=str(e)) from None
     found = stakes[stakes["found"].astype(bool)] if len(stakes) else stakes
-    rows["stakes"] = [
-        " ".join(f"{n}@{c:.0f}m" for n, c in zip(g["number"], g["chainage_m"]))
-        for _, g in ((k, found[(found["marker_from"] == a) & (found["marker_to"] == b)])
-                     for k, (a, b) in enumerate(zip(rows["marker_from"], rows["marker_to"])))]
+    text_of = {}
+    for (a, b), g in found.groupby(["marker_from", "marker_to"], sort=False):
+        text_of[(a, b)] = " ".join(f"{n}@{c:.0f}m" for n, c in zip(g["number"], g["chainage_m"]))
+    rows["stakes"] = [text_of.get(ab, "") for ab in zip(rows["marker_from"], rows["marker_to"])]
     rows = rows.round({"distance_m": 2, "clearance_m": 3, "obstruction_chainage_m": 2,
                        "obstruction_lon": 7, "obstruction_lat": 7})
     if fmt == "json":
