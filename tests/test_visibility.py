@@ -214,9 +214,8 @@ def test_hillshade_matches_gdaldem_on_a_real_dem(jacksboro):
     ref = np.nan_to_num(ref, nan=0)
     assert np.array_equal(ours == 0, ref == 0)
     assert np.abs(ours - ref).max() <= 1
-    assert (ours == ref).mean() > 0.95
-    assert 60 < ref[ref > 0].std() + 100  # noqa: PLR2004 - real relief, shades vary
-    assert ref[ref > 0].std() > 10
+    assert (ours == ref).mean() > 0.99        # measured: 100 % equal with GDAL 3.x
+    assert ref[ref > 0].std() > 10            # real relief: the shades vary
     # another light: from the east, low
     ref2 = np.nan_to_num(_gdaldem("hillshade", p / "sq90.tif", p / "hs2.tif", "-az", "90",
                                   "-alt", "20"), nan=0)
