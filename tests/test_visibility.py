@@ -246,3 +246,26 @@ def test_cli_visibility(store, bump):
     r = CliRunner().invoke(main, ["--store", store.uri, "terrain", "visibility", "--border",
                                   "LA", "--dem", str(path)])
     assert "Thông hướng" in r.stdout and "102/1@" in r.stdout
+
+
+def test_default_step_is_half_a_cell_in_ground_metres(jacksboro):
+    from bienmoc.terrain.visibility import default_step
+
+    with open_dem(jacksboro["dir"] / "geo.tif") as dem:       # 3" cells: ~74 m x 93 m here
+        step = default_step(dem, [jacksboro["west"] + 0.1], [jacksboro["north"] - 0.1],
+                            "EPSG:4326")
+    assert 36 < step < 38
+
+
+def test_cli_visibility_errors(store, bump, monkeypatch):
+    path, _ = bump
+    monkeypatch.delenv("BIENMOC_DEM", raising=False)
+    r = CliRunner().invoke(main, ["--store", store.uri, "terrain", "visibility", "--border",
+                                  "LA"])
+    assert r.exit_code != 0 and "BIENMOC_DEM" in r.output
+    r = CliRunner().invoke(main, ["--store", store.uri, "terrain", "visibility", "--border",
+                                  "XX", "--dem", str(path)])
+    assert r.exit_code != 0 and "XX" in r.output
+    r = CliRunner().invoke(main, ["--store", store.uri, "terrain", "visibility", "--border",
+                                  "LA", "--dem", str(path), "--observer-height", "-1"])
+    assert r.exit_code != 0 and "-1" in r.output

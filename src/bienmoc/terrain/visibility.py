@@ -123,7 +123,8 @@ def intervisibility(model, border: str, dem=None, *, observer_height: float = 1.
     """One row per consecutive pair of marker positions of ``border`` in numbering order:
     ``marker_from, marker_to, distance_m`` (straight, metric), ``visible``, ``clearance_m``,
     ``obstruction_chainage_m/lon/lat`` (the worst point of the sight line; its chainage is that
-    of the nearest point of the border), ``too_far`` (distance > ``max_range_m``).
+    of the nearest point of the border), ``too_far`` (distance > ``max_range_m``). Where the
+    DEM has no data at an end or on the line, ``clearance_m`` is NaN and ``visible`` False.
 
     ``model``: a BorderModel, a store or frames; ``dem``: a Dem, a path or None
     (``$BIENMOC_DEM``)."""
