@@ -269,3 +269,16 @@ def test_cli_visibility_errors(store, bump, monkeypatch):
     r = CliRunner().invoke(main, ["--store", store.uri, "terrain", "visibility", "--border",
                                   "LA", "--dem", str(path), "--observer-height", "-1"])
     assert r.exit_code != 0 and "-1" in r.output
+
+
+def test_pairs_follow_numbering_not_the_line_direction(layers, bump):
+    import shapely
+
+    path, hill_ch = bump
+    flipped = {k: v.copy() for k, v in layers.items()}
+    flipped["boundary"].geometry = shapely.reverse(flipped["boundary"].geometry.values)
+    rows = intervisibility(flipped, "LA", path)
+    assert list(rows["marker_from"]) == ["100", "100/1", "101", "101/1", "102", "103"]
+    assert list(rows["visible"]) == [True, True, True, True, False, True]
+    length = 11_067.5788992
+    assert rows["obstruction_chainage_m"].iloc[4] == pytest.approx(length - hill_ch, abs=15)
