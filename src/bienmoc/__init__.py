@@ -19,7 +19,8 @@ from bienmoc.model.schema import LAYERS, SCHEMAS, validate
 from bienmoc.analysis.status import marker_status
 from bienmoc.storage import GeoPackageStore, Store
 from bienmoc.demo import open_store
-from bienmoc.terrain import (Dem, elevations, marker_elevations, open_dem, profile,
+from bienmoc.terrain import (Dem, elevations, hillshade_grid, intervisibility,
+                             marker_elevations, open_dem, profile, propose_stakes,
                              slope_aspect, terrain_at)
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "incident_counts",
     "GeoPackageStore", "Store", "open_store",
     "Dem", "open_dem", "elevations", "profile", "marker_elevations", "slope_aspect", "terrain_at",
+    "intervisibility", "propose_stakes", "hillshade_grid",
 ]
