@@ -190,14 +190,14 @@ def propose_stakes(model, border: str, dem=None, *, observer_height: float = 1.5
     to_ll = Transformer.from_crs(bm.crs, "EPSG:4326", always_xy=True)
     d, opened = _as_dem(dem)
     try:
-        h = target_height   # a stake is both a target and an observer at this height
+        h = target_height   # a stake is seen at this height, and looks on from it
 
-        def sees(ca: float, cbs: np.ndarray) -> pd.DataFrame:
+        def sees(ca: float, cbs: np.ndarray, eye: float) -> pd.DataFrame:
             a = bm.index.point_at(border, np.array([ca]))
             b = bm.index.point_at(border, cbs)
             return sight_lines(d, np.full(len(cbs), a[0, 0]), np.full(len(cbs), a[0, 1]),
-                               b[:, 0], b[:, 1], bm.crs, observer_height=h, target_height=h,
-                               step=step, k=k, method=method)
+                               b[:, 0], b[:, 1], bm.crs, observer_height=eye,
+                               target_height=h, step=step, k=k, method=method)
 
         for r in blocked.itertuples(index=False):
             ca, cb = chain_of[r.marker_from], chain_of[r.marker_to]
@@ -205,24 +205,25 @@ def propose_stakes(model, border: str, dem=None, *, observer_height: float = 1.5
             cand = ca + (cb - ca) * np.arange(1, n) / n
             chosen: list[float] = []
             if len(cand):
-                va, vb = sees(ca, cand), sees(cb, cand)
+                va = sees(ca, cand, observer_height)
+                vb = sees(cb, cand, observer_height)
                 both = (va["visible"] & vb["visible"]).to_numpy()
                 if both.any():
                     least = np.minimum(va["clearance_m"], vb["clearance_m"]).to_numpy()
                     chosen = [cand[both][np.nanargmax(np.where(np.isnan(least[both]), -np.inf,
                                                                least[both]))]]
                 else:
-                    cur, i0 = ca, 0
+                    cur, i0, eye = ca, 0, observer_height
                     while len(chosen) < max_stakes:
                         rest = np.append(cand[i0:], cb)
-                        v = sees(cur, rest)["visible"].to_numpy()
+                        v = sees(cur, rest, eye)["visible"].to_numpy()
                         if v[-1]:
                             break
                         seen = np.flatnonzero(v[:-1])
                         if not len(seen):
                             chosen = []
                             break
-                        cur, i0 = rest[seen[-1]], i0 + seen[-1] + 1
+                        cur, i0, eye = rest[seen[-1]], i0 + seen[-1] + 1, h
                         chosen.append(cur)
                     else:
                         chosen = []
