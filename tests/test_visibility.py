@@ -202,6 +202,10 @@ def test_a_chain_of_stakes_when_no_single_one_sees_both(tmp_path, layers):
     with open_dem(tmp_path / "two.tif") as dem:
         v = sight_lines(dem, xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1], UTM48)
     assert v["visible"].all()
+    # allowed one stake only: none proposed, and said so
+    one = propose_stakes(layers, "LA", tmp_path / "two.tif", max_stakes=1)
+    row = one[one["marker_from"] == "102"]
+    assert len(row) == 1 and not row["found"].iloc[0] and row["number"].iloc[0] is None
 
 
 # -- hillshade ---------------------------------------------------------------------------------
