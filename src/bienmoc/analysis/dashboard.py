@@ -103,10 +103,8 @@ def dashboard_figures(source, *, province: str | None = None, border: str | None
     # the stalled list shows the budget disbursed: the same derived figure as progress's
     budget = work_status(fr, as_of=d, stall_days=stall_days).set_index("id")[
         ["budget_planned_vnd", "budget_disbursed_vnd"]]
-    if w_int := len(works):
-        for k in ["works_total"] + [s.value for s in WorkStatus]:
-            works[k] = works[k].astype("int64")
-    del w_int
+    for k in ["works_total"] + [s.value for s in WorkStatus]:
+        works[k] = works[k].astype("int64")
 
     inc = pd.DataFrame(_in_area(fr["incidents"], border, province)).drop(
         columns="geometry", errors="ignore")
