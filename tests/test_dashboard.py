@@ -51,7 +51,7 @@ def test_son_la_known_answers(son_la):
     assert set(stalled) == {"255", "222"}
     assert stalled["255"]["days_overdue"] > 0 and stalled["222"]["days_idle"] > 180
     assert stalled["255"]["budget_disbursed_vnd"] is not None
-    assert son_la["works"]["stalled"] == 2
+    assert son_la["works"]["stalled"] == 2 and type(son_la["works"]["works_total"]) is int
     assert son_la["period"] == {"start": "2025-01-01", "end": "2026-11-24", "days": 693}
     # the previous period has the same length and ends the day before the period
     prev = son_la["previous_period"]
@@ -140,7 +140,7 @@ def client(store):
     return TestClient(create_app(store=store, tiles=None))
 
 
-def test_page_son_la(client):
+def test_page_son_la(client, son_la):
     r = client.get("/dashboard", params={"province": SON_LA, "from": "01/01/2025",
                                          "to": "24/11/2026", "as_of": "24/11/2026"})
     assert r.status_code == 200
@@ -150,6 +150,11 @@ def test_page_son_la(client):
     stalled = html.split('id="stalled"')[1].split("</table>")[0]
     assert ">255</a>" in stalled and ">222</a>" in stalled
     assert "Kè bảo vệ mốc 222" in stalled
+    # a kind seen only in the previous period is listed too (0 in this period)
+    kinds = html.split('id="by-kind"')[1].split("</table>")[0]
+    i = son_la["incidents"]
+    assert kinds.count("<tr>") == 1 + len(set(i["by_kind"]) | set(i["previous_by_kind"])) > 1
+    assert ">5.0</a>" not in html  # counts are integers
     assert "01/01/2025–24/11/2026" in html and "24/11/2026" in html
     q = "province=S%C6%A1n+La"
     assert f'href="maps/progress?{q}&amp;lang=vi&amp;as_of=2026-11-24"' in html

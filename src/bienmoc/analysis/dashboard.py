@@ -114,7 +114,8 @@ def dashboard_figures(source, *, province: str | None = None, border: str | None
     total = sum(_counts(inc, ("kind",), start_d, end_d).values())
     prev_total = sum(_counts(inc, ("kind",), prev_start, prev_end).values())
 
-    w = works.iloc[0] if len(works) else None
+    # (a row via .iloc would upcast the counts to float: records keep each column's type)
+    w = _records(works)[0] if len(works) else None
     work_keys = ["works_total"] + [s.value for s in WorkStatus] + [
         "percent_complete", "budget_planned_vnd", "budget_disbursed_vnd", "disbursed_pct"]
     return {
@@ -130,7 +131,7 @@ def dashboard_figures(source, *, province: str | None = None, border: str | None
             "needs_action": int(st["needs_action"])},
         "inspections": {"due": len(due), "never": int(due["never_inspected"].sum()),
                         "overdue": int((~due["never_inspected"]).sum())},
-        "works": {k: (_plain(w[k]) if w is not None else 0) for k in work_keys},
+        "works": {k: (w[k] if w is not None else 0) for k in work_keys},
         "stalled": [r | {"budget_planned_vnd": _plain(budget["budget_planned_vnd"].get(r["id"])),
                          "budget_disbursed_vnd": _plain(budget["budget_disbursed_vnd"].get(
                              r["id"]))} for r in _records(stalled)],

@@ -197,11 +197,12 @@ def dashboard_html(f: dict, lang: str = "vi") -> str:
     cls = "up" if inc["change"] > 0 else ("down" if inc["change"] < 0 else "")
     pct = f' ({inc["change_pct"]:+g} %)' if inc["change_pct"] is not None else ""
     prev = f["previous_period"]
+    kinds = list(dict.fromkeys([*inc["by_kind"], *inc["previous_by_kind"]]))
     by_kind = "".join(
         f'<tr><td>{escape(_label(IncidentKind, k, lang))}</td><td class="n">'
-        f'{_a(incidents(kind=k), n)}</td><td class="n">'
+        f'{_a(incidents(kind=k), inc["by_kind"].get(k, 0))}</td><td class="n">'
         f'{_a(incidents(prev["start"], prev["end"], kind=k), inc["previous_by_kind"].get(k, 0))}'
-        f'</td></tr>' for k, n in inc["by_kind"].items()) or \
+        f'</td></tr>' for k in kinds) or \
         f'<tr><td colspan="3">{escape(_t("none", lang))}</td></tr>'
     by_status = "".join(
         f'<tr><td>{escape(_label(IncidentStatus, k, lang))}</td><td class="n">'
