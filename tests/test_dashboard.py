@@ -188,7 +188,7 @@ def test_bad_input_is_escaped_and_rejected(client):
     assert r.status_code == 404
     assert "<script>" not in r.text and "&lt;script&gt;" in r.text
     r = client.get("/dashboard", params={"from": "31/02/2026"})
-    assert r.status_code == 400 and "31/02/2026" in r.text
+    assert r.status_code == 400 and "31/02/2026" in r.text and "không có ngày này" in r.text
     r = client.get("/dashboard", params={"from": "2026-02-01", "to": "2026-01-01"})
     assert r.status_code == 400
 

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from bienmoc.analysis.dashboard import dashboard_figures
 from bienmoc.api.security import page_csp
 from bienmoc.api.settings import Settings
+from bienmoc.messages import to_vi
 from bienmoc.model.dates import parse_date
 from bienmoc.model.enums import _Labelled
 from bienmoc.model.schema import GateStatus, IncidentKind, IncidentStatus
@@ -69,6 +70,10 @@ _CSS = ("body{font:15px/1.45 system-ui,sans-serif;max-width:66em;margin:1.5em au
         "font-weight:600}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;"
         "padding:.2em .6em;text-align:left}td.n{text-align:right}a{color:#0645ad}"
         ".up{color:#b00}.down{color:#070}svg text{font:11px system-ui,sans-serif}")
+
+
+#: the statuses status.marker_status counts as open (all but resolved), for the map link
+_OPEN = ",".join(s.value for s in IncidentStatus if s is not IncidentStatus.RESOLVED)
 
 
 def _t(key: str, lang: str) -> str:
@@ -176,13 +181,15 @@ def dashboard_html(f: dict, lang: str = "vi") -> str:
     wk = f["works"]
     works = "".join(f'<tr><td>{escape(s.en if lang == "en" else s.vi)}</td><td class="n">'
                     f'{_a(progress, wk[s.value])}</td></tr>' for s in WorkStatus)
+    pct_done = "–" if wk["percent_complete"] is None else f'{wk["percent_complete"]:g}'
+    budget = (f'{_num(wk["budget_disbursed_vnd"] or 0, lang)} / '
+              f'{_num(wk["budget_planned_vnd"] or 0, lang)}')
     works += (f'<tr><td>{escape(_t("total", lang))}</td><td class="n">'
               f'{_a(progress, wk["works_total"])}</td></tr>'
               f'<tr><td>{escape(_t("percent", lang))}</td><td class="n">'
-              f'{wk["percent_complete"] if wk["percent_complete"] is not None else "–"}</td></tr>'
+              f'{_a(progress, pct_done)}</td></tr>'
               f'<tr><td>{escape(_t("budget", lang))}</td><td class="n">'
-              f'{_num(wk["budget_disbursed_vnd"] or 0, lang)} / '
-              f'{_num(wk["budget_planned_vnd"] or 0, lang)}</td></tr>')
+              f'{_a(progress, budget)}</td></tr>')
     heads = "".join(f"<th>{escape(_t(k, lang))}</th>" for k in
                     ("section", "work", "days_idle", "days_overdue", "percent", "disbursed"))
     stalled = "".join(
@@ -197,6 +204,7 @@ def dashboard_html(f: dict, lang: str = "vi") -> str:
     cls = "up" if inc["change"] > 0 else ("down" if inc["change"] < 0 else "")
     pct = f' ({inc["change_pct"]:+g} %)' if inc["change_pct"] is not None else ""
     prev = f["previous_period"]
+    change_text = f'{inc["change"]:+d}{pct}'
     kinds = list(dict.fromkeys([*inc["by_kind"], *inc["previous_by_kind"]]))
     by_kind = "".join(
         f'<tr><td>{escape(_label(IncidentKind, k, lang))}</td><td class="n">'
@@ -227,8 +235,10 @@ def dashboard_html(f: dict, lang: str = "vi") -> str:
         f'{_a(incidents(), inc["total"])}</span> · {escape(_t("previous", lang))} '
         f'({_dmy(prev["start"])}–{_dmy(prev["end"])}): '
         f'{_a(incidents(prev["start"], prev["end"]), inc["previous_total"])} · '
-        f'<span class="{cls}" id="incidents-change">{inc["change"]:+d}{pct}</span> · '
-        f'{escape(_t("open", lang))}: {_a(url("maps/incidents"), inc["open"])}</p>'
+        f'<span class="{cls}" id="incidents-change">'
+        f'{_a(incidents(prev["start"], per["end"]), change_text)}'
+        f'</span> · '
+        f'{escape(_t("open", lang))}: {_a(url("maps/incidents", status=_OPEN), inc["open"])}</p>'
         f'<h2>{escape(_t("by_kind", lang))}</h2><table id="by-kind"><tr><th></th>'
         f'<th>{escape(_t("period", lang))}</th><th>{escape(_t("previous", lang))}</th></tr>'
         f'{by_kind}</table><h2>{escape(_t("by_status", lang))}</h2><table id="by-status">'
@@ -276,7 +286,8 @@ def dashboard_router(store, settings: Settings) -> APIRouter:
             try:
                 dates[k] = parse_date(v) if v else None
             except ValueError as e:
-                return _problem_page(400, _t("bad_date", lang), f"{k}={v}: {e}", [], lang)
+                why = to_vi(str(e)) if lang == "vi" else str(e)
+                return _problem_page(400, _t("bad_date", lang), f"{k}={v}: {why}", [], lang)
         if dates["from"] and dates["to"] and dates["from"] > dates["to"]:
             return _problem_page(400, _t("bad_date", lang),
                                  f"from {dates['from']:%d/%m/%Y} > to {dates['to']:%d/%m/%Y}",
