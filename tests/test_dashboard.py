@@ -18,6 +18,7 @@ from bienmoc.analysis.progress import progress_summary, stalled_works
 from bienmoc.analysis.status import marker_status
 from bienmoc.cli.main import main
 from bienmoc.storage import GeoPackageStore
+from test_browser import artifacts, browser  # noqa: F401,F811  (shared Chromium fixtures)
 
 SON_LA = "Sơn La"
 AS_OF = "2026-11-24"
@@ -234,5 +235,3 @@ def test_dashboard_in_chromium(server, artifacts, browser):
     v.assert_clean()
     v.page.close()
 
-
-from test_browser import artifacts, browser  # noqa: E402,F401  (shared fixtures)

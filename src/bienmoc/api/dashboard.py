@@ -18,11 +18,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from bienmoc.analysis.dashboard import dashboard_figures
+from bienmoc.analysis.status import _OPEN_INCIDENT
 from bienmoc.api.security import page_csp
 from bienmoc.api.settings import Settings
 from bienmoc.messages import to_vi
 from bienmoc.model.dates import parse_date
-from bienmoc.model.enums import _Labelled
 from bienmoc.model.schema import GateStatus, IncidentKind, IncidentStatus
 from bienmoc.analysis.progress import WorkStatus
 
@@ -73,7 +73,7 @@ _CSS = ("body{font:15px/1.45 system-ui,sans-serif;max-width:66em;margin:1.5em au
 
 
 #: the statuses status.marker_status counts as open (all but resolved), for the map link
-_OPEN = ",".join(s.value for s in IncidentStatus if s is not IncidentStatus.RESOLVED)
+_OPEN = ",".join(_OPEN_INCIDENT)
 
 
 def _t(key: str, lang: str) -> str:
