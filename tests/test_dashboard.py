@@ -165,6 +165,12 @@ def test_page_son_la(client, son_la):
     assert "'unsafe-inline'" not in csp and "<script" not in html
 
 
+def test_json_variant_is_the_figures(client, son_la):
+    r = client.get("/dashboard", params={"province": "SƠN LA", "from": PERIOD[0],
+                                         "to": "24/11/2026", "as_of": AS_OF, "f": "json"})
+    assert r.status_code == 200 and r.json() == son_la
+
+
 def test_page_english_and_national(client):
     r = client.get("/dashboard", params={"province": "sơn la", "lang": "en", "as_of": AS_OF})
     assert r.status_code == 200

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from bienmoc.analysis.dashboard import dashboard_figures
 from bienmoc.analysis.status import _OPEN_INCIDENT
@@ -278,8 +278,10 @@ def dashboard_router(store, settings: Settings) -> APIRouter:
                   border: str | None = Query(None, max_length=20),
                   date_from: str | None = Query(None, alias="from", max_length=20),
                   date_to: str | None = Query(None, alias="to", max_length=20),
-                  as_of: str | None = Query(None, max_length=20)) -> Response:
-        """The report numbers of a province / border / the country, each linking to its map."""
+                  as_of: str | None = Query(None, max_length=20),
+                  f: str | None = Query(None, pattern="^(html|json)$")) -> Response:
+        """The report numbers of a province / border / the country, each linking to its map
+        (``f=json``: the figures of :func:`bienmoc.analysis.dashboard.dashboard_figures`)."""
         lang = lang or settings.lang
         dates = {}
         for k, v in (("from", date_from), ("to", date_to), ("as_of", as_of)):
@@ -313,9 +315,11 @@ def dashboard_router(store, settings: Settings) -> APIRouter:
                                      [(p, {"province": p}) for p in near or valid], lang,
                                      "did_you_mean" if near else "valid")
             province = hit[0]
-        f = dashboard_figures(store, province=province, border=border, start=dates["from"],
-                              end=dates["to"], as_of=dates["as_of"])
-        page = dashboard_html(f, lang)
+        figures = dashboard_figures(store, province=province, border=border,
+                                    start=dates["from"], end=dates["to"], as_of=dates["as_of"])
+        if f == "json":
+            return JSONResponse(figures, headers={"Cache-Control": "no-cache"})
+        page = dashboard_html(figures, lang)
         return Response(page, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": page_csp(page),
                                  "Cache-Control": "no-cache"})
