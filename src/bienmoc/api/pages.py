@@ -200,12 +200,20 @@ def pages_router(store, settings: Settings) -> APIRouter:
     return r
 
 
+_DASHBOARD_LINK = {
+    "vi": ("Bảng tổng hợp", "số liệu báo cáo theo tỉnh, tuyến hoặc toàn tuyến (?province=…)"),
+    "en": ("Dashboard", "the report numbers per province, border or national (?province=…)"),
+}
+
+
 def _index_html(lang: str) -> str:
     other = "en" if lang == "vi" else "vi"
     items = "".join(
         f'<li><a href="./maps/{name}?lang={lang}">{escape(t(name + "_link", lang))}</a>'
         f' – {escape(t(name + "_about", lang))}</li>'
         for name in ("progress", "incidents", "overview"))
+    dash, about = _DASHBOARD_LINK[lang]
+    items += f'<li><a href="./dashboard?lang={lang}">{escape(dash)}</a> – {escape(about)}</li>'
     title = escape(t("index_title", lang))
     return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
