@@ -75,7 +75,11 @@ def strip_features(source, border: str, from_km: float, to_km: float, *, as_of=N
     if border not in model.index.borders:
         raise InvalidData(f"border={border!r}: no boundary line of that border "
                           f"(known: {', '.join(sorted(model.index.borders))})")
-    lo, hi = from_km * 1000.0, min(to_km * 1000.0, model.index.length_m[border])
+    length = model.index.length_m[border]
+    lo, hi = from_km * 1000.0, min(to_km * 1000.0, length)
+    if lo >= hi:
+        raise InvalidData(f"from_km={from_km:g} is beyond the end of the {border} line "
+                          f"({length / 1000:.3f} km long)")
 
     def on_line(df: gpd.GeoDataFrame) -> pd.DataFrame:
         df = df[df.geometry.notna() & (df["border"] == border)]
