@@ -36,6 +36,7 @@ def strip_router(store, settings: Settings) -> APIRouter:
     lock = threading.Lock()
 
     def svg_of(border, from_km, to_km, as_of, lang) -> str:
+        as_of = as_of or None
         key = (store.version(), border, from_km, to_km, as_of, lang)
         with lock:
             hit = cache.get(key)
@@ -50,7 +51,7 @@ def strip_router(store, settings: Settings) -> APIRouter:
     border_q = Query("LA", pattern="^[A-Z]{2}$")
     from_q = Query(0.0, ge=0, le=10000)
     to_q = Query(50.0, gt=0, le=10000)
-    date_q = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    date_q = Query(None, pattern=r"^(\d{4}-\d{2}-\d{2})?$")  # '' from the form: today
     lang_q = Query(None, pattern="^(vi|en)$")
 
     @r.get("/strip", response_class=Response)
