@@ -149,10 +149,10 @@ def test_notebook_object_and_png(demo_ro, tmp_path):
     sm = strip_map(demo_ro, "LA", 0, 50)
     assert isinstance(sm, StripMap) and sm._repr_svg_().startswith("<svg")
     png = sm.to_png()
-    assert _png_size(png) == (1400, 450)
+    assert _png_size(png) == (1400, 490)
     sm.save(tmp_path / "s.png")
     sm.save(tmp_path / "s.svg")
-    assert _png_size((tmp_path / "s.png").read_bytes()) == (1400, 450)
+    assert _png_size((tmp_path / "s.png").read_bytes()) == (1400, 490)
     assert ET.fromstring((tmp_path / "s.svg").read_text("utf-8")) is not None
     # the PNG is not blank: the boundary colour is drawn
     assert len(set(png)) > 50
@@ -169,7 +169,7 @@ def test_routes(client, la_svg):
     assert r.text == la_svg
     r = client.get("/strip.png?border=LA&from_km=0&to_km=50")
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
-    assert _png_size(r.content) == (1400, 450)
+    assert _png_size(r.content) == (1400, 490)
     r = client.get("/strip?border=LA&from_km=0&to_km=50")
     assert r.status_code == 200 and la_svg in r.text
     csp = r.headers["content-security-policy"]
@@ -193,7 +193,7 @@ def test_cli(demo_store_path, tmp_path):
                        "--from-km", "0", "--to-km", "50", "-o", str(out)])
         assert r.exit_code == 0, r.output
     assert ET.fromstring((tmp_path / "s.svg").read_text("utf-8")) is not None
-    assert _png_size((tmp_path / "s.png").read_bytes()) == (1400, 450)
+    assert _png_size((tmp_path / "s.png").read_bytes()) == (1400, 490)
     r = run(main, ["--store", str(demo_store_path), "strip", "--border", "LA", "--to-km",
                    "50", "-o", str(tmp_path / "s.txt")])
     assert r.exit_code != 0 and ".svg hoặc .png" in r.output

@@ -31,8 +31,8 @@ import shapely
 
 from bienmoc.errors import InvalidData
 from bienmoc.geometry.locate import BorderModel, locate
-from bienmoc.maps.style import (BOUNDARY_COLOUR, GATE_COLOUR, INCIDENT_COLOURS, WORK_COLOURS,
-                                marker_colour)
+from bienmoc.maps.style import (BOUNDARY_COLOUR, CONDITION_COLOURS, GATE_COLOUR,
+                                INCIDENT_COLOURS, STATUS_COLOURS, WORK_COLOURS, marker_colour)
 from bienmoc.maps.text import border_name
 from bienmoc.model.source import frames
 
@@ -153,7 +153,7 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
 
     rows = {"province": 50, "labels": 150, "axis": 165, "stakes": 205, "gates": 240,
             "works": 280, "incidents": 325, "hotspots": 400}
-    height = 450
+    height = 490
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
          f'viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, Arial, sans-serif" '
          f'font-size="11" data-border="{_e(border)}" data-from-km="{_fmt_km(lo / 1000)}" '
@@ -241,8 +241,35 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
                          f'y="{yb - h:.1f}" width="{max(x1 - x0 - 0.5, 0.5):.1f}" '
                          f'height="{h:.1f}" fill="#fb6a4a"><title>km {_fmt_km(s / 1000)}: '
                          f'{int(c)}</title></rect></g>')
+    for key, frame in (("stakes", d["stakes"]), ("gates", d["gates"]), ("works", d["works"]),
+                       ("incidents", d["incidents"])):
+        if not len(frame):
+            o.append(f'<text x="{LEFT}" y="{rows[key] + 4}" fill="#999">{_e(T["none"])}</text>')
+    o.append(_legend(lang, height - 22))
     o.append("</svg>")
     return "\n".join(o)
+
+
+def _legend(lang: str, y: int) -> str:
+    """One line of swatches: marker status and condition, work status, incident status."""
+    from bienmoc.analysis.progress import WorkStatus
+    from bienmoc.model.schema import (Condition, ConstructionStatus, IncidentStatus, label)
+
+    items = [(c, label(ConstructionStatus(k), lang), "circle") for k, c in STATUS_COLOURS.items()]
+    items += [(c, label(Condition(k), lang), "circle") for k, c in CONDITION_COLOURS.items()]
+    items += [(c, label(WorkStatus(k), lang), "rect") for k, c in WORK_COLOURS.items()]
+    items += [(c, label(IncidentStatus(k), lang), "dot") for k, c in INCIDENT_COLOURS.items()]
+    out, x = ['<g class="legend" font-size="10">'], 10.0
+    for colour, text, shape in items:
+        if shape == "rect":
+            out.append(f'<rect x="{x:.0f}" y="{y - 5}" width="12" height="10" fill="{colour}"/>')
+        else:
+            r = 4 if shape == "circle" else 3
+            out.append(f'<circle cx="{x + 5:.0f}" cy="{y}" r="{r}" fill="{colour}"/>')
+        out.append(f'<text x="{x + 15:.0f}" y="{y + 4}">{_e(text)}</text>')
+        x += 24 + 6.2 * len(text)
+    out.append("</g>")
+    return "".join(out)
 
 
 def _tick_step(span_km: float) -> float:
