@@ -7,6 +7,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -90,6 +91,11 @@ def test_rows_and_texts(demo_ro, la_svg):
     assert [g.get("data-name") for g in _groups(la_svg, "province")] == ["Điện Biên"]
     en = strip_svg(demo_ro, "LA", 0, 50, lang="en")
     assert "Strip map of the Vietnam – Laos border, km 0 – km 50" in en
+    # empty rows say so; the legend names the colours in the page's language
+    assert "(không có)" in text and "(none)" in en
+    legend = "".join(_groups(la_svg, "legend")[0].itertext())
+    assert "đã xây dựng" in legend and "chậm tiến độ" in legend and "đang xác minh" in legend
+    assert "stalled" in "".join(_groups(en, "legend")[0].itertext())
 
 
 def test_long_section_thins_labels_but_draws_every_marker(demo_ro):
@@ -103,17 +109,31 @@ def test_long_section_thins_labels_but_draws_every_marker(demo_ro):
 
 
 def test_works_with_status_colours_and_gates(demo_ro):
+    from bienmoc.analysis.progress import work_status
     from bienmoc.maps.style import WORK_COLOURS
 
-    length = int(demo_ro.read("boundary").to_crs(3405).length.max() / 1000) + 1
+    works = demo_ro.read("works")
     found = {"work": 0, "gate": 0}
-    for border in ("CN", "LA", "KH"):
-        svg = strip_svg(demo_ro, border, 0, 2000, as_of="2026-01-01")
-        for g in _groups(svg, "work"):
-            assert g.find(SVG + "rect").get("fill") == WORK_COLOURS[g.get("data-status")]
-            found["work"] += 1
-        found["gate"] += len(_groups(svg, "gate"))
-    assert found["work"] > 0 and found["gate"] > 0 and length > 0
+    for as_of in ("2020-01-01", "2026-01-01"):
+        status = work_status(demo_ro, as_of=as_of).set_index("id")["status"]
+        for border in ("CN", "LA", "KH"):
+            svg = strip_svg(demo_ro, border, 0, 2000, as_of=as_of)
+            assert f"tính đến ngày {as_of}" in svg
+            for g in _groups(svg, "work"):
+                wid = g.get("data-id")
+                assert g.get("data-status") == status[wid]
+                assert g.find(SVG + "rect").get("fill") == WORK_COLOURS[status[wid]]
+                # the extent: every vertex of the work located on the line lies inside it
+                w = works[works["id"] == wid]
+                pts = w.geometry.get_coordinates()
+                loc = locate(gpd.GeoDataFrame(geometry=gpd.points_from_xy(pts.x, pts.y),
+                                              crs=works.crs), demo_ro)
+                loc = loc[loc["border"] == border]["chainage_m"]
+                assert float(g.get("data-start-m")) <= loc.min() + 0.5
+                assert float(g.get("data-end-m")) >= loc.max() - 0.5
+                found["work"] += 1
+            found["gate"] += len(_groups(svg, "gate"))
+    assert found["work"] > 0 and found["gate"] > 0
 
 
 def test_every_text_is_escaped(demo_ro):
