@@ -103,6 +103,10 @@ def test_long_section_thins_labels_but_draws_every_marker(demo_ro):
     groups = _groups(svg, "marker")
     labels = [g for g in groups if g.find(SVG + "text") is not None]
     assert len(groups) > 100 and 10 < len(labels) < len(groups)
+    # bins of 5 km over 1000 km (at most ~200 bins), counts add up to the incidents drawn
+    assert "Vụ việc / 5 km" in svg
+    assert sum(int(g.get("data-count")) for g in _groups(svg, "hotspot")) == len(
+        _groups(svg, "incident")) > 0
     xs = [float(g.find(SVG + "text").get("x")) for g in labels]
     assert min(np.diff(xs)) >= LABEL_GAP_PX
     assert [g.find(SVG + "text").text for g in labels] == [g.get("data-number") for g in labels]

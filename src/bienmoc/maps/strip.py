@@ -166,7 +166,7 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
     o.append(f'<text x="10" y="20" font-size="15" font-weight="bold">{_e(title)}</text>')
     for key, y in rows.items():
         if key not in ("labels", "axis"):
-            lab = T[key].format(s="1") if key == "hotspots" else T[key]
+            lab = T[key].format(s=f"{_bin_km(span / 1000):g}") if key == "hotspots" else T[key]
             o.append(f'<text x="10" y="{y + 4}" fill="#333">{_e(lab)}</text>')
     o.append(f'<text x="10" y="{rows["axis"] + 4}" fill="#333">{_e(T["markers"])}</text>')
     # province bands
@@ -228,9 +228,10 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
         o.append(f'<g class="incident"><circle cx="{xi:.1f}" cy="{rows["incidents"]}" r="3.5" '
                  f'fill="{INCIDENT_COLOURS.get(r.status, "#e31a1c")}" fill-opacity="0.8">'
                  f'<title>{_e(r.id)}</title></circle></g>')
-    # hotspot bins: incidents per 1 km (a histogram: plain counting, no library needed)
+    # hotspot bins: incidents per 1 km or coarser (a histogram: plain counting, no library needed)
     if len(d["incidents"]):
-        edges = np.arange(np.floor(lo / 1000), np.ceil(hi / 1000) + 1) * 1000.0
+        bin_m = 1000.0 * _bin_km(span / 1000)
+        edges = np.arange(np.floor(lo / bin_m), np.ceil(hi / bin_m) + 1) * bin_m
         counts, _ = np.histogram(d["incidents"]["chainage_m"].astype(float), bins=edges)
         top = max(int(counts.max()), 1)
         yb = rows["hotspots"] + 30
@@ -271,6 +272,14 @@ def _legend(lang: str, y: int) -> str:
         x += 24 + 6.2 * len(text)
     out.append("</g>")
     return "".join(out)
+
+
+def _bin_km(span_km: float) -> float:
+    """Hotspot bin: 1 km, or coarser so that a long section has at most ~200 bins."""
+    for s in (1, 2, 5, 10, 20, 50, 100):
+        if span_km / s <= 200:
+            return s
+    return 200
 
 
 def _tick_step(span_km: float) -> float:
