@@ -221,6 +221,12 @@ def test_cli(demo_store_path, tmp_path):
     r = run(main, ["--store", str(demo_store_path), "strip", "--border", "LA", "--to-km",
                    "50", "-o", str(tmp_path / "s.txt")])
     assert r.exit_code != 0 and ".svg hoặc .png" in r.output
+    r = run(main, ["--store", str(demo_store_path), "strip", "--border", "LA", "--from-km",
+                   "9999", "--to-km", "10000", "-o", str(tmp_path / "s.svg")])
+    assert r.exit_code != 0 and "từ km 9999 nằm ngoài tuyến LA (dài " in r.output
+    r = run(main, ["--store", str(demo_store_path), "strip", "--border", "LA", "--from-km",
+                   "20", "--to-km", "10", "-o", str(tmp_path / "s.svg")])
+    assert r.exit_code != 0 and "nhận được từ km = 20.0, đến km = 10.0" in r.output
 
 
 # -- the page in headless Chromium, offline ------------------------------------------------
