@@ -219,7 +219,8 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
         y = rows["works"]
         col = WORK_COLOURS.get(r.status, "#9e9e9e")
         o.append(f'<g class="work" data-id="{_e(r.id)}" data-status="{_e(r.status)}" '
-                 f'data-start-m="{r.start_m:.1f}" data-end-m="{r.end_m:.1f}"><rect x="{x0 - 2:.1f}" '
+                 f'data-start-m="{r.start_m:.1f}" data-end-m="{r.end_m:.1f}">'
+                 f'<rect x="{x0 - 2:.1f}" '
                  f'y="{y - 6}" width="{max(x1 - x0, 0) + 4:.1f}" height="12" fill="{col}" '
                  f'stroke="#000" stroke-width="0.5"><title>{_e(r.id)} {_e(r.title)} '
                  f'({_e(r.status)})</title></rect></g>')
