@@ -95,6 +95,26 @@ def test_index_links_every_map(client):
     assert client.get("/collections", headers={"Accept": "application/json"}).status_code == 200
 
 
+def test_strip_page_escapes_and_links(client):
+    """The strip map page (api/strip.py) over the XSS-laden layers: linked from the index,
+    no script at all, every payload escaped, works coloured by their status as of AS_OF."""
+    assert "href='strip?lang=vi'" in client.get("/").text
+    assert "Sơ đồ duỗi thẳng đoạn biên giới" in client.get("/").text
+    r = client.get("/strip", params={"border": "LA", "from_km": 0, "to_km": 100,
+                                     "as_of": AS_OF})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    csp = r.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in csp and "script-src 'self';" in csp
+    assert "<script" not in r.text and "<img" not in r.text
+    assert "W-000002 &quot;&gt;&lt;img src=x onerror=" in r.text
+    assert 'data-id="W-000002" data-status="not_started"' in r.text
+    assert r.text.count('class="marker"') == 6 and r.text.count('class="gate"') == 2
+    svg = client.get("/strip.svg", params={"border": "LA", "to_km": 100, "as_of": AS_OF})
+    assert svg.status_code == 200 and svg.text in r.text
+    assert client.get("/strip", params={"border": "LA", "as_of": "30/06/2025"}).status_code \
+        == 422
+
+
 @pytest.mark.parametrize("path", ["/maps/progress", "/maps/incidents", "/maps/overview"])
 def test_every_map_page_is_offline_with_controls(client, path):
     r = client.get(path)

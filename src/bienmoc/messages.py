@@ -202,6 +202,13 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"CRS (.+?) is not projected: distances need metres",
      r"hệ tọa độ \1 không phải hệ tọa độ phẳng: khoảng cách cần đơn vị mét"),
     (r"cannot read (.+?): (.+)", r"không đọc được \1: \2"),
+    # the strip map (bienmoc.maps.strip)
+    (r"need 0 <= from_km < to_km, got from_km=(\S+), to_km=(\S+)",
+     r"cần 0 <= từ km < đến km, nhận được từ km = \1, đến km = \2"),
+    (r"from_km=(\S+) is beyond the end of the (\S+) line \((\S+) km long\)",
+     r"từ km \1 nằm ngoài tuyến \2 (dài \3 km)"),
+    (r"border=(\S+): no boundary line of that border \(known: (.+)\)",
+     r"tuyến \1: không có đường biên giới của tuyến này (có: \2)"),
     # the command line's own messages (bienmoc.cli) and click's usage errors
     (r"give both --lon and --lat, or neither", "hãy cho cả --lon và --lat, hoặc bỏ cả hai"),
     (r"expected (\S+), got (.+)", r"cần dạng \1, nhận được \2"),

@@ -220,6 +220,8 @@ def _index_html(lang: str) -> str:
             f"<title>{title}</title><style>body{{font:15px/1.5 system-ui,sans-serif;"
             f"max-width:48em;margin:2em auto;padding:0 1em}}</style></head><body>"
             f"<h1>{title}</h1><ul>{items}"
+            f"<li><a href='strip?lang={lang}'>{escape(t('strip_link', lang))}</a> – "
+            f"{escape(t('strip_about', lang))}</li>"
             f"<li><a href='api/status'>/api/status</a> – {escape(t('api_about', lang))}</li>"
             f"<li><a href='collections'>/collections</a> – "
             f"{escape(t('collections_about', lang))}</li>"

@@ -575,3 +575,7 @@ for _cmd in (status.status, io.import_, io.export, io.layers, analysis.locate, a
              progress.inspections, progress.history, record.record, serve.serve,
              terrain.terrain):
     main.add_command(_cmd)
+
+from bienmoc.cli import strip as _strip  # noqa: E402
+
+main.add_command(_strip.strip)

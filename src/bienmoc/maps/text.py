@@ -29,6 +29,10 @@ T: dict[str, dict[str, str]] = {
                               "vị trí so với đường biên giới",
                         "en": "incidents by kind and status, clustered, heat map, position "
                               "relative to the boundary line"},
+    "strip_link": {"vi": "Sơ đồ duỗi thẳng đoạn biên giới",
+                   "en": "Strip map of a border section"},
+    "strip_about": {"vi": "mốc theo số hiệu, cọc dấu, cửa khẩu, công trình, vụ việc theo lý trình",
+                    "en": "markers by number, stakes, gates, works, incidents along the chainage"},
     "api_about": {"vi": "số liệu tình trạng mốc (JSON)", "en": "marker status figures (JSON)"},
     "docs_about": {"vi": "tài liệu API (thử trực tiếp các thao tác)",
                    "en": "API documentation (try the operations)"},

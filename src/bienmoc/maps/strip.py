@@ -1,0 +1,325 @@
+"""Strip map of a border section: the line straightened along chainage, as engineers draw it.
+
+``strip_svg(source, "LA", 0, 50)`` draws, left to right by chainage (km from the start of the
+border's line in the :class:`~bienmoc.geometry.linear.LineIndex`):
+
+* province bands (the :class:`~bienmoc.geometry.locate.BorderModel`'s province runs);
+* the axis with km ticks, markers on it coloured by status/condition (``maps/style.py``),
+  labelled with their numbers (labels thinned when crowded: every marker is drawn, a label is
+  written only when it does not overlap the previous one);
+* rows for reference stakes, gates, works (extent from their ends, coloured by derived status
+  as of ``as_of``), incidents (by status) and incident hotspot bins as a bar row.
+
+Every feature is placed with :func:`bienmoc.geometry.locate` / the model's LineIndex, so the
+diagram agrees with the locations reports give. The SVG is drawn here as text (no JS, no
+plotting library): it is a handful of rectangles, circles and labels, and writing it directly
+keeps every text escaped in one place (:func:`_e`) and the output byte-stable for tests.
+
+PNG export: :func:`svg_to_png` uses CairoSVG (PyPI ``cairosvg``, pure Python over the system
+libcairo that Debian ships) — a renderer in-process, far lighter and faster than launching
+headless Chromium for each image.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from bienmoc.errors import InvalidData
+from bienmoc.geometry.locate import BorderModel, locate
+from bienmoc.maps.style import (BOUNDARY_COLOUR, CONDITION_COLOURS, GATE_COLOUR,
+                                INCIDENT_COLOURS, STATUS_COLOURS, WORK_COLOURS, marker_colour)
+from bienmoc.maps.text import border_name
+from bienmoc.model.source import frames
+
+__all__ = ["strip_svg", "strip_map", "StripMap", "svg_to_png", "strip_features"]
+
+WIDTH = 1400
+LEFT, RIGHT = 150, 30
+LABEL_GAP_PX = 13  # a marker label is written only this far right of the previous one
+
+_TXT = {
+    "vi": {"title": "Sơ đồ duỗi thẳng tuyến biên giới {b}, km {a} – km {z}",
+           "province": "Tỉnh", "markers": "Cột mốc", "stakes": "Cọc dấu", "gates": "Cửa khẩu",
+           "works": "Công trình", "incidents": "Vụ việc", "hotspots": "Vụ việc / {s} km",
+           "km": "km", "as_of": "tính đến ngày {d}", "none": "(không có)"},
+    "en": {"title": "Strip map of the {b} border, km {a} – km {z}",
+           "province": "Province", "markers": "Markers", "stakes": "Stakes", "gates": "Gates",
+           "works": "Works", "incidents": "Incidents", "hotspots": "Incidents / {s} km",
+           "km": "km", "as_of": "as of {d}", "none": "(none)"},
+}
+_BAND_FILLS = ("#ffffcc", "#d9f0d3", "#e0ecf4", "#fde0dd", "#f2f0f7")
+
+
+def _e(text) -> str:
+    """Escape any text for SVG/XML content and attributes."""
+    return escape("" if text is None else str(text), quote=True)
+
+
+def _fmt_km(v: float) -> str:
+    return f"{v:g}"
+
+
+def strip_features(source, border: str, from_km: float, to_km: float, *, as_of=None) -> dict:
+    """Everything the strip map draws, located on ``border`` between the two chainages (km):
+    {'markers', 'stakes', 'gates', 'works', 'incidents'} frames with ``chainage_m`` (works also
+    ``start_m``/``end_m``), 'provinces' [(start_m, end_m, name)], and the model."""
+    if not (np.isfinite(from_km) and np.isfinite(to_km)) or to_km <= from_km or from_km < 0:
+        raise InvalidData(f"need 0 <= from_km < to_km, got from_km={from_km}, to_km={to_km}")
+    f = frames(source, ("boundary", "markers", "provinces", "gates", "works", "incidents"))
+    model = BorderModel(f["boundary"], f["markers"], f["provinces"])
+    if border not in model.index.borders:
+        raise InvalidData(f"border={border!r}: no boundary line of that border "
+                          f"(known: {', '.join(sorted(model.index.borders))})")
+    length = model.index.length_m[border]
+    lo, hi = from_km * 1000.0, min(to_km * 1000.0, length)
+    if lo >= hi:
+        raise InvalidData(f"from_km={from_km:g} is beyond the end of the {border} line "
+                          f"({length / 1000:.3f} km long)")
+
+    def on_line(df: gpd.GeoDataFrame) -> pd.DataFrame:
+        df = df[df.geometry.notna() & (df["border"] == border)]
+        if not len(df):
+            return pd.DataFrame(columns=[*df.columns, "chainage_m"])
+        if df.crs is None:
+            df = df.set_crs("EPSG:4326")
+        xy = model.index.to_metric_xy(df.geometry)
+        out = pd.DataFrame(df.drop(columns="geometry"))
+        out["chainage_m"] = model.index.locate_on(border, xy[:, 0], xy[:, 1]).chainage_m
+        return out
+
+    m = on_line(f["markers"])
+    m = m[(m["chainage_m"] >= lo) & (m["chainage_m"] <= hi)].sort_values("chainage_m",
+                                                                           kind="stable")
+    stake = m["kind"] == "stake"
+    out = {"model": model, "lo": lo, "hi": hi, "markers": m[~stake], "stakes": m[stake]}
+    g = on_line(f["gates"])
+    out["gates"] = g[(g["chainage_m"] >= lo) & (g["chainage_m"] <= hi)]
+    inc = f["incidents"]
+    if len(inc):  # incidents may sit off the line: the border they are nearest to counts
+        inc = locate(inc[inc.geometry.notna()], model)
+        inc = pd.DataFrame(inc.drop(columns="geometry"))
+        inc = inc[inc["border"] == border]
+    else:
+        inc = pd.DataFrame(columns=["id", "status", "chainage_m"])
+    out["incidents"] = inc[(inc["chainage_m"] >= lo) & (inc["chainage_m"] <= hi)]
+    out["works"] = _works(source, f["works"], model, border, lo, hi, as_of)
+    starts, names = model.province_runs.get(border, (np.array([0.0]), np.array([None])))
+    ends = np.concatenate([starts[1:], [model.index.length_m[border]]])
+    out["provinces"] = [(max(s, lo), min(e, hi), n) for s, e, n in zip(starts, ends, names)
+                        if e > lo and s < hi]
+    return out
+
+
+def _works(source, works, model, border, lo, hi, as_of) -> pd.DataFrame:
+    w = works[works.geometry.notna() & (works["border"] == border)] if len(works) else works
+    cols = ["id", "title", "status", "start_m", "end_m"]
+    if not len(w):
+        return pd.DataFrame(columns=cols)
+    if w.crs is None:
+        w = w.set_crs("EPSG:4326")
+    from bienmoc.analysis.progress import work_status
+
+    status = work_status(source, as_of=as_of).set_index("id")["status"]
+    # a work's extent along the line: the chainage of every vertex, min to max
+    coords, idx = shapely.get_coordinates(w.geometry.to_crs(model.crs).values,
+                                          return_index=True)
+    ch = model.index.locate_on(border, coords[:, 0], coords[:, 1]).chainage_m
+    ext = pd.DataFrame({"i": idx, "c": ch}).groupby("i")["c"].agg(["min", "max"])
+    out = pd.DataFrame({"id": w["id"].to_numpy(), "title": w["title"].to_numpy(),
+                        "status": w["id"].map(status).to_numpy(),
+                        "start_m": ext["min"].reindex(range(len(w))).to_numpy(),
+                        "end_m": ext["max"].reindex(range(len(w))).to_numpy()})
+    return out[(out["end_m"] >= lo) & (out["start_m"] <= hi)].reset_index(drop=True)
+
+
+def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
+              lang: str = "vi") -> str:
+    """The strip map of ``border`` between ``from_km`` and ``to_km`` as an SVG document."""
+    if lang not in _TXT:
+        raise InvalidData(f"lang must be 'vi' or 'en', not {lang!r}")
+    d = strip_features(source, border, float(from_km), float(to_km), as_of=as_of)
+    T = _TXT[lang]
+    lo, hi = d["lo"], d["hi"]
+    span = max(hi - lo, 1.0)
+    inner = WIDTH - LEFT - RIGHT
+
+    def x(ch) -> np.ndarray:
+        return LEFT + (np.asarray(ch, float) - lo) / span * inner
+
+    rows = {"province": 50, "labels": 150, "axis": 165, "stakes": 205, "gates": 240,
+            "works": 280, "incidents": 325, "hotspots": 400}
+    height = 490
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+         f'viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, Arial, sans-serif" '
+         f'font-size="11" data-border="{_e(border)}" data-from-km="{_fmt_km(lo / 1000)}" '
+         f'data-to-km="{_fmt_km(hi / 1000)}">',
+         f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>']
+    title = T["title"].format(b=border_name(border, lang), a=_fmt_km(lo / 1000),
+                              z=_fmt_km(hi / 1000))
+    if as_of is not None:
+        title += " – " + T["as_of"].format(d=pd.Timestamp(as_of).date().isoformat())
+    o.append(f'<text x="10" y="20" font-size="15" font-weight="bold">{_e(title)}</text>')
+    for key, y in rows.items():
+        if key not in ("labels", "axis"):
+            lab = T[key].format(s=f"{_bin_km(span / 1000):g}") if key == "hotspots" else T[key]
+            o.append(f'<text x="10" y="{y + 4}" fill="#333">{_e(lab)}</text>')
+    o.append(f'<text x="10" y="{rows["axis"] + 4}" fill="#333">{_e(T["markers"])}</text>')
+    # province bands
+    for i, (s, e, name) in enumerate(d["provinces"]):
+        x0, x1 = x(s), x(e)
+        o.append(f'<g class="province" data-name="{_e(name)}"><rect x="{x0:.1f}" '
+                 f'y="{rows["province"] - 14}" width="{max(x1 - x0, 0.5):.1f}" height="26" '
+                 f'fill="{_BAND_FILLS[i % len(_BAND_FILLS)]}" stroke="#666"/>'
+                 f'<text x="{x0 + 4:.1f}" y="{rows["province"] + 4}">{_e(name or "?")}</text></g>')
+    # axis and km ticks
+    ya = rows["axis"]
+    o.append(f'<line x1="{LEFT}" y1="{ya}" x2="{WIDTH - RIGHT}" y2="{ya}" '
+             f'stroke="{BOUNDARY_COLOUR}" stroke-width="3"/>')
+    step = _tick_step(span / 1000)
+    for k in np.arange(np.ceil(lo / 1000 / step) * step, hi / 1000 + 1e-9, step):
+        xt = x(k * 1000)
+        o.append(f'<line x1="{xt:.1f}" y1="{ya + 6}" x2="{xt:.1f}" y2="{ya + 12}" stroke="#000"/>'
+                 f'<text x="{xt:.1f}" y="{ya + 24}" text-anchor="middle" font-size="9" '
+                 f'fill="#555">{_fmt_km(round(k, 3))}</text>')
+    # markers: every one drawn, labels thinned
+    last = -1e9
+    for r in d["markers"].itertuples():
+        xm = float(x(r.chainage_m))
+        col = marker_colour(r.construction_status, r.condition)
+        label = ""
+        if xm - last >= LABEL_GAP_PX:
+            last = xm
+            label = (f'<text x="{xm:.1f}" y="{rows["labels"]}" font-size="9" '
+                     f'transform="rotate(-60 {xm:.1f} {rows["labels"]})">{_e(r.number)}</text>')
+        o.append(f'<g class="marker" data-number="{_e(r.number)}" '
+                 f'data-chainage-m="{r.chainage_m:.1f}"><circle cx="{xm:.1f}" cy="{ya}" r="4" '
+                 f'fill="{col}" stroke="#000" stroke-width="0.5"><title>{_e(r.number)}</title>'
+                 f'</circle>{label}</g>')
+    for r in d["stakes"].itertuples():
+        xs = float(x(r.chainage_m))
+        y = rows["stakes"]
+        o.append(f'<g class="stake" data-number="{_e(r.number)}"><path d="M{xs:.1f} {y - 5} '
+                 f'L{xs + 4:.1f} {y + 4} L{xs - 4:.1f} {y + 4} Z" '
+                 f'fill="{marker_colour(r.construction_status, r.condition)}" stroke="#000" '
+                 f'stroke-width="0.5"><title>{_e(r.number)}</title></path></g>')
+    for r in d["gates"].itertuples():
+        xg = float(x(r.chainage_m))
+        y = rows["gates"]
+        o.append(f'<g class="gate"><rect x="{xg - 5:.1f}" y="{y - 5}" width="10" height="10" '
+                 f'fill="{GATE_COLOUR}"><title>{_e(r.name)}</title></rect><text x="{xg + 7:.1f}" '
+                 f'y="{y + 4}" font-size="9">{_e(r.name)}</text></g>')
+    for r in d["works"].itertuples():
+        x0 = float(x(max(r.start_m, lo)))
+        x1 = float(x(min(r.end_m, hi)))
+        y = rows["works"]
+        col = WORK_COLOURS.get(r.status, "#9e9e9e")
+        o.append(f'<g class="work" data-id="{_e(r.id)}" data-status="{_e(r.status)}" '
+                 f'data-start-m="{r.start_m:.1f}" data-end-m="{r.end_m:.1f}">'
+                 f'<rect x="{x0 - 2:.1f}" '
+                 f'y="{y - 6}" width="{max(x1 - x0, 0) + 4:.1f}" height="12" fill="{col}" '
+                 f'stroke="#000" stroke-width="0.5"><title>{_e(r.id)} {_e(r.title)} '
+                 f'({_e(r.status)})</title></rect></g>')
+    for r in d["incidents"].itertuples():
+        xi = float(x(r.chainage_m))
+        o.append(f'<g class="incident"><circle cx="{xi:.1f}" cy="{rows["incidents"]}" r="3.5" '
+                 f'fill="{INCIDENT_COLOURS.get(r.status, "#e31a1c")}" fill-opacity="0.8">'
+                 f'<title>{_e(r.id)}</title></circle></g>')
+    # hotspot bins: incidents per 1 km or coarser (a histogram: plain counting, no library needed)
+    if len(d["incidents"]):
+        bin_m = 1000.0 * _bin_km(span / 1000)
+        edges = np.arange(np.floor(lo / bin_m), np.ceil(hi / bin_m) + 1) * bin_m
+        counts, _ = np.histogram(d["incidents"]["chainage_m"].astype(float), bins=edges)
+        top = max(int(counts.max()), 1)
+        yb = rows["hotspots"] + 30
+        for s, e, c in zip(edges[:-1], edges[1:], counts):
+            if c:
+                h = 55 * c / top
+                x0, x1 = float(x(max(s, lo))), float(x(min(e, hi)))
+                o.append(f'<g class="hotspot" data-count="{int(c)}"><rect x="{x0:.1f}" '
+                         f'y="{yb - h:.1f}" width="{max(x1 - x0 - 0.5, 0.5):.1f}" '
+                         f'height="{h:.1f}" fill="#fb6a4a"><title>km {_fmt_km(s / 1000)}: '
+                         f'{int(c)}</title></rect></g>')
+    for key, frame in (("stakes", d["stakes"]), ("gates", d["gates"]), ("works", d["works"]),
+                       ("incidents", d["incidents"])):
+        if not len(frame):
+            o.append(f'<text x="{LEFT}" y="{rows[key] + 4}" fill="#999">{_e(T["none"])}</text>')
+    o.append(_legend(lang, height - 22))
+    o.append("</svg>")
+    return "\n".join(o)
+
+
+def _legend(lang: str, y: int) -> str:
+    """One line of swatches: marker status and condition, work status, incident status."""
+    from bienmoc.analysis.progress import WorkStatus
+    from bienmoc.model.schema import (Condition, ConstructionStatus, IncidentStatus, label)
+
+    items = [(c, label(ConstructionStatus(k), lang), "circle") for k, c in STATUS_COLOURS.items()]
+    items += [(c, label(Condition(k), lang), "circle") for k, c in CONDITION_COLOURS.items()]
+    items += [(c, label(WorkStatus(k), lang), "rect") for k, c in WORK_COLOURS.items()]
+    items += [(c, label(IncidentStatus(k), lang), "dot") for k, c in INCIDENT_COLOURS.items()]
+    out, x = ['<g class="legend" font-size="10">'], 10.0
+    for colour, text, shape in items:
+        if shape == "rect":
+            out.append(f'<rect x="{x:.0f}" y="{y - 5}" width="12" height="10" fill="{colour}"/>')
+        else:
+            r = 4 if shape == "circle" else 3
+            out.append(f'<circle cx="{x + 5:.0f}" cy="{y}" r="{r}" fill="{colour}"/>')
+        out.append(f'<text x="{x + 15:.0f}" y="{y + 4}">{_e(text)}</text>')
+        x += 24 + 6.2 * len(text)
+    out.append("</g>")
+    return "".join(out)
+
+
+def _bin_km(span_km: float) -> float:
+    """Hotspot bin: 1 km, or coarser so that a long section has at most ~200 bins."""
+    for s in (1, 2, 5, 10, 20, 50, 100):
+        if span_km / s <= 200:
+            return s
+    return 200
+
+
+def _tick_step(span_km: float) -> float:
+    for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500):
+        if span_km / s <= 25:
+            return s
+    return 1000
+
+
+def svg_to_png(svg: str, scale: float = 1.0) -> bytes:
+    """PNG bytes of an SVG (CairoSVG over libcairo)."""
+    import cairosvg
+
+    return cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale)
+
+
+@dataclass
+class StripMap:
+    """A strip map for notebooks: Jupyter shows it (``_repr_svg_``); save as .svg or .png."""
+
+    svg: str
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def to_png(self, scale: float = 1.0) -> bytes:
+        return svg_to_png(self.svg, scale)
+
+    def save(self, path) -> None:
+        path = str(path)
+        if path.lower().endswith(".png"):
+            with open(path, "wb") as fh:
+                fh.write(self.to_png())
+        else:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(self.svg)
+
+
+def strip_map(source, border: str, from_km: float, to_km: float, *, as_of=None,
+              lang: str = "vi") -> StripMap:
+    """:func:`strip_svg` wrapped in a :class:`StripMap` (Jupyter display, PNG/SVG export)."""
+    return StripMap(strip_svg(source, border, from_km, to_km, as_of=as_of, lang=lang))
