@@ -7,12 +7,11 @@ the environment variable CI is set. Screenshots go to $BIENMOC_ARTIFACTS (defaul
 """
 import os
 import re
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
+
+from bienmoc.testing import serve_app
 
 from bienmoc.storage import GeoPackageStore
 
@@ -36,27 +35,13 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
-
     from bienmoc.api import create_app
     from test_pages import map_layers
 
     store = GeoPackageStore(tmp_path_factory.mktemp("browser") / "maps.gpkg")
     store.write_many(map_layers())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(store=store, tiles=None), host="127.0.0.1",
-                                        port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and th.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(10)
+    with serve_app(create_app(store=store, tiles=None)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

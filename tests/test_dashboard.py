@@ -2,12 +2,11 @@
 functions and the CLI's JSON; the page over HTTP (links, vi/en, 404s, escaping, CSP); the page
 in headless Chromium with every non-local request blocked."""
 import json
-import socket
-import threading
-import time
 
 import pandas as pd
 import pytest
+
+from bienmoc.testing import serve_app
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
@@ -207,24 +206,10 @@ def test_index_links_the_dashboard(client):
 # -- in Chromium, offline -------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def server(store):
-    import uvicorn
-
     from bienmoc.api import create_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(store=store, tiles=None), host="127.0.0.1",
-                                        port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and th.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(10)
+    with serve_app(create_app(store=store, tiles=None)) as base:
+        yield base
 
 
 def test_dashboard_in_chromium(server, artifacts, browser):

@@ -1,15 +1,14 @@
 """Strip map of a border section (maps/strip.py, api/strip.py, cli/strip.py) on the demo store."""
 import os
-import socket
 import struct
-import threading
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
+
+from bienmoc.testing import serve_app
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
@@ -232,22 +231,8 @@ def test_cli(demo_store_path, tmp_path):
 # -- the page in headless Chromium, offline ------------------------------------------------
 @pytest.fixture(scope="module")
 def server(demo_ro):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(store=demo_ro, tiles=None), host="127.0.0.1",
-                                        port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and th.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(10)
+    with serve_app(create_app(store=demo_ro, tiles=None)) as base:
+        yield base
 
 
 def test_strip_page_in_chromium(server, tmp_path):

@@ -5,6 +5,9 @@ to 20.9 (about 11.1 km), Vietnam on the left (east). Two provinces split it at l
 """
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -116,3 +119,31 @@ def points_near(line, distance_m: float, n: int, rng: np.random.Generator,
         ys.append(y[keep])
         got += int(keep.sum())
     return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
+
+
+@contextlib.contextmanager
+def serve_app(app, *, timeout: float = 30.0) -> Iterator[str]:
+    """Run an ASGI ``app`` with uvicorn in a thread on a free loopback port; yields its base
+    URL (``http://127.0.0.1:PORT``) and stops the server afterwards (browser tests)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    deadline = time.monotonic() + timeout
+    while not srv.started:
+        if time.monotonic() > deadline or not th.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        th.join(10)
