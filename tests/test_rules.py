@@ -321,6 +321,16 @@ def test_incident_far_from_the_line_uses_the_configured_distance(store):
     with pytest.raises(InvalidData) as e:
         update_incident(store, near["id"].iloc[0], {"reported_date": "2999-01-01"})
     assert e.value.problems[0].rule == "future_date"
+    # an empty change and a missing status are the library's refusals (the API only relays
+    # them), and nothing is written
+    version = store.version()
+    with pytest.raises(InvalidData, match="nothing to change"):
+        update_incident(store, near["id"].iloc[0], {})
+    with pytest.raises(InvalidData) as e:
+        update_incident(store, near["id"].iloc[0], {"status": None})
+    assert (e.value.problems[0].field, e.value.problems[0].reason) == ("status",
+                                                                      "value is required")
+    assert store.version() == version
 
 
 def test_nul_and_control_characters_are_refused_never_cut(store, tmp_path):

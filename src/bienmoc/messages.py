@@ -142,6 +142,8 @@ _CATALOGUE: list[tuple[str, str]] = [
      r"của cùng mốc/công trình"),
     (r"unknown rule (.+?) to allow; the rules are (.+)",
      r"không có quy tắc \1 để cho phép ngoại lệ; các quy tắc: \2"),
+    (r"nothing to change: give at least one of (.+)",
+     r"không có gì để thay đổi: hãy cho ít nhất một trong các trường \1"),
     (r"field (.+?) cannot be changed; fields: (.+)",
      r"không được sửa trường \1; các trường: \2"),
     (r"(.+?)% is below the previous update \((.+?)%\).+",

@@ -296,14 +296,10 @@ class _Writer:
                        allow: list[str]) -> Response:
         from bienmoc.records import update_incident
 
-        given = [k for k in IncidentPatch.model_fields if k in patch.model_fields_set]
-        if not given:
-            return problems_response(422, "nothing to change", [
-                {"field": None, "reason": "send 'status' and/or 'description'"}])
-        if "status" in given and patch.status is None:
-            return problems_response(422, "invalid change", [
-                {"field": "status", "reason": "an incident always has a status"}])
-        values = {k: getattr(patch, k) for k in given}
+        # only the fields the client sent (a JSON merge patch); what may change is the
+        # library's rule (update_incident refuses an empty change or a missing status)
+        values = {k: getattr(patch, k) for k in IncidentPatch.model_fields
+                  if k in patch.model_fields_set}
         try:
             self._write(lambda tx: update_incident(tx, record_id, values, allow=allow,
                                                    settings=self.rules, note="api"))

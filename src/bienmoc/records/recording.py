@@ -240,6 +240,9 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
     allowed = check_allow(allow)
     settings = settings or RuleSettings()
     schema = SCHEMAS["incidents"]
+    if not values:
+        raise InvalidData(Problem(None, None, "nothing to change: give at least one of "
+                                  f"{', '.join(schema.columns[1:-1])}"), "incident")
     bad = [k for k in values if k not in schema.columns or k in ("id", "overrides")]
     if bad:
         raise InvalidData(Problem(None, bad[0], f"field {bad[0]!r} cannot be changed; "
