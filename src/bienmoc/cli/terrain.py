@@ -206,7 +206,7 @@ def visibility(ctx, border, dem_path, observer_height, target_height, max_range,
             rows = intervisibility(model, border, dem, observer_height=observer_height,
                                    target_height=target_height, max_range_m=max_range)
             stakes = propose_stakes(model, border, dem, observer_height=observer_height,
-                                    target_height=target_height)
+                                    target_height=target_height, pairs=rows)
         except InvalidData as e:
             raise UserError("_raw", text=str(e)) from None
     found = stakes[stakes["found"].astype(bool)] if len(stakes) else stakes

@@ -160,8 +160,12 @@ def intervisibility(model, border: str, dem=None, *, observer_height: float = 1.
 def propose_stakes(model, border: str, dem=None, *, observer_height: float = 1.5,
                    target_height: float = 1.5, spacing_m: float = 50.0,
                    step: float | None = None, k: float = REFRACTION_K,
-                   max_stakes: int = 20, method: str = "bilinear") -> pd.DataFrame:
+                   max_stakes: int = 20, method: str = "bilinear",
+                   pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Stakes on the border line between non-intervisible consecutive markers.
+
+    ``pairs`` is :func:`intervisibility`'s answer for the same border, DEM and heights when the
+    caller already has it (it is computed otherwise).
 
     Candidates every ``spacing_m`` of chainage between the two markers. When one candidate
     sees both neighbours, the one with the largest least clearance is proposed; otherwise a
@@ -174,8 +178,9 @@ def propose_stakes(model, border: str, dem=None, *, observer_height: float = 1.5
     from bienmoc.model.numbers import parse_number
 
     bm = BorderModel.from_source(model)
-    pairs = intervisibility(bm, border, dem, observer_height=observer_height,
-                            target_height=target_height, step=step, k=k, method=method)
+    if pairs is None:
+        pairs = intervisibility(bm, border, dem, observer_height=observer_height,
+                                target_height=target_height, step=step, k=k, method=method)
     cols = ["marker_from", "marker_to", "number", "chainage_m", "lon", "lat", "found"]
     blocked = pairs[~pairs["visible"].astype(bool) & pairs["clearance_m"].notna()]
     if not len(blocked):
