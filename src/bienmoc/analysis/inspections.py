@@ -28,7 +28,7 @@ from bienmoc.model.schema import label
 
 __all__ = ["DEFAULT_CYCLE_MONTHS", "DEFAULT_DISPLACEMENT_TOLERANCE_M", "current_condition",
            "inspections_due", "displacement", "displaced_markers", "marker_history",
-           "apply_current_condition"]
+           "apply_current_condition", "inspections_done"]
 
 DEFAULT_CYCLE_MONTHS = {"large": 12, "medium": 24, "small": 24, "stake": 24}
 DEFAULT_DISPLACEMENT_TOLERANCE_M = 1.0
@@ -257,3 +257,28 @@ def _check_marker(markers: pd.DataFrame, border: str, number: str) -> pd.Series:
     if not len(hit):
         raise InvalidData(f"no marker {number} on border {border}")
     return hit.iloc[0]
+
+
+def inspections_done(source, *, start=None, end=None, border: str | None = None,
+                     province: str | None = None) -> pd.DataFrame:
+    """The effective inspections dated ``start``..``end`` (inclusive) of the markers of the area,
+    with the marker's province: what a periodic report counts as inspections done in the period
+    (by ``team``: unilateral / joint). A correction replaces the record it corrects."""
+    f = frames(source, ("markers", "inspections"))
+    ins = f.get("inspections")
+    cols = ["id", "date", "border", "marker", "province", "team", "condition"]
+    if ins is None or not len(ins):
+        return pd.DataFrame(columns=cols)
+    ins = pd.DataFrame(effective(ins)).drop(columns="geometry", errors="ignore")
+    if start is not None:
+        ins = ins[ins["date"] >= as_of_date(start)]
+    if end is not None:
+        ins = ins[ins["date"] <= as_of_date(end)]
+    m = pd.DataFrame(f["markers"])[["border", "number", "province"]].drop_duplicates(
+        ["border", "number"]).rename(columns={"number": "marker"})
+    ins = ins.merge(m, on=["border", "marker"], how="left")
+    if border:
+        ins = ins[ins["border"] == border]
+    if province:
+        ins = ins[ins["province"].fillna("").str.casefold() == province.casefold()]
+    return ins[cols].sort_values(["date", "id"], ignore_index=True)

@@ -68,3 +68,13 @@ class Report:
     scope: dict                    # {"province": ..., "border": ...}
     sections: list[Section] = field(default_factory=list)
     figures: dict[str, object] = field(default_factory=dict)
+    recipients: list[str] = field(default_factory=list)   # "Nơi nhận" lines
+    signer: str = ""                                      # e.g. "GIÁM ĐỐC"
+
+    def images(self) -> list[Image]:
+        """Every image of the report, in order."""
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Image)]
+
+    def tables(self) -> list[Table]:
+        """Every table of the report, in order."""
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]
