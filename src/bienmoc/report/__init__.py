@@ -13,7 +13,7 @@ __all__ = ["build_report", "parse_period", "period_label", "Report", "Section", 
 
 
 def __getattr__(name):  # the writers import python-docx etc. only when used
-    if name in ("write_docx", "render"):
+    if name == "write_docx":
         from bienmoc.report import docx as m
     elif name == "write_pdf":
         from bienmoc.report import pdf as m
@@ -24,3 +24,28 @@ def __getattr__(name):  # the writers import python-docx etc. only when used
     else:
         raise AttributeError(name)
     return getattr(m, name)
+
+
+#: output formats of :func:`render` (file suffix = format)
+FORMATS = ("docx", "html", "md", "pdf")
+
+
+def render(report: Report, path, fmt: str | None = None, *, template=None):
+    """Write ``report`` to ``path`` in ``fmt`` (default: the path's suffix)."""
+    from pathlib import Path
+
+    fmt = (fmt or Path(path).suffix.lstrip(".")).lower()
+    if fmt == "docx":
+        from bienmoc.report.docx import write_docx
+        return write_docx(report, path, template=template)
+    if fmt == "pdf":
+        from bienmoc.report.pdf import write_pdf
+        return write_pdf(report, path, template=template)
+    if fmt == "html":
+        from bienmoc.report.text import write_html
+        return write_html(report, path)
+    if fmt == "md":
+        from bienmoc.report.text import write_markdown
+        return write_markdown(report, path)
+    from bienmoc.errors import InvalidData
+    raise InvalidData(f"unknown report format: {fmt!r} ({', '.join(FORMATS)})")

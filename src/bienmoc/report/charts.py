@@ -55,7 +55,6 @@ def area_map_png(*, markers, works_status: pd.DataFrame, works, incidents, bound
     """The map of the area: ``markers`` (with their current condition), ``works`` geometries
     joined to ``works_status`` (:func:`~bienmoc.analysis.progress.work_status`), the period's
     ``incidents``, the boundary line and the province outline. All frames in EPSG:4326."""
-    fig, ax = plt.subplots(figsize=(7.0, 6.0), layout="constrained")
     pts = markers[markers.geometry.notna()]
     if len(pts):
         x0, y0, x1, y1 = pts.total_bounds
@@ -63,6 +62,10 @@ def area_map_png(*, markers, works_status: pd.DataFrame, works, incidents, bound
         x0, y0, x1, y1 = boundary.total_bounds
     pad = max(x1 - x0, y1 - y0) * 0.08 + 0.02
     x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
+    aspect = 1 / max(math.cos(math.radians((y0 + y1) / 2)), 0.1)
+    # the figure's height follows the area's shape (a long east-west section is short)
+    height = min(max(4.2 * (y1 - y0) * aspect / (x1 - x0) + 0.9, 3.2), 7.5)
+    fig, ax = plt.subplots(figsize=(7.0, height), layout="constrained")
     if provinces is not None and len(provinces):
         others = provinces.cx[x0:x1, y0:y1]
         others.plot(ax=ax, color="#f5f5f5", edgecolor="#bbbbbb", linewidth=0.5)
@@ -95,7 +98,9 @@ def area_map_png(*, markers, works_status: pd.DataFrame, works, incidents, bound
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     # degrees are not square away from the equator: the aspect keeps kilometres square
-    ax.set_aspect(1 / max(math.cos(math.radians((y0 + y1) / 2)), 0.1))
+    ax.set_aspect(aspect)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     ax.tick_params(labelsize=7)
     handles = [Line2D([], [], color=BOUNDARY_COLOUR, lw=2, label=_t("boundary", lang))]
     for s in ("built", "under_construction", "planned"):
