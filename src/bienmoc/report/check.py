@@ -140,9 +140,10 @@ def _has_rule(cell, motto2: str) -> bool:
     pars = cell.paragraphs
     for i, p in enumerate(pars):
         if motto2 in p.text:
-            for q in pars[i:i + 2]:
+            # a border under the motto's paragraph, or over the next (empty) one
+            for q, edge in ((pars[i], "w:bottom"), *((q, "w:top") for q in pars[i + 1:i + 2])):
                 bdr = q._p.pPr.find(qn("w:pBdr")) if q._p.pPr is not None else None
-                if bdr is not None and bdr.find(qn("w:bottom")) is not None:
+                if bdr is not None and bdr.find(qn(edge)) is not None:
                     return True
             # a drawn line (shape) right under the motto also counts
             xml = "".join(q._p.xml for q in pars[i:i + 2])

@@ -155,15 +155,19 @@ def _no_borders(table) -> None:
     tblpr.append(borders)
 
 
-def _rule_below(paragraph, indent_mm: float) -> None:
-    """The short rule under the motto / the issuing body: a bottom border on the paragraph,
-    its length set by equal left and right indents."""
+def _rule_below(cell, indent_mm: float) -> None:
+    """The short rule under the motto / the issuing body: an empty 2 pt paragraph with a top
+    border (so the text above never wraps), its length set by equal left and right indents."""
+    paragraph = cell.add_paragraph()
+    paragraph.paragraph_format.space_before = Pt(0)
+    paragraph.paragraph_format.line_spacing = 1.0
+    paragraph.add_run().font.size = Pt(2)
     ppr = paragraph._p.get_or_add_pPr()
     bdr = OxmlElement("w:pBdr")
-    bottom = OxmlElement("w:bottom")
+    top = OxmlElement("w:top")
     for k, v in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
-        bottom.set(qn(k), v)
-    bdr.append(bottom)
+        top.set(qn(k), v)
+    bdr.append(top)
     ppr.append(bdr)
     paragraph.paragraph_format.left_indent = Mm(indent_mm)
     paragraph.paragraph_format.right_indent = Mm(indent_mm)
@@ -177,7 +181,7 @@ def _cell_par(cell, text: str, *, size=13, bold=False, italic=False, first=False
     run = p.add_run(text)
     run.font.size, run.bold, run.italic = Pt(size), bold, italic
     if rule is not None:
-        _rule_below(p, rule)
+        _rule_below(cell, rule)
     return p
 
 
@@ -188,7 +192,9 @@ def _heading_block(doc, report: Report) -> None:
     _no_borders(t)
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
     t.autofit = False
-    widths = (Mm(65), Mm(100))
+    widths = (Mm(62), Mm(103))
+    for col, w in zip(t.columns, widths):  # the grid (LibreOffice) and each cell (Word)
+        col.width = w
     for row in t.rows:
         for c, w in zip(row.cells, widths):
             c.width = w
@@ -197,10 +203,10 @@ def _heading_block(doc, report: Report) -> None:
     for i, line in enumerate(lines):
         last = i == len(lines) - 1
         _cell_par(left, line, size=13, bold=last or len(lines) == 1, first=i == 0,
-                  rule=18 if last else None)
+                  rule=16 if last else None)
     motto1, motto2 = MOTTO[report.lang]
     _cell_par(right, motto1, size=12 if report.lang == "vi" else 13, bold=True, first=True)
-    _cell_par(right, motto2, size=13, bold=True, rule=22 if report.lang == "vi" else 18)
+    _cell_par(right, motto2, size=13, bold=True, rule=21 if report.lang == "vi" else 18)
     _cell_par(t.rows[1].cells[0], report.number, size=13, first=True)
     _cell_par(t.rows[1].cells[1], date_line(report), size=14, italic=True, first=True)
 
@@ -251,6 +257,7 @@ def _image(doc, image: Image) -> None:
     doc.add_picture(io.BytesIO(image.png), width=Mm(min(image.width_mm, 165)))
     doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
     doc.paragraphs[-1].paragraph_format.first_line_indent = Mm(0)
+    doc.paragraphs[-1].paragraph_format.keep_with_next = True  # the caption stays with it
     cap = doc.add_paragraph(image.caption, style="Caption")
     cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
