@@ -206,6 +206,14 @@ _DASHBOARD_LINK = {
 }
 
 
+_REPORTS_LINK = {
+    "vi": ("Báo cáo định kỳ", "tải báo cáo công tác quản lý biên giới của tỉnh theo kỳ "
+                             "(DOCX đúng thể thức, PDF, HTML, Markdown)"),
+    "en": ("Periodic report", "download a province's border-management report for a period "
+                              "(official DOCX, PDF, HTML, Markdown)"),
+}
+
+
 def _index_html(lang: str) -> str:
     other = "en" if lang == "vi" else "vi"
     items = "".join(
@@ -214,6 +222,8 @@ def _index_html(lang: str) -> str:
         for name in ("progress", "incidents", "overview"))
     dash, about = _DASHBOARD_LINK[lang]
     items += f'<li><a href="./dashboard?lang={lang}">{escape(dash)}</a> – {escape(about)}</li>'
+    rep, rep_about = _REPORTS_LINK[lang]
+    items += f'<li><a href="./reports?lang={lang}">{escape(rep)}</a> – {escape(rep_about)}</li>'
     title = escape(t("index_title", lang))
     return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
