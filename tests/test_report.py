@@ -452,3 +452,34 @@ def test_reports_endpoint(demo_store_path, tmp_path):
     assert r.status_code == 200 and "2 violations of the border-management agreement" in r.text
     r = client.get("/reports", params={"province": "Sơn La", "period": "2026-Q9"})
     assert r.status_code == 422 and "not a report period" in r.text
+
+
+def test_demarcation_paragraph_when_the_summary_exists(demo_store, monkeypatch):
+    """The line-sections layer is built elsewhere; when its summary is importable the report
+    quotes it (the kilometres summed over the area's rows), else it leaves the paragraph out."""
+    import sys
+    import types
+
+    calls = []
+
+    def demarcation_summary(source, *, province=None, border=None):
+        calls.append((province, border))
+        return pd.DataFrame({"border": ["KH"], "province": ["Tây Ninh"],
+                             "demarcated_km": [200.0], "not_demarcated_km": [40.5],
+                             "total_km": [240.5]})
+
+    fake = types.ModuleType("bienmoc.analysis.demarcation")
+    fake.demarcation_summary = demarcation_summary
+    monkeypatch.setitem(sys.modules, "bienmoc.analysis.demarcation", fake)
+    rep = build_report(demo_store, province="Tây Ninh", start=H1[0], end=H1[1],
+                       with_maps=False)
+    assert calls == [("Tây Ninh", None)]
+    assert (rep.figures["demarcation.demarcated_km"], rep.figures[
+        "demarcation.not_demarcated_km"], rep.figures["demarcation.total_km"]) == (
+        200.0, 40.5, 240.5)
+    assert "Phân giới cắm mốc: đã phân giới 200,0 km, chưa phân giới 40,5 km (tổng 240,5 km)." \
+        in rep.sections[1].blocks
+    monkeypatch.setitem(sys.modules, "bienmoc.analysis.demarcation", None)  # not installed
+    rep = build_report(demo_store, province="Tây Ninh", start=H1[0], end=H1[1],
+                       with_maps=False)
+    assert not any(k.startswith("demarcation.") for k in rep.figures)
