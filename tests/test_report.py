@@ -483,3 +483,18 @@ def test_demarcation_paragraph_when_the_summary_exists(demo_store, monkeypatch):
     rep = build_report(demo_store, province="Tây Ninh", start=H1[0], end=H1[1],
                        with_maps=False)
     assert not any(k.startswith("demarcation.") for k in rep.figures)
+
+
+def test_top_sections_equal_bienmoc_hotspots_json(demo_store_path, langson):
+    """The "khu vực mốc X – Y" list is `bienmoc hotspots` (same bins and period) for the
+    province's bins."""
+    from bienmoc.report.build import TOP_SECTION_M
+
+    r = _cli("--store", str(demo_store_path), "hotspots", "--bin", str(TOP_SECTION_M),
+             "--from", "2020-01-01", "--to", "2020-09-30", "--top", "100", "--format", "json")
+    assert r.exit_code == 0, r.output
+    bins = [b for b in json.loads(r.stdout) if b["province"] == "Lạng Sơn"]
+    mine = langson.figures["incidents.top_sections"]
+    assert len(mine) == 3
+    assert sorted((b["marker_from"], b["marker_to"], b["incidents"]) for b in bins) == sorted(
+        (t["marker_from"], t["marker_to"], t["incidents"]) for t in mine)

@@ -45,7 +45,8 @@ def _t(key: str, lang: str) -> str:
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150)
+    # "tight": the legend outside the axes is kept whole
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", pad_inches=0.05)
     plt.close(fig)
     return buf.getvalue()
 

@@ -40,8 +40,8 @@ TEXT = {
                     "song phương). Đến ngày {as_of} có {overdue} mốc quá hạn kiểm tra và "
                     "{never} mốc chưa được kiểm tra lần nào.",
                     "{n} marker inspections were made in the period ({u} unilateral, {j} "
-                    "joint). As of {as_of}, {overdue} markers are overdue for inspection and "
-                    "{never} have never been inspected."),
+                    "joint). As of {as_of}: overdue for inspection {overdue}, never inspected "
+                    "{never}."),
     "due_table": ("Mốc đến hạn kiểm tra (quá hạn, chưa kiểm tra)",
                   "Markers due for inspection (overdue, never inspected)"),
     "due_more": ("(và {n} mốc khác)", "(and {n} more)"),
