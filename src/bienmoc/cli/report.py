@@ -29,6 +29,8 @@ MSG.update({
                           "work without it"),
     "report_template": ("mẫu báo cáo phải là tệp .docx: {path}",
                         "the report template must be a .docx file: {path}"),
+    "report_template_fmt": ("mẫu --template chỉ dùng cho định dạng docx và pdf, không dùng cho "
+                            "{fmt}", "--template applies to docx and pdf output, not {fmt}"),
     "check_failed": ("{n} quy tắc không đạt", "{n} rule(s) failed"),
     "check_passed": ("Đạt tất cả {n} quy tắc thể thức (Nghị định 30/2020/NĐ-CP)",
                      "All {n} format rules pass (Decree 30/2020/NĐ-CP)"),
@@ -95,6 +97,8 @@ def report(ctx, province, border, start, end, period, as_of, fmt, template, lang
     fmt = fmt or (Path(output).suffix.lstrip(".").lower() if output else "docx")
     if fmt not in ("docx", "html", "md", "pdf"):
         fmt = "docx"
+    if template and fmt not in ("docx", "pdf"):
+        raise UserError("report_template_fmt", fmt=fmt)
     if fmt == "pdf" and soffice_path() is None:
         raise UserError("report_no_soffice")
     store = _store(ctx)

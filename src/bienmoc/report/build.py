@@ -68,6 +68,8 @@ __all__ = ["build_report", "VIOLATION_KINDS", "TOP_SECTION_M"]
 #: về Quy chế quản lý biên giới"): building works at the line and encroachment. The Lạng Sơn
 #: seed's "02 vụ vi phạm Hiệp định" (9 months of 2020) are the demo's two `construction` ones.
 VIOLATION_KINDS = ("construction", "encroachment")
+#: Longest list table (markers needing action, inspections due); the rest is counted.
+MAX_ROWS = 40
 #: Chainage bin (m) of the "areas with most incidents" ("khu vực mốc X – Y").
 TOP_SECTION_M = 5000.0
 
@@ -233,6 +235,8 @@ def _markers_section(source, fr, dash, fig, lang, province, border, as_of_d,
         sec.blocks.append(_t("conditions", lang, n=c["needs_action"], detail=detail))
         cur = _area(current_condition(fr, as_of=as_of_d), border, province)
         cur = cur[cur["condition"].isin(ACTION_CONDITIONS)]
+        everything = len(cur)
+        cur = cur.head(MAX_ROWS)
         sec.blocks.append(Table(_t("cond_table", lang), pd.DataFrame({
             _t("h_border", lang): cur["border"].to_numpy(),
             _t("h_number", lang): cur["number"].to_numpy(),
@@ -240,6 +244,8 @@ def _markers_section(source, fr, dash, fig, lang, province, border, as_of_d,
             _t("h_condition", lang): [label(k, lang) for k in cur["condition"]],
             _t("h_last", lang): [_d(x, lang) if pd.notna(x) else "" for x in
                                  cur["last_inspection"]]})))
+        if everything > len(cur):
+            sec.blocks.append(_t("due_more", lang, n=everything - len(cur)))
     else:
         sec.blocks.append(_t("no_conditions", lang))
     try:
@@ -296,7 +302,7 @@ def _inspections_section(fr, dash, fig, lang, province, border, start_d, end_d,
                          overdue=i["overdue"], never=i["never"]))
     if i["due"]:
         due = inspections_due(fr, as_of=as_of_d, border=border, province=province)
-        shown = due.head(30)
+        shown = due.head(MAX_ROWS)
         sec.blocks.append(Table(_t("due_table", lang), pd.DataFrame({
             _t("h_border", lang): shown["border"].to_numpy(),
             _t("h_number", lang): shown["number"].to_numpy(),

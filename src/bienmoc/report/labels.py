@@ -44,7 +44,7 @@ TEXT = {
                     "{never}."),
     "due_table": ("Mốc đến hạn kiểm tra (quá hạn, chưa kiểm tra)",
                   "Markers due for inspection (overdue, never inspected)"),
-    "due_more": ("(và {n} mốc khác)", "(and {n} more)"),
+    "due_more": ("(và {n} mốc khác, không liệt kê)", "(and {n} more, not listed)"),
     "s_works": ("III. CÔNG TRÌNH XÂY DỰNG, TU BỔ MỐC VÀ CÔNG TRÌNH BIÊN GIỚI",
                 "III. WORKS ON MARKERS AND AT THE BORDER"),
     "works": ("Tổng số {total} công trình: chưa triển khai {ns}, đang thực hiện {ip}, chậm tiến "
