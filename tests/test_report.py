@@ -425,6 +425,15 @@ def test_cli_errors_are_vietnamese_lines(demo_store_path, tmp_path):
     r = _cli("--store", store, "--lang", "en", "report", "--period", "2026", "--province",
              "Sơn La", "--from", "2026-01-01")
     assert r.exit_code == 1 and "not both" in r.output
+    tpl = tmp_path / "t.docx"
+    Document().save(tpl)
+    r = _cli("--store", store, "report", "--province", "Sơn La", "--period", "2026",
+             "--template", str(tpl), "--format", "html")
+    assert r.exit_code == 1 and "chỉ dùng cho định dạng docx và pdf" in r.output
+    (tmp_path / "x.md").write_text("# không phải DOCX", encoding="utf-8")
+    r = _cli("report", "check", str(tmp_path / "x.md"))
+    assert r.exit_code == 1 and "không đọc được tệp DOCX" in r.output
+    assert "Traceback" not in r.output
 
 
 def test_reports_endpoint(demo_store_path, tmp_path):
