@@ -507,3 +507,15 @@ def test_top_sections_equal_bienmoc_hotspots_json(demo_store_path, langson):
     assert len(mine) == 3
     assert sorted((b["marker_from"], b["marker_to"], b["incidents"]) for b in bins) == sorted(
         (t["marker_from"], t["marker_to"], t["incidents"]) for t in mine)
+
+
+def test_inspections_done_counts_effective_records_of_the_area(demo_store):
+    # the demo's Lai Châu fact: 53 % of its inspection records are joint
+    lc = inspections_done(demo_store, province="Lai Châu")
+    assert round(100 * (lc["team"] == "joint").mean()) == 53
+    assert set(lc["province"]) == {"Lai Châu"}
+    # a correction replaces the record it corrects: CN 499 in 2025 counts once
+    cn = inspections_done(demo_store, border="CN", start="2025-01-01", end="2025-12-31")
+    assert "I-006119" not in set(cn["id"]) and "I-006125" in set(cn["id"])
+    day = inspections_done(demo_store, start="2025-12-23", end="2025-12-23")
+    assert (day["date"] == pd.Timestamp("2025-12-23")).all() and len(day) >= 1
