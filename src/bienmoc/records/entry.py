@@ -143,6 +143,10 @@ def border_model(tx, store=None, *, with_markers: bool = False):
         key = (getattr(store, "uri", id(store)),) + tuple(state(n) for n in layers)
         if key in _MODELS:
             return _MODELS[key]
+        if not with_markers and "markers" not in buffered:  # a model with markers serves too
+            fuller = key + (state("markers"),)
+            if fuller in _MODELS:
+                return _MODELS[fuller]
     boundary = read_layer(tx, "boundary")
     markers = read_layer(tx, "markers") if with_markers else None
     model = BorderModel(boundary, markers, read_layer(tx, "provinces")) if len(boundary) \
@@ -306,8 +310,12 @@ def _skip_replayed(tx, kind: str, records: pd.DataFrame, rows: np.ndarray):
     same batch, are left out. Returns (records, rows, keys, number skipped)."""
     keys = records[IDEMPOTENCY_KEY].to_numpy(dtype=object)
     has = pd.notna(keys)
-    seen = np.array([bool(h and tx.lookup(kind, IDEMPOTENCY_KEY, k)) for k, h in zip(keys, has)],
-                    dtype=bool)
+    if hasattr(tx, "held_keys"):  # one query for all (optional in the Transaction protocol)
+        held = tx.held_keys(kind, keys[has])
+        seen = np.array([bool(h) and str(k) in held for k, h in zip(keys, has)], dtype=bool)
+    else:
+        seen = np.array([bool(h and tx.lookup(kind, IDEMPOTENCY_KEY, k))
+                         for k, h in zip(keys, has)], dtype=bool)
     again = pd.Series(keys).duplicated(keep="first").to_numpy() & has
     keep = ~(seen | again)
     records = records.loc[keep].drop(columns=[IDEMPOTENCY_KEY])
