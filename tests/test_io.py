@@ -265,7 +265,12 @@ def test_xlsx_cells_are_text_never_formulas(store, tmp_path):
     store.write("incidents", before.iloc[:0])
     r = run(store, "import", "incidents", str(out))
     assert r.exit_code == 0, r.output
-    assert_geodataframe_equal(store.read("incidents"), before, check_less_precise=True)
+    # (the records were stored directly; the import derives where each is on the line)
+    from bienmoc.records.recording import INCIDENT_PLACE
+    after = store.read("incidents")
+    assert after["side"].isin(["VN", "LA", "CN", "KH"]).all()
+    assert_geodataframe_equal(after.drop(columns=list(INCIDENT_PLACE)),
+                              before.drop(columns=list(INCIDENT_PLACE)), check_less_precise=True)
 
 
 def test_xlsx_import_errors_name_row_and_field(store, tmp_path):

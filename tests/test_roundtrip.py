@@ -25,6 +25,7 @@ FORMATS = ("geojson", "gpkg", "shp", "csv", "xlsx")
 #: markers, then works and inspections that name the markers)
 BASE = ("boundary", "provinces")
 NEEDS = {"inspections": BASE + ("markers",), "works": BASE + ("markers",),
+         "incidents": BASE + ("markers",),  # located between two markers on the way in
          "work_progress": BASE + ("markers", "works")}
 EXT = {"shp": "zip"}
 TOO_LONG_FOR_EXCEL = {"boundary", "provinces"}

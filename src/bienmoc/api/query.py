@@ -199,6 +199,8 @@ class LayerIndex:
             col = self._cols[f.name]
             if col.buf.dtype != arr.dtype and col.buf.dtype.kind != "M":
                 col.buf = col.buf.astype(object)
+            elif not col.buf.flags.writeable:  # a column read zero-copy from Arrow
+                col.buf = col.buf.copy()
             col.buf[rows] = arr
             if f.name in self.json_cols:
                 for r, v in zip(rows, _json_list(f, frame[f.name])):

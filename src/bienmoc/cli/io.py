@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from bienmoc.cli.main import ALLOW, CRS_ANY, OUTPUT, XY, _store, _t
+from bienmoc.io.fieldforms import (DEFAULT_MAX_ACCURACY_M, FORM_KINDS, build_xlsform,
+                                   detect_field_export, import_field_export)
 from bienmoc.io.files import EXPORT_FORMATS, export_layer, format_from_path, import_layer
 from bienmoc.model.schema import IMPORTABLE, SCHEMAS
 
@@ -21,16 +23,56 @@ from bienmoc.model.schema import IMPORTABLE, SCHEMAS
               show_default=True, help="Add to the layer or replace it.")
 @click.option("--layer", default=None, help="Layer (or XLSX sheet) to read from a multi-layer "
               "file.")
+@click.option("--max-accuracy", "max_accuracy", type=click.FloatRange(min=0),
+              default=DEFAULT_MAX_ACCURACY_M, show_default=True,
+              help="Field exports (ODK, Kobo, QField): refuse GPS fixes less accurate than "
+              "this (metres).")
 @XY
 @ALLOW
 @click.pass_context
-def import_(ctx, kind, file, crs, encoding, mode, layer, xy, allow):
+def import_(ctx, kind, file, crs, encoding, mode, layer, xy, allow, max_accuracy):
     """Import FILE (GeoJSON, GeoPackage, Shapefile, CSV, XLSX) into layer KIND, all or
-    nothing."""
+    nothing. Incidents and inspections may also come as a field tool's export: an ODK
+    Central CSV zip, a KoboToolbox CSV/GeoJSON or a QField GeoPackage (detected from the
+    file; submissions imported before are skipped)."""
     store = _store(ctx, create=True)
+    tool = detect_field_export(file) if kind in FORM_KINDS and mode == "append" else None
+    if tool is not None:
+        data = import_field_export(store, kind, file, max_accuracy_m=max_accuracy, layer=layer,
+                                   allow=allow)
+        click.echo(_t(ctx, "imported_field", n=len(data), kind=kind, store=store.uri,
+                      tool=_TOOLS[tool], skipped=data.attrs.get("skipped", 0),
+                      rejected=data.attrs.get("excluded", {}).get("rejected", 0)), err=True)
+        return
     data = import_layer(store, kind, file, crs=crs, encoding=encoding, mode=mode, layer=layer,
                         xy=xy, allow=allow)
     click.echo(_t(ctx, "imported", n=len(data), kind=kind, store=store.uri), err=True)
+
+
+_TOOLS = {"odk": "ODK Central", "kobo": "KoboToolbox", "qfield": "QField"}
+
+
+@click.group()
+def forms():
+    """Field forms (XLSForm) for ODK Collect, KoboToolbox and Enketo."""
+
+
+@forms.command("build")
+@click.option("--kind", type=click.Choice(FORM_KINDS), required=True,
+              help="What the form records.")
+@click.option("--output", "-o", type=OUTPUT, default=None,
+              help="XLSForm file to write (default: bienmoc_KIND.xlsx).")
+@click.option("--max-accuracy", "max_accuracy", type=click.FloatRange(min=0),
+              default=DEFAULT_MAX_ACCURACY_M, show_default=True,
+              help="The GPS accuracy (metres) the form requires before a position is kept.")
+@click.pass_context
+def forms_build(ctx, kind, output, max_accuracy):
+    """Write the XLSForm for KIND (checked with pyxform): choice lists in Vietnamese and
+    English; for inspections, the store's markers as a searchable list."""
+    store = _store(ctx) if kind == "inspections" else None
+    path = build_xlsform(kind, output or f"bienmoc_{kind}.xlsx", store=store,
+                         max_accuracy_m=max_accuracy)
+    click.echo(_t(ctx, "form_built", path=path, kind=kind), err=True)
 
 
 @click.command()

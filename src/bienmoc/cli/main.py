@@ -35,6 +35,12 @@ MSG = {
     "using": ("bienmoc: kho dữ liệu {path}", "bienmoc: store {path}"),
     "imported": ("Đã nhập {n} bản ghi vào lớp '{kind}' ({store}).",
                  "Imported {n} records into layer '{kind}' ({store})."),
+    "imported_field": ("Đã nhập {n} bản ghi từ {tool} vào lớp '{kind}' ({store}); bỏ qua {skipped} "
+                       "bản ghi đã nhập trước đó, {rejected} bản ghi bị từ chối khi duyệt.",
+                       "Imported {n} records from {tool} into layer '{kind}' ({store}); skipped "
+                       "{skipped} imported before, {rejected} rejected in review."),
+    "form_built": ("Đã ghi biểu mẫu XLSForm ({kind}) vào {path}.",
+                   "Wrote the XLSForm ({kind}) to {path}."),
     "invalid": ("Không nhập được {file}: {n} lỗi, kho dữ liệu không thay đổi.",
                 "Cannot import {file}: {n} problem(s); the store is unchanged."),
     "invalid_record": ("Không ghi được {file}: {n} lỗi, kho dữ liệu không thay đổi.",
@@ -573,7 +579,7 @@ from bienmoc.cli import analysis, io, progress, record, serve, status, terrain  
 for _cmd in (status.status, io.import_, io.export, io.layers, analysis.locate, analysis.check,
              analysis.spacing, analysis.lengths, analysis.hotspots, progress.progress,
              progress.inspections, progress.history, record.record, serve.serve,
-             terrain.terrain):
+             terrain.terrain, io.forms):
     main.add_command(_cmd)
 
 from bienmoc.cli import strip as _strip  # noqa: E402

@@ -114,6 +114,14 @@ SCHEMAS: dict[str, LayerSchema] = {
          Field("occurred_date", "date", vi="Ngày xảy ra", en="Occurred"),
          Field("reported_date", "date", required=True, vi="Ngày phát hiện", en="Reported"),
          Field("description", "text", max_len=4000, vi="Mô tả", en="Description"),
+         # where it is on the line, derived from the position by the write path
+         # (records.recording._fill_incident_place) at every door; given values are replaced
+         Field("side", "text", max_len=2, vi="Phía", en="Side"),
+         Field("chainage_m", "float", min=0, vi="Lý trình (m)", en="Chainage (m)"),
+         Field("distance_m", "float", min=0, vi="Cách đường biên (m)",
+               en="Distance to the line (m)"),
+         Field("marker_before", "text", max_len=32, vi="Giữa mốc", en="Between marker"),
+         Field("marker_after", "text", max_len=32, vi="và mốc", en="and marker"),
          _OVERRIDES),
         ("Point", "Polygon", "MultiPolygon"), id_prefix="V", vi="Vụ việc", en="Incidents"),
     "work_progress": LayerSchema(

@@ -128,22 +128,29 @@ def _empty(layer: str) -> gpd.GeoDataFrame:
 _MODELS: dict = {}  # (store uri, layer states) -> BorderModel; a few entries at most
 
 
-def border_model(tx, store=None):
-    """The BorderModel (boundary + provinces, no markers) of the transaction's store, cached by
-    the layers' states where the store can tell them (``layer_state``); None when the store
-    holds no boundary line."""
+def border_model(tx, store=None, *, with_markers: bool = False):
+    """The BorderModel (boundary + provinces, and the markers when ``with_markers``) of the
+    transaction's store, cached by the layers' states where the store can tell them
+    (``layer_state``); None when the store holds no boundary line."""
     from bienmoc.geometry.locate import BorderModel
 
     store = store or getattr(tx, "store", None)
     state = getattr(store, "layer_state", None)
     buffered = getattr(tx, "_frames", {}) or getattr(tx, "_appended", {})
+    layers = ("boundary", "provinces") + (("markers",) if with_markers else ())
     key = None
-    if state is not None and not ({"boundary", "provinces"} & set(buffered)):
-        key = (getattr(store, "uri", id(store)), state("boundary"), state("provinces"))
+    if state is not None and not (set(layers) & set(buffered)):
+        key = (getattr(store, "uri", id(store)),) + tuple(state(n) for n in layers)
         if key in _MODELS:
             return _MODELS[key]
+        if not with_markers and "markers" not in buffered:  # a model with markers serves too
+            fuller = key + (state("markers"),)
+            if fuller in _MODELS:
+                return _MODELS[fuller]
     boundary = read_layer(tx, "boundary")
-    model = BorderModel(boundary, None, read_layer(tx, "provinces")) if len(boundary) else None
+    markers = read_layer(tx, "markers") if with_markers else None
+    model = BorderModel(boundary, markers, read_layer(tx, "provinces")) if len(boundary) \
+        else None
     if key is not None:
         if len(_MODELS) > 8:
             _MODELS.clear()
@@ -235,7 +242,9 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
     ``idempotency_key`` (a client's retry token, e.g. the API's ``Idempotency-Key`` header) is
     stored with the records; when the layer already holds records written under that key,
     they are returned as they are (``attrs["replayed"] = True``) and nothing is written, so a
-    retried request never stores twice.
+    retried request never stores twice. Records may instead carry one key each in an
+    ``idempotency_key`` column (a field submission's id): those already stored are skipped and
+    counted in the result's ``attrs["skipped"]``.
     """
     allowed = check_allow(allow)
     settings = settings or RuleSettings()
@@ -249,6 +258,13 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
                 return stored
         rows_arr = (np.arange(1, len(records) + 1) if rows is None
                     else np.asarray(list(rows), dtype=int))
+        keys, skipped = None, 0
+        if IDEMPOTENCY_KEY in records.columns and mode == "append":
+            records, rows_arr, keys, skipped = _skip_replayed(tx, kind, records, rows_arr)
+            if not len(records):
+                done = _empty(kind)
+                done.attrs["skipped"] = skipped
+                return done
         if prepare is not None:
             records = prepare(tx, records)
         schema = SCHEMAS[kind]
@@ -273,6 +289,8 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
         if mode == "append":
             if idempotency_key is not None:
                 data[IDEMPOTENCY_KEY] = idempotency_key
+            elif keys is not None:
+                data[IDEMPOTENCY_KEY] = keys
             ids = tx.append(kind, data)
             data = data.drop(columns=[IDEMPOTENCY_KEY], errors="ignore")
             if "id" in data:
@@ -281,4 +299,24 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
             tx.replace(kind, data)
         if also is not None:
             also(tx, data)
+    if skipped:
+        data.attrs["skipped"] = skipped
     return data
+
+
+def _skip_replayed(tx, kind: str, records: pd.DataFrame, rows: np.ndarray):
+    """Per-record idempotency keys (a field submission's id, kept in the ``idempotency_key``
+    column): records whose key the layer already holds, or that repeat a key earlier in the
+    same batch, are left out. Returns (records, rows, keys, number skipped)."""
+    keys = records[IDEMPOTENCY_KEY].to_numpy(dtype=object)
+    has = pd.notna(keys)
+    if hasattr(tx, "held_keys"):  # one query for all (optional in the Transaction protocol)
+        held = tx.held_keys(kind, keys[has])
+        seen = np.array([bool(h) and str(k) in held for k, h in zip(keys, has)], dtype=bool)
+    else:
+        seen = np.array([bool(h and tx.lookup(kind, IDEMPOTENCY_KEY, k))
+                         for k, h in zip(keys, has)], dtype=bool)
+    again = pd.Series(keys).duplicated(keep="first").to_numpy() & has
+    keep = ~(seen | again)
+    records = records.loc[keep].drop(columns=[IDEMPOTENCY_KEY])
+    return records, rows[keep], keys[keep], int((~keep).sum())

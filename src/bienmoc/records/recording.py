@@ -142,44 +142,56 @@ def resurvey_marker(store, border: str, marker: str, position: tuple[float, floa
                      checks=moved_marker, also=move)
 
 
+#: what the write path derives for each incident from its position (geometry.locate's names)
+INCIDENT_PLACE = ("side", "chainage_m", "distance_m", "marker_before", "marker_after")
+
+
 def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
-    """Incidents without border/province take the nearest line's border and the province
-    polygon holding them (positions that validation will refuse are left alone)."""
+    """Locate incidents on the line at every door: a missing border is the nearest line's, a
+    missing province the polygon holding it, and :data:`INCIDENT_PLACE` (side, chainage,
+    distance, the marker pair around it) is derived from the position (an area by its
+    representative point). Positions that validation will refuse are left alone."""
     if not isinstance(records, gpd.GeoDataFrame) or records.geometry.name not in records:
         return records
     records = records.copy()
-    for col in ("border", "province"):
-        if col not in records:
+    for col in ("border", "province") + INCIDENT_PLACE:
+        if col not in records or col in INCIDENT_PLACE:
             records[col] = None
     def missing(v):
         return v is None or (isinstance(v, float) and np.isnan(v)) or (
             isinstance(v, str) and not v.strip())
-    need = np.array([missing(b) or missing(p) for b, p in
-                     zip(records["border"], records["province"])])
     geoms = records.geometry.to_crs(STORAGE_CRS) if records.crs is not None else records.geometry
     x0, y0, x1, y1 = REGION_BOUNDS
-    bounds = shapely.bounds(np.asarray(geoms.values, dtype=object))
-    ok = need & np.isfinite(bounds).all(axis=1) & (bounds[:, 0] >= x0) & (bounds[:, 2] <= x1) \
+    arr = np.asarray(geoms.values, dtype=object)
+    bounds = shapely.bounds(arr)
+    ok = np.isfinite(bounds).all(axis=1) & (bounds[:, 0] >= x0) & (bounds[:, 2] <= x1) \
         & (bounds[:, 1] >= y0) & (bounds[:, 3] <= y1)
-    ok &= shapely.is_valid(np.asarray(geoms.values, dtype=object))
+    ok &= shapely.is_valid(arr)
     if not ok.any():
         return records
-    model = border_model(tx)
+    model = border_model(tx, with_markers=True)
     if model is None:
         return records
     idx = np.flatnonzero(ok)
-    xy = model.index.to_metric_xy(gpd.GeoSeries(geoms.values[idx], crs=STORAGE_CRS))
-    found_b = model.index.locate_xy(xy[:, 0], xy[:, 1]).border
-    found_p = model.provinces.of_xy(xy[:, 0], xy[:, 1])
+    points = gpd.GeoSeries(shapely.point_on_surface(arr[idx]), crs=STORAGE_CRS)
+    loc = model.locate(points, describe=False)
     # filled as whole columns (one assignment each, not one per row: this runs per API batch)
     border = records["border"].to_numpy(dtype=object).copy()
     province = records["province"].to_numpy(dtype=object).copy()
+    found_b = loc["border"].to_numpy(dtype=object)
+    xy = model.index.to_metric_xy(points)
+    found_p = model.provinces.of_xy(xy[:, 0], xy[:, 1])
     for k, i in enumerate(idx):
         if missing(border[i]):
             border[i] = found_b[k]
         if missing(province[i]) and found_p[k] is not None:
             province[i] = found_p[k]
     records["border"], records["province"] = border, province
+    for col in INCIDENT_PLACE:
+        values = np.full(len(records), None, dtype=object)
+        values[idx] = [None if (isinstance(v, float) and np.isnan(v)) or v == "" else v
+                       for v in loc[col].tolist()]
+        records[col] = values
     return records
 
 

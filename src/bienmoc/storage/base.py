@@ -88,6 +88,9 @@ class Transaction(Protocol):
         finds the record an earlier, retried request created."""
         ...
 
+    # Optional: ``held_keys(layer, keys) -> set[str]``, which of many idempotency keys the
+    # layer holds in one query (records.entry falls back to one lookup() per key).
+
     def savepoint(self) -> ContextManager["Transaction"]:
         """A nested step: what the block wrote is undone alone when it raises (used by
         :class:`bienmoc.storage.groupcommit.GroupWriter`, one savepoint per queued write)."""

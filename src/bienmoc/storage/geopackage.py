@@ -518,6 +518,20 @@ class _Transaction:
         return [str(r[0]) for r in self.con.execute(
             f"SELECT id FROM {sq.q(layer)} WHERE {sq.q(field)} = ? ORDER BY fid", (v,))]
 
+    def held_keys(self, layer: str, keys) -> set[str]:
+        """Which of ``keys`` the layer's idempotency column holds (one query per 900 keys,
+        not one per key: a field export brings thousands)."""
+        if sq.IDEMPOTENCY not in sq.table_columns(self.con, layer):
+            return set()
+        keys = [str(k) for k in keys]
+        found: set[str] = set()
+        for i in range(0, len(keys), 900):  # SQLite's default limit of bound parameters: 999
+            chunk = keys[i:i + 900]
+            found.update(r[0] for r in self.con.execute(
+                f"SELECT {sq.IDEMPOTENCY} FROM {sq.q(layer)} WHERE {sq.IDEMPOTENCY} IN "
+                f"({','.join('?' * len(chunk))})", chunk))
+        return found
+
     @contextlib.contextmanager
     def savepoint(self) -> Iterator["_Transaction"]:
         """Undo only what the block wrote when it raises (the transaction goes on)."""

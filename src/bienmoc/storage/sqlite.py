@@ -39,7 +39,19 @@ APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10200  # GeoPackage 1.2: opened without warnings by GDAL 3.6 (Debian 12)
 META = "bienmoc_meta"  # key/value: schema migration level, write counter
 SEQUENCES = "bienmoc_sequences"  # per layer: the last number handed out for generated ids
-MIGRATION_LEVEL = "2"
+MIGRATION_LEVEL = "3"
+
+
+def migration_level() -> str:
+    """The level a store is migrated to: :data:`MIGRATION_LEVEL` and a digest of the layers'
+    columns, so that a field added to a schema reaches stores written before (``migrate``
+    adds the missing columns)."""
+    import hashlib
+
+    from bienmoc.model.schema import SCHEMAS
+
+    cols = repr([(name, _schema_columns(name, None)[0]) for name in SCHEMAS])
+    return f"{MIGRATION_LEVEL}-{hashlib.sha1(cols.encode()).hexdigest()[:12]}"
 
 
 class DuplicateKey(StorageError):
@@ -343,8 +355,9 @@ def migrate(con: sqlite3.Connection, layers: Iterable[str]) -> None:
         if not cols:
             continue
         if layer in SCHEMAS:
-            if IDEMPOTENCY not in cols:
-                con.execute(f"ALTER TABLE {q(layer)} ADD COLUMN {q(IDEMPOTENCY)} TEXT")
+            for name, sql_type in _schema_columns(layer, None)[0]:
+                if name not in cols:  # a field added to the schema since (idempotency too)
+                    con.execute(f"ALTER TABLE {q(layer)} ADD COLUMN {q(name)} {sql_type}")
             want = _schema_columns(layer, None)[1]
             if want and geometry_column(con, layer):
                 con.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = ? "
@@ -375,7 +388,7 @@ def migrate(con: sqlite3.Connection, layers: Iterable[str]) -> None:
             con.execute(f"PRAGMA schema_version = {version + 1}")
         finally:
             con.execute("PRAGMA writable_schema = OFF")
-    con.execute(f"INSERT OR REPLACE INTO {META} VALUES ('migration', ?)", (MIGRATION_LEVEL,))
+    con.execute(f"INSERT OR REPLACE INTO {META} VALUES ('migration', ?)", (migration_level(),))
 
 
 # -- values in and out -------------------------------------------------------------------------

@@ -77,7 +77,7 @@ class _PathState:
             sq.create_base(con)
         level = con.execute(f"SELECT value FROM {sq.META} WHERE key = 'migration'"
                             ).fetchone() if sq.has_table(con, sq.META) else None
-        if level is None or level[0] != sq.MIGRATION_LEVEL:
+        if level is None or level[0] != sq.migration_level():
             names = [r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")]
             sq.migrate(con, names)
         self.ready = self.ident
