@@ -8,6 +8,7 @@ to the east; markers 100 (21.0), 100/1, 101 (20.99), 101/1 (20.985), 102 (20.97)
 from __future__ import annotations
 
 import io
+from pathlib import Path
 import json
 import zipfile
 
@@ -35,7 +36,7 @@ def _csv(rows: list[dict], sep: str = ",") -> bytes:
     return pd.DataFrame(rows).to_csv(index=False, sep=sep).encode("utf-8")
 
 
-def _odk_inspections(tmp_path, *, accuracy=(4.5, 6.0), marker2="LA:103") -> "Path":
+def _odk_inspections(tmp_path, *, accuracy=(4.5, 6.0), marker2="LA:103") -> Path:
     """An ODK Central export (CSV zip) of two inspections with a repeat of photos."""
     main_rows = []
     for i, (marker, lat, acc) in enumerate([("LA:101", 20.99, accuracy[0]),
@@ -57,7 +58,7 @@ def _odk_inspections(tmp_path, *, accuracy=(4.5, 6.0), marker2="LA:103") -> "Pat
     return path
 
 
-def _odk_incidents(tmp_path) -> "Path":
+def _odk_incidents(tmp_path) -> Path:
     rows = []
     for i, (lat, review) in enumerate([(20.975, "approved"), (20.92, ""), (20.96, "rejected")]):
         rows.append({
@@ -74,7 +75,7 @@ def _odk_incidents(tmp_path) -> "Path":
     return path
 
 
-def _kobo_csv(tmp_path, n: int = 2, accuracy: float = 5.0) -> "Path":
+def _kobo_csv(tmp_path, n: int = 2, accuracy: float = 5.0) -> Path:
     rows = []
     for i in range(n):
         lat = 20.975 - 0.0001 * i
@@ -92,7 +93,7 @@ def _kobo_csv(tmp_path, n: int = 2, accuracy: float = 5.0) -> "Path":
     return path
 
 
-def _qfield_gpkg(tmp_path) -> "Path":
+def _qfield_gpkg(tmp_path) -> Path:
     gdf = gpd.GeoDataFrame(
         {"kind": ["landslide", "encroachment"], "status": ["reported", "verifying"],
          "reported_date": pd.to_datetime(["2026-01-10", "2026-01-11"]),
