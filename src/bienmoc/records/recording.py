@@ -252,13 +252,15 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
     allowed = check_allow(allow)
     settings = settings or RuleSettings()
     schema = SCHEMAS["incidents"]
+    fixed = ("id", "overrides") + INCIDENT_PLACE  # the place is derived from the position
+    changeable = ", ".join(c for c in schema.columns if c not in fixed)
     if not values:
         raise InvalidData(Problem(None, None, "nothing to change: give at least one of "
-                                  f"{', '.join(schema.columns[1:-1])}"), "incident")
-    bad = [k for k in values if k not in schema.columns or k in ("id", "overrides")]
+                                  f"{changeable}"), "incident")
+    bad = [k for k in values if k not in schema.columns or k in fixed]
     if bad:
         raise InvalidData(Problem(None, bad[0], f"field {bad[0]!r} cannot be changed; "
-                                  f"fields: {', '.join(schema.columns[1:-1])}"), "incident")
+                                  f"fields: {changeable}"), "incident")
     with transaction(store) as tx:
         inc = read_layer(tx, "incidents")
         hit = (inc["id"] == record_id).to_numpy()
