@@ -120,3 +120,42 @@ def test_cli_import_export_and_vietnamese_errors(store, tmp_path):
     feats = json.loads(out.read_text(encoding="utf-8"))["features"]
     assert [f["properties"]["status"] for f in feats] == ["demarcated", "not_demarcated"]
     assert all(f["geometry"]["type"] == "LineString" for f in feats)
+
+
+# -- the demo's illustrative VN–Cambodia sections ----------------------------------------------
+def test_demo_sections_cover_kh_and_pass_every_entry_rule(demo):
+    sections = demo.read("line_sections")
+    assert len(sections) == 15 and set(sections["border"]) == {"KH"}
+    model = BorderModel.from_source(demo)
+    # they tile the whole KH line, in order, without gaps
+    f, t = sections["from_m"].to_numpy(), sections["to_m"].to_numpy()
+    assert f[0] == 0 and (f[1:] == t[:-1]).all()
+    assert t[-1] == pytest.approx(model.index.length_m["KH"], abs=1)
+    # the files went through validate() only: the entry rules accept them as they are
+    again = import_records(demo, "line_sections", sections.drop(columns="geometry"),
+                           mode="replace")
+    assert len(again) == 15
+    # the derived geometry equals the shipped one (same chainage convention)
+    assert again.geometry.geom_equals_exact(sections.geometry, tolerance=1e-6).all()
+
+
+def test_demo_summary_tay_ninh_and_kh_share(demo):
+    kh = demarcation_summary(demo, border="KH")
+    total = kh["total_km"].sum()
+    done = kh["demarcated_km"].sum()
+    assert total == pytest.approx(1180.45, abs=0.1)   # the generalised line, not 1,137 km
+    assert kh["not_demarcated_km"].sum() + done == pytest.approx(total, abs=0.01)
+    assert 0.84 <= done / total <= 0.88                  # public figure: about 84 %
+    tn = demarcation_summary(demo, province="Tây Ninh")
+    (row,) = tn.itertuples()
+    # S-000007 786,264–804,456 m is Tây Ninh's not-demarcated section
+    assert row.not_demarcated_km == pytest.approx((804456 - 786264) / 1000, abs=0.01)
+    assert row.demarcated_km + row.not_demarcated_km == pytest.approx(row.total_km, abs=0.2)
+    # every KH marker not yet built lies in a not-demarcated section
+    markers = demo.read("markers")
+    kh_m = markers[markers["border"] == "KH"]
+    ch = BorderModel.from_source(demo).locate(kh_m, describe=False)["chainage_m"].to_numpy()
+    sec = demo.read("line_sections").sort_values("from_m")
+    k = sec["from_m"].searchsorted(ch, side="right") - 1
+    in_not = (sec["status"].to_numpy()[k] == "not_demarcated")
+    assert (in_not == (kh_m["construction_status"] != "built").to_numpy()).all()

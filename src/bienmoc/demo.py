@@ -18,7 +18,7 @@ __all__ = ["demo_dir", "open_demo_store", "open_store", "default_store_path", "s
 log = logging.getLogger(__name__)
 
 DEMO_LAYERS = ("boundary", "provinces", "markers", "gates", "works", "work_progress",
-               "inspections", "resurveys", "incidents")
+               "inspections", "resurveys", "incidents", "line_sections")
 
 
 def demo_dir() -> Path:
