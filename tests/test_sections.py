@@ -14,6 +14,7 @@ from bienmoc.cli.main import main
 from bienmoc.errors import InvalidData
 from bienmoc.geometry.locate import BorderModel
 from bienmoc.records import import_records
+from test_browser import browser  # noqa: F401 - the offline Chromium fixture
 
 SECTIONS = pd.DataFrame({"border": ["LA", "LA"], "from_m": [0, 3000], "to_m": [3000, 9000],
                          "status": ["demarcated", "chưa phân giới cắm mốc"],
@@ -159,3 +160,62 @@ def test_demo_summary_tay_ninh_and_kh_share(demo):
     k = sec["from_m"].searchsorted(ch, side="right") - 1
     in_not = (sec["status"].to_numpy()[k] == "not_demarcated")
     assert (in_not == (kh_m["construction_status"] != "built").to_numpy()).all()
+
+
+# -- maps ---------------------------------------------------------------------------------------
+def test_progress_map_shows_sections_with_legend_in_both_languages(store):
+    from bienmoc.maps.data import progress_data
+    from bienmoc.maps.progress import progress_map
+
+    import_records(store, "line_sections", SECTIONS)
+    d = progress_data(store, as_of="2026-01-01")
+    feats = d["sections"]["features"]
+    assert [(f["properties"]["id"], f["properties"]["status"], f["properties"]["from_m"],
+             f["properties"]["to_m"]) for f in feats] == [
+        ("S-000001", "demarcated", 0, 3000), ("S-000002", "not_demarcated", 3000, 9000)]
+    assert progress_data(store, province="Sơn La")["sections"]["features"][0][
+        "properties"]["id"] == "S-000001"
+    html = progress_map(store, tiles=None).get_root().render()
+    assert "Tình trạng phân giới cắm mốc" in html and "chưa phân giới cắm mốc" in html
+    assert '"dashArray":"10 8"' in html and '"id":"S-000002"' in html
+    en = progress_map(store, tiles=None, lang="en").get_root().render()
+    assert "Demarcation status" in en and "not demarcated" in en
+
+
+def test_strip_map_band_of_demarcation_status(store):
+    import re
+
+    from bienmoc.maps.strip import strip_svg
+
+    import_records(store, "line_sections", SECTIONS)
+    svg = strip_svg(store, "LA", 2, 10)
+    got = re.findall(r'<g class="section" data-id="([^"]+)" data-status="([^"]+)" '
+                     r'data-from-m="([^"]+)" data-to-m="([^"]+)"', svg)
+    # clipped to the strip's 2–10 km window
+    assert got == [("S-000001", "demarcated", "2000.0", "3000.0"),
+                   ("S-000002", "not_demarcated", "3000.0", "9000.0")]
+    assert "Phân giới cắm mốc" in svg and ">chưa phân giới cắm mốc<" in svg
+    assert ">not demarcated<" in strip_svg(store, "LA", 0, 11, lang="en")
+
+
+def test_progress_map_draws_sections_in_chromium(browser, tmp_path):
+    """maps.js draws the bands (a popup with the layer's labels), no JS error or CSP
+    violation (tests/test_browser.py's offline Chromium)."""
+    from test_browser import Visit
+
+    from bienmoc.api import create_app
+    from bienmoc.storage import GeoPackageStore
+    from bienmoc.testing import make_layers, serve_app
+
+    store = GeoPackageStore(tmp_path / "maps.gpkg")
+    store.write_many(make_layers())
+    import_records(store, "line_sections", SECTIONS)
+    with serve_app(create_app(store=store, tiles=None)) as base:
+        v = Visit(browser, f"{base}/maps/progress?as_of=2026-01-01")
+        (stats,) = v.ready()
+        assert stats["errors"] == [] and stats["sections"] == 2
+        text = v.page.evaluate("""() => { const st = window.bienmoc.maps[0];
+            return st.groups.sections.getLayers().map(l => st.popupFor(l).textContent); }""")
+        assert any("chưa phân giới cắm mốc" in t and "Từ lý trình (m)" in t and "3.000" in t
+                   for t in text), text
+        v.assert_clean()
