@@ -272,10 +272,19 @@ def _stored_text(v) -> str | None:
 
 def update_incident(store, record_id: str, values: Mapping[str, object], *,
                     allow: Iterable[str] = (), settings: RuleSettings | None = None,
-                    note: str | None = None) -> dict[str, tuple]:
+                    note: str | None = None, if_match: str | Iterable[str] | None = None
+                    ) -> dict[str, tuple]:
     """Change attributes of an incident (status, description, dates...) in place and log each
     change in :data:`INCIDENT_LOG`. The changed record passes the same rules as a new one
-    (problems of unchanged fields are not held against it). Returns {field: (old, new)}."""
+    (problems of unchanged fields are not held against it). Returns {field: (old, new)}.
+
+    ``if_match``: the ETag(s) of the copy the caller changed (:mod:`bienmoc.records.versions`;
+    an HTTP ``If-Match`` value is accepted as it is). It is compared with the record as it
+    stands inside the write transaction; a record changed meanwhile raises
+    :class:`~bienmoc.records.versions.StaleRecord` and nothing is written."""
+    from bienmoc.records.rules import mark_updated
+    from bienmoc.records.versions import StaleRecord, etag_matches, frame_etags
+
     allowed = check_allow(allow)
     settings = settings or RuleSettings()
     schema = SCHEMAS["incidents"]
@@ -292,6 +301,10 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
         if not hit.any():
             raise NotFound(f"no incident {record_id!r}")
         rec = inc[hit].reset_index(drop=True)
+        if if_match is not None:
+            current = frame_etags("incidents", rec)[0]
+            if not etag_matches(if_match, current):
+                raise StaleRecord(record_id, current)
         for k, v in values.items():
             rec[k] = pd.Series([v], dtype=object)
         boundary = read_layer(tx, "boundary")
@@ -307,5 +320,7 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
         if found:
             apply_overrides(data, np.array([1]), found, "incidents")
             out["overrides"] = data["overrides"].iloc[0]
-        return tx.update_fields("incidents", record_id, out, log_layer=INCIDENT_LOG,
-                                note=note)
+        changes = tx.update_fields("incidents", record_id, out, log_layer=INCIDENT_LOG,
+                                   note=note)
+        mark_updated(tx, "incidents")
+        return changes

@@ -44,7 +44,7 @@ from bienmoc.errors import Problem
 from bienmoc.model.numbers import parse_number
 
 __all__ = ["RuleSettings", "RuleProblem", "Context", "RULES", "RULE_NAMES", "run_rules",
-           "format_m", "read_layer"]
+           "format_m", "read_layer", "mark_updated"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,7 @@ def read_layer(tx, layer: str) -> gpd.GeoDataFrame:
     store = getattr(tx, "store", None)
     state = getattr(store, "layer_state", None)
     buffered = set(getattr(tx, "_frames", {}) or {}) | set(getattr(tx, "_appended", {}) or {})
+    buffered |= set(getattr(tx, "_bienmoc_updated", ()) or ())
     if state is None or layer in buffered:
         return tx.read(layer)
     key, now = (getattr(store, "uri", id(store)), layer), state(layer)
@@ -135,6 +136,17 @@ def read_layer(tx, layer: str) -> gpd.GeoDataFrame:
         _FRAMES.clear()
     _FRAMES[key] = (now, frame)
     return frame
+
+
+def mark_updated(tx, layer: str) -> None:
+    """Note that ``tx`` changed records of ``layer`` in place: a store's ``layer_state`` may
+    not show an uncommitted in-place update, so later reads of the layer in the same
+    transaction (the next write of a group commit) must bypass :func:`read_layer`'s cache."""
+    try:
+        updated = tx.__dict__.setdefault("_bienmoc_updated", set())
+    except AttributeError:  # a transaction object without a __dict__: nothing cached for it
+        return
+    updated.add(layer)
 
 
 def format_m(m: float) -> str:
