@@ -142,6 +142,12 @@ SCHEMAS: dict[str, LayerSchema] = {
          Field("surveyor", "text", max_len=200, vi="Đơn vị đo đạc", en="Surveyor"),
          _OVERRIDES),
         ("Point",), id_prefix="R", vi="Đo đạc lại vị trí mốc", en="Resurveys"),
+    "provinces": LayerSchema(
+        "provinces",
+        (Field("name", "text", required=True, max_len=100, vi="Tỉnh", en="Province"),
+         Field("code", "text", max_len=20, vi="Mã", en="Code")),
+        ("Polygon", "MultiPolygon"), key=("name",), vi="Tỉnh biên giới",
+        en="Border provinces"),
     # Sections of a border line by demarcation status: chainage intervals along the stored
     # line (the chainage of bienmoc.geometry.locate: metres from the line's start, gaps
     # between parts not counted). The geometry is derived from the chainage at entry.
@@ -158,12 +164,6 @@ SCHEMAS: dict[str, LayerSchema] = {
          _NOTES, _OVERRIDES),
         ("LineString", "MultiLineString"), geometry_required=False, id_prefix="S",
         vi="Đoạn biên giới theo tình trạng phân giới", en="Line sections"),
-    "provinces": LayerSchema(
-        "provinces",
-        (Field("name", "text", required=True, max_len=100, vi="Tỉnh", en="Province"),
-         Field("code", "text", max_len=20, vi="Mã", en="Code")),
-        ("Polygon", "MultiPolygon"), key=("name",), vi="Tỉnh biên giới",
-        en="Border provinces"),
 }
 
 #: Layers every store holds, in dependency order.
