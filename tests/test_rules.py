@@ -474,6 +474,11 @@ def test_every_rule_message_has_a_vietnamese_rendering(store):
         "resurveys": gpd.GeoDataFrame([{"date": "2025-01-01", "border": "LA", "marker": "101",
                                         "previous_wkt": "POINT (104.5 20.99)", "reason": "x"}],
                                       geometry=[pt(104.52, 20.99)], crs=4326),
+        "line_sections": gpd.GeoDataFrame({"border": "LA", "from_m": [0, 2000, 9000, 9000],
+                                           "to_m": [3000, 4000, 8000, 12000],
+                                           "province": [None, None, None, "Sơn La"],
+                                           "status": "demarcated"},
+                                          geometry=[None] * 4, crs=4326),
     }
     from bienmoc.model.schema import validate
 

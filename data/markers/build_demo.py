@@ -1215,6 +1215,65 @@ def check_inspections(m, wgs, ins, geoms, resurveys, works):
 
 # -- output ----------------------------------------------------------------------------------
 
+# -- line sections: demarcation status along VN-Cambodia (illustrative) ----------------------
+#: The main-number stretches of VN-Cambodia left undemarcated (their markers are planned or
+#: under construction, see assign_attributes); a section ends at the last built marker before
+#: the stretch and starts again at the first built marker after it.
+UNDEMARCATED_KH = ((176, 184), (222, 240), (268, 290))
+KH_PROTOCOL = ("Nghị định thư phân giới cắm mốc biên giới đất liền Việt Nam – Campuchia "
+               "(05/10/2019)")
+
+
+def build_sections(m, runs):
+    """VN-Cambodia cut into line sections: not demarcated over UNDEMARCATED_KH, demarcated
+    elsewhere, and cut again where the line passes from one province to the next (each
+    section lies in one province). Chainage and geometry come from bienmoc's own line index
+    of the written boundary (the convention of bienmoc.geometry.locate), so the files agree
+    with what `bienmoc import line_sections` derives from the same chainages."""
+    from bienmoc.geometry.linear import LineIndex
+    from bienmoc.geometry.sections import chainage_lines
+
+    index = LineIndex(Written.layers["boundary"], crs=METRIC)
+    length = index.length_m["KH"]
+    kh = m[m.border == "KH"]
+    xy = index.to_metric_xy(to_wgs84(kh.geometry.values))
+    ch = index.locate_on("KH", xy[:, 0], xy[:, 1]).chainage_m
+    main = kh["main"].to_numpy()
+    cuts, status = [0.0], []
+    for a, z in UNDEMARCATED_KH:
+        cuts += [float(np.ceil(ch[main < a].max())), float(np.floor(ch[main > z].min()))]
+        status += ["demarcated", "not_demarcated"]
+    cuts.append(length)
+    status.append("demarcated")
+    bounds = sorted({round(b) for _, b, _ in runs["KH"][:-1]})  # province changes
+    rows = []
+    for (a, z), st in zip(zip(cuts[:-1], cuts[1:]), status):
+        inner = [a] + [b for b in bounds if a < b < z] + [z]
+        for s, e in zip(inner[:-1], inner[1:]):
+            mid = (s + e) / 2
+            prov = next(n for n, r0, r1 in runs["KH"] if r0 <= mid <= r1)
+            rows.append(dict(border="KH", province=prov, from_m=round(s), to_m=round(e),
+                             status=st, document=KH_PROTOCOL if st == "demarcated" else None,
+                             notes=None if st == "demarcated" else
+                             "Đoạn chưa phân giới cắm mốc (minh họa)"))
+    rows[-1]["to_m"] = float(np.floor(length))
+    for k, r in enumerate(rows, 1):
+        r["id"] = f"S-{k:06d}"
+    # the markers agree: built ones in demarcated sections, the others in not-demarcated ones
+    f = np.array([r["from_m"] for r in rows])
+    k = np.clip(np.searchsorted(f, ch, side="right") - 1, 0, len(rows) - 1)
+    demarcated = np.array([rows[i]["status"] == "demarcated" for i in k])
+    built = (kh.construction_status == "built").to_numpy()
+    bad = kh.number.to_numpy()[demarcated != built]
+    assert not len(bad), f"markers {list(bad[:10])} disagree with their section's status"
+    assert all(a["to_m"] == b["from_m"] for a, b in zip(rows[:-1], rows[1:]))
+    geoms = chainage_lines(index, [r["border"] for r in rows], f,
+                           np.array([r["to_m"] for r in rows]))
+    geoms = shapely.transform(np.asarray(geoms.values, dtype=object),
+                              lambda xy: np.round(xy, 7))
+    return rows, geoms
+
+
 def plain(v):
     """A JSON-ready Python value (None for missing)."""
     if v is None or v == "" or (isinstance(v, float) and np.isnan(v)):
@@ -1299,8 +1358,20 @@ def main():
     sizes["inspections"] = write_layer("inspections", inspections, inspection_geoms)
     sizes["work_progress"] = write_layer("work_progress", progress, [None] * len(progress))
     sizes["resurveys"] = write_layer("resurveys", resurveys, [r["geometry"] for r in resurveys])
+    sections, section_geoms = build_sections(m, runs)
+    sizes["line_sections"] = write_layer("line_sections", sections, section_geoms)
     summary(m, gates, works, incidents, sizes, runs)
     summary_records(m, works, progress, inspections, resurveys, facts)
+    summary_sections(sections)
+
+
+def summary_sections(sections):
+    km = pd.DataFrame(sections).assign(km=lambda d: (d.to_m - d.from_m) / 1000)
+    total = km.km.sum()
+    done = km.km[km.status == "demarcated"].sum()
+    tn = km[km.province == "Tây Ninh"].groupby("status").km.sum().round(1).to_dict()
+    print(f"line sections: {len(km)} on KH, {done:.1f} of {total:.1f} km demarcated "
+          f"({100 * done / total:.1f} %); Tây Ninh {tn}")
 
 
 def summary(m, gates, works, incidents, sizes, runs):

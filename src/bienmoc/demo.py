@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 SEED_VERSION = "2: incidents located on the line"
 
 DEMO_LAYERS = ("boundary", "provinces", "markers", "gates", "works", "work_progress",
-               "inspections", "resurveys", "incidents")
+               "inspections", "resurveys", "incidents", "line_sections")
 
 
 def demo_dir() -> Path:

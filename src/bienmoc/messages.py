@@ -140,6 +140,19 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"record (.+?) is of (.+?), not (.+?): a correction replaces a record of the same "
      r"subject", r"bản ghi \1 thuộc \2, không phải \3: bản đính chính phải thay một bản ghi "
      r"của cùng mốc/công trình"),
+    # line sections (rules section_chainage / section_overlap / section_province)
+    (r"to_m (\S+) m is not after from_m (\S+) m: a section runs from the lower chainage to "
+     r"the higher", r"đến lý trình \1 m không lớn hơn từ lý trình \2 m: một đoạn đi từ lý "
+     r"trình nhỏ đến lý trình lớn"),
+    (r"to_m (\S+) m lies beyond the end of the (\S+) line \((\S+) m\)",
+     r"đến lý trình \1 m vượt quá điểm cuối đường biên giới \2 (\3 m)"),
+    (r"section (\S+)–(\S+) m of the (\S+) line overlaps section (\S+) \((\S+)–(\S+) m\)",
+     r"đoạn \1–\2 m của đường biên giới \3 chồng lấn đoạn \4 (\5–\6 m)"),
+    (r"section (\S+)–(\S+) m of the (\S+) line overlaps row (\d+) \((\S+)–(\S+) m\)",
+     r"đoạn \1–\2 m của đường biên giới \3 chồng lấn đoạn ở dòng \4 (\5–\6 m)"),
+    (r"province (.+?) holds no part of the (\S+) line between (\S+) and (\S+) m, which lies "
+     r"in (.+)", r"tỉnh \1 không có phần nào của đường biên giới \2 từ lý trình \3 đến \4 m; "
+     r"đoạn này thuộc \5"),
     (r"unknown rule (.+?) to allow; the rules are (.+)",
      r"không có quy tắc \1 để cho phép ngoại lệ; các quy tắc: \2"),
     (r"nothing to change: give at least one of (.+)",

@@ -34,8 +34,8 @@ from starlette.routing import Match
 
 from bienmoc.api.query import (LayerIndex, QueryCache, collection_schema, dumps, parse_interval,
                                property_schema)
-from bienmoc.api.responses import (GEOJSON, JSON, base_url, not_found, problems_response,
-                                   with_links)
+from bienmoc.api.responses import (GEOJSON, JSON, base_url, item_etag, not_found,
+                                   problems_response, with_links)
 from bienmoc.api.settings import Settings
 from bienmoc.api.writes import (IncidentIn, IncidentPatch, InspectionIn, _codes,
                                 add_write_routes)
@@ -405,13 +405,20 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, collectio
 
     async def item(request: Request, featureId: str,
                    f: Optional[Literal["json"]] = Query(None)):
+        from bienmoc.records.versions import etag_matches
+
         with cache.lock:
             lay = cache.layer(name)
             row = lay.pos.get(featureId)
             body = None if row is None else with_links(request, name, lay, row)
+            etag = None if row is None else item_etag(name, lay, row)
         if body is None:
             return not_found(f"no feature {featureId!r} in collection {name!r}")
-        return Response(body, 200, media_type=GEOJSON, headers=_CRS_HEADER)
+        # ETag: the record's content version; a PATCH sends it back in If-Match
+        inm = request.headers.get("if-none-match")
+        if inm is not None and etag_matches(inm, etag.strip('"')):
+            return Response(status_code=304, headers={"ETag": etag})
+        return Response(body, 200, media_type=GEOJSON, headers={**_CRS_HEADER, "ETag": etag})
 
     r.add_api_route(f"/collections/{name}/items/{{featureId:path}}", item, methods=["GET"],
                     tags=tag, summary=f"One feature of {name}", name=f"item_{name}",

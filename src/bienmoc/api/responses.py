@@ -38,6 +38,14 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def item_etag(name: str, lay: LayerIndex, row: int) -> str:
+    """The quoted ETag of a cached feature: :func:`bienmoc.records.versions.record_etag` of
+    its stored content (the same tag a write transaction computes from its own read)."""
+    from bienmoc.records.versions import quote, record_etag
+
+    return quote(record_etag(name, lay.record(row), lay.geoms[row]))
+
+
 def with_links(request: Request, name: str, lay: LayerIndex, row: int) -> bytes:
     """One feature of a cached layer as GeoJSON, with its self and collection links."""
     return add_links(request, name, lay.ids[row], lay.feature_bytes([row])[0])

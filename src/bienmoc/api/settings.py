@@ -28,5 +28,9 @@ class Settings(BaseSettings):
     #: Other thresholds of the entry rules (:class:`bienmoc.records.RuleSettings` fields), as
     #: JSON, e.g. ``BIENMOC_WRITE_RULES='{"displacement_m": 50, "gate_max_distance_m": 3000}'``.
     write_rules: dict[str, Any] = Field(default_factory=dict)
+    #: PATCH must carry ``If-Match`` (the item's ETag): without it the answer is 428
+    #: Precondition Required. Off by default: a PATCH without If-Match changes the record as
+    #: it stands (last writer wins), as before ETags existed.
+    require_if_match: bool = Field(False)
     #: Default language of pages: vi or en.
     lang: str = Field("vi", pattern="^(vi|en)$")

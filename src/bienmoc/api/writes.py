@@ -30,8 +30,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from bienmoc.api.query import QueryCache, frame_feature_bytes
-from bienmoc.api.responses import (GEOJSON, add_links, base_url, invalid, not_found,
-                                   problems_response, with_links)
+from bienmoc.api.responses import (GEOJSON, add_links, base_url, invalid, item_etag,
+                                   not_found, problems_response, with_links)
 from bienmoc.api.settings import Settings
 from bienmoc.errors import InvalidData, NotFound
 from bienmoc.model.dates import parse_date
@@ -215,6 +215,13 @@ IdempotencyKey = Annotated[Optional[str], Header(
     "first answer (the original 201) and stores nothing new.")]
 
 
+IfMatch = Annotated[Optional[str], Header(
+    alias="If-Match", max_length=2000,
+    description="The ETag of the copy being changed (GET .../items/{id} answers it): the "
+    "change is applied only if the incident still has that ETag, else 412. `*` matches any "
+    "version.")]
+
+
 class _Writer:
     """Translate requests into :mod:`bienmoc.records` calls. A 201 is built from the record
     as written; a PATCH answers from the refreshed cache.
@@ -227,6 +234,7 @@ class _Writer:
     def __init__(self, store, settings: Settings, cache: QueryCache):
         self.store, self.cache = store, cache
         self.rules = rule_settings(settings)
+        self.require_if_match = settings.require_if_match
         self.group = GroupWriter(store) if hasattr(store, "transaction") else None
         self._lock = threading.Lock()  # stores without transactions: one write at a time
 
@@ -242,7 +250,8 @@ class _Writer:
             self.cache.refresh()
             lay = self.cache.layer(name)
             body = with_links(request, name, lay, lay.pos[record_id])
-        headers = {}
+            etag = item_etag(name, lay, lay.pos[record_id])
+        headers = {"ETag": etag}
         if status == 201:
             headers["Location"] = (f"{base_url(request)}/collections/{name}/items/"
                                    f"{quote(record_id, safe='')}")
@@ -293,18 +302,33 @@ class _Writer:
         return self._created(request, "incidents", data)
 
     def patch_incident(self, request: Request, record_id: str, patch: IncidentPatch,
-                       allow: list[str]) -> Response:
+                       allow: list[str], if_match: str | None = None) -> Response:
         from bienmoc.records import update_incident
+        from bienmoc.records.versions import StaleRecord, quote
+
+        if if_match is None and self.require_if_match:
+            return problems_response(428, "precondition required", [
+                {"field": "If-Match", "reason": "this server requires If-Match with the "
+                 "incident's ETag (from GET /collections/incidents/items/{id})"}])
 
         # only the fields the client sent (a JSON merge patch); what may change is the
         # library's rule (update_incident refuses an empty change or a missing status)
         values = {k: getattr(patch, k) for k in IncidentPatch.model_fields
                   if k in patch.model_fields_set}
         try:
+            # the If-Match comparison happens inside the write transaction (no race)
             self._write(lambda tx: update_incident(tx, record_id, values, allow=allow,
-                                                   settings=self.rules, note="api"))
+                                                   settings=self.rules, note="api",
+                                                   if_match=if_match))
         except NotFound:
             return not_found(f"no incident {record_id!r}")
+        except StaleRecord as e:
+            r = problems_response(412, "precondition failed", [
+                {"field": "If-Match", "reason": f"incident {record_id} changed since that "
+                 "copy was read: read it again (its current ETag is in this answer's ETag "
+                 "header) and apply the change to the new copy"}])
+            r.headers["ETag"] = quote(e.current)
+            return r
         except InvalidData as e:
             return invalid(e, "invalid change")
         return self._respond(request, "incidents", record_id, 200)
@@ -352,14 +376,19 @@ def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache)
              summary="Change an incident's status or description (JSON merge patch)",
              response_class=Response,
              responses={**{k: v for k, v in created.items() if k != 201},
-                        200: {"description": "The changed incident", "content": {GEOJSON: {}}},
-                        404: {"description": "No such incident"}})
+                        200: {"description": "The changed incident (its new ETag in the "
+                              "ETag header)", "content": {GEOJSON: {}}},
+                        404: {"description": "No such incident"},
+                        412: {"description": "If-Match does not match: the incident changed "
+                              "since it was read (the current ETag is in the ETag header)"},
+                        428: {"description": "If-Match missing on a server that requires it "
+                              "(BIENMOC_REQUIRE_IF_MATCH)"}})
     def patch_incident(request: Request,
                        featureId: Annotated[str, Path(max_length=64)],
                        patch: Annotated[IncidentPatch, Body(
                            media_type="application/merge-patch+json")],
-                       allow: Allow = []) -> Response:
-        return writer.patch_incident(request, featureId, patch, allow)
+                       allow: Allow = [], if_match: IfMatch = None) -> Response:
+        return writer.patch_incident(request, featureId, patch, allow, if_match)
 
     @r.post("/collections/inspections/items", tags=wtag, status_code=201, dependencies=auth,
             summary="Record an inspection of a marker (GeoJSON Feature)",

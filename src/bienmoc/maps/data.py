@@ -404,6 +404,8 @@ def _progress(source, border, province, d, stall_days, cycle_months, with_works,
         out["works"] = _works_rows(ws, works_layer, _layer(source, "markers"))
         out["counts"]["works"] = len(out["works"])
         out["counts"]["stalled"] = sum(w["status"] == "stalled" for w in out["works"])
+    if with_works:  # the progress map: line sections by demarcation status
+        out["sections"] = _sections(source, border, province)
     if with_gates:
         gates = _filter(_layer(source, "gates"), border, province)
         gates = gates[gates.geometry.notna()]
@@ -412,6 +414,20 @@ def _progress(source, border, province, d, stall_days, cycle_months, with_works,
                          "kind": _txt(g.kind), "status": _txt(g.status),
                          "border": _txt(g.border), "province": _txt(g.province)}
                         for g in gates.itertuples(index=False)]
+    return out
+
+
+def _sections(source, border, province) -> dict:
+    """Line sections (GeoJSON, simplified like the boundary) with status and chainage."""
+    sec = _filter(_layer(source, "line_sections"), border, province)
+    sec = sec[sec.geometry.notna()] if len(sec) else sec
+    props = ["id", "border", "province", "status", "from_m", "to_m", "document"]
+    if not len(sec):
+        return {"type": "FeatureCollection", "features": []}
+    out = _geojson(simplify_m(sec[props + ["geometry"]], _BOUNDARY_TOL_M), props)
+    for f in out["features"]:  # chainages as numbers, not text
+        p = f["properties"]
+        p["from_m"], p["to_m"] = _num(float(p["from_m"])), _num(float(p["to_m"]))
     return out
 
 

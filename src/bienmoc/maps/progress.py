@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Mapping
 
 from bienmoc.analysis.progress import DEFAULT_STALL_DAYS, WorkStatus, as_of_date
-from bienmoc.model.schema import Condition, ConstructionStatus, label
+from bienmoc.model.schema import Condition, ConstructionStatus, DemarcationStatus, label
 from bienmoc.maps.data import progress_data
 from bienmoc.maps.page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line, ring, swatch
-from bienmoc.maps.style import (CONDITION_COLOURS, NEVER_RING, OVERDUE_RING, STALLED_HALO, STATUS_COLOURS,
-                    WORK_COLOURS, BOUNDARY_COLOUR)
+from bienmoc.maps.style import (CONDITION_COLOURS, NEVER_RING, OVERDUE_RING, SECTION_COLOURS,
+                                STALLED_HALO, STATUS_COLOURS, WORK_COLOURS, BOUNDARY_COLOUR)
 from bienmoc.maps.text import t
 
 __all__ = ["progress_map"]
@@ -24,6 +24,8 @@ def _legend(lang: str) -> str:
     out += [swatch(c, label(WorkStatus(s), lang)) for s, c in WORK_COLOURS.items()]
     out += [ring(STALLED_HALO, t("stalled", lang)), ring(OVERDUE_RING, t("overdue", lang)),
             ring(NEVER_RING, t("never", lang)), line(BOUNDARY_COLOUR, t("boundary", lang))]
+    out.append(f"<b>{t('sections', lang)}</b>")
+    out += [line(c, label(DemarcationStatus(s), lang)) for s, c in SECTION_COLOURS.items()]
     return "".join(out)
 
 
@@ -52,6 +54,7 @@ def progress_map(source, *, lang: str = "vi", border: str | None = None,
     if stall_days != DEFAULT_STALL_DAYS:
         params["stall_days"] = stall_days
     groups = [("neighbours", "neighbours", True), ("provinces", "provinces", True),
+              ("sections", "sections", True),
               ("boundary", "boundary", True), ("markers", "markers", True),
               ("works", "works", True), ("stalled", "stalled", True),
               ("overdue", "overdue", True), ("never", "never", False)]

@@ -4,6 +4,8 @@
 border's line in the :class:`~bienmoc.geometry.linear.LineIndex`):
 
 * province bands (the :class:`~bienmoc.geometry.locate.BorderModel`'s province runs);
+* a band of demarcation status from the ``line_sections`` layer (blank where no section is
+  recorded);
 * the axis with km ticks, markers on it coloured by status/condition (``maps/style.py``),
   labelled with their numbers (labels thinned when crowded: every marker is drawn, a label is
   written only when it does not overlap the previous one);
@@ -32,7 +34,8 @@ import shapely
 from bienmoc.errors import InvalidData
 from bienmoc.geometry.locate import BorderModel, locate
 from bienmoc.maps.style import (BOUNDARY_COLOUR, CONDITION_COLOURS, GATE_COLOUR,
-                                INCIDENT_COLOURS, STATUS_COLOURS, WORK_COLOURS, marker_colour)
+                                INCIDENT_COLOURS, SECTION_COLOURS, STATUS_COLOURS, WORK_COLOURS,
+                                marker_colour)
 from bienmoc.maps.text import border_name
 from bienmoc.model.source import frames
 
@@ -46,11 +49,11 @@ _TXT = {
     "vi": {"title": "Sơ đồ duỗi thẳng tuyến biên giới {b}, km {a} – km {z}",
            "province": "Tỉnh", "markers": "Cột mốc", "stakes": "Cọc dấu", "gates": "Cửa khẩu",
            "works": "Công trình", "incidents": "Vụ việc", "hotspots": "Vụ việc / {s} km",
-           "km": "km", "as_of": "tính đến ngày {d}", "none": "(không có)"},
+           "demarcation": "Phân giới cắm mốc", "km": "km", "as_of": "tính đến ngày {d}", "none": "(không có)"},
     "en": {"title": "Strip map of the {b} border, km {a} – km {z}",
            "province": "Province", "markers": "Markers", "stakes": "Stakes", "gates": "Gates",
            "works": "Works", "incidents": "Incidents", "hotspots": "Incidents / {s} km",
-           "km": "km", "as_of": "as of {d}", "none": "(none)"},
+           "demarcation": "Demarcation", "km": "km", "as_of": "as of {d}", "none": "(none)"},
 }
 _BAND_FILLS = ("#ffffcc", "#d9f0d3", "#e0ecf4", "#fde0dd", "#f2f0f7")
 
@@ -67,10 +70,12 @@ def _fmt_km(v: float) -> str:
 def strip_features(source, border: str, from_km: float, to_km: float, *, as_of=None) -> dict:
     """Everything the strip map draws, located on ``border`` between the two chainages (km):
     {'markers', 'stakes', 'gates', 'works', 'incidents'} frames with ``chainage_m`` (works also
-    ``start_m``/``end_m``), 'provinces' [(start_m, end_m, name)], and the model."""
+    ``start_m``/``end_m``), 'provinces' [(start_m, end_m, name)], 'sections' [(start_m, end_m,
+    status, id)] of the line_sections layer, and the model."""
     if not (np.isfinite(from_km) and np.isfinite(to_km)) or to_km <= from_km or from_km < 0:
         raise InvalidData(f"need 0 <= from_km < to_km, got from_km={from_km}, to_km={to_km}")
-    f = frames(source, ("boundary", "markers", "provinces", "gates", "works", "incidents"))
+    f = frames(source, ("boundary", "markers", "provinces", "gates", "works", "incidents",
+                        "line_sections"))
     model = BorderModel(f["boundary"], f["markers"], f["provinces"])
     if border not in model.index.borders:
         raise InvalidData(f"border={border!r}: no boundary line of that border "
@@ -112,6 +117,11 @@ def strip_features(source, border: str, from_km: float, to_km: float, *, as_of=N
     ends = np.concatenate([starts[1:], [model.index.length_m[border]]])
     out["provinces"] = [(max(s, lo), min(e, hi), n) for s, e, n in zip(starts, ends, names)
                         if e > lo and s < hi]
+    sec = f["line_sections"]
+    sec = sec[sec["border"] == border] if len(sec) else sec
+    out["sections"] = sorted((max(float(a), lo), min(float(z), hi), st, i) for a, z, st, i in
+                             zip(sec["from_m"], sec["to_m"], sec["status"], sec["id"])
+                             if z > lo and a < hi)
     return out
 
 
@@ -151,7 +161,7 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
     def x(ch) -> np.ndarray:
         return LEFT + (np.asarray(ch, float) - lo) / span * inner
 
-    rows = {"province": 50, "labels": 150, "axis": 165, "stakes": 205, "gates": 240,
+    rows = {"province": 50, "demarcation": 88, "labels": 150, "axis": 165, "stakes": 205, "gates": 240,
             "works": 280, "incidents": 325, "hotspots": 400}
     height = 490
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
@@ -176,6 +186,15 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
                  f'y="{rows["province"] - 14}" width="{max(x1 - x0, 0.5):.1f}" height="26" '
                  f'fill="{_BAND_FILLS[i % len(_BAND_FILLS)]}" stroke="#666"/>'
                  f'<text x="{x0 + 4:.1f}" y="{rows["province"] + 4}">{_e(name or "?")}</text></g>')
+    # demarcation status band (the line_sections layer)
+    for s, e, status, sid in d["sections"]:
+        x0, x1 = x(s), x(e)
+        o.append(f'<g class="section" data-id="{_e(sid)}" data-status="{_e(status)}" '
+                 f'data-from-m="{s:.1f}" data-to-m="{e:.1f}"><rect x="{x0:.1f}" '
+                 f'y="{rows["demarcation"] - 7}" width="{max(x1 - x0, 0.5):.1f}" height="14" '
+                 f'fill="{SECTION_COLOURS.get(status, "#9e9e9e")}" stroke="#333" '
+                 f'stroke-width="0.5"><title>{_e(sid)}: {_e(_status_label(status, lang))}'
+                 f'</title></rect>{_band_label(x0, x1, rows["demarcation"], status, lang)}</g>')
     # axis and km ticks
     ya = rows["axis"]
     o.append(f'<line x1="{LEFT}" y1="{ya}" x2="{WIDTH - RIGHT}" y2="{ya}" '
@@ -245,12 +264,27 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
                          f'height="{h:.1f}" fill="#fb6a4a"><title>km {_fmt_km(s / 1000)}: '
                          f'{int(c)}</title></rect></g>')
     for key, frame in (("stakes", d["stakes"]), ("gates", d["gates"]), ("works", d["works"]),
-                       ("incidents", d["incidents"])):
+                       ("incidents", d["incidents"]), ("demarcation", d["sections"])):
         if not len(frame):
             o.append(f'<text x="{LEFT}" y="{rows[key] + 4}" fill="#999">{_e(T["none"])}</text>')
     o.append(_legend(lang, height - 22))
     o.append("</svg>")
     return "\n".join(o)
+
+
+def _status_label(status: str, lang: str) -> str:
+    from bienmoc.model.schema import label
+
+    return label(status, lang)
+
+
+def _band_label(x0: float, x1: float, y: int, status: str, lang: str) -> str:
+    """The status written inside its band when it fits (the band is its own legend)."""
+    text = _status_label(status, lang)
+    if x1 - x0 < 6.2 * len(text) + 8:
+        return ""
+    return (f'<text x="{(x0 + x1) / 2:.1f}" y="{y + 4}" text-anchor="middle" font-size="10" '
+            f'fill="#000">{_e(text)}</text>')
 
 
 def _legend(lang: str, y: int) -> str:

@@ -30,9 +30,18 @@ NEIGHBOUR_STYLE = {"color": "#bdbdbd", "weight": 0, "fillColor": "#cfcfcf", "fil
 BOUNDARY_STYLE = {"color": BOUNDARY_COLOUR, "weight": 3, "opacity": 0.9}
 
 
+#: Line sections by demarcation status (bienmoc.schema.DemarcationStatus): a wide band under
+#: the boundary line, solid where demarcated, dashed orange where not yet.
+SECTION_COLOURS = {"demarcated": "#1a9641", "not_demarcated": "#ff7f00"}
+SECTION_STYLES = {"demarcated": {"color": SECTION_COLOURS["demarcated"], "weight": 8,
+                                 "opacity": 0.45},
+                  "not_demarcated": {"color": SECTION_COLOURS["not_demarcated"], "weight": 8,
+                                     "opacity": 0.9, "dashArray": "10 8"}}
+
+
 def js_colours() -> dict:
     """Every colour the browser code needs."""
     return {"status": STATUS_COLOURS, "condition": CONDITION_COLOURS, "work": WORK_COLOURS,
             "stalled": STALLED_HALO, "overdue": OVERDUE_RING, "never": NEVER_RING,
             "incident": INCIDENT_COLOURS, "neighbour": NEIGHBOUR_STYLE,
-            "province": PROVINCE_STYLE, "boundary": BOUNDARY_STYLE}
+            "province": PROVINCE_STYLE, "boundary": BOUNDARY_STYLE, "section": SECTION_STYLES}

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from bienmoc.geometry.locate import NEIGHBOURS
 from bienmoc.analysis.progress import WorkStatus
-from bienmoc.model.schema import (ConstructionStatus, Condition, GateKind, GateStatus, IncidentKind,
-                      IncidentStatus, MarkerKind, WorkKind, label)
+from bienmoc.model.schema import (SCHEMAS, ConstructionStatus, Condition, DemarcationStatus,
+                                 GateKind, GateStatus, IncidentKind, IncidentStatus, MarkerKind,
+                                 WorkKind, label)
 
 __all__ = ["T", "t", "js_labels", "border_name"]
 
@@ -42,6 +43,7 @@ T: dict[str, dict[str, str]] = {
     "provinces": {"vi": "Tỉnh biên giới", "en": "Border provinces"},
     "neighbours": {"vi": "Nước láng giềng", "en": "Neighbouring countries"},
     "boundary": {"vi": "Đường biên giới", "en": "Boundary line"},
+    "sections": {"vi": "Tình trạng phân giới cắm mốc", "en": "Demarcation status"},
     "markers": {"vi": "Cột mốc", "en": "Markers"},
     "gates": {"vi": "Cửa khẩu", "en": "Border gates"},
     "overdue": {"vi": "Mốc quá hạn kiểm tra", "en": "Markers overdue for inspection"},
@@ -127,7 +129,11 @@ def js_labels(lang: str) -> dict:
     """Labels for the browser: fields, texts and every enum used in popups."""
     sides = {code: (f"phía {vi}" if lang == "vi" else f"{en} side")
              for code, (vi, en) in NEIGHBOURS.items()}
-    return {"fields": _JS_FIELDS[lang], "text": _JS_TEXT[lang], "enums": {
+    # line-section popups: the layer's own field labels (model/layers.py)
+    fields = {**_JS_FIELDS[lang], **{f"section_{f.name}": getattr(f, lang)
+                                     for f in SCHEMAS["line_sections"].fields}}
+    return {"fields": fields, "text": _JS_TEXT[lang], "enums": {
+        "demarcation": _enum(DemarcationStatus, lang),
         "kind": _enum(MarkerKind, lang), "construction_status": _enum(ConstructionStatus, lang),
         "condition": _enum(Condition, lang), "work_kind": _enum(WorkKind, lang),
         "work_status": _enum(WorkStatus, lang), "gate_kind": _enum(GateKind, lang),

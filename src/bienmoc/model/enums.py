@@ -9,7 +9,7 @@ from enum import StrEnum
 
 __all__ = ["MarkerKind", "Arrangement", "ConstructionStatus", "Condition", "GateKind",
            "GateStatus", "WorkKind", "InspectionTeam", "FoundCondition", "IncidentKind",
-           "IncidentStatus", "HomeSide", "label"]
+           "IncidentStatus", "HomeSide", "DemarcationStatus", "label"]
 
 
 class _Labelled(StrEnum):
@@ -133,6 +133,14 @@ class HomeSide(_Labelled):
     RIGHT = "right"
 
 
+class DemarcationStatus(_Labelled):
+    """Whether a section of the line has been demarcated (phân giới cắm mốc). The seeds and
+    the public figures know only these two states; a disputed section is not demarcated."""
+
+    DEMARCATED = "demarcated"
+    NOT_DEMARCATED = "not_demarcated"
+
+
 _LABELS: dict[type, dict] = {
     MarkerKind: {MarkerKind.LARGE: ("mốc đại", "large marker"),
                  MarkerKind.MEDIUM: ("mốc trung", "medium marker"),
@@ -185,6 +193,9 @@ _LABELS: dict[type, dict] = {
                      IncidentStatus.NEGOTIATING: ("đang giao thiệp", "in negotiation"),
                      IncidentStatus.RESOLVED: ("đã giải quyết", "resolved")},
     HomeSide: {HomeSide.LEFT: ("bên trái", "left"), HomeSide.RIGHT: ("bên phải", "right")},
+    DemarcationStatus: {DemarcationStatus.DEMARCATED: ("đã phân giới cắm mốc", "demarcated"),
+                        DemarcationStatus.NOT_DEMARCATED: ("chưa phân giới cắm mốc",
+                                                           "not demarcated")},
 }
 _LABELS[FoundCondition] = {FoundCondition(c.value): _LABELS[Condition][c]
                            for c in Condition if c is not Condition.UNKNOWN}

@@ -6,7 +6,7 @@ one more entry in :data:`SCHEMAS` (and, if users import it, in :data:`IMPORTABLE
 from __future__ import annotations
 
 from bienmoc.model.enums import (
-    Arrangement, Condition, ConstructionStatus, FoundCondition, GateKind, GateStatus, HomeSide,
+    Arrangement, Condition, ConstructionStatus, DemarcationStatus, FoundCondition, GateKind, GateStatus, HomeSide,
     IncidentKind, IncidentStatus, InspectionTeam, MarkerKind, WorkKind)
 from bienmoc.model.fields import Field, LayerSchema
 
@@ -156,10 +156,26 @@ SCHEMAS: dict[str, LayerSchema] = {
          Field("code", "text", max_len=20, vi="Mã", en="Code")),
         ("Polygon", "MultiPolygon"), key=("name",), vi="Tỉnh biên giới",
         en="Border provinces"),
+    # Sections of a border line by demarcation status: chainage intervals along the stored
+    # line (the chainage of bienmoc.geometry.locate: metres from the line's start, gaps
+    # between parts not counted). The geometry is derived from the chainage at entry.
+    "line_sections": LayerSchema(
+        "line_sections",
+        (_ID, _BORDER, _PROVINCE,
+         Field("from_m", "float", required=True, min=0, vi="Từ lý trình (m)",
+               en="From chainage (m)"),
+         Field("to_m", "float", required=True, min=0, vi="Đến lý trình (m)",
+               en="To chainage (m)"),
+         Field("status", DemarcationStatus, required=True, vi="Tình trạng phân giới",
+               en="Demarcation status"),
+         Field("document", "text", max_len=500, vi="Văn bản pháp lý", en="Document"),
+         _NOTES, _OVERRIDES),
+        ("LineString", "MultiLineString"), geometry_required=False, id_prefix="S",
+        vi="Đoạn biên giới theo tình trạng phân giới", en="Line sections"),
 }
 
 #: Layers every store holds, in dependency order.
 LAYERS: tuple[str, ...] = tuple(SCHEMAS)
 #: Kinds accepted by ``bienmoc import`` / ``export``.
 IMPORTABLE: tuple[str, ...] = ("boundary", "markers", "gates", "works", "inspections",
-                               "incidents", "work_progress", "provinces")
+                               "incidents", "work_progress", "provinces", "line_sections")

@@ -32,7 +32,7 @@ import shapely
 from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.errors import InvalidData, Problem
 from bienmoc.model.enums import (  # noqa: F401 - re-exported: schema is their public home
-    Arrangement, Condition, ConstructionStatus, FoundCondition, GateKind, GateStatus, HomeSide,
+    Arrangement, Condition, ConstructionStatus, DemarcationStatus, FoundCondition, GateKind, GateStatus, HomeSide,
     IncidentKind, IncidentStatus, InspectionTeam, MarkerKind, WorkKind, label)
 from bienmoc.model.dates import parse_date
 from bienmoc.model.numbers import parse_number
@@ -42,6 +42,7 @@ from bienmoc.model.layers import IMPORTABLE, LAYERS, SCHEMAS  # noqa: F401 - re-
 __all__ = [
     "MarkerKind", "Arrangement", "ConstructionStatus", "Condition", "GateKind", "GateStatus",
     "WorkKind", "InspectionTeam", "FoundCondition", "IncidentKind", "IncidentStatus", "HomeSide",
+    "DemarcationStatus",
     "Field", "LayerSchema", "SCHEMAS", "LAYERS", "IMPORTABLE", "label", "validate", "conform",
     "empty_layer",
     "REGION_BOUNDS",

@@ -278,7 +278,7 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
             borders = set(boundary["border"]) if len(boundary) else None
         data = validate(kind, records, existing=existing, rows=rows_arr, borders=borders,
                         what=what, assign_ids=mode != "append")
-        ctx = Context(tx, kind, data, rows_arr, settings, lambda: border_model(tx))
+        ctx = Context(tx, kind, data, rows_arr, settings, lambda: border_model(tx), mode=mode)
         problems = reference_problems(kind, data, tx, rows_arr) + run_rules(ctx) + (
             checks(ctx) if checks else [])
         blocking = [p for p in problems if getattr(p, "rule", None) not in allowed]

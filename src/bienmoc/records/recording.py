@@ -47,7 +47,8 @@ def import_records(store, kind: str, frame: pd.DataFrame, *, rows: Iterable[int]
     row numbers the messages name. Returns the records written."""
     if kind not in SCHEMAS:
         raise InvalidData(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
-    prepare = _fill_incident_place if kind == "incidents" else None
+    prepare = {"incidents": _fill_incident_place,
+               "line_sections": _fill_section_place}.get(kind)
     return enter(store, kind, frame, rows=rows, mode=mode, allow=allow, settings=settings,
                  what=what, prepare=prepare)
 
@@ -195,6 +196,44 @@ def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
     return records
 
 
+def _fill_section_place(tx, records: pd.DataFrame) -> gpd.GeoDataFrame:
+    """A line section's geometry is its line between from_m and to_m (any given geometry is
+    replaced: the chainage is the record); a missing province is the one holding most of it.
+    Rows whose border or chainage validation will refuse are left without geometry."""
+    from bienmoc.geometry.sections import chainage_lines, province_shares
+    from bienmoc.model.schema import _parse_number_value
+
+    def num(v):
+        try:
+            return float(_parse_number_value(v, False))
+        except Exception:  # noqa: BLE001 - validation reports it, naming row and field
+            return np.nan
+
+    frame = pd.DataFrame(records).drop(columns=["geometry"], errors="ignore").copy()
+    n = len(frame)
+    model = border_model(tx)
+    geoms = gpd.GeoSeries([None] * n, crs=STORAGE_CRS)
+    if model is not None and n and {"border", "from_m", "to_m"} <= set(frame.columns):
+        border = [str(b).strip() if isinstance(b, str) else None for b in frame["border"]]
+        f = np.array([num(v) for v in frame["from_m"]])
+        t = np.array([num(v) for v in frame["to_m"]])
+        known = np.array([b in model.index.length_m for b in border]) & (f < t)
+        if known.any():
+            idx = np.flatnonzero(known)
+            geoms.iloc[idx] = chainage_lines(model.index, [border[i] for i in idx], f[idx],
+                                             t[idx]).values
+        if "province" not in frame:
+            frame["province"] = None
+        prov = frame["province"].to_numpy(dtype=object).copy()
+        for i in np.flatnonzero(known):
+            if prov[i] is None or (isinstance(prov[i], float) and np.isnan(prov[i])) or (
+                    isinstance(prov[i], str) and not prov[i].strip()):
+                shares = province_shares(model, border[i], f[i], t[i])
+                prov[i] = max(shares, key=shares.get) if shares else None
+        frame["province"] = prov
+    return gpd.GeoDataFrame(frame, geometry=geoms.values, crs=STORAGE_CRS)
+
+
 def record_incident(store, kind: str, geometry, *, reported_date=None, status: str = "reported",
                     border: str | None = None, province: str | None = None,
                     occurred_date=None, description: str | None = None,
@@ -245,10 +284,19 @@ def _stored_text(v) -> str | None:
 
 def update_incident(store, record_id: str, values: Mapping[str, object], *,
                     allow: Iterable[str] = (), settings: RuleSettings | None = None,
-                    note: str | None = None) -> dict[str, tuple]:
+                    note: str | None = None, if_match: str | Iterable[str] | None = None
+                    ) -> dict[str, tuple]:
     """Change attributes of an incident (status, description, dates...) in place and log each
     change in :data:`INCIDENT_LOG`. The changed record passes the same rules as a new one
-    (problems of unchanged fields are not held against it). Returns {field: (old, new)}."""
+    (problems of unchanged fields are not held against it). Returns {field: (old, new)}.
+
+    ``if_match``: the ETag(s) of the copy the caller changed (:mod:`bienmoc.records.versions`;
+    an HTTP ``If-Match`` value is accepted as it is). It is compared with the record as it
+    stands inside the write transaction; a record changed meanwhile raises
+    :class:`~bienmoc.records.versions.StaleRecord` and nothing is written."""
+    from bienmoc.records.rules import mark_updated
+    from bienmoc.records.versions import StaleRecord, etag_matches, frame_etags
+
     allowed = check_allow(allow)
     settings = settings or RuleSettings()
     schema = SCHEMAS["incidents"]
@@ -267,6 +315,10 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
         if not hit.any():
             raise NotFound(f"no incident {record_id!r}")
         rec = inc[hit].reset_index(drop=True)
+        if if_match is not None:
+            current = frame_etags("incidents", rec)[0]
+            if not etag_matches(if_match, current):
+                raise StaleRecord(record_id, current)
         for k, v in values.items():
             rec[k] = pd.Series([v], dtype=object)
         boundary = read_layer(tx, "boundary")
@@ -282,5 +334,7 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
         if found:
             apply_overrides(data, np.array([1]), found, "incidents")
             out["overrides"] = data["overrides"].iloc[0]
-        return tx.update_fields("incidents", record_id, out, log_layer=INCIDENT_LOG,
-                                note=note)
+        changes = tx.update_fields("incidents", record_id, out, log_layer=INCIDENT_LOG,
+                                   note=note)
+        mark_updated(tx, "incidents")
+        return changes

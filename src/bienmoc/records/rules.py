@@ -24,6 +24,10 @@ Rules (name: what it refuses)
 * ``date_order``: occurred after reported, an end before its start.
 * ``before_existence``: an inspection before its marker was built, progress before its work
   started.
+* ``overlap``: a line section overlapping another section of the same border (stored or in
+  the same import). A section's ``from_m`` must lie before its ``to_m`` and both within its
+  line (plus ``section_end_slack_m``): those are errors no override lifts. Its province must
+  hold part of the line between them (rule ``province``).
 """
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ from bienmoc.errors import Problem
 from bienmoc.model.numbers import parse_number
 
 __all__ = ["RuleSettings", "RuleProblem", "Context", "RULES", "RULE_NAMES", "run_rules",
-           "format_m", "read_layer"]
+           "format_m", "read_layer", "mark_updated"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class RuleSettings:
     #: a province attribute is accepted when its polygon lies this close to the position
     #: (where two provinces meet the line either name is right; QA's ``PROVINCE_SLACK_M``)
     province_agree_m: float = 200.0
+    #: a line section may end this far beyond the computed end of its line (chainages measured
+    #: in another metric CRS differ by its scale factor, ~0.04 %)
+    section_end_slack_m: float = 50.0
     #: the day "future" is measured from (None: the local date today)
     today: _dt.date | None = None
 
@@ -92,6 +99,7 @@ class Context:
     settings: RuleSettings
     model: Callable[[], object | None]   # the BorderModel (boundary + provinces) or None
     _xy: np.ndarray | None = None
+    mode: str = "append"            # 'replace': the stored records of the layer go away
 
     def metric_xy(self) -> np.ndarray:
         """Metric coordinates of each record's position (NaN where it has none)."""
@@ -116,6 +124,7 @@ def read_layer(tx, layer: str) -> gpd.GeoDataFrame:
     store = getattr(tx, "store", None)
     state = getattr(store, "layer_state", None)
     buffered = set(getattr(tx, "_frames", {}) or {}) | set(getattr(tx, "_appended", {}) or {})
+    buffered |= set(getattr(tx, "_bienmoc_updated", ()) or ())
     if state is None or layer in buffered:
         return tx.read(layer)
     key, now = (getattr(store, "uri", id(store)), layer), state(layer)
@@ -127,6 +136,17 @@ def read_layer(tx, layer: str) -> gpd.GeoDataFrame:
         _FRAMES.clear()
     _FRAMES[key] = (now, frame)
     return frame
+
+
+def mark_updated(tx, layer: str) -> None:
+    """Note that ``tx`` changed records of ``layer`` in place: a store's ``layer_state`` may
+    not show an uncommitted in-place update, so later reads of the layer in the same
+    transaction (the next write of a group commit) must bypass :func:`read_layer`'s cache."""
+    try:
+        updated = tx.__dict__.setdefault("_bienmoc_updated", set())
+    except AttributeError:  # a transaction object without a __dict__: nothing cached for it
+        return
+    updated.add(layer)
 
 
 def format_m(m: float) -> str:
@@ -357,6 +377,81 @@ def after_existence(ctx: Context) -> list[RuleProblem]:
     return out
 
 
+# -- line sections (chainage intervals) -------------------------------------------------------
+
+def _intervals(ctx: Context) -> np.ndarray:
+    """Rows whose from_m and to_m are both given and in order."""
+    f = ctx.data["from_m"].to_numpy(float)
+    t = ctx.data["to_m"].to_numpy(float)
+    return np.isfinite(f) & np.isfinite(t) & (f < t)
+
+
+def section_chainage(ctx: Context) -> list[RuleProblem]:
+    """from_m before to_m, and to_m within the length of the section's own line."""
+    d, model, out = ctx.data, ctx.model(), []
+    lengths = model.index.length_m if model is not None else {}
+    slack = ctx.settings.section_end_slack_m
+    for i, (b, f, t) in enumerate(zip(d["border"], d["from_m"], d["to_m"])):
+        if pd.isna(f) or pd.isna(t):
+            continue
+        if f >= t:
+            out.append(_problem(ctx, i, "to_m", f"to_m {t:.0f} m is not after from_m {f:.0f} m:"
+                                " a section runs from the lower chainage to the higher", ""))
+        elif b in lengths and t > lengths[b] + slack:
+            out.append(_problem(ctx, i, "to_m", f"to_m {t:.0f} m lies beyond the end of the "
+                                f"{b} line ({lengths[b]:.0f} m)", ""))
+    return out
+
+
+def section_overlap(ctx: Context) -> list[RuleProblem]:
+    """Sections of one border do not overlap: neither a stored one (unless the import replaces
+    the layer) nor another of the same import. Touching ends are fine."""
+    d, out = ctx.data, []
+    ok = _intervals(ctx)
+    stored = read_layer(ctx.tx, "line_sections") if ctx.mode == "append" else None
+    borders = d["border"].to_numpy(dtype=object)
+    f, t = d["from_m"].to_numpy(float), d["to_m"].to_numpy(float)
+    for b in set(borders[ok]):
+        idx = np.flatnonzero(ok & (borders == b))
+        if stored is not None and len(stored):
+            s = stored[stored["border"] == b]
+            sf, st, sid = s["from_m"].to_numpy(float), s["to_m"].to_numpy(float), list(s["id"])
+            for i in idx:  # (few sections per border: a plain scan is enough)
+                for j in np.flatnonzero((sf < t[i]) & (f[i] < st)):
+                    out.append(_problem(ctx, i, "from_m", f"section {f[i]:.0f}–{t[i]:.0f} m of "
+                                        f"the {b} line overlaps section {sid[j]} "
+                                        f"({sf[j]:.0f}–{st[j]:.0f} m)", "overlap"))
+        order = idx[np.argsort(f[idx], kind="stable")]
+        for k, i in enumerate(order):  # sorted by start: compare with the earlier ones
+            for j in order[:k]:
+                if f[i] < t[j]:
+                    out.append(_problem(ctx, i, "from_m", f"section {f[i]:.0f}–{t[i]:.0f} m of "
+                                        f"the {b} line overlaps row {int(ctx.rows[j])} "
+                                        f"({f[j]:.0f}–{t[j]:.0f} m)", "overlap"))
+    return out
+
+
+def section_province(ctx: Context) -> list[RuleProblem]:
+    """A section's province holds part of its line between from_m and to_m (within
+    ``province_agree_m`` of either end: province edges do not coincide with the line)."""
+    from bienmoc.geometry.sections import province_shares
+
+    model = ctx.model()
+    if model is None or not model.province_runs:
+        return []
+    d, out, slack = ctx.data, [], ctx.settings.province_agree_m
+    ok = _intervals(ctx)
+    for i in np.flatnonzero(ok & d["province"].notna().to_numpy()):
+        b, p = d["border"].iloc[i], str(d["province"].iloc[i])
+        f, t = float(d["from_m"].iloc[i]), float(d["to_m"].iloc[i])
+        shares = province_shares(model, b, f - slack, t + slack)
+        if shares and p.casefold() not in {n.casefold() for n in shares}:
+            out.append(_problem(ctx, i, "province", f"province {p} holds no part of the {b} "
+                                f"line between {f:.0f} and {t:.0f} m, which lies in "
+                                f"{' / '.join(sorted(shares))}", "province"))
+    return out
+
+
 #: The rules of each layer, in the order their problems are reported.
 RULES: dict[str, tuple[Callable[[Context], list[RuleProblem]], ...]] = {
     "markers": (marker_position, marker_parts, province_agrees, not_in_future),
@@ -366,10 +461,11 @@ RULES: dict[str, tuple[Callable[[Context], list[RuleProblem]], ...]] = {
     "inspections": (inspection_position, not_in_future, after_existence),
     "work_progress": (not_in_future, after_existence),
     "resurveys": (resurvey_move, not_in_future),
+    "line_sections": (section_chainage, section_overlap, section_province),
 }
 #: Every rule name an override may give.
 RULE_NAMES = ("far", "border", "side", "parts", "province", "displacement", "resurvey_far",
-              "future_date", "date_order", "before_existence")
+              "future_date", "date_order", "before_existence", "overlap")
 
 
 def run_rules(ctx: Context) -> list[RuleProblem]:

@@ -253,6 +253,29 @@
       g.gates.addLayer(mk);
       nGates++;
     });
+    var nSections = 0;
+    if (g.sections) {
+      g.sections.clearLayers();
+      L.geoJSON(d.sections || {type: "FeatureCollection", features: []}, {
+        style: function (f) { return C.section[f.properties.status] || {color: "#555555", weight: 6}; },
+        onEachFeature: function (f, ly) {
+          var p = f.properties, F = T.fields, lang = st.cfg.lang;
+          var status = lab(st, "demarcation", p.status);
+          ly.bindPopup(function () {
+            return popupBox(status, [
+              [F.section_id, p.id], [F.border, lab(st, "border", p.border)],
+              [F.province, p.province],
+              [F.section_from_m, fmtNum(p.from_m, lang, 0)],
+              [F.section_to_m, fmtNum(p.to_m, lang, 0)],
+              [F.section_document, p.document]]);
+          }, {maxWidth: 340});
+          ly.bindTooltip(function () { return el("span", null, status); });
+          ly.bienmoc = p;
+          nSections++;
+        }
+      }).eachLayer(function (ly) { g.sections.addLayer(ly); });
+    }
+    st.stats.sections = nSections;
     st.stats.markers = n;
     st.stats.overdue = nOver;
     st.stats.never_inspected = nNever;
