@@ -9,7 +9,7 @@ from enum import StrEnum
 
 __all__ = ["MarkerKind", "Arrangement", "ConstructionStatus", "Condition", "GateKind",
            "GateStatus", "WorkKind", "InspectionTeam", "FoundCondition", "IncidentKind",
-           "IncidentStatus", "HomeSide", "label"]
+           "IncidentStatus", "HomeSide", "PatrolKind", "label"]
 
 
 class _Labelled(StrEnum):
@@ -128,6 +128,13 @@ class IncidentStatus(_Labelled):
     RESOLVED = "resolved"
 
 
+class PatrolKind(_Labelled):
+    """A patrol by our own forces alone, or together with the neighbour's border force."""
+
+    UNILATERAL = "unilateral"
+    JOINT = "joint"
+
+
 class HomeSide(_Labelled):
     LEFT = "left"
     RIGHT = "right"
@@ -185,6 +192,8 @@ _LABELS: dict[type, dict] = {
                      IncidentStatus.NEGOTIATING: ("đang giao thiệp", "in negotiation"),
                      IncidentStatus.RESOLVED: ("đã giải quyết", "resolved")},
     HomeSide: {HomeSide.LEFT: ("bên trái", "left"), HomeSide.RIGHT: ("bên phải", "right")},
+    PatrolKind: {PatrolKind.UNILATERAL: ("tuần tra đơn phương", "unilateral patrol"),
+                 PatrolKind.JOINT: ("tuần tra song phương", "joint patrol")},
 }
 _LABELS[FoundCondition] = {FoundCondition(c.value): _LABELS[Condition][c]
                            for c in Condition if c is not Condition.UNKNOWN}
