@@ -457,12 +457,10 @@ def _summarise(runs, model, border, *, by, province, overdue_days, as_of, start,
     sections["last_visit"] = _local_date(last)
     ref = pd.Timestamp(as_of or _dt.date.today()).date() if not isinstance(as_of, _dt.date) \
         else as_of
-    sections["days_since_visit"] = [None if d is None else (ref - d).days
-                                    for d in sections["last_visit"]]
-    if overdue_days is not None:
-        sections["overdue"] = [d is None or d > overdue_days
-                               for d in sections["days_since_visit"]]
-    sections["days_since_visit"] = sections["days_since_visit"].astype("Int64")
+    days = [None if d is None else (ref - d).days for d in sections["last_visit"]]
+    sections["days_since_visit"] = pd.array(days, dtype="Int64")
+    if overdue_days is not None:  # never visited counts as overdue
+        sections["overdue"] = [d is None or d > overdue_days for d in days]
     cov = Coverage(border, start, end, float(within_m), float(gap_m), intervals, sections,
                    runs, int(used), int(total))
     return cov

@@ -311,7 +311,7 @@ ALLOW = click.option("--allow", "allow", multiple=True, metavar="RULE",
 
 
 def _format_problem(ctx: click.Context, p) -> str:
-    where = []
+    where = [p.file] if getattr(p, "file", "") else []  # a fix's file (bienmoc.io.tracks)
     if p.row is not None:
         where.append(_t(ctx, "row", row=p.row))
     if p.field:
@@ -579,3 +579,7 @@ for _cmd in (status.status, io.import_, io.export, io.layers, analysis.locate, a
 from bienmoc.cli import strip as _strip  # noqa: E402
 
 main.add_command(_strip.strip)
+
+from bienmoc.cli import patrols as _patrols  # noqa: E402
+
+main.add_command(_patrols.coverage)

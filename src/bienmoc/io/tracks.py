@@ -459,7 +459,7 @@ def import_patrols(store, path: str | Path, *, team: str, kind: str = "unilatera
         out = []
         for i, (a, b) in enumerate(zip(ctx.data["team"], ctx.data["start_time"])):
             if (a, pd.Timestamp(b)) in seen:
-                out.append(FixProblem(int(ctx.rows[i]), "start_time", f"a patrol of team {a} "
+                out.append(FixProblem(None, "start_time", f"a patrol of team {a} "
                                       f"starting {b} is already in the store",
                                       str(ctx.data["source"].iat[i])))
             seen.add((a, pd.Timestamp(b)))
