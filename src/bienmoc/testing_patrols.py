@@ -21,10 +21,13 @@ def along_line(index, border: str, pieces, *, patrol_id: str = "T-000001",
                step_m: float = 20.0, interval_s: float = 15.0, taper_m: float = 200.0
                ) -> pd.DataFrame:
     """Fixes (``patrol_id``, ``seq``, ``time`` ISO with offset, ``lon``, ``lat``, ``kind``)
-    over ``pieces`` = [(c0, c1, offset_m), ...] of ``border`` in ``index``'s LineIndex (the
-    walk from one piece to the next takes its distance at 1 m/s)."""
+    over ``pieces`` = [(c0, c1, offset_m[, tapered]), ...] of ``border`` in ``index``'s
+    LineIndex (``tapered=False``: the offset is kept to the piece's ends; the walk from one
+    piece to the next takes its distance at 1 m/s)."""
     xs, ys, dts = [], [], []
-    for c0, c1, off in pieces:
+    for piece in pieces:
+        c0, c1, off = piece[:3]
+        tapered = piece[3] if len(piece) > 3 else True
         n = max(2, int(round(abs(c1 - c0) / step_m)) + 1)
         ch = np.linspace(c0, c1, n)
         xy = index.point_at(border, ch)
@@ -36,7 +39,7 @@ def along_line(index, border: str, pieces, *, patrol_id: str = "T-000001",
         probe = index.locate_xy(xy[:, 0] + nrm[:, 0], xy[:, 1] + nrm[:, 1]).side
         sign = np.where(probe == 0, 1, probe)  # +1 when the left normal points to Vietnam
         taper = np.clip(np.minimum(np.abs(ch - c0), np.abs(c1 - ch)) / taper_m, 0, 1) \
-            if taper_m > 0 else np.ones(n)
+            if taper_m > 0 and tapered else np.ones(n)
         p = xy + nrm * (off * taper * sign)[:, None]
         if xs:  # walk across a jump between pieces at 1 m/s (a plausible speed)
             jump = np.hypot(p[0, 0] - xs[-1][-1], p[0, 1] - ys[-1][-1])

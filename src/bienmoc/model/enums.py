@@ -192,8 +192,8 @@ _LABELS: dict[type, dict] = {
                      IncidentStatus.NEGOTIATING: ("đang giao thiệp", "in negotiation"),
                      IncidentStatus.RESOLVED: ("đã giải quyết", "resolved")},
     HomeSide: {HomeSide.LEFT: ("bên trái", "left"), HomeSide.RIGHT: ("bên phải", "right")},
-    PatrolKind: {PatrolKind.UNILATERAL: ("tuần tra đơn phương", "unilateral patrol"),
-                 PatrolKind.JOINT: ("tuần tra song phương", "joint patrol")},
+    PatrolKind: {PatrolKind.UNILATERAL: ("đơn phương", "unilateral"),
+                 PatrolKind.JOINT: ("song phương", "joint")},
 }
 _LABELS[FoundCondition] = {FoundCondition(c.value): _LABELS[Condition][c]
                            for c in Condition if c is not Condition.UNKNOWN}
