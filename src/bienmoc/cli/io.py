@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from bienmoc.cli.main import ALLOW, CRS_ANY, OUTPUT, XY, _store, _t
+from bienmoc.cli.patrols import check_no_patrol_options, import_patrols_cmd, patrol_options
 from bienmoc.io.fieldforms import (DEFAULT_MAX_ACCURACY_M, FORM_KINDS, build_xlsform,
                                    detect_field_export, import_field_export)
 from bienmoc.io.files import EXPORT_FORMATS, export_layer, format_from_path, import_layer
@@ -14,8 +15,8 @@ from bienmoc.model.schema import IMPORTABLE, SCHEMAS
 
 
 @click.command("import")
-@click.argument("kind", type=click.Choice(IMPORTABLE))
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("kind", type=click.Choice(IMPORTABLE + ("patrols",)))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--crs", default=None, type=CRS_ANY,
               help="Source CRS when the file declares none (CSV x/y), e.g. EPSG:3405.")
 @click.option("--encoding", default=None, help="Text encoding of a CSV (default UTF-8).")
@@ -29,12 +30,20 @@ from bienmoc.model.schema import IMPORTABLE, SCHEMAS
               "this (metres).")
 @XY
 @ALLOW
+@patrol_options
 @click.pass_context
-def import_(ctx, kind, file, crs, encoding, mode, layer, xy, allow, max_accuracy):
+def import_(ctx, kind, file, crs, encoding, mode, layer, xy, allow, max_accuracy, **patrol):
     """Import FILE (GeoJSON, GeoPackage, Shapefile, CSV, XLSX) into layer KIND, all or
     nothing. Incidents and inspections may also come as a field tool's export: an ODK
     Central CSV zip, a KoboToolbox CSV/GeoJSON or a QField GeoPackage (detected from the
-    file; submissions imported before are skipped)."""
+    file; submissions imported before are skipped). ``import patrols FILE --team NAME
+    [--kind unilateral|joint]``: GPS tracks (GPX, GeoJSON, CSV of fixes, a folder or a zip of
+    them)."""
+    if kind == "patrols":
+        return import_patrols_cmd(ctx, file, allow=allow, **patrol)
+    check_no_patrol_options(ctx, **patrol)
+    if file.is_dir():
+        raise click.BadParameter(f"File '{file}' is a directory.", param_hint="'FILE'")
     store = _store(ctx, create=True)
     tool = detect_field_export(file) if kind in FORM_KINDS and mode == "append" else None
     if tool is not None:

@@ -317,7 +317,7 @@ ALLOW = click.option("--allow", "allow", multiple=True, metavar="RULE",
 
 
 def _format_problem(ctx: click.Context, p) -> str:
-    where = []
+    where = [p.file] if getattr(p, "file", "") else []  # a fix's file (bienmoc.io.tracks)
     if p.row is not None:
         where.append(_t(ctx, "row", row=p.row))
     if p.field:
@@ -589,3 +589,6 @@ main.add_command(_strip.strip)
 from bienmoc.cli import report as _report  # noqa: E402
 
 main.add_command(_report.report)
+from bienmoc.cli import patrols as _patrols  # noqa: E402
+
+main.add_command(_patrols.coverage)

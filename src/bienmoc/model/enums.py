@@ -9,7 +9,7 @@ from enum import StrEnum
 
 __all__ = ["MarkerKind", "Arrangement", "ConstructionStatus", "Condition", "GateKind",
            "GateStatus", "WorkKind", "InspectionTeam", "FoundCondition", "IncidentKind",
-           "IncidentStatus", "HomeSide", "DemarcationStatus", "label"]
+           "IncidentStatus", "HomeSide", "DemarcationStatus", "PatrolKind", "label"]
 
 
 class _Labelled(StrEnum):
@@ -128,6 +128,13 @@ class IncidentStatus(_Labelled):
     RESOLVED = "resolved"
 
 
+class PatrolKind(_Labelled):
+    """A patrol by our own forces alone, or together with the neighbour's border force."""
+
+    UNILATERAL = "unilateral"
+    JOINT = "joint"
+
+
 class HomeSide(_Labelled):
     LEFT = "left"
     RIGHT = "right"
@@ -196,6 +203,8 @@ _LABELS: dict[type, dict] = {
     DemarcationStatus: {DemarcationStatus.DEMARCATED: ("đã phân giới cắm mốc", "demarcated"),
                         DemarcationStatus.NOT_DEMARCATED: ("chưa phân giới cắm mốc",
                                                            "not demarcated")},
+    PatrolKind: {PatrolKind.UNILATERAL: ("đơn phương", "unilateral"),
+                 PatrolKind.JOINT: ("song phương", "joint")},
 }
 _LABELS[FoundCondition] = {FoundCondition(c.value): _LABELS[Condition][c]
                            for c in Condition if c is not Condition.UNKNOWN}

@@ -10,7 +10,8 @@ __all__ = ["Field", "LayerSchema"]
 
 @dataclass(frozen=True)
 class Field:
-    """One column: its type ('text', 'int', 'float', 'bool', 'date' or an enum class)."""
+    """One column: its type ('text', 'int', 'float', 'bool', 'date', 'datetime' or an enum
+    class)."""
 
     name: str
     type: object

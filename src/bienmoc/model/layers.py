@@ -6,8 +6,9 @@ one more entry in :data:`SCHEMAS` (and, if users import it, in :data:`IMPORTABLE
 from __future__ import annotations
 
 from bienmoc.model.enums import (
-    Arrangement, Condition, ConstructionStatus, DemarcationStatus, FoundCondition, GateKind, GateStatus, HomeSide,
-    IncidentKind, IncidentStatus, InspectionTeam, MarkerKind, WorkKind)
+    Arrangement, Condition, ConstructionStatus, DemarcationStatus, FoundCondition, GateKind,
+    GateStatus, HomeSide, IncidentKind, IncidentStatus, InspectionTeam, MarkerKind, PatrolKind,
+    WorkKind)
 from bienmoc.model.fields import Field, LayerSchema
 
 __all__ = ["SCHEMAS", "LAYERS", "IMPORTABLE"]
@@ -150,6 +151,36 @@ SCHEMAS: dict[str, LayerSchema] = {
          Field("surveyor", "text", max_len=200, vi="Đơn vị đo đạc", en="Surveyor"),
          _OVERRIDES),
         ("Point",), id_prefix="R", vi="Đo đạc lại vị trí mốc", en="Resurveys"),
+    # a patrol: who walked, alone or with the neighbour, when; its geometry is the track
+    # simplified for maps, the GPS fixes themselves are kept in "patrol_fixes"
+    "patrols": LayerSchema(
+        "patrols",
+        (_ID,
+         Field("team", "text", required=True, max_len=200, vi="Tổ tuần tra", en="Team"),
+         Field("unit", "text", max_len=200, vi="Đồn biên phòng", en="Unit (border post)"),
+         Field("kind", PatrolKind, required=True, vi="Hình thức tuần tra", en="Kind"),
+         Field("neighbour_unit", "text", max_len=200, vi="Lực lượng phía bạn",
+               en="Neighbour's unit"),
+         _BORDER,
+         Field("start_time", "datetime", required=True, vi="Bắt đầu", en="Start"),
+         Field("end_time", "datetime", required=True, vi="Kết thúc", en="End"),
+         Field("fixes", "int", min=0, vi="Số điểm GPS", en="GPS fixes"),
+         Field("length_m", "float", min=0, vi="Chiều dài hành trình (m)", en="Track length (m)"),
+         Field("source", "text", max_len=500, vi="Tệp nguồn", en="Source file"),
+         _NOTES, _OVERRIDES),
+        ("LineString", "MultiLineString"), id_prefix="T", vi="Tuần tra", en="Patrols"),
+    # the GPS fixes of each patrol, in order (seq); written with their patrol (see
+    # bienmoc.io.tracks), vectorised checks there: no per-row validation of millions of rows
+    "patrol_fixes": LayerSchema(
+        "patrol_fixes",
+        (Field("patrol_id", "text", required=True, max_len=64, vi="Mã tuần tra", en="Patrol"),
+         Field("seq", "int", required=True, min=0, vi="Thứ tự", en="Sequence"),
+         Field("time", "datetime", required=True, vi="Thời điểm", en="Time"),
+         Field("lon", "float", required=True, min=-180, max=180, vi="Kinh độ",
+               en="Longitude"),
+         Field("lat", "float", required=True, min=-90, max=90, vi="Vĩ độ", en="Latitude")),
+        (), geometry_required=False, key=("patrol_id", "seq"), vi="Điểm GPS tuần tra",
+        en="Patrol GPS fixes"),
     "provinces": LayerSchema(
         "provinces",
         (Field("name", "text", required=True, max_len=100, vi="Tỉnh", en="Province"),

@@ -12,6 +12,8 @@ int           ``Int64``
 float         ``float64``
 bool          ``boolean``
 date          ``datetime64[ms]`` (a date: time of day is always 00:00)
+datetime      ``object``: ISO 8601 text with its UTC offset kept
+              (``2026-11-05T08:30:00+07:00``; see :func:`~bienmoc.model.dates.parse_datetime`)
 ============  ==========================================================
 
 Enum values are stored as short English codes (``"built"``); on input the Vietnamese or English
@@ -34,7 +36,7 @@ from bienmoc.errors import InvalidData, Problem
 from bienmoc.model.enums import (  # noqa: F401 - re-exported: schema is their public home
     Arrangement, Condition, ConstructionStatus, DemarcationStatus, FoundCondition, GateKind, GateStatus, HomeSide,
     IncidentKind, IncidentStatus, InspectionTeam, MarkerKind, WorkKind, label)
-from bienmoc.model.dates import parse_date
+from bienmoc.model.dates import parse_date, parse_datetime
 from bienmoc.model.numbers import parse_number
 from bienmoc.model.fields import Field, LayerSchema  # noqa: F401 - re-exported
 from bienmoc.model.layers import IMPORTABLE, LAYERS, SCHEMAS  # noqa: F401 - re-exported
@@ -132,6 +134,8 @@ def _coerce_value(f: Field, v: object):
         return s
     if f.type == "date":
         return _parse_date(v)
+    if f.type == "datetime":
+        return parse_datetime(v)
     if f.type == "bool":
         return _parse_bool(v)
     if f.type in ("int", "float"):
@@ -145,11 +149,11 @@ def _coerce_value(f: Field, v: object):
 
 
 _DTYPES = {"text": object, "int": "Int64", "float": "float64", "bool": "boolean",
-           "date": "datetime64[ms]"}
+           "date": "datetime64[ms]", "datetime": object}
 
 
 def _column(f: Field, values: list) -> pd.Series:
-    if f.is_enum or f.type == "text":
+    if f.is_enum or f.type in ("text", "datetime"):
         return pd.Series(values, dtype=object)
     if f.type == "date":
         return pd.Series([pd.NaT if v is None else v for v in values], dtype="datetime64[ms]")
@@ -393,6 +397,9 @@ def conform(kind: str, data: pd.DataFrame) -> gpd.GeoDataFrame:
         s = data[f.name]
         if f.is_enum or f.type == "text":
             cols[f.name] = pd.Series([None if _is_missing(v) else str(v) for v in s],
+                                     dtype=object)
+        elif f.type == "datetime":
+            cols[f.name] = pd.Series([None if _is_missing(v) else parse_datetime(v) for v in s],
                                      dtype=object)
         elif f.type == "date":
             cols[f.name] = pd.to_datetime(s, errors="raise").dt.normalize().astype(

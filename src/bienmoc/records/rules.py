@@ -452,6 +452,31 @@ def section_province(ctx: Context) -> list[RuleProblem]:
     return out
 
 
+# -- patrols -------------------------------------------------------------------------------------
+
+def patrol_rules(ctx: Context) -> list[Problem]:
+    """A joint patrol names the neighbour's unit (not overridable); a patrol ends after it
+    starts (``date_order``) and does not start in the future (``future_date``)."""
+    out: list[Problem] = []
+    d = ctx.data
+    now = pd.Timestamp(ctx.settings.today or _dt.date.today()).tz_localize(
+        "Asia/Ho_Chi_Minh") + pd.Timedelta(days=1)
+    for i, (kind, nb, a, b) in enumerate(zip(d["kind"], d["neighbour_unit"], d["start_time"],
+                                             d["end_time"])):
+        if kind == "joint" and not nb:
+            out.append(Problem(int(ctx.rows[i]), "neighbour_unit", "a joint patrol needs the "
+                               "neighbour's unit (neighbour_unit)"))
+        if a is None or b is None:
+            continue
+        ta, tb = pd.Timestamp(a), pd.Timestamp(b)
+        if tb < ta:
+            out.append(_problem(ctx, i, "start_time", f"start_time {a} is after end_time {b}",
+                                "date_order"))
+        if ta >= now:
+            out.append(_problem(ctx, i, "start_time", f"{a} is in the future", "future_date"))
+    return out
+
+
 #: The rules of each layer, in the order their problems are reported.
 RULES: dict[str, tuple[Callable[[Context], list[RuleProblem]], ...]] = {
     "markers": (marker_position, marker_parts, province_agrees, not_in_future),
@@ -462,6 +487,7 @@ RULES: dict[str, tuple[Callable[[Context], list[RuleProblem]], ...]] = {
     "work_progress": (not_in_future, after_existence),
     "resurveys": (resurvey_move, not_in_future),
     "line_sections": (section_chainage, section_overlap, section_province),
+    "patrols": (patrol_rules,),
 }
 #: Every rule name an override may give.
 RULE_NAMES = ("far", "border", "side", "parts", "province", "displacement", "resurvey_far",

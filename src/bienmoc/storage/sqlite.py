@@ -226,7 +226,9 @@ def create_base(con: sqlite3.Connection) -> None:
 
 
 _SQL_TYPES = {"text": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "BOOLEAN",
-              "date": "DATE"}
+              "date": "DATE",
+              # ISO 8601 text with its UTC offset (a DATETIME column would be read back as UTC)
+              "datetime": "TEXT"}
 
 
 def _schema_columns(layer: str, data: pd.DataFrame | None) -> tuple[list[tuple[str, str]], str | None]:

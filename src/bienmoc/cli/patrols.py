@@ -1,0 +1,142 @@
+"""Patrols: ``bienmoc import patrols FILE`` (called by ``import``) and ``bienmoc coverage``."""
+from __future__ import annotations
+
+import click
+
+from bienmoc.cli.main import (DATE, MSG, OUTPUT, UserError, _emit_table, _lang, _store, _t,
+                              _write_doc, border_option, enum_option, nfc, province_option)
+from bienmoc.model.enums import PatrolKind
+
+MSG.update({
+    "patrols_imported": ("Đã nhập {n} chuyến tuần tra ({fixes} điểm GPS) vào kho {store}.",
+                         "Imported {n} patrols ({fixes} GPS fixes) into {store}."),
+    "need_team": ("nhập tuần tra cần --team (tên tổ tuần tra)",
+                  "importing patrols needs --team (the patrol team's name)"),
+    "patrol_only": ("{opt} chỉ dùng cho 'import patrols'", "{opt} is only for 'import patrols'"),
+    "coverage_title": ("Các đoạn đã tuần tra (mét theo lý trình)",
+                       "Patrolled intervals (chainage, metres)"),
+    "coverage_sections": ("Theo đoạn", "By section"),
+    "coverage_summary": ("Tổng chiều dài đã tuần tra: {all:.1f} km (đơn phương {u:.1f} km, song "
+                         "phương {j:.1f} km) trên {n} đoạn; {over} đoạn quá hạn",
+                         "Patrolled: {all:.1f} km (unilateral {u:.1f} km, joint {j:.1f} km) over "
+                         "{n} sections; {over} overdue"),
+})
+
+#: table headers of ``bienmoc coverage`` (JSON keeps the field names: the contract)
+COVERAGE_HEADERS = {
+    "vi": {"start_m": "Từ (m)", "end_m": "Đến (m)", "kind": "Hình thức",
+           "last_visit": "Lần tuần tra gần nhất", "marker_from": "Từ mốc", "marker_to": "Đến mốc",
+           "km": "Km", "covered_share": "Tỷ lệ đã tuần tra", "unilateral_share": "Đơn phương",
+           "joint_share": "Song phương", "days_since_visit": "Số ngày chưa tuần tra",
+           "overdue": "Quá hạn"},
+    "en": None,
+}
+
+PATROL_OPTIONS = [
+    click.option("--team", default=None, help="import patrols: the patrol team (required)."),
+    click.option("--kind", "patrol_kind", default=None, metavar="unilateral|joint",
+                 help="import patrols: unilateral (đơn phương, default) or joint (song "
+                      "phương)."),
+    click.option("--unit", default=None, help="import patrols: the unit (border post)."),
+    click.option("--neighbour-unit", "neighbour_unit", default=None,
+                 help="import patrols: the neighbour's unit (required for joint patrols)."),
+    click.option("--border", "patrol_border", default=None, metavar="CODE",
+                 help="import patrols: the border (default: the line nearest the track)."),
+    click.option("--max-speed", "max_speed", default=None, type=click.FloatRange(min=1),
+                 help="import patrols: fixes faster than this (km/h) from the previous one "
+                      "are refused (default 50)."),
+]
+
+
+def patrol_options(f):
+    for opt in reversed(PATROL_OPTIONS):
+        f = opt(f)
+    return f
+
+
+def import_patrols_cmd(ctx, file, *, team, patrol_kind, unit, neighbour_unit, patrol_border,
+                       max_speed, allow) -> None:
+    """``bienmoc import patrols FILE``: GPX, GeoJSON, CSV, a folder or a zip of them."""
+    from bienmoc.io.tracks import DEFAULT_MAX_SPEED_KMH, import_patrols
+
+    if not team:
+        raise UserError("need_team")
+    kind = enum_option(ctx, PatrolKind, patrol_kind) or "unilateral"
+    store = _store(ctx, create=True)
+    b = border_option(ctx, patrol_border)
+    data = import_patrols(store, file, team=nfc(team), kind=kind, unit=nfc(unit),
+                          neighbour_unit=nfc(neighbour_unit), border=b,
+                          max_speed_kmh=max_speed or DEFAULT_MAX_SPEED_KMH, allow=allow)
+    click.echo(_t(ctx, "patrols_imported", n=len(data), fixes=data.attrs.get("fixes", 0),
+                  store=store.uri), err=True)
+
+
+def check_no_patrol_options(ctx, **given) -> None:
+    """The patrol options are refused for other kinds (silently ignoring them would mislead)."""
+    names = {"team": "--team", "patrol_kind": "--kind", "unit": "--unit",
+             "neighbour_unit": "--neighbour-unit", "patrol_border": "--border",
+             "max_speed": "--max-speed"}
+    for k, v in given.items():
+        if v is not None:
+            raise UserError("patrol_only", opt=names[k])
+
+
+@click.command()
+@click.option("--border", required=True, metavar="CODE", help="Border, e.g. LA.")
+@click.option("--province", default=None, metavar="NAME",
+              help="Only this province's border sections.")
+@click.option("--from", "start", default=None, type=DATE, help="First day (inclusive).")
+@click.option("--to", "end", default=None, type=DATE, help="Last day (inclusive).")
+@click.option("--within", default=500.0, show_default=True, type=click.FloatRange(min=0),
+              help="A fix counts when this close to the line (m).")
+@click.option("--gap", default=1000.0, show_default=True, type=click.FloatRange(min=0),
+              help="Consecutive fixes at most this far apart (m) join into one walked run.")
+@click.option("--by", type=click.Choice(["marker-section", "km"]), default="marker-section",
+              show_default=True, help="Sections: between consecutive markers, or per km.")
+@click.option("--overdue-days", "overdue_days", default=None, type=click.IntRange(min=0),
+              help="Sections not visited for more than N days are overdue.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT, help="Output file.")
+@click.pass_context
+def coverage(ctx, border, province, start, end, within, gap, by, overdue_days, fmt, output):
+    """Which stretches of the line were patrolled: intervals (unilateral / joint) and, per
+    marker section or km, the share covered, the last visit and the overdue sections."""
+    from bienmoc.analysis.coverage import coverage as run
+
+    store = _store(ctx)
+    b, prov = border_option(ctx, border), province_option(ctx, province)
+    if start and end and start > end:
+        raise UserError("from_after_to", start=start, end=end)
+    cov = run(store, store, b, within_m=within, gap_m=gap, start=start, end=end, by=by,
+              province=prov, overdue_days=overdue_days)
+    if fmt == "json":
+        _write_doc(cov.to_json(), output)
+        return
+    lang = _lang(ctx)
+    h = COVERAGE_HEADERS.get(lang)
+    sections = cov.sections.round({"start_m": 1, "end_m": 1, "covered_share": 3,
+                                   "unilateral_share": 3, "joint_share": 3})
+    intervals = cov.intervals.round({"start_m": 1, "end_m": 1})
+    if lang == "vi":
+        kinds = {k.value: k.vi for k in PatrolKind}
+        intervals["kind"] = intervals["kind"].map(kinds)
+        for c in ("last_visit",):
+            for df in (sections, intervals):
+                df[c] = [d.strftime("%d/%m/%Y") if d is not None else "" for d in df[c]]
+        if "overdue" in sections:
+            sections["overdue"] = sections["overdue"].map({True: "có", False: ""})
+    if fmt == "csv":
+        _emit_table(sections, "csv", output, h)
+        return
+    click.echo(_t(ctx, "coverage_title") + ":")
+    _emit_table(intervals, "table", None, h)
+    click.echo("\n" + _t(ctx, "coverage_sections") + ":")
+    _emit_table(sections, "table", output, h)
+    over = int(cov.sections["overdue"].sum()) if "overdue" in cov.sections else 0
+    click.echo("\n" + _t(ctx, "coverage_summary", all=cov.covered_m() / 1000,
+                         u=cov.covered_m("unilateral") / 1000, j=cov.covered_m("joint") / 1000,
+                         n=len(cov.sections), over=over))
+
+
+__all__ = ["coverage", "import_patrols_cmd", "patrol_options", "check_no_patrol_options"]
