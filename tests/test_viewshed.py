@@ -71,6 +71,31 @@ def test_a_flat_plain_is_seen_up_to_the_curvature_horizon(tmp_path):
     assert set(np.unique(r)) == {0 + 1, NODATA}               # visible or outside the radius
 
 
+def test_a_geographic_dem_is_measured_in_ground_metres(tmp_path):
+    """The same sea-level plain as 1-arc-second cells in EPSG:4326 at 21° N (about 29 x 31 m):
+    the radius and the curvature horizon are ground metres (geodesic), not degrees."""
+    from pyproj import Geod
+
+    res = 1 / 3600
+    write_tif(tmp_path / "geo.tif", np.zeros((900, 900)), "EPSG:4326",
+              from_origin(104.0, 21.2, res, res), dtype="float64")
+    v = viewshed(tmp_path / "geo.tif", 104.0 + 450.5 * res, 21.2 - 450.5 * res,
+                 radius_m=6_000)
+    assert v.cell_m[0] == pytest.approx(28.9, abs=0.1) and v.cell_m[1] == pytest.approx(30.7,
+                                                                                        abs=0.1)
+    h, w = v.visible.shape
+    t = v.transform
+    lon = np.broadcast_to(t.c + (np.arange(w) + 0.5) * t.a, (h, w))
+    lat = np.broadcast_to((t.f + (np.arange(h) + 0.5) * t.e)[:, None], (h, w))
+    ol, oa = v.observer
+    d = Geod(ellps="WGS84").inv(np.full(lon.size, ol), np.full(lon.size, oa), lon.ravel(),
+                                lat.ravel())[2].reshape(h, w)
+    assert not v.valid[d > 6_000 + 5].any() and v.valid[d < 6_000 - 5].all()
+    horizon = math.sqrt(2 * 6_371_000 * 1.5 / 0.87)
+    assert v.visible[v.valid & (d < horizon - 62)].all()
+    assert not v.visible[v.valid & (d > horizon + 62)].any()
+
+
 def test_a_straight_wall_casts_its_exact_shadow(tmp_path):
     """Plain at 0 m, 10 m cells; a north-south wall one cell wide, 20 m high, 310 m east of
     an eye 50 m above the plain (no curvature, k = 1). The sight line over the wall's top
