@@ -6,6 +6,7 @@ the visible share of border sections, and the CLI.
 The synthetic surfaces are test surfaces, not terrain of any real place."""
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import subprocess
@@ -17,15 +18,16 @@ import shapely
 from click.testing import CliRunner
 from rasterio.transform import from_origin
 
-import importlib
 from bienmoc.cli.main import main
 
-vs_mod = importlib.import_module("bienmoc.terrain.viewshed")  # the module (the package exports the function)
 from bienmoc.geometry.locate import BorderModel
 from bienmoc.terrain import open_dem, viewshed
 from bienmoc.terrain.viewshed import NODATA, ObserverError
 
 from test_terrain import _need, jacksboro, write_tif  # noqa: F401  (fixture)
+
+# the module (the package exports the function under the same name)
+vs_mod = importlib.import_module("bienmoc.terrain.viewshed")
 
 UTM48 = "EPSG:32648"
 X0, Y0 = 500_000.0, 2_000_000.0

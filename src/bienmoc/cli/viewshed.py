@@ -3,12 +3,10 @@ visible share of each border section there (registered on the ``terrain`` group)
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 import numpy as np
-import pandas as pd
 
 from bienmoc.cli.main import MSG, OUTPUT, _METRIC, UserError, _emit_table, _store, fold, nfc
 from bienmoc.cli.terrain import _DEM, _open, terrain

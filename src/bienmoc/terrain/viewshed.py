@@ -46,7 +46,7 @@ import pandas as pd
 from pyproj import CRS, Transformer
 
 from bienmoc.errors import InvalidData
-from bienmoc.terrain.dem import Dem, DemError, _as_dem
+from bienmoc.terrain.dem import DemError, _as_dem
 from bienmoc.terrain.visibility import EARTH_RADIUS_M, REFRACTION_K
 
 #: Raster values written by :meth:`Viewshed.to_tif` / :meth:`Viewshed.raster`.
