@@ -19,7 +19,6 @@ from click.testing import CliRunner
 from rasterio.transform import from_origin
 
 from bienmoc.cli.main import main
-
 from bienmoc.geometry.locate import BorderModel
 from bienmoc.terrain import open_dem, viewshed
 from bienmoc.terrain.viewshed import NODATA, ObserverError

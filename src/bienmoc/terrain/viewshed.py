@@ -274,7 +274,7 @@ def viewshed(dem, x: float, y: float, *, crs: object = "EPSG:4326", radius_m: fl
     rel = z - (ground + observer_height) - dist2 * (1 - k) / (2 * radius_earth)
 
     # the 8 octants as stacked (n x n) arrays: quadrant (sr, sc), as is or transposed
-    n = max(nr, nc) + 1
+    n = max(orow, h - 1 - orow, ocol, w - 1 - ocol) + 1    # the window's farthest cell
     ii, jj = np.mgrid[0:n, 0:n]
     stack = np.full((8, n, n), np.nan)
     where = []
