@@ -230,3 +230,6 @@ def visibility(ctx, border, dem_path, observer_height, target_height, max_range,
             click.echo(text)
         return
     _emit_table(rows, fmt, output, _HEADERS[ctx.obj["lang"]] if fmt == "table" else None)
+
+
+from bienmoc.cli import viewshed as _viewshed  # noqa: E402,F401  (registers terrain viewshed)

@@ -2,13 +2,16 @@
 
 ``dem`` opens any GDAL raster/VRT and samples it at points (windowed reads, nodata -> NaN);
 ``slope`` is Horn's method as gdaldem, in ground metres; ``profile`` samples a border line
-every ``step`` metres of chainage.
+every ``step`` metres of chainage; ``visibility`` tests sight lines between markers and
+``viewshed`` what a post sees within a radius.
 """
 from bienmoc.terrain.dem import DEM_ENV, Dem, DemError, elevations, open_dem
 from bienmoc.terrain.profile import marker_elevations, profile
 from bienmoc.terrain.slope import hillshade_grid, horn, slope_aspect, slope_grid, terrain_at
 from bienmoc.terrain.visibility import intervisibility, propose_stakes, sight_lines
+from bienmoc.terrain.viewshed import Viewshed, viewshed
 
 __all__ = ["DEM_ENV", "Dem", "DemError", "open_dem", "elevations", "profile",
            "marker_elevations", "horn", "slope_aspect", "slope_grid", "terrain_at",
-           "hillshade_grid", "intervisibility", "propose_stakes", "sight_lines"]
+           "hillshade_grid", "intervisibility", "propose_stakes", "sight_lines",
+           "viewshed", "Viewshed"]
