@@ -39,7 +39,13 @@ _HEADERS = {
            "visible": "Thông hướng", "clearance_m": "Độ hở nhỏ nhất (m)",
            "obstruction_chainage_m": "Lý trình điểm che (m)",
            "obstruction_lon": "Kinh độ điểm che", "obstruction_lat": "Vĩ độ điểm che",
-           "too_far": "Quá tầm nhìn", "stakes": "Cọc đề xuất"},
+           "too_far": "Quá tầm nhìn", "stakes": "Cọc đề xuất", "border": "Tuyến",
+           "relief_m": "Chênh cao cục bộ (m)", "profile_curv": "Độ cong mặt cắt (1/m)",
+           "plan_curv": "Độ cong mặt bằng (1/m)", "drainage_m": "Cách đường tụ thủy (m)",
+           "index": "Chỉ số nhạy cảm", "exposure": "Mức phơi nhiễm sạt lở",
+           "length_m": "Chiều dài (m)", "high_m": "Dài mức cao (m)",
+           "high_share": "Tỷ lệ mức cao", "mean_index": "Chỉ số trung bình",
+           "max_exposure": "Mức cao nhất"},
     "en": {"chainage_m": "Chainage (m)", "lon": "Longitude", "lat": "Latitude",
            "elevation_m": "Elevation (m)", "part": "Part", "marker": "Marker",
            "slope_deg": "Slope (°)", "aspect_deg": "Aspect (°)",
@@ -47,7 +53,13 @@ _HEADERS = {
            "visible": "Intervisible", "clearance_m": "Least clearance (m)",
            "obstruction_chainage_m": "Obstruction chainage (m)",
            "obstruction_lon": "Obstruction lon", "obstruction_lat": "Obstruction lat",
-           "too_far": "Beyond range", "stakes": "Proposed stakes"},
+           "too_far": "Beyond range", "stakes": "Proposed stakes", "border": "Border",
+           "relief_m": "Local relief (m)", "profile_curv": "Profile curvature (1/m)",
+           "plan_curv": "Plan curvature (1/m)", "drainage_m": "Distance to drainage (m)",
+           "index": "Susceptibility index", "exposure": "Landslide exposure",
+           "length_m": "Length (m)", "high_m": "High-exposure length (m)",
+           "high_share": "High-exposure share", "mean_index": "Mean index",
+           "max_exposure": "Highest class"},
 }
 
 
@@ -230,3 +242,76 @@ def visibility(ctx, border, dem_path, observer_height, target_height, max_range,
             click.echo(text)
         return
     _emit_table(rows, fmt, output, _HEADERS[ctx.obj["lang"]] if fmt == "table" else None)
+
+
+_RISK_NOTE = {
+    "vi": "Phương pháp: {m}; ngưỡng chỉ số {a:g} / {b:g}{auc}",
+    "en": "Method: {m}; index breaks {a:g} / {b:g}{auc}",
+}
+_METHOD_NAME = {"vi": {"wlc": "tổ hợp trọng số (AHP)", "fr": "tỷ số tần suất (FR)"},
+                "en": {"wlc": "weighted factors (AHP)", "fr": "frequency ratio (FR)"}}
+
+
+@terrain.command()
+@click.option("--border", required=True, metavar="CODE", help="Border line: CN, LA, KH.")
+@_DEM
+@click.option("--by", type=click.Choice(["marker", "section"]), default="marker",
+              show_default=True, help="One row per marker, or per section between markers.")
+@click.option("--method", "method", type=click.Choice(["auto", "fr", "wlc"]), default="auto",
+              show_default=True,
+              help="fr: frequency ratio fitted from landslide incidents; wlc: AHP weights; "
+                   "auto: fr when the store holds at least 5 landslides on the DEM.")
+@click.option("--step", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Metres between line samples for sections (default: one DEM cell).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="table",
+              show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT)
+@_METRIC
+@click.pass_context
+def risk(ctx, border, dem_path, by, method, step, fmt, output, metric_crs):
+    """Landslide exposure of markers and sections (slope, relief, curvature, drainage).
+
+    Classes low/medium/high per marker; per section the share of the line's length in the
+    high class. With landslide incidents in the store the frequency-ratio weights are fitted
+    from them and the success-rate AUC is reported (see bienmoc.terrain.risk)."""
+    from bienmoc.errors import InvalidData
+    from bienmoc.geometry.locate import BorderModel
+    from bienmoc.model.source import frames
+    from bienmoc.terrain.risk import CLASS_VI, landslide_exposure
+
+    lang = ctx.obj["lang"]
+    border = border_option(ctx, border)
+    store = _store(ctx)
+    f = frames(store, ("boundary", "markers", "provinces", "incidents"))
+    model = BorderModel(f["boundary"], f["markers"], f["provinces"], crs=metric_crs)
+    with _open(dem_path) as dem:
+        try:
+            ex = landslide_exposure(model, border, dem, step=step, method=method,
+                                    landslides=f["incidents"][f["incidents"]["kind"]
+                                                              == "landslide"])
+        except InvalidData as e:
+            raise UserError("_raw", text=str(e)) from None
+    table = (ex.markers if by == "marker" else ex.sections).copy()
+    table = table.round({"chainage_m": 2, "lon": 7, "lat": 7, "elevation_m": 2,
+                         "slope_deg": 2, "relief_m": 1, "profile_curv": 6, "plan_curv": 6,
+                         "drainage_m": 1, "index": 4, "length_m": 1, "high_m": 1,
+                         "high_share": 4, "mean_index": 4})
+    if fmt == "json":
+        doc = {"border": border, "dem": dem.path, **ex.meta(),
+               "markers": json.loads(ex.markers.to_json(orient="records")),
+               "sections": json.loads(ex.sections.to_json(orient="records"))}
+        text = json.dumps(doc, ensure_ascii=False, indent=2)
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+        else:
+            click.echo(text)
+        return
+    if fmt == "table":
+        if lang == "vi":
+            for col in ("exposure", "max_exposure"):
+                if col in table:
+                    table[col] = [CLASS_VI.get(v, v) for v in table[col]]
+        auc = "" if ex.auc is None else f"; AUC = {ex.auc:.3f} ({ex.landslides})"
+        click.echo(_RISK_NOTE[lang].format(m=_METHOD_NAME[lang][ex.method], a=ex.breaks[0],
+                                           b=ex.breaks[1], auc=auc), err=True)
+    _emit_table(table, fmt, output, _HEADERS[lang] if fmt == "table" else None)
