@@ -9,7 +9,7 @@ import click
 import pandas as pd
 
 from bienmoc.cli.main import (CRS_ANY, MSG, OUTPUT, XY, _METRIC, UserError, _emit_table, _store,
-                              border_option)
+                              _t, border_option)
 from bienmoc.terrain.dem import DEM_ENV, METHODS, DemError, open_dem
 
 MSG.update({
@@ -22,6 +22,12 @@ MSG.update({
     "not_point": ("dòng {row}: cần điểm (Point) để lấy độ cao, không phải {kind}",
                   "row {row}: elevations need a Point, not {kind}"),
     "step": ("--step phải lớn hơn 0 m", "--step must be more than 0 m"),
+    "filled": ("đã điền độ cao cho {n} mốc từ DEM (ghi nhật ký marker_changes); {s} mốc không "
+               "có dữ liệu DEM", "filled the elevation of {n} marker(s) from the DEM (logged in "
+               "marker_changes); {s} marker(s) have no DEM data"),
+    "would_fill": ("sẽ điền độ cao cho {n} mốc (chạy thử, chưa ghi); {s} mốc không có dữ liệu "
+                   "DEM", "would fill the elevation of {n} marker(s) (dry run, nothing "
+                   "written); {s} marker(s) have no DEM data"),
     "km_range": ("khoảng --from-km {a} --to-km {b} không nằm trên tuyến {border} (dài {km:.3f} km)",
                  "--from-km {a} --to-km {b} is not on the {border} line ({km:.3f} km long)"),
 })
@@ -118,6 +124,39 @@ def elevation(ctx, file, dem_path, fmt, output, crs, slope, method, xy):
                     output, _HEADERS[ctx.obj["lang"]])
     else:
         export_layer(out.to_crs(4326), fmt, output or sys.stdout.buffer)
+
+
+@terrain.command("fill-elevations")
+@_DEM
+@click.option("--border", default=None, metavar="CODE", help="Only this border's markers.")
+@click.option("--dry-run", is_flag=True, help="Show what would be filled; write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="table",
+              show_default=True)
+@_METHOD
+@click.pass_context
+def fill_elevations(ctx, dem_path, border, dry_run, fmt, method):
+    """Fill the missing elevation_m of markers from the DEM (a recorded value is never
+    overwritten). Each change is logged in the marker_changes layer with the DEM's path;
+    all in one transaction, nothing written on any problem."""
+    from bienmoc.errors import InvalidData
+    from bienmoc.terrain.markers import fill_elevations as _fill
+
+    if border is not None:
+        border = border_option(ctx, border)
+    lang = ctx.obj["lang"]
+    with _open(dem_path) as dem:
+        try:
+            filled, skipped = _fill(_store(ctx), dem, border=border, method=method,
+                                    dry_run=dry_run)
+        except InvalidData as e:
+            raise UserError("_raw", text=str(e)) from None
+    from bienmoc.model.layers import SCHEMAS
+
+    heads = {f.name: getattr(f, lang) for f in SCHEMAS["markers"].fields
+             if f.name in filled.columns}
+    _emit_table(filled, fmt, None, heads if fmt == "table" else None)
+    click.echo(_t(ctx, "would_fill" if dry_run else "filled", n=len(filled), s=len(skipped)),
+               err=True)
 
 
 @terrain.command()
