@@ -111,3 +111,41 @@ def test_cli_fill_and_check(recorded):
     assert "elevation_vs_dem" not in r.output
     r = run.invoke(main, ["--store", store.uri, "check", "--format", "csv"])
     assert "elevation_vs_dem" not in r.output
+
+
+# -- profile chart and the strip map's profile band ------------------------------------------
+
+def test_cli_profile_png_and_strip_band(tmp_path, store, layers):
+    from PIL import Image
+
+    from bienmoc.maps.strip import strip_svg
+
+    dem, f = _plane(tmp_path, layers)
+    out = tmp_path / "p.png"
+    r = CliRunner().invoke(main, ["--store", store.uri, "terrain", "profile", "--border", "LA",
+                                  "--dem", str(dem), "--step", "200", "--format", "png",
+                                  "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    img = Image.open(out)
+    assert img.format == "PNG" and img.size == (1400, 500)
+    # the chart is not blank: the profile's brown and the markers' red are drawn
+    px = np.asarray(img.convert("RGB")).reshape(-1, 3)
+    assert ((px == [0x7a, 0x4f, 0x1d]).all(axis=1)).sum() > 100
+    assert ((px == [0xc0, 0x00, 0x00]).all(axis=1)).sum() > 20
+    plain = strip_svg(store, "LA", 0, 12)
+    svg = strip_svg(store, "LA", 0, 12, dem=dem)
+    assert 'class="profile"' not in plain and 'class="profile"' in svg
+    # the band's range is the plane's height at the line's ends (north high, south low)
+    import re
+
+    lo_m = float(re.search(r'data-min-m="([-0-9.]+)"', svg).group(1))
+    hi_m = float(re.search(r'data-max-m="([-0-9.]+)"', svg).group(1))
+    line = layers["boundary"].to_crs(UTM48).geometry.iloc[0]
+    x = line.coords[0][0]
+    assert hi_m == pytest.approx(f(x, line.bounds[3]), abs=0.1)
+    assert lo_m == pytest.approx(f(x, line.bounds[1]), abs=0.1)
+    png = tmp_path / "s.png"
+    r = CliRunner().invoke(main, ["--store", store.uri, "strip", "--border", "LA", "--to-km",
+                                  "11", "--dem", str(dem), "-o", str(png)])
+    assert r.exit_code == 0, r.output
+    assert Image.open(png).size[1] == 600

@@ -166,8 +166,9 @@ def fill_elevations(ctx, dem_path, border, dry_run, fmt, method):
 @_DEM
 @click.option("--step", type=float, default=100.0, show_default=True,
               help="Metres of chainage between samples.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="csv",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table", "png"]),
+              default="csv", show_default=True,
+              help="png: a profile chart with the marker numbers (needs --output).")
 @click.option("--output", "-o", default=None, type=OUTPUT)
 @click.option("--slope", is_flag=True, help="Also slope_deg and aspect_deg of each sample.")
 @_METHOD
@@ -200,6 +201,15 @@ def profile(ctx, border, from_km, to_km, dem_path, step, fmt, output, slope, met
                                       method=method)
         except InvalidData as e:
             raise UserError("_raw", text=str(e)) from None
+    if fmt == "png":
+        from bienmoc.terrain.plot import profile_png
+
+        data = profile_png(rows, marks, border=border, lang=ctx.obj["lang"])
+        if output:
+            Path(output).write_bytes(data)
+        else:
+            sys.stdout.buffer.write(data)
+        return
     if fmt == "json":
         doc = {"border": border, "step_m": step, "dem": dem.path, "crs": model.crs.to_string(),
                "profile": json.loads(rows.to_json(orient="records")),
