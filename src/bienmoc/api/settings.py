@@ -28,5 +28,7 @@ class Settings(BaseSettings):
     #: Other thresholds of the entry rules (:class:`bienmoc.records.RuleSettings` fields), as
     #: JSON, e.g. ``BIENMOC_WRITE_RULES='{"displacement_m": 50, "gate_max_distance_m": 3000}'``.
     write_rules: dict[str, Any] = Field(default_factory=dict)
+    #: DEM for the terrain overlays and map layers (any GDAL raster/VRT); unset = none.
+    dem: str | None = Field(None)
     #: Default language of pages: vi or en.
     lang: str = Field("vi", pattern="^(vi|en)$")
