@@ -148,7 +148,7 @@ class _TerrainInit(MacroElement):
 
 def _pad(bounds, frac: float = 0.1):
     x0, y0, x1, y1 = bounds
-    px, py = max((x1 - x0) * frac, 0.01), max((y1 - y0) * frac, 0.01)
+    px, py = max((x1 - x0) * frac, 0.03), max((y1 - y0) * frac, 0.03)
     return (max(x0 - px, -180), max(y0 - py, -85), min(x1 + px, 180), min(y1 + py, 85))
 
 
@@ -198,3 +198,7 @@ def add_terrain(m, source, dem, *, lang: str, border: str | None = None,
     payload = terrain_data(source, dem, lang=lang, border=border)
     payload["colour"] = BLOCKED_PAIR_COLOUR
     _TerrainInit(groups, safe_json(payload)).add_to(m)
+    # the layer control's script names every layer: it must come after the ones added here
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            m._children.move_to_end(key)

@@ -19,9 +19,9 @@
   }
 
   window.bienmocTerrain = function (map, groups, data) {
-    var colour = data.colour || "#d81b60";
+    var colour = data.colour || "#00acc1";
     (data.blocked || []).forEach(function (p) {
-      var ln = L.polyline([p[0], p[1]], {color: colour, weight: 4, dashArray: "8 6",
+      var ln = L.polyline([p[0], p[1]], {color: colour, weight: 7, dashArray: "10 8",
                                          opacity: 0.9, className: "bm-blocked-pair"});
       ln.bindTooltip(String(p[2]));
       ln.addTo(groups.blocked);
@@ -34,5 +34,6 @@
       c.bindPopup(function () { return popup(m[2], m[3]); });
       c.addTo(groups.markers);
     });
+    window.bienmocTerrain.last = {map: map, groups: groups};   // for tests and scripts
   };
 })(window, document);
