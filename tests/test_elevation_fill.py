@@ -149,3 +149,23 @@ def test_cli_profile_png_and_strip_band(tmp_path, store, layers):
                                   "11", "--dem", str(dem), "-o", str(png)])
     assert r.exit_code == 0, r.output
     assert Image.open(png).size[1] == 600
+
+
+def test_api_sees_filled_elevations_and_strip_band(recorded):
+    """The server's feature cache picks up the filled elevations (logged updates of markers)
+    and its strip map has the profile band when it knows a DEM."""
+    from fastapi.testclient import TestClient
+
+    from bienmoc.api.app import create_app
+    from bienmoc.api.settings import Settings
+
+    store, dem, truth, _ = recorded
+    c = TestClient(create_app(store, settings=Settings(dem=str(dem)), tiles=None))
+    url = "/collections/markers/items/LA-103"
+    assert c.get(url).json()["properties"]["elevation_m"] is None
+    fill_elevations(store, dem)
+    got = c.get(url).json()["properties"]["elevation_m"]
+    assert got == pytest.approx(truth["LA-103"], abs=0.005)
+    assert 'class="profile"' in c.get("/strip.svg?border=LA&to_km=12").text
+    plain = TestClient(create_app(store, settings=Settings(), tiles=None))
+    assert 'class="profile"' not in plain.get("/strip.svg?border=LA&to_km=12").text

@@ -64,7 +64,7 @@ TEMPORAL: dict[str, tuple] = {
 }
 
 #: Layers whose records can be changed in place, and the change log that says which.
-CHANGE_LOGS = {"incidents": "incident_changes"}
+CHANGE_LOGS = {"incidents": "incident_changes", "markers": "marker_changes"}
 
 _DAY = np.timedelta64(1, "D")
 
@@ -199,6 +199,8 @@ class LayerIndex:
             col = self._cols[f.name]
             if col.buf.dtype != arr.dtype and col.buf.dtype.kind != "M":
                 col.buf = col.buf.astype(object)
+            elif not col.buf.flags.writeable:   # a zero-copy column from the reader
+                col.buf = col.buf.copy()
             col.buf[rows] = arr
             if f.name in self.json_cols:
                 for r, v in zip(rows, _json_list(f, frame[f.name])):
