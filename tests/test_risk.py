@@ -224,3 +224,36 @@ def test_cli_risk(store, planes):
     r = CliRunner().invoke(main, ["--store", store.uri, "--lang", "en", "terrain", "risk",
                                   "--border", "LA", "--dem", str(planes[5])])
     assert "Landslide exposure" in r.output and "low" in r.output
+
+
+def test_cli_fits_frequency_ratios_from_the_stores_landslides(tmp_path, hills):
+    """Landslide incidents recorded in the store (kind = landslide) on steep cells: the CLI
+    fits FR from them and reports the AUC; other incident kinds are not used."""
+    import pandas as pd
+
+    from bienmoc.storage.geopackage import GeoPackageStore
+    from bienmoc.testing import make_layers
+
+    frames = _line_over(hills)
+    s = hills["slope"]
+    rr, cc = np.nonzero(s >= 30)
+    pick = np.random.default_rng(11).choice(len(rr), 40, replace=False)
+    pts = _slides(hills, (rr[pick], cc[pick])).to_crs(4326)
+    template = make_layers()["incidents"]
+    inc = template.iloc[[2] * len(pts)].copy()           # the tiny world's landslide record
+    inc["id"] = [f"I-{i}" for i in range(len(pts))]
+    inc = inc.set_geometry(pts.geometry.values)
+    other = inc.iloc[:5].copy()
+    other["kind"] = "illegal_crossing"
+    other["id"] = [f"X-{i}" for i in range(5)]
+    store = GeoPackageStore(tmp_path / "slides.gpkg")
+    store.write_many({**frames, "incidents": pd.concat([inc, other], ignore_index=True)})
+    r = CliRunner().invoke(main, ["--store", store.uri, "terrain", "risk", "--border", "LA",
+                                  "--dem", str(hills["path"]), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["method"] == "fr" and doc["landslide_cells"] == 40
+    assert doc["auc"] > 0.9 and doc["frequency_ratio"]["slope_deg"]["<10°"] == 0
+    r = CliRunner().invoke(main, ["--store", store.uri, "--lang", "en", "terrain", "risk",
+                                  "--border", "LA", "--dem", str(hills["path"])])
+    assert "frequency ratio (FR)" in r.output and "AUC = 0.9" in r.output

@@ -365,8 +365,8 @@ def landslide_exposure(source, border: str, dem=None, *, step: float | None = No
 
 
 def _quantile(values: np.ndarray, counts: np.ndarray, q: float) -> float:
-    """The smallest value v with (share of cells whose value < v) >= q... i.e. the weighted
-    q-quantile of ``values`` with multiplicities ``counts``."""
+    """The weighted q-quantile of ``values`` with multiplicities ``counts``: the smallest
+    value at which the cumulative share of cells reaches ``q``."""
     order = np.argsort(values, kind="stable")
     v, c = values[order], counts[order].astype(float)
     cum = np.cumsum(c) / max(c.sum(), 1.0)
