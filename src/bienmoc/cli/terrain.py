@@ -331,13 +331,14 @@ def risk(ctx, border, dem_path, by, method, step, fmt, output, metric_crs):
     lang = ctx.obj["lang"]
     border = border_option(ctx, border)
     store = _store(ctx)
-    f = frames(store, ("boundary", "markers", "provinces", "incidents"))
+    f = frames(store, ("boundary", "markers", "provinces"))
+    inc = store.read("incidents") if "incidents" in store.layers() else None
+    slides = inc[inc["kind"] == "landslide"] if inc is not None and len(inc) else None
     model = BorderModel(f["boundary"], f["markers"], f["provinces"], crs=metric_crs)
     with _open(dem_path) as dem:
         try:
             ex = landslide_exposure(model, border, dem, step=step, method=method,
-                                    landslides=f["incidents"][f["incidents"]["kind"]
-                                                              == "landslide"])
+                                    landslides=slides)
         except InvalidData as e:
             raise UserError("_raw", text=str(e)) from None
     table = (ex.markers if by == "marker" else ex.sections).copy()

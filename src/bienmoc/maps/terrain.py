@@ -58,14 +58,14 @@ def terrain_data(source, dem, *, lang: str = "vi", border: str | None = None) ->
     """{"markers": [[lon, lat, number, [popup lines]]...], "blocked": [[[lat, lon], [lat,
     lon], text]...]} for the markers of ``border`` (all borders when None)."""
     from bienmoc.geometry.locate import BorderModel
-    from bienmoc.model.source import frames
+    from bienmoc.maps.data import _layer
     from bienmoc.terrain.dem import _as_dem, point_xy
     from bienmoc.terrain.risk import landslide_exposure
     from bienmoc.terrain.slope import slope_aspect
     from bienmoc.terrain.visibility import _markers, intervisibility
 
     T = TEXT[lang]
-    f = frames(source, ("boundary", "markers", "provinces", "incidents"))
+    f = {n: _layer(source, n) for n in ("boundary", "markers", "provinces", "incidents")}
     m = f["markers"]
     if border:
         m = m[m["border"] == border]
