@@ -169,3 +169,17 @@ def test_api_sees_filled_elevations_and_strip_band(recorded):
     assert 'class="profile"' in c.get("/strip.svg?border=LA&to_km=12").text
     plain = TestClient(create_app(store, settings=Settings(), tiles=None))
     assert 'class="profile"' not in plain.get("/strip.svg?border=LA&to_km=12").text
+
+
+def test_fill_marker_elevations_never_overwrites_a_recorded_value(recorded):
+    from bienmoc.records.recording import fill_marker_elevations
+
+    store, _, _, before = recorded
+    out = fill_marker_elevations(store, {"LA-100": 1.0, "LA-103": 321.5, "LA-999": 5.0},
+                                 note="survey sheet 7")
+    assert list(out["id"]) == ["LA-103"] and list(out["elevation_m"]) == [321.5]
+    after = store.read("markers").set_index("id")["elevation_m"]
+    assert after["LA-100"] == before["LA-100"] and after["LA-103"] == 321.5
+    log = store.read(MARKER_LOG)
+    assert list(zip(log["record_id"], log["note"])) == [("LA-103", "survey sheet 7")]
+    assert float(log["new_value"].iloc[0]) == 321.5
