@@ -43,7 +43,7 @@ def test_vendored_assets_are_present_with_licences():
     assert sorted(p.name for p in (STATIC_DIR / "vendor").iterdir() if p.is_dir()) == sorted(
         ["leaflet-1.9.4", "leaflet.markercluster-1.5.3", "leaflet.heat-0.2.0",
          "swagger-ui-5.35.0"])
-    assert set(BUNDLES) == {"leaflet", "markercluster", "heat", "bienmoc"}
+    assert set(BUNDLES) == {"leaflet", "markercluster", "heat", "bienmoc", "terrain"}
 
 
 @pytest.mark.parametrize("builder", [progress_map, incidents_map, overview_map])

@@ -95,6 +95,7 @@ def create_app(store=None, *, settings: Settings | None = None, tiles=_UNSET) ->
     from bienmoc.api.pages import pages_router
     from bienmoc.api.strip import strip_router
     from bienmoc.api.reports import reports_router
+    from bienmoc.api.terrain import terrain_router
 
     # the OGC API first: its landing page answers JSON requests for "/" (?f=json or an
     # Accept header asking for JSON), browsers fall through to the HTML index of the maps
@@ -103,6 +104,7 @@ def create_app(store=None, *, settings: Settings | None = None, tiles=_UNSET) ->
     app.include_router(dashboard_router(store, settings))
     app.include_router(strip_router(store, settings))
     app.include_router(reports_router(store, settings))
+    app.include_router(terrain_router(store, settings))
 
     @app.get("/api/status", tags=["reports"])
     def status(by: str = Query("border,province", max_length=200,

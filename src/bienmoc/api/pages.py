@@ -135,8 +135,9 @@ def pages_router(store, settings: Settings) -> APIRouter:
         """Construction progress: markers, works (stalled highlighted), overdue inspections."""
         lang = lang or settings.lang
         d = as_of_date(as_of).strftime("%Y-%m-%d")
+        terrain = {"dem": settings.dem, "terrain_url": "../terrain"} if settings.dem else {}
         return html(request, ("progress", lang, border, province, d), lambda: progress_map(
-            store, lang=lang, border=border, province=province, as_of=d,
+            store, lang=lang, border=border, province=province, as_of=d, **terrain,
             **server).get_root().render())
 
     @r.get("/maps/incidents", response_class=Response)

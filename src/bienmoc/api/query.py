@@ -64,7 +64,7 @@ TEMPORAL: dict[str, tuple] = {
 }
 
 #: Layers whose records can be changed in place, and the change log that says which.
-CHANGE_LOGS = {"incidents": "incident_changes"}
+CHANGE_LOGS = {"incidents": "incident_changes", "markers": "marker_changes"}
 
 _DAY = np.timedelta64(1, "D")
 

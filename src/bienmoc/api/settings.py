@@ -32,5 +32,7 @@ class Settings(BaseSettings):
     #: Precondition Required. Off by default: a PATCH without If-Match changes the record as
     #: it stands (last writer wins), as before ETags existed.
     require_if_match: bool = Field(False)
+    #: DEM for the terrain overlays and map layers (any GDAL raster/VRT); unset = none.
+    dem: str | None = Field(None)
     #: Default language of pages: vi or en.
     lang: str = Field("vi", pattern="^(vi|en)$")

@@ -41,7 +41,8 @@ def strip_router(store, settings: Settings) -> APIRouter:
         with lock:
             hit = cache.get(key)
         if hit is None:
-            hit = strip_svg(store, border, from_km, to_km, as_of=as_of, lang=lang)
+            hit = strip_svg(store, border, from_km, to_km, as_of=as_of, lang=lang,
+                            dem=settings.dem or None)   # a profile band with a DEM
             with lock:
                 cache[key] = hit
                 while len(cache) > 64:

@@ -72,17 +72,34 @@ def locate(ctx, file, fmt, output, crs, xy, metric_crs):
               help="Distance tolerance from the line per kind, e.g. --tolerance small=3.")
 @click.option("--max-part-spacing", default=200.0, show_default=True, type=_POSITIVE,
               help="Max distance (m) between the parts of a double/triple marker.")
+@click.option("--dem", "dem_path", default=None, metavar="PATH",
+              help="Also compare recorded elevations with this DEM (or $BIENMOC_DEM).")
+@click.option("--elevation-tolerance", default=30.0, show_default=True, type=_POSITIVE,
+              metavar="M", help="Flag recorded elevations farther than M metres from the DEM.")
 @_METRIC
 @click.pass_context
-def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
-    """Marker QA; exits 1 when any error is found."""
+def check(ctx, border, fmt, tolerance, max_part_spacing, dem_path, elevation_tolerance,
+          metric_crs):
+    """Marker QA; exits 1 when any error is found. With a DEM (--dem or $BIENMOC_DEM) also
+    warns of recorded elevations differing from the DEM by more than --elevation-tolerance."""
+    import os
+
     from bienmoc.analysis.qa import check_markers
+    from bienmoc.terrain.dem import DEM_ENV
 
     tol = _kind_values(tolerance, float, "--tolerance", "KIND=METRES", enum=MarkerKind)
     store = _store(ctx)
     frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
     df = check_markers(frames, border=border_option(ctx, border), tolerance_m=tol,
                        max_part_spacing_m=max_part_spacing, crs=metric_crs)
+    if dem_path or os.environ.get(DEM_ENV):
+        from bienmoc.cli.terrain import _open
+        from bienmoc.terrain.markers import check_elevations
+
+        with _open(dem_path) as dem:
+            extra = check_elevations(frames, dem, border=border_option(ctx, border),
+                                     tolerance_m=elevation_tolerance)
+        df = pd.concat([df, extra], ignore_index=True) if len(extra) else df
     lang = ctx.obj["lang"]
     if fmt == "table":
         msg = "message_en" if lang == "en" else "message_vi"

@@ -21,14 +21,26 @@ MSG.update({
 @click.option("--as-of", "as_of", default=None, type=DATE,
               help="Works' status as of this date (default today).")
 @click.option("--output", "-o", required=True, type=OUTPUT, help="strip.svg or strip.png")
+@click.option("--dem", "dem_path", default=None, metavar="PATH",
+              help="Add a terrain profile band from this DEM.")
 @click.pass_context
-def strip(ctx, border, from_km, to_km, as_of, output):
-    """Strip map of a border section: markers, stakes, gates, works, incidents by chainage."""
+def strip(ctx, border, from_km, to_km, as_of, output, dem_path):
+    """Strip map of a border section: markers, stakes, gates, works, incidents by chainage
+    (and the terrain profile with --dem)."""
     suffix = output.lower().rsplit(".", 1)[-1]
     if suffix not in ("svg", "png"):
         raise UserError("strip_suffix", path=output)
-    svg = strip_svg(_store(ctx), border_option(ctx, border), from_km, to_km, as_of=as_of,
-                    lang=ctx.find_root().obj.get("lang") or "vi")
+    dem = None
+    if dem_path is not None:
+        from bienmoc.cli.terrain import _open
+
+        dem = _open(dem_path)
+    try:
+        svg = strip_svg(_store(ctx), border_option(ctx, border), from_km, to_km, as_of=as_of,
+                        lang=ctx.find_root().obj.get("lang") or "vi", dem=dem)
+    finally:
+        if dem is not None:
+            dem.close()
     if suffix == "png":
         with open(output, "wb") as fh:
             fh.write(svg_to_png(svg))

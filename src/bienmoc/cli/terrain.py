@@ -9,7 +9,7 @@ import click
 import pandas as pd
 
 from bienmoc.cli.main import (CRS_ANY, MSG, OUTPUT, XY, _METRIC, UserError, _emit_table, _store,
-                              border_option)
+                              _t, border_option)
 from bienmoc.terrain.dem import DEM_ENV, METHODS, DemError, open_dem
 
 MSG.update({
@@ -22,6 +22,14 @@ MSG.update({
     "not_point": ("dòng {row}: cần điểm (Point) để lấy độ cao, không phải {kind}",
                   "row {row}: elevations need a Point, not {kind}"),
     "step": ("--step phải lớn hơn 0 m", "--step must be more than 0 m"),
+    "filled": ("đã điền độ cao cho {n} mốc từ DEM (ghi nhật ký marker_changes); {s} mốc không "
+               "có dữ liệu DEM", "filled the elevation of {n} marker(s) from the DEM (logged in "
+               "marker_changes); {s} marker(s) have no DEM data"),
+    "would_fill": ("sẽ điền độ cao cho {n} mốc (chạy thử, chưa ghi); {s} mốc không có dữ liệu "
+                   "DEM", "would fill the elevation of {n} marker(s) (dry run, nothing "
+                   "written); {s} marker(s) have no DEM data"),
+    "need_plots": ("--format png cần matplotlib: pip install 'bienmoc[plots]'",
+                   "--format png needs matplotlib: pip install 'bienmoc[plots]'"),
     "km_range": ("khoảng --from-km {a} --to-km {b} không nằm trên tuyến {border} (dài {km:.3f} km)",
                  "--from-km {a} --to-km {b} is not on the {border} line ({km:.3f} km long)"),
 })
@@ -39,7 +47,13 @@ _HEADERS = {
            "visible": "Thông hướng", "clearance_m": "Độ hở nhỏ nhất (m)",
            "obstruction_chainage_m": "Lý trình điểm che (m)",
            "obstruction_lon": "Kinh độ điểm che", "obstruction_lat": "Vĩ độ điểm che",
-           "too_far": "Quá tầm nhìn", "stakes": "Cọc đề xuất"},
+           "too_far": "Quá tầm nhìn", "stakes": "Cọc đề xuất", "border": "Tuyến",
+           "relief_m": "Chênh cao cục bộ (m)", "profile_curv": "Độ cong mặt cắt (1/m)",
+           "plan_curv": "Độ cong mặt bằng (1/m)", "drainage_m": "Cách đường tụ thủy (m)",
+           "index": "Chỉ số nhạy cảm", "exposure": "Mức phơi nhiễm sạt lở",
+           "length_m": "Chiều dài (m)", "high_m": "Dài mức cao (m)",
+           "high_share": "Tỷ lệ mức cao", "mean_index": "Chỉ số trung bình",
+           "max_exposure": "Mức cao nhất"},
     "en": {"chainage_m": "Chainage (m)", "lon": "Longitude", "lat": "Latitude",
            "elevation_m": "Elevation (m)", "part": "Part", "marker": "Marker",
            "slope_deg": "Slope (°)", "aspect_deg": "Aspect (°)",
@@ -47,7 +61,13 @@ _HEADERS = {
            "visible": "Intervisible", "clearance_m": "Least clearance (m)",
            "obstruction_chainage_m": "Obstruction chainage (m)",
            "obstruction_lon": "Obstruction lon", "obstruction_lat": "Obstruction lat",
-           "too_far": "Beyond range", "stakes": "Proposed stakes"},
+           "too_far": "Beyond range", "stakes": "Proposed stakes", "border": "Border",
+           "relief_m": "Local relief (m)", "profile_curv": "Profile curvature (1/m)",
+           "plan_curv": "Plan curvature (1/m)", "drainage_m": "Distance to drainage (m)",
+           "index": "Susceptibility index", "exposure": "Landslide exposure",
+           "length_m": "Length (m)", "high_m": "High-exposure length (m)",
+           "high_share": "High-exposure share", "mean_index": "Mean index",
+           "max_exposure": "Highest class"},
 }
 
 
@@ -108,6 +128,39 @@ def elevation(ctx, file, dem_path, fmt, output, crs, slope, method, xy):
         export_layer(out.to_crs(4326), fmt, output or sys.stdout.buffer)
 
 
+@terrain.command("fill-elevations")
+@_DEM
+@click.option("--border", default=None, metavar="CODE", help="Only this border's markers.")
+@click.option("--dry-run", is_flag=True, help="Show what would be filled; write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="table",
+              show_default=True)
+@_METHOD
+@click.pass_context
+def fill_elevations(ctx, dem_path, border, dry_run, fmt, method):
+    """Fill the missing elevation_m of markers from the DEM (a recorded value is never
+    overwritten). Each change is logged in the marker_changes layer with the DEM's path;
+    all in one transaction, nothing written on any problem."""
+    from bienmoc.errors import InvalidData
+    from bienmoc.terrain.markers import fill_elevations as _fill
+
+    if border is not None:
+        border = border_option(ctx, border)
+    lang = ctx.obj["lang"]
+    with _open(dem_path) as dem:
+        try:
+            filled, skipped = _fill(_store(ctx), dem, border=border, method=method,
+                                    dry_run=dry_run)
+        except InvalidData as e:
+            raise UserError("_raw", text=str(e)) from None
+    from bienmoc.model.layers import SCHEMAS
+
+    heads = {f.name: getattr(f, lang) for f in SCHEMAS["markers"].fields
+             if f.name in filled.columns}
+    _emit_table(filled, fmt, None, heads if fmt == "table" else None)
+    click.echo(_t(ctx, "would_fill" if dry_run else "filled", n=len(filled), s=len(skipped)),
+               err=True)
+
+
 @terrain.command()
 @click.option("--border", required=True, metavar="CODE", help="Border line: CN, LA, KH.")
 @click.option("--from-km", "from_km", type=click.FloatRange(min=0), default=None)
@@ -115,8 +168,9 @@ def elevation(ctx, file, dem_path, fmt, output, crs, slope, method, xy):
 @_DEM
 @click.option("--step", type=float, default=100.0, show_default=True,
               help="Metres of chainage between samples.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="csv",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table", "png"]),
+              default="csv", show_default=True,
+              help="png: a profile chart with the marker numbers (needs --output).")
 @click.option("--output", "-o", default=None, type=OUTPUT)
 @click.option("--slope", is_flag=True, help="Also slope_deg and aspect_deg of each sample.")
 @_METHOD
@@ -149,6 +203,20 @@ def profile(ctx, border, from_km, to_km, dem_path, step, fmt, output, slope, met
                                       method=method)
         except InvalidData as e:
             raise UserError("_raw", text=str(e)) from None
+    if fmt == "png":
+        from bienmoc.terrain.plot import profile_png
+
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UserError("need_plots") from None
+
+        data = profile_png(rows, marks, border=border, lang=ctx.obj["lang"])
+        if output:
+            Path(output).write_bytes(data)
+        else:
+            sys.stdout.buffer.write(data)
+        return
     if fmt == "json":
         doc = {"border": border, "step_m": step, "dem": dem.path, "crs": model.crs.to_string(),
                "profile": json.loads(rows.to_json(orient="records")),
@@ -230,6 +298,80 @@ def visibility(ctx, border, dem_path, observer_height, target_height, max_range,
             click.echo(text)
         return
     _emit_table(rows, fmt, output, _HEADERS[ctx.obj["lang"]] if fmt == "table" else None)
+
+
+_RISK_NOTE = {
+    "vi": "Phương pháp: {m}; ngưỡng chỉ số {a:g} / {b:g}{auc}",
+    "en": "Method: {m}; index breaks {a:g} / {b:g}{auc}",
+}
+_METHOD_NAME = {"vi": {"wlc": "tổ hợp trọng số (AHP)", "fr": "tỷ số tần suất (FR)"},
+                "en": {"wlc": "weighted factors (AHP)", "fr": "frequency ratio (FR)"}}
+
+
+@terrain.command()
+@click.option("--border", required=True, metavar="CODE", help="Border line: CN, LA, KH.")
+@_DEM
+@click.option("--by", type=click.Choice(["marker", "section"]), default="marker",
+              show_default=True, help="One row per marker, or per section between markers.")
+@click.option("--method", "method", type=click.Choice(["auto", "fr", "wlc"]), default="auto",
+              show_default=True,
+              help="fr: frequency ratio fitted from landslide incidents; wlc: AHP weights; "
+                   "auto: fr when the store holds at least 5 landslides on the DEM.")
+@click.option("--step", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Metres between line samples for sections (default: one DEM cell).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="table",
+              show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT)
+@_METRIC
+@click.pass_context
+def risk(ctx, border, dem_path, by, method, step, fmt, output, metric_crs):
+    """Landslide exposure of markers and sections (slope, relief, curvature, drainage).
+
+    Classes low/medium/high per marker; per section the share of the line's length in the
+    high class. With landslide incidents in the store the frequency-ratio weights are fitted
+    from them and the success-rate AUC is reported (see bienmoc.terrain.risk)."""
+    from bienmoc.errors import InvalidData
+    from bienmoc.geometry.locate import BorderModel
+    from bienmoc.model.source import frames
+    from bienmoc.terrain.risk import CLASS_VI, landslide_exposure
+
+    lang = ctx.obj["lang"]
+    border = border_option(ctx, border)
+    store = _store(ctx)
+    f = frames(store, ("boundary", "markers", "provinces"))
+    inc = store.read("incidents") if "incidents" in store.layers() else None
+    slides = inc[inc["kind"] == "landslide"] if inc is not None and len(inc) else None
+    model = BorderModel(f["boundary"], f["markers"], f["provinces"], crs=metric_crs)
+    with _open(dem_path) as dem:
+        try:
+            ex = landslide_exposure(model, border, dem, step=step, method=method,
+                                    landslides=slides)
+        except InvalidData as e:
+            raise UserError("_raw", text=str(e)) from None
+    table = (ex.markers if by == "marker" else ex.sections).copy()
+    table = table.round({"chainage_m": 2, "lon": 7, "lat": 7, "elevation_m": 2,
+                         "slope_deg": 2, "relief_m": 1, "profile_curv": 6, "plan_curv": 6,
+                         "drainage_m": 1, "index": 4, "length_m": 1, "high_m": 1,
+                         "high_share": 4, "mean_index": 4})
+    if fmt == "json":
+        doc = {"border": border, "dem": dem.path, **ex.meta(),
+               "markers": json.loads(ex.markers.to_json(orient="records")),
+               "sections": json.loads(ex.sections.to_json(orient="records"))}
+        text = json.dumps(doc, ensure_ascii=False, indent=2)
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+        else:
+            click.echo(text)
+        return
+    if fmt == "table":
+        if lang == "vi":
+            for col in ("exposure", "max_exposure"):
+                if col in table:
+                    table[col] = [CLASS_VI.get(v, v) for v in table[col]]
+        auc = "" if ex.auc is None else f"; AUC = {ex.auc:.3f} ({ex.landslides})"
+        click.echo(_RISK_NOTE[lang].format(m=_METHOD_NAME[lang][ex.method], a=ex.breaks[0],
+                                           b=ex.breaks[1], auc=auc), err=True)
+    _emit_table(table, fmt, output, _HEADERS[lang] if fmt == "table" else None)
 
 
 from bienmoc.cli import viewshed as _viewshed  # noqa: E402,F401  (registers terrain viewshed)

@@ -26,6 +26,7 @@ BUNDLES: dict[str, dict[str, tuple[str, ...]]] = {
                               "vendor/leaflet.markercluster-1.5.3/MarkerCluster.Default.css")},
     "heat": {"js": ("vendor/leaflet.heat-0.2.0/leaflet-heat.js",), "css": ()},
     "bienmoc": {"js": ("bienmoc/maps.js",), "css": ("bienmoc/maps.css",)},
+    "terrain": {"js": ("bienmoc/terrain.js",), "css": ()},
 }
 
 

@@ -34,7 +34,8 @@ def progress_map(source, *, lang: str = "vi", border: str | None = None,
                  stall_days: int = DEFAULT_STALL_DAYS,
                  cycle_months: Mapping[str, int] | None = None,
                  tiles: str | None = DEFAULT_TILES, attr: str | None = DEFAULT_ATTR,
-                 assets: str = "inline", data_url: str | None = None, form: bool = False):
+                 assets: str = "inline", data_url: str | None = None, form: bool = False,
+                 dem=None, terrain_url: str | None = None):
     """A :class:`folium.Map` of construction progress.
 
     ``source``: a store or a mapping of layer name → frame. Markers are coloured by
@@ -48,6 +49,9 @@ def progress_map(source, *, lang: str = "vi", border: str | None = None,
     ``"inline"`` (JS/CSS embedded: notebooks, saved files) or a URL prefix of the server's
     static files. ``data_url``: fetch the data from the map server's JSON endpoints under
     this URL prefix instead of embedding it. ``form``: add the filter form (server pages).
+    ``dem`` (a Dem or a path): add the terrain layers of :mod:`bienmoc.maps.terrain`
+    (hillshade, slope classes, marker pairs not intervisible, terrain popups); their images
+    come from ``terrain_url`` (the server's ``/terrain``) or are embedded.
     """
     as_of_s = as_of_date(as_of).strftime("%Y-%m-%d")
     params = {"border": border, "province": province, "as_of": as_of_s}
@@ -58,10 +62,23 @@ def progress_map(source, *, lang: str = "vi", border: str | None = None,
               ("boundary", "boundary", True), ("markers", "markers", True),
               ("works", "works", True), ("stalled", "stalled", True),
               ("overdue", "overdue", True), ("never", "never", False)]
-    return build_map(
+    m = build_map(
         "progress", source, lang=lang, tiles=tiles, attr=attr, assets=assets,
         data_url=data_url, border=border, province=province, params=params,
         payload=lambda: progress_data(source, border=border, province=province, as_of=as_of_s,
                                       stall_days=stall_days, cycle_months=cycle_months),
-        groups=groups, legend=_legend(lang), bounds_layer="markers",
-        form_dates=[("as_of", "as_of", as_of_s)], form=form)
+        groups=groups, legend=_legend(lang) + (_terrain_legend(lang) if dem is not None else ""),
+        bounds_layer="markers", form_dates=[("as_of", "as_of", as_of_s)], form=form,
+        bundles=("leaflet", "bienmoc", "terrain") if dem is not None else ("leaflet", "bienmoc"))
+    if dem is not None:
+        from bienmoc.maps.terrain import add_terrain
+
+        add_terrain(m, source, dem, lang=lang, border=border, province=province,
+                    overlay_url=terrain_url)
+    return m
+
+
+def _terrain_legend(lang: str) -> str:
+    from bienmoc.maps.terrain import legend
+
+    return legend(lang)

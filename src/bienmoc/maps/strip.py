@@ -148,8 +148,9 @@ def _works(source, works, model, border, lo, hi, as_of) -> pd.DataFrame:
 
 
 def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
-              lang: str = "vi") -> str:
-    """The strip map of ``border`` between ``from_km`` and ``to_km`` as an SVG document."""
+              lang: str = "vi", dem=None) -> str:
+    """The strip map of ``border`` between ``from_km`` and ``to_km`` as an SVG document;
+    with a ``dem`` (a Dem or a path) a terrain profile band at the bottom."""
     if lang not in _TXT:
         raise InvalidData(f"lang must be 'vi' or 'en', not {lang!r}")
     d = strip_features(source, border, float(from_km), float(to_km), as_of=as_of)
@@ -163,7 +164,7 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
 
     rows = {"province": 50, "demarcation": 88, "labels": 150, "axis": 165, "stakes": 205, "gates": 240,
             "works": 280, "incidents": 325, "hotspots": 400}
-    height = 490
+    height = 490 + (110 if dem is not None else 0)
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
          f'viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, Arial, sans-serif" '
          f'font-size="11" data-border="{_e(border)}" data-from-km="{_fmt_km(lo / 1000)}" '
@@ -267,6 +268,10 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
                        ("incidents", d["incidents"]), ("demarcation", d["sections"])):
         if not len(frame):
             o.append(f'<text x="{LEFT}" y="{rows[key] + 4}" fill="#999">{_e(T["none"])}</text>')
+    if dem is not None:   # terrain profile band (bienmoc.terrain.plot)
+        from bienmoc.terrain.plot import profile_band_svg
+
+        o += profile_band_svg(d["model"], border, lo, hi, dem, x, 480, 80, lang)
     o.append(_legend(lang, height - 22))
     o.append("</svg>")
     return "\n".join(o)
@@ -354,6 +359,7 @@ class StripMap:
 
 
 def strip_map(source, border: str, from_km: float, to_km: float, *, as_of=None,
-              lang: str = "vi") -> StripMap:
+              lang: str = "vi", dem=None) -> StripMap:
     """:func:`strip_svg` wrapped in a :class:`StripMap` (Jupyter display, PNG/SVG export)."""
-    return StripMap(strip_svg(source, border, from_km, to_km, as_of=as_of, lang=lang))
+    return StripMap(strip_svg(source, border, from_km, to_km, as_of=as_of, lang=lang,
+                              dem=dem))

@@ -28,6 +28,11 @@ INCIDENT_COLOURS = {"reported": "#e31a1c", "verifying": "#ff7f00", "negotiating"
                     "resolved": "#33a02c"}
 NEIGHBOUR_STYLE = {"color": "#bdbdbd", "weight": 0, "fillColor": "#cfcfcf", "fillOpacity": 0.6}
 BOUNDARY_STYLE = {"color": BOUNDARY_COLOUR, "weight": 3, "opacity": 0.9}
+#: Terrain layers (maps/terrain.py): marker pairs that are not intervisible, slope classes
+#: (<10, 10-20, 20-30, 30-40, >=40 deg; the same colours as terrain/overlay.py's images).
+BLOCKED_PAIR_COLOUR = "#00acc1"   # cyan: distinct from the boundary and markers
+SLOPE_CLASS_COLOURS = {"<10": "#1a9850", "10-20": "#91cf60", "20-30": "#fee08b",
+                       "30-40": "#fc8d59", ">=40": "#d73027"}
 
 
 #: Line sections by demarcation status (bienmoc.schema.DemarcationStatus): a wide band under

@@ -23,12 +23,12 @@ from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
 from bienmoc.records.entry import (apply_overrides, border_model, check_allow, enter,
                                    reference_problems, transaction)
-from bienmoc.records.rules import Context, RuleSettings, read_layer, run_rules
+from bienmoc.records.rules import Context, RuleSettings, mark_updated, read_layer, run_rules
 
 __all__ = ["record_progress", "record_inspection", "resurvey_marker", "record_incident",
            "record_incidents",
            "update_incident", "import_records", "append_records", "reference_problems",
-           "INCIDENT_LOG"]
+           "INCIDENT_LOG", "fill_marker_elevations", "MARKER_LOG"]
 
 #: The change log of incident updates (one row per changed field).
 INCIDENT_LOG = "incident_changes"
@@ -294,7 +294,6 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
     an HTTP ``If-Match`` value is accepted as it is). It is compared with the record as it
     stands inside the write transaction; a record changed meanwhile raises
     :class:`~bienmoc.records.versions.StaleRecord` and nothing is written."""
-    from bienmoc.records.rules import mark_updated
     from bienmoc.records.versions import StaleRecord, etag_matches, frame_etags
 
     allowed = check_allow(allow)
@@ -338,3 +337,37 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
                                    note=note)
         mark_updated(tx, "incidents")
         return changes
+
+
+#: The change log of in-place marker changes (filled elevations), one row per changed field.
+MARKER_LOG = "marker_changes"
+
+
+def fill_marker_elevations(store, elevations: Mapping[str, float], *,
+                           note: str | None = None) -> pd.DataFrame:
+    """Set ``elevation_m`` of the markers whose id is a key of ``elevations`` and that have
+    none recorded; a recorded elevation is never overwritten, a NaN value is skipped. The new
+    values pass the markers schema (its elevation range) before anything is written, all in
+    one transaction, each change logged in :data:`MARKER_LOG` with ``note``. Returns the
+    filled markers: ``id, border, number, elevation_m``."""
+    cols = ["id", "border", "number", "elevation_m"]
+    with transaction(store) as tx:
+        markers = read_layer(tx, "markers")
+        if not len(markers):
+            return pd.DataFrame(columns=cols)
+        given = pd.Series({str(k): float(v) for k, v in elevations.items()}, dtype=float)
+        empty = markers["elevation_m"].isna().to_numpy()
+        new = markers["id"].map(given).to_numpy(dtype=float)
+        hit = empty & np.isfinite(new)
+        if not hit.any():
+            return pd.DataFrame(columns=cols)
+        rec = markers[hit].copy()
+        rec["elevation_m"] = new[hit]
+        boundary = read_layer(tx, "boundary")
+        validate("markers", rec, rows=np.flatnonzero(hit) + 1, what="markers",
+                 borders=set(boundary["border"]) or None)
+        for rid, v in zip(rec["id"], rec["elevation_m"]):
+            tx.update_fields("markers", str(rid), {"elevation_m": float(v)},
+                             log_layer=MARKER_LOG, note=note)
+        mark_updated(tx, "markers")
+    return pd.DataFrame(rec[cols]).reset_index(drop=True)
