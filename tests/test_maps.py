@@ -58,7 +58,9 @@ def test_builders_return_offline_maps_from_frames(builder, frames):
     assert "data:image/png;base64," in html                     # its CSS images too
     cfg = _config(html)
     assert "data" in cfg["source"] and "data" in cfg["base"]    # data embedded
-    assert "L.control.scale()" in html and "bienmoc-legend" in html
+    # the scale bar is metric only (maps.js adds it; folium's would show miles too)
+    assert "L.control.scale()" not in html and "bienmoc-legend" in html
+    assert "L.control.scale({imperial: false" in html
 
 
 def _evil(frames: dict) -> dict:
@@ -113,7 +115,14 @@ def test_server_mode_links_assets_and_data(frames):
     cfg = _config(html)
     assert cfg["source"]["url"] == "data/progress" and cfg["base"]["url"] == "data/base"
     assert len(html) < 30_000
-    assert 'class="bienmoc-filter"' in html and 'name="as_of" value="2025-06-01"' in html
+    assert 'class="bienmoc-filter"' in html
+    # the date field is a dd/mm/yyyy text field (not <input type=date>: browser-locale order)
+    assert 'type="date"' not in html
+    field = re.search(r'<input type="text" name="as_of"[^>]*>', html).group(0)
+    assert 'value="01/06/2025"' in field and 'placeholder="dd/mm/yyyy"' in field
+    assert re.fullmatch(re.search(r'pattern="([^"]+)"', field).group(1), "01/06/2025")
+    assert not re.fullmatch(re.search(r'pattern="([^"]+)"', field).group(1), "06-01-2025")
+    assert cfg["history"] == "../history"
 
 
 def test_english_labels(frames):

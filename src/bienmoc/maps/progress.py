@@ -2,13 +2,14 @@
 their derived status (stalled ones highlighted), markers overdue for inspection."""
 from __future__ import annotations
 
+from html import escape
 from typing import Mapping
 
 from bienmoc.analysis.progress import DEFAULT_STALL_DAYS, WorkStatus, as_of_date
 from bienmoc.model.schema import Condition, ConstructionStatus, label
 from bienmoc.maps.data import progress_data
 from bienmoc.maps.page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line, ring, swatch
-from bienmoc.maps.style import (CONDITION_COLOURS, NEVER_RING, OVERDUE_RING, STALLED_HALO, STATUS_COLOURS,
+from bienmoc.maps.style import (DUE_SECTION_KM, RING_MIN_ZOOM, CONDITION_COLOURS, NEVER_RING, OVERDUE_RING, STALLED_HALO, STATUS_COLOURS,
                     WORK_COLOURS, BOUNDARY_COLOUR)
 from bienmoc.maps.text import t
 
@@ -23,7 +24,10 @@ def _legend(lang: str) -> str:
     out.append(f"<b>{t('legend_work', lang)}</b>")
     out += [swatch(c, label(WorkStatus(s), lang)) for s, c in WORK_COLOURS.items()]
     out += [ring(STALLED_HALO, t("stalled", lang)), ring(OVERDUE_RING, t("overdue", lang)),
-            ring(NEVER_RING, t("never", lang)), line(BOUNDARY_COLOUR, t("boundary", lang))]
+            ring(NEVER_RING, t("never", lang)),
+            f'<div><span class="bm-due-agg bm-due-overdue bm-legend-agg">3</span>'
+            f'{escape(t("due_sections", lang).format(km=f"{DUE_SECTION_KM:g}", z=RING_MIN_ZOOM))}'
+            f'</div>', line(BOUNDARY_COLOUR, t("boundary", lang))]
     return "".join(out)
 
 
