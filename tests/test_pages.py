@@ -401,3 +401,68 @@ def test_base_data_for_an_unknown_border_is_404_naming_it(store):
     assert r.json()["parameter"] == "border" and r.json()["value"] == "AA"
     assert r.json()["valid"] == ["LA"]
     assert client.get("/maps/data/base", params={"border": "LA"}).status_code == 200
+
+
+# -- history pages (linked from every popup) --------------------------------------------------
+
+def test_history_pages_of_each_layer(client, mstore):
+    from bienmoc.records import update_incident
+
+    # a marker: its inspection of 10/01/2020 (number with a slash: a query parameter)
+    r = client.get("/history/markers", params={"border": "LA", "number": "100"})
+    assert r.status_code == 200 and "Lịch sử cột mốc 100 (Việt Nam – Lào)" in r.text
+    assert "10/01/2020" in r.text and "kiểm tra" in r.text
+    assert "unsafe-inline" not in r.headers["content-security-policy"]
+    en = client.get("/history/markers", params={"border": "LA", "number": "100", "lang": "en"})
+    assert "History of marker 100" in en.text and "2020-01-10" in en.text
+    # a stake with nothing recorded: an empty history, said in words
+    assert client.get("/history/markers", params={"number": "100/1", "f": "json"}).json() == []
+    assert "Chưa có sự kiện nào được ghi nhận." in client.get(
+        "/history/markers", params={"number": "100/1"}).text
+    # a work: planned dates (escaped title is not needed: rows are dates and progress)
+    w = client.get("/history/works/W-000001", params={"f": "json"}).json()
+    assert [(x["date"], x["description_en"]) for x in w] == [
+        ("2019-01-01", "Planned start"), ("2019-03-01", "Actual start"),
+        ("2020-12-31", "Planned end")]
+    # an incident: reported, then every change of the change log
+    update_incident(mstore, "V-000001", {"status": "verifying"}, note="đội tuần tra")
+    h = client.get("/history/incidents/V-000001")
+    assert h.status_code == 200 and "05/01/2024" in h.text
+    assert "Trạng thái: mới phát hiện → đang xác minh (đội tuần tra)" in h.text
+    j = client.get("/history/incidents/V-000001", params={"f": "json", "lang": "en"}).json()
+    assert [x["event"] for x in j] == ["incident", "change"]
+    assert j[1]["description_en"].startswith("Status: reported → verifying")
+    # a gate with no dates: says so; unknown records: 404 (HTML and JSON)
+    g = client.get("/history/gates/G-000001", params={"lang": "en"})
+    assert g.status_code == 200 and "Nothing recorded yet." in g.text
+    assert client.get("/history/gates/G-999").status_code == 404
+    assert client.get("/history/works/W-9", params={"f": "json"}).json()["detail"] \
+        == "no record 'W-9' in layer 'works'"
+    assert client.get("/history/markers", params={"number": "999"}).status_code == 404
+    assert client.get("/history/provinces/x").status_code == 422
+
+
+def test_dashboard_is_cached_per_data_version(client, mstore, monkeypatch):
+    """Built once per data version and query; a write (a new incident through the one write
+    path) changes the version and the next request shows it."""
+    import bienmoc.api.dashboard as dash
+    from bienmoc.records import record_incident
+
+    calls = []
+    real = dash.dashboard_figures
+    monkeypatch.setattr(dash, "dashboard_figures",
+                        lambda *a, **k: calls.append(k) or real(*a, **k))
+    q = {"from": "01/01/2025", "to": "31/12/2025", "as_of": AS_OF, "f": "json"}
+    first = client.get("/dashboard", params=q).json()
+    html1 = client.get("/dashboard", params={**q, "f": "html"})
+    assert client.get("/dashboard", params=q).json() == first
+    assert len(calls) == 1 and html1.status_code == 200
+    assert client.get("/dashboard", params={**q, "f": "html"}).text == html1.text
+    assert len(calls) == 1
+    record_incident(mstore, "illegal_trade", (104.49, 20.95), reported_date="2025-05-05",
+                    border="LA", province="Sơn La")
+    after = client.get("/dashboard", params=q).json()
+    assert len(calls) == 2
+    assert after["incidents"]["total"] == first["incidents"]["total"] + 1
+    assert after["incidents"]["by_kind"].get("illegal_trade", 0) \
+        == first["incidents"]["by_kind"].get("illegal_trade", 0) + 1
