@@ -111,8 +111,12 @@ def test_strip_page_escapes_and_links(client):
     assert r.text.count('class="marker"') == 6 and r.text.count('class="gate"') == 2
     svg = client.get("/strip.svg", params={"border": "LA", "to_km": 100, "as_of": AS_OF})
     assert svg.status_code == 200 and svg.text in r.text
-    assert client.get("/strip", params={"border": "LA", "as_of": "30/06/2025"}).status_code \
+    # day first (the form's text field) is the same date as ISO; month first is refused
+    assert client.get("/strip.svg", params={"border": "LA", "to_km": 100,
+                                            "as_of": "01/06/2025"}).text == svg.text
+    assert client.get("/strip", params={"border": "LA", "as_of": "06/30/2025"}).status_code \
         == 422
+    assert 'name="as_of" class="bm-date"' in r.text and 'value="01/06/2025"' in r.text
 
 
 @pytest.mark.parametrize("path", ["/maps/progress", "/maps/incidents", "/maps/overview"])
@@ -182,6 +186,9 @@ def test_pages_take_dates_day_first_in_both_languages(client):
         assert 'value="31/03/2025"' in html and 'type="date"' not in html
     html = client.get("/maps/progress", params={"as_of": "01/06/2025"}).text
     assert '"as_of":"2025-06-01"' in html
+    # what the form sends with "all" selected: empty border and province (was a 422)
+    r = client.get("/maps/progress?lang=en&border=&province=&as_of=01%2F06%2F2025")
+    assert r.status_code == 200 and '"as_of":"2025-06-01"' in r.text
 
 
 @pytest.mark.parametrize("path,params,param,value", [

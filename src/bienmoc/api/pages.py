@@ -38,7 +38,8 @@ from bienmoc.api.settings import Settings
 __all__ = ["pages_router", "warm"]
 
 _LANG = Query(None, pattern="^(vi|en)$")
-_BORDER = Query(None, pattern="^[A-Z]{2}$")
+# '' is what the filter form sends for "all" (read as no filter)
+_BORDER = Query(None, pattern="^([A-Z]{2})?$")
 _PROVINCE = Query(None, max_length=100)
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _CODES = r"^[A-Za-z_,]{0,400}$"
@@ -139,6 +140,7 @@ def pages_router(store, settings: Settings) -> APIRouter:
         """Markers by status and condition, gates by kind and status, boundary lines.
         Dates: dd/mm/yyyy or yyyy-mm-dd."""
         lang = lang or settings.lang
+        border, province = border or None, (province or "").strip() or None
         q = {"border": border, "province": province, "as_of": as_of}
         try:
             d = _iso_date(as_of, "as_of", default_today=True)
@@ -155,6 +157,7 @@ def pages_router(store, settings: Settings) -> APIRouter:
         """Construction progress: markers, works (stalled highlighted), overdue inspections.
         Dates: dd/mm/yyyy or yyyy-mm-dd."""
         lang = lang or settings.lang
+        border, province = border or None, (province or "").strip() or None
         q = {"border": border, "province": province, "as_of": as_of}
         try:
             d = _iso_date(as_of, "as_of", default_today=True)
@@ -174,6 +177,7 @@ def pages_router(store, settings: Settings) -> APIRouter:
         """Incidents by kind and status, clustered, heat map; date range on the reported date
         (dd/mm/yyyy or yyyy-mm-dd)."""
         lang = lang or settings.lang
+        border, province = border or None, (province or "").strip() or None
         q = {"border": border, "province": province, "from": date_from, "to": date_to,
              "kind": kind, "status": status}
         try:

@@ -89,7 +89,10 @@ def line(colour: str, text: str) -> str:
 
 
 #: What a date field accepts (dd/mm/yyyy; ISO also passes, as parse_date reads both).
-DATE_PATTERN = r"\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2}"
+#: (The browser checks the day 1-31 and month 1-12, so a month-first 06/13/2025 is refused
+#: at once; impossible days such as 31/02 are left to the server's parser.)
+DATE_PATTERN = (r"(0?[1-9]|[12]\d|3[01])/(0?[1-9]|1[0-2])/\d{4}"
+                r"|\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
 
 
 def dmy(iso: str | None) -> str:
