@@ -242,16 +242,24 @@ def test_province_outlines_are_clipped_off_the_boundary(frames):
 
 
 def test_due_markers_counted_per_section(frames):
-    """Below the ring zoom the map shows one count per 20 km of line (known: marker 100
-    overdue, 100/1, 101, 102(1) never inspected, all within the first 20 km)."""
+    """Below the ring zoom the map shows one count per section of line, for each section
+    length the browser may pick (known: marker 100 overdue; 100/1, 101, 102(1) never
+    inspected; all within the first 10 km of the line)."""
+    from bienmoc.maps.style import DUE_SECTION_KM
+
     d = progress_data(frames, as_of=AS_OF)
-    (sec,) = d["due_sections"]
-    lon, lat, overdue, never, border, km0, km1 = sec
-    assert (overdue, never, border, km0, km1) == (1, 3, "LA", 0.0, 20.0)
+    assert [s for s, _ in d["due_sections"]] == list(DUE_SECTION_KM)
     rows = [r for r in d["markers"]["rows"] if r[9] > 0]
-    assert lon == pytest.approx(sum(r[0] for r in rows) / 4, abs=1e-5)
-    assert lat == pytest.approx(sum(r[1] for r in rows) / 4, abs=1e-5)
-    assert progress_data(frames, as_of="2020-01-15")["due_sections"][0][2:4] == [0, 4]
+    for size, secs in d["due_sections"]:
+        ((lon, lat, overdue, never, border, km0, km1),) = secs
+        assert (overdue, never, border, km0, km1) == (1, 3, "LA", 0.0, size)
+        assert lon == pytest.approx(sum(r[0] for r in rows) / 4, abs=1e-5)
+        assert lat == pytest.approx(sum(r[1] for r in rows) / 4, abs=1e-5)
+    # as of 15/01/2020 marker 100 was inspected 5 days before: four never inspected
+    assert progress_data(frames, as_of="2020-01-15")["due_sections"][0][1][0][2:4] == [0, 4]
+    # nothing due: empty sections, not missing ones
+    assert progress_data({k: v for k, v in frames.items() if k != "markers"},
+                         as_of=AS_OF)["due_sections"] == [[s, []] for s in DUE_SECTION_KM]
 
 
 def test_gate_legend_lists_each_kind_and_status_shown(frames):
@@ -294,6 +302,6 @@ def test_zoom_thresholds_reach_the_browser(frames):
 
     cfg = _config(progress_map(frames, tiles=None).get_root().render())
     assert cfg["zooms"] == {"rings": RING_MIN_ZOOM, "marker_labels": MARKER_LABEL_ZOOM,
-                            "gate_labels": GATE_LABEL_ZOOM}
+                            "gate_labels": GATE_LABEL_ZOOM, "section_px": 40}
     assert RING_MIN_ZOOM >= 11 and MARKER_LABEL_ZOOM >= 12 and GATE_LABEL_ZOOM >= 9
     assert cfg["history"] is None          # a notebook map has no server to link to

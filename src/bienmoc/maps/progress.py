@@ -9,7 +9,7 @@ from bienmoc.analysis.progress import DEFAULT_STALL_DAYS, WorkStatus, as_of_date
 from bienmoc.model.schema import Condition, ConstructionStatus, label
 from bienmoc.maps.data import progress_data
 from bienmoc.maps.page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line, ring, swatch
-from bienmoc.maps.style import (DUE_SECTION_KM, RING_MIN_ZOOM, CONDITION_COLOURS, NEVER_RING, OVERDUE_RING, STALLED_HALO, STATUS_COLOURS,
+from bienmoc.maps.style import (RING_MIN_ZOOM, CONDITION_COLOURS, NEVER_RING, OVERDUE_RING, STALLED_HALO, STATUS_COLOURS,
                     WORK_COLOURS, BOUNDARY_COLOUR)
 from bienmoc.maps.text import t
 
@@ -26,7 +26,7 @@ def _legend(lang: str) -> str:
     out += [ring(STALLED_HALO, t("stalled", lang)), ring(OVERDUE_RING, t("overdue", lang)),
             ring(NEVER_RING, t("never", lang)),
             f'<div><span class="bm-due-agg bm-due-overdue bm-legend-agg">3</span>'
-            f'{escape(t("due_sections", lang).format(km=f"{DUE_SECTION_KM:g}", z=RING_MIN_ZOOM))}'
+            f'{escape(t("due_sections", lang).format(z=RING_MIN_ZOOM))}'
             f'</div>', line(BOUNDARY_COLOUR, t("boundary", lang))]
     return "".join(out)
 

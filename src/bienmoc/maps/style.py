@@ -48,8 +48,10 @@ CLUSTER_TEXT = "#3b3020"
 RING_MIN_ZOOM = 11
 MARKER_LABEL_ZOOM = 12
 GATE_LABEL_ZOOM = 9
-#: Width of the chainage sections that aggregate the due markers below RING_MIN_ZOOM.
-DUE_SECTION_KM = 20.0
+#: Lengths of the sections of line that aggregate the due markers below RING_MIN_ZOOM; the
+#: browser takes the shortest one that is at least DUE_SECTION_MIN_PX long on screen.
+DUE_SECTION_KM = (10.0, 25.0, 50.0, 100.0, 200.0)
+DUE_SECTION_MIN_PX = 40
 #: Aggregate of due markers (a disc with the count, outlined in the ring colour).
 DUE_AGGREGATE_FILL = "#ffffff"
 
@@ -82,7 +84,7 @@ def js_colours() -> dict:
 
 def js_zooms() -> dict:
     return {"rings": RING_MIN_ZOOM, "marker_labels": MARKER_LABEL_ZOOM,
-            "gate_labels": GATE_LABEL_ZOOM}
+            "gate_labels": GATE_LABEL_ZOOM, "section_px": DUE_SECTION_MIN_PX}
 
 
 def cluster_css() -> str:

@@ -67,9 +67,9 @@ T: dict[str, dict[str, str]] = {
     "home": {"vi": "← Danh sách bản đồ", "en": "← All maps"},
     "lang_switch": {"vi": "English", "en": "Tiếng Việt"},
     "as_of_note": {"vi": "Số liệu tính đến ngày {d}", "en": "Figures as of {d}"},
-    "due_sections": {"vi": "Số mốc đến hạn kiểm tra trên mỗi đoạn {km} km (phóng to đến "
+    "due_sections": {"vi": "Số mốc đến hạn kiểm tra trên mỗi đoạn biên giới (phóng to đến "
                            "mức {z} để thấy từng mốc)",
-                     "en": "Markers due for inspection per {km} km section (zoom to {z} "
+                     "en": "Markers due for inspection per section of the line (zoom to {z} "
                            "to see each marker)"},
     # unknown filter values
     "not_found": {"vi": "Không tìm thấy", "en": "Not found"},

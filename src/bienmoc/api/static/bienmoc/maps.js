@@ -214,25 +214,8 @@
         if (due === "overdue") { nOver++; } else { nNever++; }
       }
     });
-    (d.due_sections || []).forEach(function (s) {
-      [["overdue", s[2]], ["never", s[3]]].forEach(function (p) {
-        if (!p[1] || !g[p[0]]) { return; }
-        var T = st.cfg.labels.text, lang = st.cfg.lang;
-        var inner = el("span", null, fmtNum(p[1], lang));
-        var mk = L.marker([s[1], s[0]], {icon: L.divIcon({html: inner, iconSize: [26, 26],
-          className: "bm-due-agg bm-due-" + p[0]}), keyboard: false});
-        var where = s[5] === null ? "" : " · " + T.due_section.replace("{a}", fmtNum(s[5], lang))
-          .replace("{b}", fmtNum(s[6], lang));
-        mk.bindTooltip(function () {
-          return el("span", null, T["due_" + p[0]].replace("{n}", fmtNum(p[1], lang)) + where +
-            " (" + T.zoom_in + ")");
-        });
-        mk.on("click", function () {
-          st.map.setView([s[1], s[0]], Math.max(st.map.getZoom() + 2, st.cfg.zooms.rings));
-        });
-        st.dueAgg[p[0]].addLayer(mk);
-      });
-    });
+    st.dueSections = d.due_sections || [];
+    st.dueSize = null;
     ["overdue", "never"].forEach(function (k) {
       if (g[k]) { g[k].addLayer(st.rings[k]); g[k].addLayer(st.dueAgg[k]); }
     });
@@ -322,6 +305,39 @@
     }
     return k;
   }
+  // counts of due markers per section of line, for the section length of this zoom
+  function drawDue(st, rows) {
+    var g = st.groups, T = st.cfg.labels.text, lang = st.cfg.lang;
+    st.dueAgg.overdue.clearLayers();
+    st.dueAgg.never.clearLayers();
+    rows.forEach(function (s) {
+      [["overdue", s[2]], ["never", s[3]]].forEach(function (p) {
+        if (!p[1] || !g[p[0]]) { return; }
+        var inner = el("span", null, fmtNum(p[1], lang));
+        var mk = L.marker([s[1], s[0]], {icon: L.divIcon({html: inner, iconSize: [26, 26],
+          className: "bm-due-agg bm-due-" + p[0]}), keyboard: false});
+        var where = s[5] === null ? "" : " · " + T.due_section.replace("{a}", fmtNum(s[5], lang))
+          .replace("{b}", fmtNum(s[6], lang));
+        mk.bindTooltip(function () {
+          return el("span", null, T["due_" + p[0]].replace("{n}", fmtNum(p[1], lang)) + where +
+            " (" + T.zoom_in + ")");
+        });
+        mk.on("click", function () {
+          st.map.setView([s[1], s[0]], Math.min(st.map.getZoom() + 2, st.cfg.zooms.rings));
+        });
+        st.dueAgg[p[0]].addLayer(mk);
+      });
+    });
+  }
+  function sectionSize(st) {
+    // metres per pixel at the view's latitude (Web Mercator, 256 px tiles)
+    var z = st.map.getZoom(), lat = st.map.getCenter().lat * Math.PI / 180;
+    var mpp = 40075016.686 * Math.cos(lat) / (256 * Math.pow(2, z));
+    for (var i = 0; i < st.dueSections.length; i++) {
+      if (st.dueSections[i][0] * 1000 / mpp >= st.cfg.zooms.section_px) { return i; }
+    }
+    return st.dueSections.length - 1;
+  }
   function updateDetail(st) {
     if (!st.rings) { return; }
     var g = st.groups, z = st.map.getZoom(), Z = st.cfg.zooms, near = z >= Z.rings;
@@ -335,6 +351,11 @@
         g[k].addLayer(st.dueAgg[k]);
       }
     });
+    if (!near && st.dueSections.length) {
+      var i = sectionSize(st);
+      if (i !== st.dueSize) { st.dueSize = i; drawDue(st, st.dueSections[i][1]); }
+      st.stats.section_km = st.dueSections[i][0];
+    }
     st.stats.detail = near ? "rings" : "sections";
     var on = function (k) { return g[k] && st.map.hasLayer(g[k]); };
     st.stats.marker_labels = (z >= Z.marker_labels && on("markers"))
