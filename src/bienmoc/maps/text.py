@@ -67,10 +67,10 @@ T: dict[str, dict[str, str]] = {
     "home": {"vi": "← Danh sách bản đồ", "en": "← All maps"},
     "lang_switch": {"vi": "English", "en": "Tiếng Việt"},
     "as_of_note": {"vi": "Số liệu tính đến ngày {d}", "en": "Figures as of {d}"},
-    "due_sections": {"vi": "Số mốc đến hạn kiểm tra trên mỗi đoạn biên giới (phóng to đến "
-                           "mức {z} để thấy từng mốc)",
-                     "en": "Markers due for inspection per section of the line (zoom to {z} "
-                           "to see each marker)"},
+    "due_sections": {"vi": "Số mốc đến hạn kiểm tra mỗi đoạn (phóng to đến mức {z} để thấy "
+                           "từng mốc)",
+                     "en": "Markers due for inspection per section (zoom to {z} for each "
+                           "marker)"},
     # unknown filter values
     "not_found": {"vi": "Không tìm thấy", "en": "Not found"},
     "unknown_border": {"vi": "Không có tuyến biên giới {v!r} trong dữ liệu.",
