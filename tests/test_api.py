@@ -26,7 +26,7 @@ def test_index_links_the_maps(client):
 
 def test_overview_map_shows_markers_and_gates(client):
     html = client.get("/maps/overview").text
-    assert "L.control.scale()" in html and "L.control.layers(" in html
+    assert "L.control.scale()" not in html and "L.control.layers(" in html   # metric scale: maps.js
     assert "bienmoc-legend" in html and "Đường biên giới" in html
     assert "Boundary line" in client.get("/maps/overview?lang=en").text
     d = client.get("/maps/data/progress").json()

@@ -202,7 +202,7 @@ def test_overview_and_index_in_chromium(browser, server, artifacts):
     v = Visit(browser, f"{server}/maps/overview")
     (stats,) = v.ready()
     assert stats["markers"] == 8 and stats["gates"] == 2 and stats["errors"] == []
-    assert v.page.locator(".bm-gate").count() == 2
+    assert v.page.locator(".leaflet-marker-pane .bm-gate").count() == 2
     assert v.page.locator(".bm-country-label").inner_text().strip().upper() == "LÀO"
     # the legend's colours come from classes (no style attributes under the CSP)
     assert v.page.evaluate("""() => getComputedStyle(document.querySelector(
@@ -252,3 +252,194 @@ def test_docs_page_works_offline(browser, server, artifacts):
     script_src = re.search(r"script-src ([^;]*)", csp).group(1)
     assert script_src == "'self'"                  # no CDN, no hash, nothing inline
     assert "http" not in csp and "'unsafe-eval'" not in csp and "'unsafe-inline'" not in csp
+
+
+# -- maps that read at a glance -----------------------------------------------------------
+
+def _zoom(v, z: int, number: str = "103") -> None:
+    """Centre the first map on marker ``number`` at zoom ``z`` (no animation)."""
+    v.page.evaluate("""([z, n]) => { const st = window.bienmoc.maps[0];
+        const m = st.groups.markers.getLayers().find(l => l.bienmoc.number === n);
+        st.map.setView(m.getLatLng(), z, {animate: false}); }""", [z, number])
+    v.page.wait_for_timeout(250)
+
+
+def _label_visible(v, text: str, cls: str) -> bool:
+    return v.page.evaluate("""([t, cls]) => Array.from(document.querySelectorAll(
+        '.leaflet-tooltip.' + cls)).some(e => e.textContent === t && e.offsetParent !== null
+        && getComputedStyle(e).visibility !== 'hidden')""", [text, cls])
+
+
+@pytest.mark.slow
+def test_progress_map_detail_by_zoom(browser, server, artifacts):
+    """Zoom 8: no inspection ring, one count per section instead; zoom 13: rings (one overdue,
+    three never-inspected once that layer is on) and marker numbers as labels."""
+    from test_pages import AS_OF
+
+    v = Visit(browser, f"{server}/maps/progress?as_of={AS_OF}")
+    v.ready()
+    rings = "() => document.querySelectorAll('path.bm-ring').length"
+    aggs = """() => Array.from(document.querySelectorAll('.leaflet-marker-pane .bm-due-agg'))
+        .map(e => e.textContent)"""
+    _zoom(v, 8)
+    assert v.page.evaluate(rings) == 0
+    assert v.page.evaluate(aggs) == ["1"]            # the overdue count of the first 20 km
+    assert v.page.evaluate("() => window.bienmoc.maps[0].stats.detail") == "sections"
+    assert not _label_visible(v, "103", "bm-label-marker")
+    v.page.screenshot(path=str(artifacts / "map-progress-zoom8.png"))
+    _zoom(v, 11)
+    assert v.page.evaluate(rings) == 1 and v.page.evaluate(aggs) == []
+    assert not _label_visible(v, "103", "bm-label-marker")      # labels from zoom 12
+    _zoom(v, 13)
+    assert v.page.evaluate(
+        "() => document.querySelectorAll('path.bm-ring-overdue').length") == 1
+    assert _label_visible(v, "103", "bm-label-marker")
+    assert _label_visible(v, "102(1)", "bm-label-marker")
+    # the never-inspected layer (off at first) adds its three rings
+    v.page.locator(".leaflet-control-layers-overlays label",
+                   has_text="Mốc chưa từng kiểm tra").locator("input").check()
+    v.page.wait_for_timeout(200)
+    assert v.page.evaluate(
+        "() => document.querySelectorAll('path.bm-ring-never').length") == 3
+    v.page.screenshot(path=str(artifacts / "map-progress-zoom13.png"))
+    # metric scale only; the boundary's pane above the provinces'
+    scale = v.page.inner_text(".leaflet-control-scale")
+    assert re.search(r"\d+ k?m\b", scale) and "mi" not in scale and "ft" not in scale
+    assert v.page.locator(".leaflet-control-scale-line").count() == 1
+    z = v.page.evaluate("""() => { const m = window.bienmoc.maps[0].map;
+        return [+m.getPane('bmProvinces').style.zIndex, +m.getPane('bmBoundary').style.zIndex,
+                +getComputedStyle(m.getPane('overlayPane')).zIndex]; }""")
+    assert z[0] < z[1] < z[2]
+    v.assert_clean()
+
+
+@pytest.mark.slow
+def test_popup_links_to_the_history(browser, server, artifacts):
+    from test_pages import AS_OF
+
+    v = Visit(browser, f"{server}/maps/progress?as_of={AS_OF}")
+    v.ready()
+    hrefs = v.page.evaluate(OPEN_ALL_POPUPS.replace(
+        "return box.textContent;", "return Array.from(box.querySelectorAll('a.bm-history'))"
+        ".map(a => a.getAttribute('href'));"), "progress")
+    # every marker (8) and work (2) popup links its history
+    assert len(hrefs) == 10
+    assert f"{server}/history/markers?lang=vi&border=LA&number=100%2F1" in hrefs
+    assert f"{server}/history/works/W-000001?lang=vi" in hrefs
+    _zoom(v, 14, "100")
+    xy = v.page.evaluate("""() => { const st = window.bienmoc.maps[0];
+        const m = st.groups.markers.getLayers().find(l => l.bienmoc.number === '100');
+        const p = st.map.latLngToContainerPoint(m.getLatLng());
+        const r = st.map.getContainer().getBoundingClientRect();
+        return [r.left + p.x, r.top + p.y]; }""")
+    v.page.mouse.click(*xy)
+    v.page.wait_for_selector(".leaflet-popup-content a.bm-history", timeout=5000)
+    v.page.click(".leaflet-popup-content a.bm-history")
+    v.page.wait_for_url("**/history/markers**")
+    assert "Lịch sử cột mốc 100" in v.page.inner_text("h1")
+    assert "10/01/2020" in v.page.inner_text("#history")
+    v.page.screenshot(path=str(artifacts / "history-marker.png"))
+    assert v.errors == [] and v.failed == [] and v.blocked == [] and v.csp_violations() == []
+    inc = Visit(browser, f"{server}/maps/incidents")
+    inc.ready()
+    hrefs = inc.page.evaluate(OPEN_ALL_POPUPS.replace(
+        "return box.textContent;", "return Array.from(box.querySelectorAll('a.bm-history'))"
+        ".map(a => a.getAttribute('href'));"), "incidents")
+    assert len(hrefs) == 7 and f"{server}/history/incidents/V-000001?lang=vi" in hrefs
+    inc.assert_clean()
+
+
+@pytest.mark.slow
+def test_overview_gates_by_kind_and_status_with_labels(browser, server, artifacts):
+    v = Visit(browser, f"{server}/maps/overview?lang=en")
+    v.ready()
+    drawn = v.page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.leaflet-marker-pane .bm-gate')).map(e => Array.from(e.classList).filter(
+        c => c.startsWith('bm-gk-') || c.startsWith('bm-gs-')).join(' ')).sort()""")
+    assert drawn == ["bm-gk-main bm-gs-open", "bm-gk-opening bm-gs-suspended"]
+    legend = v.page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.bienmoc-legend .bm-gate-item')).map(e => [e.dataset.kind + ' ' + e.dataset.status,
+        e.textContent])""")
+    assert legend == [["main open", "main gate – open"],
+                      ["opening suspended", "border opening – suspended"]]
+    # the two kinds are drawn differently (a diamond and a small circle), so are the statuses
+    looks = v.page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.leaflet-marker-pane .bm-gate')).map(e => { const s = getComputedStyle(e);
+        return [s.transform !== 'none', s.borderRadius, s.backgroundImage !== 'none']; })""")
+    assert sorted(map(tuple, looks)) == [(False, "50%", True), (True, "0px", False)]
+    # gate names from zoom 9, not below
+    _zoom(v, 8)
+    assert not _label_visible(v, "Cửa khẩu A", "bm-label-gate")
+    _zoom(v, 9)
+    assert _label_visible(v, "Cửa khẩu A", "bm-label-gate")
+    assert _label_visible(v, "Lối mở B", "bm-label-gate")
+    v.page.screenshot(path=str(artifacts / "map-overview-gates.png"))
+    v.assert_clean()
+
+
+@pytest.mark.slow
+def test_cluster_bubbles_are_neutral(browser, server):
+    from bienmoc.maps.style import CLUSTER_COLOURS
+
+    v = Visit(browser, f"{server}/maps/incidents")
+    v.ready()
+    got = v.page.evaluate("""() => { const c = document.querySelector('.leaflet-container');
+        const out = {};
+        for (const size of ['small', 'medium', 'large']) {
+          const o = document.createElement('div'); o.className = 'marker-cluster marker-cluster-' + size;
+          const i = document.createElement('div'); o.appendChild(i); c.appendChild(o);
+          out[size] = [getComputedStyle(o).backgroundColor, getComputedStyle(i).backgroundColor];
+          o.remove(); }
+        return out; }""")
+
+    def rgb(h):
+        return "rgb({}, {}, {})".format(*(int(h[i:i + 2], 16) for i in (1, 3, 5)))
+    assert got == {k: [rgb(a), rgb(b)] for k, (a, b) in CLUSTER_COLOURS.items()}
+    v.assert_clean()
+
+
+@pytest.mark.slow
+def test_unknown_province_and_day_first_dates_in_chromium(browser, server, artifacts):
+    v = Visit(browser, f"{server}/maps/progress?province=Nowhere")
+    assert v.response.status == 404
+    msg = v.page.locator("#message")
+    assert msg.is_visible() and "Nowhere" in msg.inner_text()
+    assert "Không có tỉnh" in msg.inner_text()
+    assert v.page.locator("#choices a", has_text="Sơn La").count() == 1
+    v.page.screenshot(path=str(artifacts / "map-unknown-province.png"))
+    # the one "error" is the page's own 404 status (the browser logs it)
+    assert [e for e in v.errors if "404" not in e] == [] and len(v.errors) <= 1
+    assert v.blocked == [] and v.csp_violations() == []
+    # the date field takes dd/mm/yyyy in English too (no browser-locale date picker)
+    en = Visit(browser, f"{server}/maps/progress?lang=en")
+    en.ready()
+    field = en.page.locator("input[name=as_of]")
+    assert field.get_attribute("type") == "text"
+    assert field.get_attribute("placeholder") == "dd/mm/yyyy"
+    field.fill("06/13/2025")                              # month first: the browser refuses
+    assert en.page.evaluate("() => document.querySelector('input[name=as_of]').validity.valid") \
+        is False
+    field.fill("01/06/2025")
+    en.page.click(".bienmoc-filter button[type=submit]")
+    en.page.wait_for_url("**as_of=01%2F06%2F2025**")
+    (stats,) = en.ready()
+    assert stats["overdue"] == 1 and stats["never_inspected"] == 3     # as of 1 June 2025
+    assert en.page.locator("input[name=as_of]").input_value() == "01/06/2025"
+    en.assert_clean()
+
+
+@pytest.mark.slow
+def test_strip_legend_fits_at_1280(browser, server, artifacts):
+    v = Visit(browser, f"{server}/strip?border=LA&from_km=0&to_km=50&as_of=01/06/2025")
+    assert v.response.status == 200
+    box = v.page.evaluate("""() => { const g = document.querySelector('svg g.legend');
+        const s = document.querySelector('.svg svg').getBoundingClientRect();
+        const b = g.getBoundingClientRect();
+        return [b.left, b.right, s.left, s.right, document.documentElement.scrollWidth,
+                window.innerWidth]; }""")
+    left, right, sl, sr, scroll_w, inner_w = box
+    assert sl <= left and right <= sr and scroll_w <= inner_w
+    field = v.page.locator("input[name=as_of]")
+    assert field.get_attribute("type") == "text" and field.input_value() == "01/06/2025"
+    v.page.screenshot(path=str(artifacts / "strip-1280.png"), full_page=True)
+    assert v.errors == [] and v.failed == [] and v.blocked == [] and v.csp_violations() == []

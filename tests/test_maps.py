@@ -58,7 +58,9 @@ def test_builders_return_offline_maps_from_frames(builder, frames):
     assert "data:image/png;base64," in html                     # its CSS images too
     cfg = _config(html)
     assert "data" in cfg["source"] and "data" in cfg["base"]    # data embedded
-    assert "L.control.scale()" in html and "bienmoc-legend" in html
+    # the scale bar is metric only (maps.js adds it; folium's would show miles too)
+    assert "L.control.scale()" not in html and "bienmoc-legend" in html
+    assert "L.control.scale({imperial: false" in html
 
 
 def _evil(frames: dict) -> dict:
@@ -113,7 +115,14 @@ def test_server_mode_links_assets_and_data(frames):
     cfg = _config(html)
     assert cfg["source"]["url"] == "data/progress" and cfg["base"]["url"] == "data/base"
     assert len(html) < 30_000
-    assert 'class="bienmoc-filter"' in html and 'name="as_of" value="2025-06-01"' in html
+    assert 'class="bienmoc-filter"' in html
+    # the date field is a dd/mm/yyyy text field (not <input type=date>: browser-locale order)
+    assert 'type="date"' not in html
+    field = re.search(r'<input type="text" name="as_of"[^>]*>', html).group(0)
+    assert 'value="01/06/2025"' in field and 'placeholder="dd/mm/yyyy"' in field
+    assert re.fullmatch(re.search(r'pattern="([^"]+)"', field).group(1), "01/06/2025")
+    assert not re.fullmatch(re.search(r'pattern="([^"]+)"', field).group(1), "06-01-2025")
+    assert cfg["history"] == "../history"
 
 
 def test_english_labels(frames):
@@ -173,3 +182,126 @@ def test_notebook_maps_render_in_jupyter(frames):
     m = progress_map(frames, tiles=None)
     html = m._repr_html_()
     assert "iframe" in html and len(html) > 100_000
+
+
+# -- maps that read at a glance ---------------------------------------------------------------
+
+def _rgb(c: str) -> tuple[int, int, int]:
+    return tuple(int(c[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def test_cluster_colours_reuse_no_status_colour():
+    """Cluster bubbles (and server-side cell counts) are sand-coloured: no colour that means a
+    status anywhere (green would read 'resolved'), and none even close to one."""
+    from bienmoc.maps import style
+
+    statuses = style.status_colours()
+    # every status palette is in there (a new palette must be added to status_colours)
+    for pal in (style.STATUS_COLOURS, style.CONDITION_COLOURS, style.WORK_COLOURS,
+                style.INCIDENT_COLOURS):
+        assert {c.lower() for c in pal.values()} <= statuses
+    assert {style.OVERDUE_RING, style.NEVER_RING, style.STALLED_HALO} <= statuses
+    cluster = {c.lower() for pair in style.CLUSTER_COLOURS.values() for c in pair}
+    assert len(cluster) >= 4 and cluster.isdisjoint(statuses)
+    for c in cluster:
+        for s in statuses:
+            dist = sum((a - b) ** 2 for a, b in zip(_rgb(c), _rgb(s))) ** 0.5
+            assert dist >= 60, (c, s, dist)
+    css = style.cluster_css()
+    for size in ("small", "medium", "large"):
+        assert f".leaflet-container .marker-cluster-{size}{{background-color:" in css
+    # markercluster's own green/yellow/orange are overridden in every map that clusters
+    html = incidents_map(map_layers(), tiles=None).get_root().render()
+    assert css in html
+
+
+def test_province_outlines_are_clipped_off_the_boundary(frames):
+    """The boundary is drawn once: no province outline runs within CLIP_M of it (they were
+    a second, offset line); the outlines away from the line stay."""
+    import geopandas as gpd
+    import shapely
+
+    from bienmoc.geometry.crs import metric_crs
+    from bienmoc.maps.detail import CLIP_M, OUTLINE_TOL_M
+
+    base = base_data(frames)
+    lines = gpd.GeoDataFrame.from_features(base["province_lines"]["features"], crs=4326)
+    assert sorted(lines["name"]) == ["Sơn La", "Thanh Hóa"]
+    crs = metric_crs(frames["boundary"])
+    border = frames["boundary"].to_crs(crs).geometry.iloc[0]
+    outl = lines.to_crs(crs)
+    # known answer: the line is x = 104.5 from lat 20.9 to 21.0 and each province shares
+    # 0.05° of it (≈ 5.53 km): that edge is gone, plus CLIP_M at each of its ends
+    for g in outl.geometry:
+        assert g.distance(border) >= CLIP_M - 1
+    raw = frames["provinces"].to_crs(crs).geometry.boundary
+    for g, r in zip(outl.geometry, raw):
+        assert 5_500 + 2 * CLIP_M - OUTLINE_TOL_M < r.length - g.length \
+            < 5_600 + 2 * CLIP_M + OUTLINE_TOL_M
+    assert shapely.get_num_geometries(outl.geometry.iloc[0]) >= 1
+
+
+def test_due_markers_counted_per_section(frames):
+    """Below the ring zoom the map shows one count per section of line, for each section
+    length the browser may pick (known: marker 100 overdue; 100/1, 101, 102(1) never
+    inspected; all within the first 10 km of the line)."""
+    from bienmoc.maps.style import DUE_SECTION_KM
+
+    d = progress_data(frames, as_of=AS_OF)
+    assert [s for s, _ in d["due_sections"]] == list(DUE_SECTION_KM)
+    rows = [r for r in d["markers"]["rows"] if r[9] > 0]
+    for size, secs in d["due_sections"]:
+        ((lon, lat, overdue, never, border, km0, km1),) = secs
+        assert (overdue, never, border, km0, km1) == (1, 3, "LA", 0.0, size)
+        assert lon == pytest.approx(sum(r[0] for r in rows) / 4, abs=1e-5)
+        assert lat == pytest.approx(sum(r[1] for r in rows) / 4, abs=1e-5)
+    # as of 15/01/2020 marker 100 was inspected 5 days before: four never inspected
+    assert progress_data(frames, as_of="2020-01-15")["due_sections"][0][1][0][2:4] == [0, 4]
+    # nothing due: empty sections, not missing ones
+    assert progress_data({k: v for k, v in frames.items() if k != "markers"},
+                         as_of=AS_OF)["due_sections"] == [[s, []] for s in DUE_SECTION_KM]
+
+
+def test_gate_legend_lists_each_kind_and_status_shown(frames):
+    html = overview_map(frames, tiles=None).get_root().render()
+    items = re.findall(r'<div class="bm-gate-item" data-kind="(\w+)" data-status="(\w+)">'
+                       r'<span class="bm-gate-sym"><span class="bm-gate bm-gk-\1 bm-gs-\2">'
+                       r'</span></span>([^<]+)</div>', html)
+    assert items == [("main", "open", "cửa khẩu chính – đang hoạt động"),
+                     ("opening", "suspended", "lối mở – tạm dừng")]
+    en = overview_map(frames, tiles=None, lang="en").get_root().render()
+    assert "main gate – open</div>" in en and "border opening – suspended</div>" in en
+    # filtered to Thanh Hóa: only the gate there
+    th = overview_map(frames, tiles=None, province="Thanh Hóa").get_root().render()
+    assert re.findall(r'data-kind="(\w+)" data-status="(\w+)"', th) == [("opening",
+                                                                         "suspended")]
+    # the payload carries each gate's kind, status and id (for its history link)
+    gates = progress_data(frames)["gates"]
+    assert {(g["id"], g["kind"], g["status"]) for g in gates} == {
+        ("G-000001", "main", "open"), ("G-000002", "opening", "suspended")}
+
+
+def test_unknown_filters_raise_naming_parameter_and_value(frames):
+    from bienmoc.errors import NotFound
+    from bienmoc.maps.filters import UnknownFilter
+
+    with pytest.raises(UnknownFilter, match="unknown province 'Nowhere'") as e:
+        progress_map(frames, province="Nowhere", tiles=None)
+    assert isinstance(e.value, NotFound) and e.value.param == "province"
+    assert sorted(e.value.valid) == sorted(["Sơn La", "Thanh Hóa", XSS[1]])
+    with pytest.raises(UnknownFilter, match="unknown border 'XX'"):
+        overview_map(frames, border="XX", tiles=None)
+    with pytest.raises(UnknownFilter, match="unknown kind 'arson'"):
+        incidents_map(frames, kinds="arson", tiles=None)
+    # known values (any case for provinces) pass
+    progress_map(frames, province="SƠN LA", border="LA", tiles=None)
+
+
+def test_zoom_thresholds_reach_the_browser(frames):
+    from bienmoc.maps.style import GATE_LABEL_ZOOM, MARKER_LABEL_ZOOM, RING_MIN_ZOOM
+
+    cfg = _config(progress_map(frames, tiles=None).get_root().render())
+    assert cfg["zooms"] == {"rings": RING_MIN_ZOOM, "marker_labels": MARKER_LABEL_ZOOM,
+                            "gate_labels": GATE_LABEL_ZOOM, "section_px": 40}
+    assert RING_MIN_ZOOM >= 11 and MARKER_LABEL_ZOOM >= 12 and GATE_LABEL_ZOOM >= 9
+    assert cfg["history"] is None          # a notebook map has no server to link to

@@ -111,8 +111,12 @@ def test_strip_page_escapes_and_links(client):
     assert r.text.count('class="marker"') == 6 and r.text.count('class="gate"') == 2
     svg = client.get("/strip.svg", params={"border": "LA", "to_km": 100, "as_of": AS_OF})
     assert svg.status_code == 200 and svg.text in r.text
-    assert client.get("/strip", params={"border": "LA", "as_of": "30/06/2025"}).status_code \
+    # day first (the form's text field) is the same date as ISO; month first is refused
+    assert client.get("/strip.svg", params={"border": "LA", "to_km": 100,
+                                            "as_of": "01/06/2025"}).text == svg.text
+    assert client.get("/strip", params={"border": "LA", "as_of": "06/30/2025"}).status_code \
         == 422
+    assert 'name="as_of" class="bm-date"' in r.text and 'value="01/06/2025"' in r.text
 
 
 @pytest.mark.parametrize("path", ["/maps/progress", "/maps/incidents", "/maps/overview"])
@@ -120,7 +124,8 @@ def test_every_map_page_is_offline_with_controls(client, path):
     r = client.get(path)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     html = r.text
-    assert "L.control.scale()" in html and "L.control.layers(" in html
+    # the scale bar is metric only: maps.js adds L.control.scale({imperial: false})
+    assert "L.control.scale()" not in html and "L.control.layers(" in html
     assert "bienmoc-legend" in html and "bienmoc.map(" in html
     assert "Đường biên giới" in html and "Chú giải" in html
     # no CDN, no absolute URL to any script, stylesheet, font or image
@@ -153,13 +158,74 @@ def test_pages_pass_filters_to_their_data(client):
 
 @pytest.mark.parametrize("path,params", [
     ("/maps/progress", {"as_of": "2025-13-01"}), ("/maps/progress", {"as_of": "yesterday"}),
-    ("/maps/progress", {"border": "laos"}), ("/maps/incidents", {"from": "01/02/2025"}),
-    ("/maps/incidents", {"kind": "arson"}), ("/maps/overview", {"lang": "fr"}),
+    ("/maps/progress", {"as_of": "02/13/2025"}),      # month first: refused, not guessed
+    ("/maps/progress", {"border": "laos"}), ("/maps/incidents", {"from": "2025/02/01"}),
+    ("/maps/overview", {"lang": "fr"}),
     ("/maps/data/incidents", {"bbox": "1,2,3"}), ("/maps/data/incidents", {"zoom": 40}),
-    ("/maps/data/incidents", {"status": "closed"}),
 ])
 def test_bad_filters_answer_422(client, path, params):
     assert client.get(path, params=params).status_code == 422
+
+
+def test_a_bad_date_on_a_page_is_a_visible_message(client):
+    r = client.get("/maps/progress", params={"as_of": "31/02/2025"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "Ngày không hợp lệ" in r.text and "as_of=31/02/2025" in r.text
+    assert "dd/mm/yyyy" in r.text and "bienmoc.map(" not in r.text
+
+
+def test_pages_take_dates_day_first_in_both_languages(client):
+    """dd/mm/yyyy (the form's text fields) and ISO both reach the data as ISO."""
+    for lang in ("vi", "en"):
+        html = client.get("/maps/incidents", params={"from": "01/02/2025", "to": "2025-03-31",
+                                                     "lang": lang}).text
+        cfg = json.loads(re.search(r"bienmoc\.map\([^,]+, \{[^}]*\}, (\{.*\})\);", html).group(1))
+        assert cfg["source"]["params"]["from"] == "2025-02-01"
+        assert cfg["source"]["params"]["to"] == "2025-03-31"
+        assert 'name="from" class="bm-date"' in html and 'value="01/02/2025"' in html
+        assert 'value="31/03/2025"' in html and 'type="date"' not in html
+    html = client.get("/maps/progress", params={"as_of": "01/06/2025"}).text
+    assert '"as_of":"2025-06-01"' in html
+    # what the form sends with "all" selected: empty border and province (was a 422)
+    r = client.get("/maps/progress?lang=en&border=&province=&as_of=01%2F06%2F2025")
+    assert r.status_code == 200 and '"as_of":"2025-06-01"' in r.text
+
+
+@pytest.mark.parametrize("path,params,param,value", [
+    ("/maps/progress", {"province": "Nowhere"}, "province", "Nowhere"),
+    ("/maps/overview", {"border": "XX"}, "border", "XX"),
+    ("/maps/incidents", {"kind": "arson"}, "kind", "arson"),
+    ("/maps/incidents", {"status": "closed"}, "status", "closed"),
+])
+def test_unknown_filter_values_show_a_message_not_a_blank_map(client, path, params, param,
+                                                                value):
+    for lang, word in (("vi", "Không tìm thấy"), ("en", "Not found")):
+        r = client.get(path, params={**params, "lang": lang})
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+        assert word in r.text and repr(value) in r.text.replace("&#x27;", "'")
+        assert "bienmoc.map(" not in r.text                 # no (blank) map
+        assert "unsafe-inline" not in r.headers["content-security-policy"]
+    # a near name is offered as a link
+    r = client.get("/maps/progress", params={"province": "son la 2"})
+    assert r.status_code == 404 and "Có phải là" in r.text and "province=S%C6%A1n+La" in r.text
+
+
+@pytest.mark.parametrize("path,params,param,value", [
+    ("/maps/data/progress", {"province": "Nowhere"}, "province", "Nowhere"),
+    ("/maps/data/progress", {"border": "XX"}, "border", "XX"),
+    ("/maps/data/incidents", {"province": "Nowhere"}, "province", "Nowhere"),
+    ("/maps/data/incidents", {"status": "closed"}, "status", "closed"),
+    ("/maps/data/incidents", {"kind": "arson"}, "kind", "arson"),
+    ("/maps/data/base", {"border": "XX"}, "border", "XX"),
+])
+def test_unknown_filter_values_answer_404_json_naming_them(client, path, params, param, value):
+    r = client.get(path, params=params)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert body["parameter"] == param and body["value"] == value
+    assert param in body["detail"] and value in body["detail"]
+    # case does not matter for provinces (as the filter itself)
+    assert client.get("/maps/data/progress", params={"province": "sơn la"}).status_code == 200
 
 
 # -- JSON data -------------------------------------------------------------------------------
@@ -186,7 +252,8 @@ def test_progress_data_markers_works_and_inspections(client):
     th = _data(client, "/maps/data/progress", province="Thanh Hóa", as_of=AS_OF)
     assert sorted(r[2] for r in th["markers"]["rows"]) == ["103"]   # 104's province is XSS
     assert th["works"] == []
-    assert _data(client, "/maps/data/progress", border="CN")["markers"]["rows"] == []
+    # a border the data do not have: 404 naming it (not an empty, blank-map answer)
+    assert client.get("/maps/data/progress", params={"border": "CN"}).status_code == 404
 
 
 def test_progress_as_of_moves_work_status(client):
@@ -215,7 +282,7 @@ def test_incidents_data_side_location_and_filters(client):
     assert _data(client, "/maps/data/incidents", kind="other,landslide")["total"] == 3
     assert _data(client, "/maps/data/incidents", status="reported")["total"] == 3
     assert _data(client, "/maps/data/incidents", province="Thanh Hóa")["total"] == 2
-    assert _data(client, "/maps/data/incidents", border="CN")["total"] == 0
+    assert client.get("/maps/data/incidents", params={"border": "CN"}).status_code == 404
 
 
 def test_incidents_per_view_cells_and_points(mstore, monkeypatch):
@@ -328,12 +395,81 @@ def test_server_entry_point(mstore, monkeypatch):
     assert mstore.uri not in health.text and "store" not in health.json()
 
 
-def test_base_data_for_an_unknown_border_is_empty_not_an_error(store):
+def test_base_data_for_an_unknown_border_is_404_naming_it(store):
+    """(Was: an empty 200. An unknown filter value now answers 404 naming it, as every data
+    endpoint does, so a page never draws a silently blank map.)"""
     from fastapi.testclient import TestClient
 
     from bienmoc.api import create_app
 
     client = TestClient(create_app(store=store, tiles=None))
     r = client.get("/maps/data/base", params={"border": "AA"})
-    assert r.status_code == 200
-    assert r.json()["neighbours"]["features"] == [] and r.json()["boundary"] is None
+    assert r.status_code == 404
+    assert r.json()["parameter"] == "border" and r.json()["value"] == "AA"
+    assert r.json()["valid"] == ["LA"]
+    assert client.get("/maps/data/base", params={"border": "LA"}).status_code == 200
+
+
+# -- history pages (linked from every popup) --------------------------------------------------
+
+def test_history_pages_of_each_layer(client, mstore):
+    from bienmoc.records import update_incident
+
+    # a marker: its inspection of 10/01/2020 (number with a slash: a query parameter)
+    r = client.get("/history/markers", params={"border": "LA", "number": "100"})
+    assert r.status_code == 200 and "Lịch sử cột mốc 100 (Việt Nam – Lào)" in r.text
+    assert "10/01/2020" in r.text and "kiểm tra" in r.text
+    assert "unsafe-inline" not in r.headers["content-security-policy"]
+    en = client.get("/history/markers", params={"border": "LA", "number": "100", "lang": "en"})
+    assert "History of marker 100" in en.text and "2020-01-10" in en.text
+    # a stake with nothing recorded: an empty history, said in words
+    assert client.get("/history/markers", params={"number": "100/1", "f": "json"}).json() == []
+    assert "Chưa có sự kiện nào được ghi nhận." in client.get(
+        "/history/markers", params={"number": "100/1"}).text
+    # a work: planned dates (escaped title is not needed: rows are dates and progress)
+    w = client.get("/history/works/W-000001", params={"f": "json"}).json()
+    assert [(x["date"], x["description_en"]) for x in w] == [
+        ("2019-01-01", "Planned start"), ("2019-03-01", "Actual start"),
+        ("2020-12-31", "Planned end")]
+    # an incident: reported, then every change of the change log
+    update_incident(mstore, "V-000001", {"status": "verifying"}, note="đội tuần tra")
+    h = client.get("/history/incidents/V-000001")
+    assert h.status_code == 200 and "05/01/2024" in h.text
+    assert "Trạng thái: mới phát hiện → đang xác minh (đội tuần tra)" in h.text
+    j = client.get("/history/incidents/V-000001", params={"f": "json", "lang": "en"}).json()
+    assert [x["event"] for x in j] == ["incident", "change"]
+    assert j[1]["description_en"].startswith("Status: reported → verifying")
+    # a gate with no dates: says so; unknown records: 404 (HTML and JSON)
+    g = client.get("/history/gates/G-000001", params={"lang": "en"})
+    assert g.status_code == 200 and "Nothing recorded yet." in g.text
+    assert client.get("/history/gates/G-999").status_code == 404
+    assert client.get("/history/works/W-9", params={"f": "json"}).json()["detail"] \
+        == "no record 'W-9' in layer 'works'"
+    assert client.get("/history/markers", params={"number": "999"}).status_code == 404
+    assert client.get("/history/provinces/x").status_code == 422
+
+
+def test_dashboard_is_cached_per_data_version(client, mstore, monkeypatch):
+    """Built once per data version and query; a write (a new incident through the one write
+    path) changes the version and the next request shows it."""
+    import bienmoc.api.dashboard as dash
+    from bienmoc.records import record_incident
+
+    calls = []
+    real = dash.dashboard_figures
+    monkeypatch.setattr(dash, "dashboard_figures",
+                        lambda *a, **k: calls.append(k) or real(*a, **k))
+    q = {"from": "01/01/2025", "to": "31/12/2025", "as_of": AS_OF, "f": "json"}
+    first = client.get("/dashboard", params=q).json()
+    html1 = client.get("/dashboard", params={**q, "f": "html"})
+    assert client.get("/dashboard", params=q).json() == first
+    assert len(calls) == 1 and html1.status_code == 200
+    assert client.get("/dashboard", params={**q, "f": "html"}).text == html1.text
+    assert len(calls) == 1
+    record_incident(mstore, "illegal_trade", (104.49, 20.95), reported_date="2025-05-05",
+                    border="LA", province="Sơn La")
+    after = client.get("/dashboard", params=q).json()
+    assert len(calls) == 2
+    assert after["incidents"]["total"] == first["incidents"]["total"] + 1
+    assert after["incidents"]["by_kind"].get("illegal_trade", 0) \
+        == first["incidents"]["by_kind"].get("illegal_trade", 0) + 1

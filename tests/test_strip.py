@@ -168,14 +168,34 @@ def test_bad_ranges_name_the_value(demo_ro):
         strip_svg(demo_ro, "XX", 0, 10)
 
 
+#: The strip map's size: 1400 wide; 490 high plus one 16 px row per extra legend row (the
+#: Vietnamese legend wraps into two rows within the width).
+SIZE = (1400, 506)
+
+
+def test_legend_wraps_within_the_width(la_svg):
+    """(Was one line running past the right edge at 1280 px.) Every legend item starts and
+    ends inside the drawing, on rows 16 px apart."""
+    from bienmoc.maps.strip import _CHAR_PX, WIDTH
+
+    svg = ET.fromstring(la_svg)
+    assert (float(svg.get("width")), float(svg.get("height"))) == SIZE
+    (legend,) = _groups(la_svg, "legend")
+    texts = [t for t in legend.iter() if t.tag.endswith("text")]
+    assert len(texts) == 15
+    ends = [float(t.get("x")) + _CHAR_PX * len(t.text) for t in texts]
+    assert max(ends) <= WIDTH - 10
+    assert sorted({float(t.get("y")) for t in texts}) == [4.0, 20.0]
+
+
 def test_notebook_object_and_png(demo_ro, tmp_path):
     sm = strip_map(demo_ro, "LA", 0, 50)
     assert isinstance(sm, StripMap) and sm._repr_svg_().startswith("<svg")
     png = sm.to_png()
-    assert _png_size(png) == (1400, 490)
+    assert _png_size(png) == SIZE
     sm.save(tmp_path / "s.png")
     sm.save(tmp_path / "s.svg")
-    assert _png_size((tmp_path / "s.png").read_bytes()) == (1400, 490)
+    assert _png_size((tmp_path / "s.png").read_bytes()) == SIZE
     assert ET.fromstring((tmp_path / "s.svg").read_text("utf-8")) is not None
     # the PNG is not blank: the boundary colour is drawn
     assert len(set(png)) > 50
@@ -192,7 +212,7 @@ def test_routes(client, la_svg):
     assert r.text == la_svg
     r = client.get("/strip.png?border=LA&from_km=0&to_km=50")
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
-    assert _png_size(r.content) == (1400, 490)
+    assert _png_size(r.content) == SIZE
     r = client.get("/strip?border=LA&from_km=0&to_km=50")
     assert r.status_code == 200 and la_svg in r.text
     csp = r.headers["content-security-policy"]
@@ -216,7 +236,7 @@ def test_cli(demo_store_path, tmp_path):
                        "--from-km", "0", "--to-km", "50", "-o", str(out)])
         assert r.exit_code == 0, r.output
     assert ET.fromstring((tmp_path / "s.svg").read_text("utf-8")) is not None
-    assert _png_size((tmp_path / "s.png").read_bytes()) == (1400, 490)
+    assert _png_size((tmp_path / "s.png").read_bytes()) == SIZE
     r = run(main, ["--store", str(demo_store_path), "strip", "--border", "LA", "--to-km",
                    "50", "-o", str(tmp_path / "s.txt")])
     assert r.exit_code != 0 and ".svg hoặc .png" in r.output

@@ -18,6 +18,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from bienmoc.analysis.dashboard import dashboard_figures
+from bienmoc.analysis.progress import as_of_date
+from bienmoc.maps.data import cached
+from bienmoc.maps.filters import known_values
 from bienmoc.analysis.status import _OPEN_INCIDENT
 from bienmoc.api.security import page_csp
 from bienmoc.api.settings import Settings
@@ -259,14 +262,8 @@ def _problem_page(status: int, title: str, text: str, names: list[str], lang: st
                     headers={"Content-Security-Policy": page_csp(page)})
 
 
-def _values(store, layer: str, field: str) -> list[str]:
-    try:
-        df = store.read(layer)
-    except Exception:  # a layer missing from a store is no name, not an error
-        return []
-    if field not in df:
-        return []
-    return sorted({v for v in df[field].dropna() if isinstance(v, str) and v})
+def _with_csp(page: str) -> tuple[str, str]:
+    return page, page_csp(page)
 
 
 def dashboard_router(store, settings: Settings) -> APIRouter:
@@ -295,8 +292,7 @@ def dashboard_router(store, settings: Settings) -> APIRouter:
                                  f"from {dates['from']:%d/%m/%Y} > to {dates['to']:%d/%m/%Y}",
                                  [], lang)
         if border is not None:
-            valid = sorted(set(_values(store, "boundary", "border"))
-                           | set(_values(store, "markers", "border")))
+            valid = known_values(store)["border"]
             hit = [b for b in valid if b.casefold() == border.strip().casefold()]
             if not hit:
                 return _problem_page(404, _t("not_found", lang),
@@ -304,8 +300,7 @@ def dashboard_router(store, settings: Settings) -> APIRouter:
                                      [(b, {"border": b}) for b in valid], lang, "valid")
             border = hit[0]
         if province is not None:
-            valid = sorted(set(_values(store, "provinces", "name"))
-                           | set(_values(store, "markers", "province")))
+            valid = known_values(store)["province"]
             text = unicodedata.normalize("NFC", province).strip()
             hit = [p for p in valid if p.casefold() == text.casefold()]
             if not hit:
@@ -315,13 +310,19 @@ def dashboard_router(store, settings: Settings) -> APIRouter:
                                      [(p, {"province": p}) for p in near or valid], lang,
                                      "did_you_mean" if near else "valid")
             province = hit[0]
-        figures = dashboard_figures(store, province=province, border=border,
-                                    start=dates["from"], end=dates["to"], as_of=dates["as_of"])
+        # built once per data version and query (a write changes the version: rebuilt at the
+        # next request); "today" is part of the key when no date is given
+        today = as_of_date(None).strftime("%Y-%m-%d")
+        key = ("dashboard", province, border, *(str(dates[k]) for k in ("from", "to", "as_of")),
+               today)
+        figures = cached(store, key, lambda: dashboard_figures(
+            store, province=province, border=border, start=dates["from"], end=dates["to"],
+            as_of=dates["as_of"]))
         if f == "json":
             return JSONResponse(figures, headers={"Cache-Control": "no-cache"})
-        page = dashboard_html(figures, lang)
+        page, csp = cached(store, key + ("html", lang), lambda: _with_csp(
+            dashboard_html(figures, lang)))
         return Response(page, media_type="text/html; charset=utf-8",
-                        headers={"Content-Security-Policy": page_csp(page),
-                                 "Cache-Control": "no-cache"})
+                        headers={"Content-Security-Policy": csp, "Cache-Control": "no-cache"})
 
     return r

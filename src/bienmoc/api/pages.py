@@ -17,15 +17,20 @@ import hashlib
 import threading
 from collections import OrderedDict
 from html import escape
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from bienmoc.maps import incidents_map, overview_map, progress_map
 from bienmoc.maps.assets import STATIC_DIR
 from bienmoc.maps.data import base_data, incidents_data, progress_data, safe_json
-from bienmoc.maps.text import t
+from bienmoc.maps.filters import UnknownFilter, check_codes, check_filters
+from bienmoc.maps.text import border_name, t
+from bienmoc.model.dates import parse_date
+from bienmoc.model.schema import IncidentKind, IncidentStatus
+from bienmoc.api.history import history_router
 from bienmoc.analysis.progress import as_of_date
 from bienmoc.api.security import page_csp
 from bienmoc.api.settings import Settings
@@ -33,7 +38,8 @@ from bienmoc.api.settings import Settings
 __all__ = ["pages_router", "warm"]
 
 _LANG = Query(None, pattern="^(vi|en)$")
-_BORDER = Query(None, pattern="^[A-Z]{2}$")
+# '' is what the filter form sends for "all" (read as no filter)
+_BORDER = Query(None, pattern="^([A-Z]{2})?$")
 _PROVINCE = Query(None, max_length=100)
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _CODES = r"^[A-Za-z_,]{0,400}$"
@@ -118,47 +124,91 @@ def pages_router(store, settings: Settings) -> APIRouter:
     server = {"tiles": tiles, "attr": attr, "assets": "../static", "data_url": "data",
               "form": True}
 
+    def page(request, kind, lang, key, build, query: dict) -> Response:
+        """A map page; an unknown filter value or a bad date answers a page that says so."""
+        try:
+            return html(request, key, build)
+        except UnknownFilter as e:
+            return _message_page(404, kind, lang, e, query)
+        except BadDate as e:
+            return _message_page(422, kind, lang, e, query)
+
     @r.get("/maps/overview", response_class=Response)
     def overview(request: Request, lang: str | None = _LANG, border: str | None = _BORDER,
                  province: str | None = _PROVINCE,
-                 as_of: str | None = Query(None, pattern=_DATE)) -> Response:
+                 as_of: str | None = Query(None, max_length=30)) -> Response:
+        """Markers by status and condition, gates by kind and status, boundary lines.
+        Dates: dd/mm/yyyy or yyyy-mm-dd."""
         lang = lang or settings.lang
-        d = as_of_date(as_of).strftime("%Y-%m-%d")
-        return html(request, ("overview", lang, border, province, d), lambda: overview_map(
-            store, lang=lang, border=border, province=province, as_of=d,
-            **server).get_root().render())
+        border, province = border or None, (province or "").strip() or None
+        q = {"border": border, "province": province, "as_of": as_of}
+        try:
+            d = _iso_date(as_of, "as_of", default_today=True)
+        except BadDate as e:
+            return _message_page(422, "overview", lang, e, q)
+        return page(request, "overview", lang, ("overview", lang, border, province, d),
+                    lambda: overview_map(store, lang=lang, border=border, province=province,
+                                         as_of=d, **server).get_root().render(), q)
 
     @r.get("/maps/progress", response_class=Response)
     def progress(request: Request, lang: str | None = _LANG, border: str | None = _BORDER,
                  province: str | None = _PROVINCE,
-                 as_of: str | None = Query(None, pattern=_DATE)) -> Response:
-        """Construction progress: markers, works (stalled highlighted), overdue inspections."""
+                 as_of: str | None = Query(None, max_length=30)) -> Response:
+        """Construction progress: markers, works (stalled highlighted), overdue inspections.
+        Dates: dd/mm/yyyy or yyyy-mm-dd."""
         lang = lang or settings.lang
-        d = as_of_date(as_of).strftime("%Y-%m-%d")
+        border, province = border or None, (province or "").strip() or None
+        q = {"border": border, "province": province, "as_of": as_of}
+        try:
+            d = _iso_date(as_of, "as_of", default_today=True)
+        except BadDate as e:
+            return _message_page(422, "progress", lang, e, q)
         terrain = {"dem": settings.dem, "terrain_url": "../terrain"} if settings.dem else {}
-        return html(request, ("progress", lang, border, province, d), lambda: progress_map(
-            store, lang=lang, border=border, province=province, as_of=d, **terrain,
-            **server).get_root().render())
+        return page(request, "progress", lang, ("progress", lang, border, province, d),
+                    lambda: progress_map(store, lang=lang, border=border, province=province,
+                                         as_of=d, **terrain, **server).get_root().render(), q)
 
     @r.get("/maps/incidents", response_class=Response)
     def incidents(request: Request, lang: str | None = _LANG, border: str | None = _BORDER,
                   province: str | None = _PROVINCE,
-                  date_from: str | None = Query(None, alias="from", pattern=_DATE),
-                  date_to: str | None = Query(None, alias="to", pattern=_DATE),
+                  date_from: str | None = Query(None, alias="from", max_length=30),
+                  date_to: str | None = Query(None, alias="to", max_length=30),
                   kind: str | None = Query(None, pattern=_CODES),
                   status: str | None = Query(None, pattern=_CODES)) -> Response:
-        """Incidents by kind and status, clustered, heat map; date range on the reported date."""
+        """Incidents by kind and status, clustered, heat map; date range on the reported date
+        (dd/mm/yyyy or yyyy-mm-dd)."""
         lang = lang or settings.lang
-        return html(request, ("incidents", lang, border, province, date_from, date_to, kind,
-                              status), lambda: incidents_map(
-            store, lang=lang, border=border, province=province, date_from=date_from,
-            date_to=date_to, kinds=kind, statuses=status, **server).get_root().render())
+        border, province = border or None, (province or "").strip() or None
+        q = {"border": border, "province": province, "from": date_from, "to": date_to,
+             "kind": kind, "status": status}
+        try:
+            d0, d1 = _iso_date(date_from, "from"), _iso_date(date_to, "to")
+        except BadDate as e:
+            return _message_page(422, "incidents", lang, e, q)
+        return page(request, "incidents", lang,
+                    ("incidents", lang, border, province, d0, d1, kind, status),
+                    lambda: incidents_map(store, lang=lang, border=border, province=province,
+                                          date_from=d0, date_to=d1, kinds=kind,
+                                          statuses=status, **server).get_root().render(), q)
+
+    def checked(request, key, build, *, border=None, province=None, kind=None,
+                status=None) -> Response:
+        """The data of ``key``, or 404 naming the parameter and the value that matches
+        nothing (an unknown province, border, kind or status)."""
+        try:
+            check_filters(store, border, province)
+            check_codes(kind, IncidentKind, "kind")
+            check_codes(status, IncidentStatus, "status")
+        except UnknownFilter as e:
+            return JSONResponse(e.as_json(), 404, headers={"Cache-Control": "no-cache"})
+        return data(request, key, build)
 
     # -- JSON data of the maps -------------------------------------------------------------
     @r.get("/maps/data/base", tags=["map data"])
     def data_base(request: Request, border: str | None = _BORDER) -> Response:
         """Provinces, neighbouring countries and boundary lines (GeoJSON, simplified)."""
-        return data(request, ("base", border), lambda: base_data(store, border=border))
+        return checked(request, ("base", border), lambda: base_data(store, border=border),
+                       border=border)
 
     @r.get("/maps/data/progress", tags=["map data"])
     def data_progress(request: Request, border: str | None = _BORDER,
@@ -167,9 +217,10 @@ def pages_router(store, settings: Settings) -> APIRouter:
                       stall_days: int = Query(180, ge=1, le=3650)) -> Response:
         """Markers (status, condition, inspection due), works (derived status) and gates."""
         d = as_of_date(as_of).strftime("%Y-%m-%d")
-        return data(request, ("progress", border, province, d, stall_days),
-                    lambda: progress_data(store, border=border, province=province, as_of=d,
-                                          stall_days=stall_days))
+        return checked(request, ("progress", border, province, d, stall_days),
+                       lambda: progress_data(store, border=border, province=province, as_of=d,
+                                             stall_days=stall_days),
+                       border=border, province=province)
 
     @r.get("/maps/data/incidents", tags=["map data"])
     def data_incidents(request: Request, lang: str | None = _LANG,
@@ -182,11 +233,13 @@ def pages_router(store, settings: Settings) -> APIRouter:
                        zoom: int | None = Query(None, ge=0, le=24)) -> Response:
         """Incidents of the view: points with popup fields, or counts per grid cell."""
         lang = lang or settings.lang
-        return data(request, ("incidents", lang, border, province, date_from, date_to, kind,
-                              status, bbox, zoom),
-                    lambda: incidents_data(store, border=border, province=province,
-                                           date_from=date_from, date_to=date_to, kinds=kind,
-                                           statuses=status, bbox=bbox, zoom=zoom, lang=lang))
+        return checked(request, ("incidents", lang, border, province, date_from, date_to,
+                                 kind, status, bbox, zoom),
+                       lambda: incidents_data(store, border=border, province=province,
+                                              date_from=date_from, date_to=date_to,
+                                              kinds=kind, statuses=status, bbox=bbox,
+                                              zoom=zoom, lang=lang),
+                       border=border, province=province, kind=kind, status=status)
 
     # -- static assets (vendored Leaflet & plugins, bienmoc's JS/CSS) ----------------------
     @r.get("/static/{path:path}", include_in_schema=False)
@@ -198,7 +251,67 @@ def pages_router(store, settings: Settings) -> APIRouter:
             resp.headers["Cache-Control"] = "public, max-age=604800"
         return resp
 
+    r.include_router(history_router(store, settings))
     return r
+
+
+class BadDate(ValueError):
+    """A date parameter that model.dates.parse_date refuses."""
+
+    def __init__(self, param: str, value: str, why: str):
+        self.param, self.value = param, value
+        super().__init__(f"{param}={value}: {why}")
+
+
+def _iso_date(value: str | None, param: str, default_today: bool = False) -> str | None:
+    """A date parameter (dd/mm/yyyy or yyyy-mm-dd, the one parser) as yyyy-mm-dd."""
+    if value is None or value.strip() == "":
+        return as_of_date(None).strftime("%Y-%m-%d") if default_today else None
+    try:
+        return parse_date(value).isoformat()
+    except ValueError as e:
+        raise BadDate(param, value, str(e)) from None
+
+
+_MESSAGE_CSS = ("body{font:15px/1.5 system-ui,sans-serif;max-width:48em;margin:2em auto;"
+                "padding:0 1em}.bienmoc-message{border:2px solid #b2182b;border-radius:4px;"
+                "background:#fff8e1;padding:.6em 1em}")
+
+
+def _message_page(status: int, kind: str, lang: str, e: Exception, query: dict) -> Response:
+    """A visible message instead of a blank map: what was not found (or not understood),
+    the values to choose from as links, and a link to the map without the filter."""
+    from bienmoc.messages import to_vi
+
+    keep = {k: v for k, v in query.items() if v}
+    if isinstance(e, UnknownFilter):
+        text = t(f"unknown_{e.param}", lang).format(v=e.value)
+        choices = e.near or e.valid
+        head = t("did_you_mean" if e.near else "valid_values", lang)
+        links = "".join(
+            f'<li><a href="{escape(kind + "?" + urlencode({**keep, e.param: v, "lang": lang}))}">'
+            f"{escape(border_name(v, lang) if e.param == 'border' else v)}</a></li>"
+            for v in choices[:40])
+        drop = {k: v for k, v in keep.items() if k != e.param}
+        title = t("not_found", lang)
+        more = f"<p>{escape(head)}:</p><ul id='choices'>{links}</ul>" if links else ""
+    else:
+        why = str(e)
+        text = to_vi(why) if lang == "vi" else why
+        drop = {k: v for k, v in keep.items() if k != getattr(e, "param", None)}
+        title = t("bad_date", lang)
+        more = ""
+    whole = escape(kind + "?" + urlencode({**drop, "lang": lang}))
+    body = (f"<h1>{escape(title)}</h1><p class='bienmoc-message' id='message' role='alert'>"
+            f"{escape(text)}</p>{more}<p><a href='{whole}'>{escape(t('whole_map', lang))}</a>"
+            f" · <a href='../?lang={lang}'>{escape(t('home', lang))}</a></p>")
+    page = (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{escape(title)} – {escape(t(kind + '_title', lang))}</title>"
+            f"<style>{_MESSAGE_CSS}</style></head><body>{body}</body></html>")
+    return Response(page, status, media_type="text/html; charset=utf-8",
+                    headers={"Content-Security-Policy": page_csp(page),
+                             "Cache-Control": "no-cache"})
 
 
 _DASHBOARD_LINK = {

@@ -13,6 +13,9 @@ from fastapi.responses import Response
 
 from bienmoc.api.security import page_csp
 from bienmoc.api.settings import Settings
+from bienmoc.errors import InvalidData, Problem
+from bienmoc.maps.page import date_input
+from bienmoc.model.dates import parse_date
 from bienmoc.maps.strip import strip_svg, svg_to_png
 from bienmoc.maps.text import border_name
 
@@ -36,7 +39,7 @@ def strip_router(store, settings: Settings) -> APIRouter:
     lock = threading.Lock()
 
     def svg_of(border, from_km, to_km, as_of, lang) -> str:
-        as_of = as_of or None
+        as_of = _iso(as_of)
         key = (store.version(), border, from_km, to_km, as_of, lang)
         with lock:
             hit = cache.get(key)
@@ -52,7 +55,8 @@ def strip_router(store, settings: Settings) -> APIRouter:
     border_q = Query("LA", pattern="^[A-Z]{2}$")
     from_q = Query(0.0, ge=0, le=10000)
     to_q = Query(50.0, gt=0, le=10000)
-    date_q = Query(None, pattern=r"^(\d{4}-\d{2}-\d{2})?$")  # '' from the form: today
+    # dd/mm/yyyy (the form's text field) or yyyy-mm-dd; '' from the form: today
+    date_q = Query(None, max_length=30)
     lang_q = Query(None, pattern="^(vi|en)$")
 
     @r.get("/strip", response_class=Response)
@@ -62,7 +66,7 @@ def strip_router(store, settings: Settings) -> APIRouter:
         """The strip map page: a form and the SVG inline."""
         lang = lang or settings.lang
         svg = svg_of(border, from_km, to_km, as_of, lang)
-        html = _page(svg, border, from_km, to_km, as_of, lang)
+        html = _page(svg, border, from_km, to_km, _iso(as_of), lang)
         return Response(html, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": page_csp(html)})
 
@@ -83,6 +87,16 @@ def strip_router(store, settings: Settings) -> APIRouter:
     return r
 
 
+def _iso(value: str | None) -> str | None:
+    """The as-of date (dd/mm/yyyy or ISO, read by the one parser) as ISO; None: today."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return parse_date(value).isoformat()
+    except ValueError as e:
+        raise InvalidData(Problem(None, "as_of", str(e)), "invalid parameter") from None
+
+
 def _page(svg: str, border: str, from_km: float, to_km: float, as_of, lang: str) -> str:
     T = _TEXT[lang]
     e = escape
@@ -101,8 +115,8 @@ def _page(svg: str, border: str, from_km: float, to_km: float, as_of, lang: str)
             f"value='{from_km:g}'></label>"
             f"<label>{e(T['to'])}<input name='to_km' type='number' step='any' min='0' "
             f"value='{to_km:g}'></label>"
-            f"<label>{e(T['as_of'])}<input name='as_of' type='date' value='{e(as_of or '')}'>"
-            f"</label><button type='submit'>{e(T['show'])}</button></form>"
+            f"{date_input(T['as_of'], 'as_of', as_of)}"
+            f"<button type='submit'>{e(T['show'])}</button></form>"
             f"<p>{e(T['download'])}: <a href='strip.svg?{q}'>SVG</a> · "
             f"<a href='strip.png?{q}'>PNG</a> · "
             f"<a href='strip?{q.replace('lang=' + lang, 'lang=' + other)}'>{e(T['other'])}</a>"

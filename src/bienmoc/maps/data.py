@@ -34,7 +34,8 @@ from bienmoc.geometry.locate import NEIGHBOURS, BorderModel
 from bienmoc.model.numbers import parse_number
 from bienmoc.analysis.progress import DEFAULT_STALL_DAYS, as_of_date, work_status
 from bienmoc.model.schema import (Condition, ConstructionStatus, IncidentKind, IncidentStatus, MarkerKind)
-from bienmoc.maps.style import CONDITION_COLOURS
+from bienmoc.maps.detail import due_sections, province_lines
+from bienmoc.maps.style import CONDITION_COLOURS, DUE_SECTION_KM
 
 __all__ = ["base_data", "progress_data", "incidents_data", "safe_json", "POINTS_LIMIT",
            "data_version", "cached", "parse_bbox", "parse_codes", "simplify_m"]
@@ -298,6 +299,9 @@ def base_data(source, *, border: str | None = None) -> dict:
                "provinces": _geojson(simplify_m(provinces[["name", "geometry"]],
                                                 _PROVINCE_TOL_M), ["name"])
                if len(provinces) else None,
+               # outlines drawn apart, clipped off the boundary (drawn once, above them)
+               "province_lines": _geojson(province_lines(provinces, boundary), ["name"])
+               if len(provinces) else None,
                "boundary": _geojson(simplify_m(lines[["border", "name_vi", "name_en",
                                                       "geometry"]], _BOUNDARY_TOL_M),
                                     ["border", "name_vi", "name_en"]) if len(lines) else None}
@@ -400,6 +404,13 @@ def _progress(source, border, province, d, stall_days, cycle_months, with_works,
                       "never_inspected": sum(r[9] == 2 for r in rows),
                       "needs_action": sum(E["condition"].table[r[7]] in CONDITION_COLOURS
                                           for r in rows)}}
+    # below the zoom where rings separate, the due markers are counted per section of line
+    model = _model(source) if len(rows) else None
+    out["due_sections"] = due_sections(
+        pd.DataFrame({"lon": [r[0] for r in rows], "lat": [r[1] for r in rows],
+                      "border": [E["border"].table[r[3]] for r in rows],
+                      "number": [r[2] for r in rows]}),
+        np.array([r[9] for r in rows], dtype=int), model, DUE_SECTION_KM)
     if with_works:
         out["works"] = _works_rows(ws, works_layer, _layer(source, "markers"))
         out["counts"]["works"] = len(out["works"])
@@ -409,7 +420,8 @@ def _progress(source, border, province, d, stall_days, cycle_months, with_works,
     if with_gates:
         gates = _filter(_layer(source, "gates"), border, province)
         gates = gates[gates.geometry.notna()]
-        out["gates"] = [{"lon": round(g.geometry.x, 5), "lat": round(g.geometry.y, 5),
+        out["gates"] = [{"id": _txt(g.id), "lon": round(g.geometry.x, 5),
+                         "lat": round(g.geometry.y, 5),
                          "name": _txt(g.name), "paired_gate": _txt(g.paired_gate),
                          "kind": _txt(g.kind), "status": _txt(g.status),
                          "border": _txt(g.border), "province": _txt(g.province)}

@@ -6,6 +6,7 @@ from html import escape
 
 from bienmoc.model.schema import IncidentKind, IncidentStatus, label
 from bienmoc.maps.data import _date, _iso, incidents_data, parse_codes
+from bienmoc.maps.filters import check_codes
 from bienmoc.maps.page import DEFAULT_ATTR, DEFAULT_TILES, build_map, colour_class, line
 from bienmoc.maps.style import BOUNDARY_COLOUR, INCIDENT_COLOURS
 from bienmoc.maps.text import t
@@ -50,6 +51,8 @@ def incidents_map(source, *, lang: str = "vi", border: str | None = None,
     :data:`~bienmoc.maps.data.POINTS_LIMIT` are in view, else counts per grid cell.
     Other arguments as :func:`bienmoc.maps.progress_map`.
     """
+    check_codes(kinds, IncidentKind, "kind")        # unknown: an error naming the value
+    check_codes(statuses, IncidentStatus, "status")
     kinds = parse_codes(kinds, IncidentKind, "kind")
     statuses = parse_codes(statuses, IncidentStatus, "status")
     d0, d1 = _iso(_date(date_from, "from")), _iso(_date(date_to, "to"))

@@ -7,20 +7,21 @@ from html import escape
 from bienmoc.analysis.progress import as_of_date
 from bienmoc.model.schema import Condition, ConstructionStatus, label
 from bienmoc.maps.data import progress_data, simplify_m
-from bienmoc.maps.page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line, ring, swatch
+from bienmoc.maps.page import (DEFAULT_ATTR, DEFAULT_TILES, build_map, gate_legend, line, ring,
+                               swatch)
 from bienmoc.maps.style import BOUNDARY_COLOUR, CONDITION_COLOURS, STATUS_COLOURS
 from bienmoc.maps.text import t
 
 __all__ = ["overview_map", "simplify_m"]
 
 
-def _legend(lang: str) -> str:
+def _legend(lang: str, gates: str = "") -> str:
     out = [f"<b>{escape(t('legend_status', lang))}</b>"]
     out += [swatch(c, label(ConstructionStatus(s), lang)) for s, c in STATUS_COLOURS.items()]
     out.append(f"<b>{escape(t('legend_condition', lang))}</b>")
     out += [ring(c, label(Condition(s), lang)) for s, c in CONDITION_COLOURS.items()]
     out.append(line(BOUNDARY_COLOUR, t("boundary", lang)))
-    out.append(f'<div><span class="sq"></span>{escape(t("gates", lang))}</div>')
+    out.append(gates)   # each gate kind × status shown, with its symbol
     return "".join(out)
 
 
@@ -46,4 +47,5 @@ def overview_map(source, *, lang: str = "vi", tiles: str | None = DEFAULT_TILES,
         data_url=data_url, border=border, province=province,
         params={"border": border, "province": province, "as_of": as_of_s},
         payload=lambda: progress_data(source, border=border, province=province, as_of=as_of_s),
-        groups=groups, legend=_legend(lang), bounds_layer="markers", form_dates=[], form=form)
+        groups=groups, legend=_legend(lang, gate_legend(source, border, province, lang)),
+        bounds_layer="markers", form_dates=[], form=form)

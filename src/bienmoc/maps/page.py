@@ -14,11 +14,13 @@ from jinja2 import Template
 
 from bienmoc.maps.assets import use_assets
 from bienmoc.maps.data import base_data, bounds_of, data_version, safe_json, _layer
-from bienmoc.maps.style import js_colours
+from bienmoc.maps.filters import check_filters
+from bienmoc.maps.style import cluster_css, js_colours, js_zooms
 from bienmoc.maps.text import border_name, js_labels, t
 
 __all__ = ["DEFAULT_TILES", "DEFAULT_ATTR", "build_map", "swatch", "ring", "line",
-           "colour_class", "colour_css"]
+           "colour_class", "colour_css", "date_input", "dmy", "DATE_PATTERN",
+           "gate_symbol", "gate_legend"]
 
 #: Online OSM tiles by default; a local tile server's template works the same way.
 DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -86,6 +88,57 @@ def line(colour: str, text: str) -> str:
     return f'<div><span class="line {colour_class(colour)}"></span>{escape(text)}</div>'
 
 
+#: What a date field accepts (dd/mm/yyyy; ISO also passes, as parse_date reads both).
+#: (The browser checks the day 1-31 and month 1-12, so a month-first 06/13/2025 is refused
+#: at once; impossible days such as 31/02 are left to the server's parser.)
+DATE_PATTERN = (r"(0?[1-9]|[12]\d|3[01])/(0?[1-9]|1[0-2])/\d{4}"
+                r"|\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
+
+
+def dmy(iso: str | None) -> str:
+    """'2025-06-01' → '01/06/2025' (the date fields show day first in both languages)."""
+    if not iso:
+        return ""
+    y, m, d = str(iso)[:10].split("-")
+    return f"{d}/{m}/{y}"
+
+
+def date_input(label: str, name: str, iso: str | None) -> str:
+    """A labelled dd/mm/yyyy text field (pattern-checked in the browser, parsed on the server
+    by :func:`bienmoc.model.dates.parse_date`)."""
+    return (f'<label>{escape(label)} <input type="text" name="{name}" class="bm-date" '
+            f'inputmode="numeric" pattern="{DATE_PATTERN}" placeholder="dd/mm/yyyy" '
+            f'title="dd/mm/yyyy" size="10" maxlength="10" value="{escape(dmy(iso))}"></label>')
+
+
+def gate_symbol(kind: str, status: str) -> str:
+    """The gate symbol of the map (maps.css: shape by kind, fill/outline by status)."""
+    k = kind if re.fullmatch(r"[a-z_]+", kind or "") else "other"
+    st = status if re.fullmatch(r"[a-z_]+", status or "") else "other"
+    return f'<span class="bm-gate bm-gk-{k} bm-gs-{st}"></span>'
+
+
+def gate_legend(source, border, province, lang: str) -> str:
+    """One legend line per gate kind × status present in the (filtered) gates layer."""
+    from bienmoc.model.schema import GateKind, GateStatus, label
+
+    gates = _layer(source, "gates")
+    if len(gates):
+        if border:
+            gates = gates[gates["border"] == border]
+        if province:
+            gates = gates[gates["province"].fillna("").str.casefold() == province.casefold()]
+    combos = set(zip(gates["kind"], gates["status"])) if len(gates) else set()
+    order = [(k.value, s.value) for k in GateKind for s in GateStatus]
+    out = [f"<b>{escape(t('gates', lang))}</b>"]
+    for k, st in [c for c in order if c in combos]:
+        out.append(f'<div class="bm-gate-item" data-kind="{k}" data-status="{st}">'
+                   f'<span class="bm-gate-sym">{gate_symbol(k, st)}</span>'
+                   f'{escape(label(GateKind(k), lang))} – {escape(label(GateStatus(st), lang))}'
+                   f'</div>')
+    return "".join(out) if len(out) > 1 else ""
+
+
 def _form(source, kind: str, lang: str, border, province, extra: list[tuple[str, str, str]]
           ) -> str:
     """A GET form that reloads the page with the filters (values from data are escaped)."""
@@ -106,9 +159,9 @@ def _form(source, kind: str, lang: str, border, province, extra: list[tuple[str,
     other = "en" if lang == "vi" else "vi"
     query = escape(urlencode({k: v for k, v in (("border", border), ("province", province))
                               if v}))
-    fields = "".join(
-        f'<label>{escape(t(key, lang))} <input type="date" name="{name}" '
-        f'value="{escape(value or "")}"></label>' for key, name, value in extra)
+    # dd/mm/yyyy text fields in both languages (an <input type=date> shows the browser
+    # locale's order, e.g. mm/dd/yyyy); the server reads them with model.dates.parse_date
+    fields = "".join(date_input(t(key, lang), name, value) for key, name, value in extra)
     return (f'<form class="bienmoc-filter" method="get" action="">'
             f'<a href="../?lang={lang}">{escape(t("home", lang))}</a>'
             f'<input type="hidden" name="lang" value="{lang}">'
@@ -135,9 +188,11 @@ def build_map(kind: str, source, *, lang: str, tiles: str | None, attr: str | No
 
     if lang not in ("vi", "en"):
         raise ValueError(f"lang must be 'vi' or 'en', not {lang!r}")
+    check_filters(source, border, province)   # unknown values: an error, not a blank map
     xmin, ymin, xmax, ymax = bounds_of(source, bounds_layer, border, province)
+    # the scale bar is added by maps.js: metric only (folium's shows miles too)
     m = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], zoom_start=6, tiles=None,
-                   control_scale=True, prefer_canvas=True)
+                   control_scale=False, prefer_canvas=True)
     m.options["max_zoom"] = 19   # markercluster needs it (there may be no tile layer)
     m.fit_bounds([[ymin, xmin], [ymax, xmax]], padding=(20, 20))
     if tiles:
@@ -160,14 +215,16 @@ def build_map(kind: str, source, *, lang: str, tiles: str | None, attr: str | No
         base = {"data": base_data(source, border=border)}
         src = {"data": payload()}
     config = {"id": map_id, "kind": kind, "lang": lang, "labels": js_labels(lang),
-              "colours": js_colours(), "base": base, "source": src,
-              "status_box": kind == "incidents"}
+              "colours": js_colours(), "zooms": js_zooms(), "base": base, "source": src,
+              "status_box": kind == "incidents",
+              # popups link the record's history page (server only: notebooks have none)
+              "history": None if data_url is None else "../history"}
     _Init(fg, config).add_to(m)
     use_assets(m, bundles, assets)
     root = m.get_root()
     root.header.add_child(folium.Element(
         f"<title>{escape(t(kind + '_title', lang))}</title>"), name="bienmoc_title")
-    root.header.add_child(folium.Element(f"<style>{colour_css()}</style>"),
+    root.header.add_child(folium.Element(f"<style>{colour_css()}{cluster_css()}</style>"),
                           name="bienmoc_colours")
     legend = legend.replace("{map_id}", map_id)
     root.html.add_child(folium.Element(

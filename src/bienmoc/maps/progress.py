@@ -2,14 +2,16 @@
 their derived status (stalled ones highlighted), markers overdue for inspection."""
 from __future__ import annotations
 
+from html import escape
 from typing import Mapping
 
 from bienmoc.analysis.progress import DEFAULT_STALL_DAYS, WorkStatus, as_of_date
 from bienmoc.model.schema import Condition, ConstructionStatus, DemarcationStatus, label
 from bienmoc.maps.data import progress_data
 from bienmoc.maps.page import DEFAULT_ATTR, DEFAULT_TILES, build_map, line, ring, swatch
-from bienmoc.maps.style import (CONDITION_COLOURS, NEVER_RING, OVERDUE_RING, SECTION_COLOURS,
-                                STALLED_HALO, STATUS_COLOURS, WORK_COLOURS, BOUNDARY_COLOUR)
+from bienmoc.maps.style import (BOUNDARY_COLOUR, CONDITION_COLOURS, NEVER_RING, OVERDUE_RING,
+                                RING_MIN_ZOOM, SECTION_COLOURS, STALLED_HALO, STATUS_COLOURS,
+                                WORK_COLOURS)
 from bienmoc.maps.text import t
 
 __all__ = ["progress_map"]
@@ -23,7 +25,10 @@ def _legend(lang: str) -> str:
     out.append(f"<b>{t('legend_work', lang)}</b>")
     out += [swatch(c, label(WorkStatus(s), lang)) for s, c in WORK_COLOURS.items()]
     out += [ring(STALLED_HALO, t("stalled", lang)), ring(OVERDUE_RING, t("overdue", lang)),
-            ring(NEVER_RING, t("never", lang)), line(BOUNDARY_COLOUR, t("boundary", lang))]
+            ring(NEVER_RING, t("never", lang)),
+            f'<div><span class="bm-due-agg bm-due-overdue bm-legend-agg">3</span>'
+            f'{escape(t("due_sections", lang).format(z=RING_MIN_ZOOM))}'
+            f'</div>', line(BOUNDARY_COLOUR, t("boundary", lang))]
     out.append(f"<b>{t('sections', lang)}</b>")
     out += [line(c, label(DemarcationStatus(s), lang)) for s, c in SECTION_COLOURS.items()]
     return "".join(out)

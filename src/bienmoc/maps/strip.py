@@ -164,7 +164,9 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
 
     rows = {"province": 50, "demarcation": 88, "labels": 150, "axis": 165, "stakes": 205, "gates": 240,
             "works": 280, "incidents": 325, "hotspots": 400}
-    height = 490 + (110 if dem is not None else 0)
+    legend_svg, legend_rows = _legend(lang)
+    band = 110 if dem is not None else 0   # the terrain profile band (bienmoc.terrain.plot)
+    height = 490 + band + LEGEND_ROW_PX * (legend_rows - 1)   # the legend wraps within WIDTH
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
          f'viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, Arial, sans-serif" '
          f'font-size="11" data-border="{_e(border)}" data-from-km="{_fmt_km(lo / 1000)}" '
@@ -272,7 +274,7 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
         from bienmoc.terrain.plot import profile_band_svg
 
         o += profile_band_svg(d["model"], border, lo, hi, dem, x, 480, 80, lang)
-    o.append(_legend(lang, height - 22))
+    o.append(f'<g transform="translate(0 {468 + band})">{legend_svg}</g>')
     o.append("</svg>")
     return "\n".join(o)
 
@@ -292,8 +294,14 @@ def _band_label(x0: float, x1: float, y: int, status: str, lang: str) -> str:
             f'fill="#000">{_e(text)}</text>')
 
 
-def _legend(lang: str, y: int) -> str:
-    """One line of swatches: marker status and condition, work status, incident status."""
+LEGEND_ROW_PX = 16
+_CHAR_PX = 6.4   # generous width of a 10 px DejaVu Sans/Arial character (Vietnamese too)
+
+
+def _legend(lang: str, y: int = 0) -> tuple[str, int]:
+    """Swatches of marker status and condition, work status, incident status, wrapped into
+    rows that fit WIDTH (one long line overflowed the page at 1280 px). Returns the SVG group
+    and the number of rows."""
     from bienmoc.analysis.progress import WorkStatus
     from bienmoc.model.schema import (Condition, ConstructionStatus, IncidentStatus, label)
 
@@ -301,17 +309,20 @@ def _legend(lang: str, y: int) -> str:
     items += [(c, label(Condition(k), lang), "circle") for k, c in CONDITION_COLOURS.items()]
     items += [(c, label(WorkStatus(k), lang), "rect") for k, c in WORK_COLOURS.items()]
     items += [(c, label(IncidentStatus(k), lang), "dot") for k, c in INCIDENT_COLOURS.items()]
-    out, x = ['<g class="legend" font-size="10">'], 10.0
+    out, x, row = ['<g class="legend" font-size="10">'], 10.0, 0
     for colour, text, shape in items:
+        w = 24 + _CHAR_PX * len(text)
+        if x + w > WIDTH - 10 and x > 10:
+            x, row, y = 10.0, row + 1, y + LEGEND_ROW_PX
         if shape == "rect":
             out.append(f'<rect x="{x:.0f}" y="{y - 5}" width="12" height="10" fill="{colour}"/>')
         else:
             r = 4 if shape == "circle" else 3
             out.append(f'<circle cx="{x + 5:.0f}" cy="{y}" r="{r}" fill="{colour}"/>')
         out.append(f'<text x="{x + 15:.0f}" y="{y + 4}">{_e(text)}</text>')
-        x += 24 + 6.2 * len(text)
+        x += w
     out.append("</g>")
-    return "".join(out)
+    return "".join(out), row + 1
 
 
 def _bin_km(span_km: float) -> float:

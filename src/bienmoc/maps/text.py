@@ -69,6 +69,25 @@ T: dict[str, dict[str, str]] = {
     "home": {"vi": "← Danh sách bản đồ", "en": "← All maps"},
     "lang_switch": {"vi": "English", "en": "Tiếng Việt"},
     "as_of_note": {"vi": "Số liệu tính đến ngày {d}", "en": "Figures as of {d}"},
+    "due_sections": {"vi": "Số mốc đến hạn kiểm tra mỗi đoạn (phóng to đến mức {z} để thấy "
+                           "từng mốc)",
+                     "en": "Markers due for inspection per section (zoom to {z} for each "
+                           "marker)"},
+    # unknown filter values
+    "not_found": {"vi": "Không tìm thấy", "en": "Not found"},
+    "unknown_border": {"vi": "Không có tuyến biên giới {v!r} trong dữ liệu.",
+                       "en": "There is no border {v!r} in the data."},
+    "unknown_province": {"vi": "Không có tỉnh {v!r} trong dữ liệu.",
+                         "en": "There is no province {v!r} in the data."},
+    "unknown_kind": {"vi": "Không có loại vụ việc {v!r}.", "en": "There is no incident kind {v!r}."},
+    "unknown_status": {"vi": "Không có trạng thái {v!r}.", "en": "There is no status {v!r}."},
+    "did_you_mean": {"vi": "Có phải là", "en": "Did you mean"},
+    "valid_values": {"vi": "Các giá trị có trong dữ liệu", "en": "Values in the data"},
+    "whole_map": {"vi": "Xem toàn bộ bản đồ", "en": "See the whole map"},
+    "bad_date": {"vi": "Ngày không hợp lệ", "en": "Invalid date"},
+    # history pages
+    "history": {"vi": "Lịch sử", "en": "History"},
+    "history_link": {"vi": "Xem lịch sử", "en": "History"},
 }
 
 #: Texts and field names the browser needs (popups, status line).
@@ -76,11 +95,17 @@ _JS_TEXT = {
     "vi": {"overdue_days": "quá hạn {n} ngày", "never_inspected": "chưa từng kiểm tra",
            "work_present": "có công trình", "work_stalled": "có công trình chậm tiến độ",
            "on_line": "trên đường biên giới", "count": "{n} vụ việc",
-           "load_error": "Không tải được dữ liệu bản đồ"},
+           "load_error": "Không tải được dữ liệu bản đồ", "history": "Xem lịch sử →",
+           "due_overdue": "{n} mốc quá hạn kiểm tra", "due_never": "{n} mốc chưa từng kiểm tra",
+           "due_section": "đoạn km {a}–{b}", "due_numbers": "mốc số {a}–{b}",
+           "zoom_in": "phóng to để thấy từng mốc"},
     "en": {"overdue_days": "{n} days overdue", "never_inspected": "never inspected",
            "work_present": "works in progress", "work_stalled": "stalled works",
            "on_line": "on the boundary line", "count": "{n} incidents",
-           "load_error": "Could not load the map data"},
+           "load_error": "Could not load the map data", "history": "History →",
+           "due_overdue": "{n} markers overdue for inspection",
+           "due_never": "{n} markers never inspected", "due_section": "km {a}–{b}",
+           "due_numbers": "markers {a}–{b}", "zoom_in": "zoom in to see each marker"},
 }
 _JS_FIELDS = {
     "vi": {"number": "Số hiệu", "border": "Tuyến biên giới", "province": "Tỉnh",

@@ -39,7 +39,7 @@
     var t = st.cfg.labels.enums[enumName];
     return (t && Object.prototype.hasOwnProperty.call(t, code)) ? t[code] : (code || "");
   }
-  function popupBox(title, rows) {
+  function popupBox(title, rows, history) {
     var box = el("div", "bm-popup");
     box.appendChild(el("div", "bm-popup-title", title));
     var tbl = el("table");
@@ -52,7 +52,17 @@
       tbl.appendChild(tr);
     });
     box.appendChild(tbl);
+    if (history) { box.appendChild(history); }
     return box;
+  }
+  // a link to the record's history page (server pages only: cfg.history is its base URL)
+  function historyLink(st, path, params) {
+    if (!st.cfg.history) { return null; }
+    var a = el("a", "bm-history", st.cfg.labels.text.history);
+    a.href = absUrl(st.cfg.history + "/" + path, Object.assign({lang: st.cfg.lang}, params || {}));
+    var p = el("div", "bm-popup-history");
+    p.appendChild(a);
+    return p;
   }
   function absUrl(url, params) {
     var u = new URL(url, document.baseURI);
@@ -116,16 +126,23 @@
     }
     if (g.provinces && base.provinces) {
       L.geoJSON(base.provinces, {
-        style: function () { return C.province; },
+        style: function () { return C.province; }, renderer: st.renderers.provinces,
         onEachFeature: function (f, ly) {
           ly.bindTooltip(function () { return el("span", null, T.fields.province + ": " + f.properties.name); },
             {sticky: true});
         }
       }).eachLayer(function (ly) { g.provinces.addLayer(ly); });
+      // outlines clipped off the boundary line (server side), so the line is drawn once
+      if (base.province_lines) {
+        L.geoJSON(base.province_lines, {
+          style: function () { return C.province_line; }, interactive: false,
+          renderer: st.renderers.provinces
+        }).eachLayer(function (ly) { g.provinces.addLayer(ly); });
+      }
     }
     if (g.boundary && base.boundary) {
       L.geoJSON(base.boundary, {
-        style: function () { return C.boundary; },
+        style: function () { return C.boundary; }, renderer: st.renderers.boundary,
         onEachFeature: function (f, ly) {
           var p = f.properties;
           ly.bindTooltip(function () { return el("span", null, st.cfg.lang === "vi" ? p.name_vi : (p.name_en || p.name_vi)); },
@@ -152,7 +169,7 @@
       [F.last_inspection, fmtDate(r.last_inspection, lang)],
       [F.inspection_due, due, r.due === 1 ? "bm-warn" : null],
       [F.works, work, r.work === 2 ? "bm-warn" : null]
-    ]);
+    ], historyLink(st, "markers", {border: r.border, number: r.number}));
   }
 
   function drawMarkers(st, d) {
@@ -160,8 +177,12 @@
     ["markers", "overdue", "never", "works", "stalled", "gates"].forEach(function (k) {
       if (g[k]) { g[k].clearLayers(); }
     });
+    // rings (single markers) and per-section counts: updateDetail shows one or the other
+    st.rings = {overdue: L.featureGroup(), never: L.featureGroup()};
+    st.dueAgg = {overdue: L.featureGroup(), never: L.featureGroup()};
+    st.labelled = {markers: [], gates: []};
     var n = 0, nOver = 0, nNever = 0;
-    ["markers", "overdue", "never"].forEach(function (k) {
+    ["markers"].forEach(function (k) {
       if (g[k] && !g[k].getPopup()) {
         g[k].bindPopup(function (ly) { return markerPopup(st, ly.bienmoc); }, {maxWidth: 320});
         g[k].bindTooltip(function (ly) { return el("span", null, ly.bienmoc.number); });
@@ -179,19 +200,24 @@
         weight: r.action ? 3 : 0.6});
       cm.bienmoc = r;
       g.markers.addLayer(cm);
+      st.labelled.markers.push({ll: L.latLng(ll), text: r.number});
       n++;
-      if (r.due === 1 && g.overdue) {
-        var ro = L.circleMarker(ll, {radius: rad + 4, fill: false, color: C.overdue,
-          weight: 1.5, dashArray: "3 3"});
-        ro.bienmoc = r;
-        g.overdue.addLayer(ro);
-        nOver++;
-      } else if (r.due === 2 && g.never) {
-        var rn = L.circleMarker(ll, {radius: rad + 4, fill: false, color: C.never, weight: 1.5});
-        rn.bienmoc = r;
-        g.never.addLayer(rn);
-        nNever++;
+      var due = r.due === 1 ? "overdue" : (r.due === 2 ? "never" : null);
+      if (due && g[due]) {
+        // SVG (not the canvas): few, and each ring is an element tests and styles can find
+        var ring = L.circleMarker(ll, {radius: rad + 4, fill: false, color: C[due],
+          weight: 1.5, dashArray: due === "overdue" ? "3 3" : null, renderer: st.renderers.rings,
+          className: "bm-ring bm-ring-" + due});
+        ring.bienmoc = r;
+        ring.bindPopup(function () { return markerPopup(st, r); }, {maxWidth: 320});
+        st.rings[due].addLayer(ring);
+        if (due === "overdue") { nOver++; } else { nNever++; }
       }
+    });
+    st.dueSections = d.due_sections || [];
+    st.dueSize = null;
+    ["overdue", "never"].forEach(function (k) {
+      if (g[k]) { g[k].addLayer(st.rings[k]); g[k].addLayer(st.dueAgg[k]); }
     });
     var nWorks = 0, nStalled = 0;
     (d.works || []).forEach(function (w) {
@@ -210,7 +236,7 @@
           [F.days_overdue, w.days_overdue ? fmtNum(w.days_overdue, lang) : ""],
           [F.budget, w.budget_planned_vnd === null ? "" : fmtNum(w.budget_planned_vnd, lang) + " đ"],
           [F.contractor, w.contractor]
-        ]);
+        ], historyLink(st, "works/" + encodeURIComponent(w.id)));
       };
       var gj = L.geoJSON(w.geometry, {
         pointToLayer: function (f, ll) {
@@ -239,15 +265,19 @@
     var nGates = 0;
     (d.gates || []).forEach(function (gt) {
       if (!g.gates) { return; }
-      var ic = L.divIcon({className: "bm-gate bm-gate-" + (/^[a-z_]+$/.test(gt.kind) ? gt.kind : "other"),
-        iconSize: [12, 12]});
+      // shape by kind, fill/outline by status (maps.css); the legend uses the same classes
+      var sym = el("span", "bm-gate bm-gk-" + (/^[a-z_]+$/.test(gt.kind) ? gt.kind : "other") +
+        " bm-gs-" + (/^[a-z_]+$/.test(gt.status) ? gt.status : "other"));
+      var ic = L.divIcon({className: "bm-gate-icon", html: sym, iconSize: [18, 18]});
       var mk = L.marker([gt.lat, gt.lon], {icon: ic, keyboard: false});
       mk.bindPopup(function () {
         var F = T.fields;
         return popupBox(gt.name + (gt.paired_gate ? " – " + gt.paired_gate : ""), [
           [F.gate_kind, lab(st, "gate_kind", gt.kind)], [F.gate_status, lab(st, "gate_status", gt.status)],
-          [F.border, lab(st, "border", gt.border)], [F.province, gt.province]]);
+          [F.border, lab(st, "border", gt.border)], [F.province, gt.province]],
+          gt.id ? historyLink(st, "gates/" + encodeURIComponent(gt.id)) : null);
       }, {maxWidth: 320});
+      st.labelled.gates.push({ll: L.latLng(gt.lat, gt.lon), text: gt.name});
       mk.bindTooltip(function () { return el("span", null, gt.name); });
       mk.bienmoc = gt;
       g.gates.addLayer(mk);
@@ -282,6 +312,81 @@
     st.stats.works = nWorks;
     st.stats.stalled = nStalled;
     st.stats.gates = nGates;
+    updateDetail(st);
+  }
+
+  // -- detail by zoom: rings or per-section counts; marker and gate labels ------------------
+  function labelsIn(st, items, layer, cls, max) {
+    layer.clearLayers();
+    var b = st.map.getBounds().pad(0.2), k = 0;
+    for (var i = 0; i < items.length && k < max; i++) {
+      if (!b.contains(items[i].ll)) { continue; }
+      layer.addLayer(L.tooltip({permanent: true, direction: "right", offset: [6, 0],
+        interactive: false, className: "bm-label " + cls}).setLatLng(items[i].ll)
+        .setContent(el("span", null, items[i].text)));
+      k++;
+    }
+    return k;
+  }
+  // counts of due markers per section of line, for the section length of this zoom
+  function drawDue(st, rows) {
+    var g = st.groups, T = st.cfg.labels.text, lang = st.cfg.lang;
+    st.dueAgg.overdue.clearLayers();
+    st.dueAgg.never.clearLayers();
+    rows.forEach(function (s) {
+      [["overdue", s[2]], ["never", s[3]]].forEach(function (p) {
+        if (!p[1] || !g[p[0]]) { return; }
+        var inner = el("span", null, fmtNum(p[1], lang));
+        var mk = L.marker([s[1], s[0]], {icon: L.divIcon({html: inner, iconSize: [26, 26],
+          className: "bm-due-agg bm-due-" + p[0]}), keyboard: false});
+        var where = s[5] === null ? "" : " · " + T.due_section.replace("{a}", fmtNum(s[5], lang))
+          .replace("{b}", fmtNum(s[6], lang));
+        mk.bindTooltip(function () {
+          return el("span", null, T["due_" + p[0]].replace("{n}", fmtNum(p[1], lang)) + where +
+            " (" + T.zoom_in + ")");
+        });
+        mk.on("click", function () {
+          st.map.setView([s[1], s[0]], Math.min(st.map.getZoom() + 2, st.cfg.zooms.rings));
+        });
+        st.dueAgg[p[0]].addLayer(mk);
+      });
+    });
+  }
+  function sectionSize(st) {
+    // metres per pixel at the view's latitude (Web Mercator, 256 px tiles)
+    var z = st.map.getZoom(), lat = st.map.getCenter().lat * Math.PI / 180;
+    var mpp = 40075016.686 * Math.cos(lat) / (256 * Math.pow(2, z));
+    for (var i = 0; i < st.dueSections.length; i++) {
+      if (st.dueSections[i][0] * 1000 / mpp >= st.cfg.zooms.section_px) { return i; }
+    }
+    return st.dueSections.length - 1;
+  }
+  function updateDetail(st) {
+    if (!st.rings) { return; }
+    var g = st.groups, z = st.map.getZoom(), Z = st.cfg.zooms, near = z >= Z.rings;
+    ["overdue", "never"].forEach(function (k) {
+      if (!g[k]) { return; }
+      if (near) {
+        g[k].removeLayer(st.dueAgg[k]);
+        g[k].addLayer(st.rings[k]);
+      } else {
+        g[k].removeLayer(st.rings[k]);
+        g[k].addLayer(st.dueAgg[k]);
+      }
+    });
+    if (!near && st.dueSections.length) {
+      var i = sectionSize(st);
+      if (i !== st.dueSize) { st.dueSize = i; drawDue(st, st.dueSections[i][1]); }
+      st.stats.section_km = st.dueSections[i][0];
+    }
+    st.stats.detail = near ? "rings" : "sections";
+    var on = function (k) { return g[k] && st.map.hasLayer(g[k]); };
+    st.stats.marker_labels = (z >= Z.marker_labels && on("markers"))
+      ? labelsIn(st, st.labelled.markers, st.labels.markers, "bm-label-marker", 600)
+      : labelsIn(st, [], st.labels.markers, "", 0);
+    st.stats.gate_labels = (z >= Z.gate_labels && on("gates"))
+      ? labelsIn(st, st.labelled.gates, st.labels.gates, "bm-label-gate", 300)
+      : labelsIn(st, [], st.labels.gates, "", 0);
   }
 
   // -- incidents: clusters, per-view cells, heat ---------------------------------------------
@@ -293,7 +398,7 @@
       [F.border, lab(st, "border", r.border)], [F.province, r.province],
       [F.reported_date, fmtDate(r.reported, lang)], [F.occurred_date, fmtDate(r.occurred, lang)],
       [F.side, side], [F.location, r.location], [F.description, r.description, "bm-desc"]
-    ]);
+    ], historyLink(st, "incidents/" + encodeURIComponent(r.id)));
   }
 
   function initIncidents(st) {
@@ -396,6 +501,15 @@
     var st = {id: cfg.id, map: map, groups: groups, cfg: cfg, busy: 0,
       stats: {errors: [], kind: cfg.kind}};
     B.maps.push(st);
+    // provinces below the boundary line (one line, drawn above the clipped outlines)
+    [["bmProvinces", 380], ["bmBoundary", 390]].forEach(function (p) {
+      if (!map.getPane(p[0])) { map.createPane(p[0]).style.zIndex = String(p[1]); }
+    });
+    st.renderers = {provinces: L.canvas({pane: "bmProvinces"}),
+      boundary: L.canvas({pane: "bmBoundary"}), rings: L.svg()};
+    L.control.scale({imperial: false, metric: true}).addTo(map);
+    st.labels = {markers: L.layerGroup().addTo(map), gates: L.layerGroup().addTo(map)};
+    map.on("zoomend moveend overlayadd overlayremove", function () { updateDetail(st); });
     // the popup element of one of this map's layers (tests and scripts)
     st.popupFor = function (ly) {
       var owners = [ly, st.cluster].concat(Object.keys(groups).map(function (k) { return groups[k]; }));
