@@ -7,12 +7,21 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from bienmoc.cli.main import (CRS_ANY, DATE, OUTPUT, XY, _METRIC, UserError, _emit_table, _kind_values,
-                              _store, border_option, enum_option)
+from bienmoc.cli.main import (CRS_ANY, DATE, MSG, OUTPUT, XY, _METRIC, UserError, _emit_table,
+                              _kind_values, _store, _t, border_option, enum_option)
 from bienmoc.model.schema import IncidentKind, MarkerKind
 from bienmoc.io.files import export_layer
 
 _POSITIVE = click.FloatRange(min=0, min_open=True)
+
+MSG.update({
+    "check_clean": ("Không phát hiện vấn đề nào.", "No problems found."),
+})
+
+
+def _source_layer(table) -> str | None:
+    """The layer whose fields a located file's columns look like (markers: 'number')."""
+    return "markers" if "number" in table.columns else None
 
 
 def _model(ctx, crs):
@@ -61,7 +70,7 @@ def locate(ctx, file, fmt, output, crs, xy, metric_crs):
         cols = [c for c in out.columns if c != out.geometry.name]
         table = pd.DataFrame(out[cols]).round({"distance_m": 1, "chainage_m": 1,
                                                "nearest_marker_distance_m": 1})
-        _emit_table(table, "table", output)
+        _emit_table(table, "table", output, layer=_source_layer(table))
 
 
 @click.command()
@@ -83,10 +92,9 @@ def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
     frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
     df = check_markers(frames, border=border_option(ctx, border), tolerance_m=tol,
                        max_part_spacing_m=max_part_spacing, crs=metric_crs)
-    lang = ctx.obj["lang"]
     if fmt == "table":
-        msg = "message_en" if lang == "en" else "message_vi"
-        _emit_table(df[["severity", "check", "border", "markers", "value", msg]], fmt, None)
+        _emit_table(df[["severity", "check", "border", "markers", "value", "message_vi",
+                        "message_en"]], fmt, None, empty=_t(ctx, "check_clean"))
     else:
         _emit_table(df, fmt, None)
     ctx.exit(1 if (df["severity"] == "error").any() else 0)

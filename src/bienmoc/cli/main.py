@@ -86,6 +86,7 @@ MSG = {
                  "the file is not valid {enc}; save it as UTF-8 or use --encoding"),
     "no_dir": ("không có thư mục {dir}", "no such folder: {dir}"),
     "from_after_to": ("--from {start:%d/%m/%Y} sau --to {end:%d/%m/%Y}", "--from {start} is after --to {end}"),
+    "no_rows": ("(không có dòng nào)", "(no rows)"),
     "internal": ("lỗi không lường trước ({kind}: {msg}); đặt BIENMOC_DEBUG=1 để xem chi tiết",
                  "unexpected error ({kind}: {msg}); set BIENMOC_DEBUG=1 for the details"),
 }
@@ -99,9 +100,14 @@ _OS_REASONS_VI = {2: "không tồn tại", 13: "không có quyền truy cập", 
                   21: "là một thư mục", 28: "hết chỗ trên đĩa", 30: "hệ thống tệp chỉ đọc"}
 
 
-def _lang(ctx: click.Context | None) -> str:
+def _lang(ctx: click.Context | None = None) -> str:
+    """'vi' or 'en': ``--lang``, else ``$BIENMOC_LANG``, else Vietnamese (``ctx`` defaults to
+    the current click context)."""
+    if ctx is None:
+        ctx = click.get_current_context(silent=True)
     obj = (ctx.find_root().obj if ctx is not None else None) or {}
-    return obj.get("lang") or ("en" if os.environ.get("BIENMOC_LANG") == "en" else "vi")
+    lang = obj.get("lang") or os.environ.get("BIENMOC_LANG")
+    return "en" if lang == "en" else "vi"
 
 
 def _t(ctx: click.Context | None, key: str, **kw) -> str:
@@ -441,7 +447,7 @@ def main(ctx: click.Context, store_uri: str | None, lang: str | None) -> None:
     """bienmoc - quản lý đường biên giới, cột mốc, cửa khẩu, công trình và vụ việc."""
     ctx.ensure_object(dict)
     ctx.obj["store_uri"] = store_uri
-    ctx.obj["lang"] = lang or os.environ.get("BIENMOC_LANG", "vi")
+    ctx.obj["lang"] = lang or ("en" if os.environ.get("BIENMOC_LANG") == "en" else "vi")
 
 
 # -- shared helpers: options, tables, documents ----------------------------------------
@@ -461,30 +467,46 @@ def _kind_values(items, cast, option: str, form: str, enum=None) -> dict:
     return out
 
 
+def _one_language(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Drop the other language's twin columns (``message_en`` when ``lang`` is vi ...)."""
+    other = "_en" if lang == "vi" else "_vi"
+    mine = "_vi" if lang == "vi" else "_en"
+    drop = [c for c in df.columns if str(c).endswith(other)
+            and str(c)[:-3] + mine in df.columns]
+    return df.drop(columns=drop)
+
+
 def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
-                headers: dict[str, str] | None = None, sheet: str = "bienmoc") -> None:
-    """Write a table as text, CSV (Excel-friendly), JSON or XLSX (``headers`` relabel the
-    columns of text/CSV/XLSX output; JSON keeps the stable field names)."""
+                headers: dict[str, str] | None = None, sheet: str | tuple = "bienmoc", *,
+                layer: str | None = None, empty: str | None = None) -> None:
+    """Write a table in the CLI's language: ``table`` (text: labels, numbers and dates in the
+    language's format via :mod:`bienmoc.fmt`, missing values '—'), ``xlsx`` (labels, typed
+    cells), or ``csv``/``json`` (data for scripts: field names, codes, ISO dates - stable
+    whatever the language).
+
+    Headers come from :func:`bienmoc.model.labels.column_label` - the schema labels of ``layer``
+    (the layer the rows come from; it decides e.g. that "kind" is "Loại mốc") or the derived
+    catalogue; ``headers`` overrides single columns. ``sheet`` is the XLSX sheet name, or a
+    (vi, en) pair. ``empty`` is printed instead of an empty text table (default: no rows)."""
+    from bienmoc.fmt import format_table, label_table
+
+    lang = _lang(click.get_current_context(silent=True))
     if fmt == "xlsx":
         if not output:
             raise click.UsageError("--format xlsx needs --output FILE.xlsx")
         from bienmoc.io.files import write_xlsx
 
-        write_xlsx({sheet: df.rename(columns=headers or {})}, output)
+        name = sheet if isinstance(sheet, str) else sheet[lang == "en"]
+        write_xlsx({name: label_table(_one_language(df, lang), lang, layer, headers)}, output)
         return
-    if fmt == "table":  # money as reports write it: 12.500.000.000 (vi) / 12,500,000,000
-        sep = "," if (headers or {}).get("id") != "Mã" else "."
-        df = df.copy()
-        for col in [c for c in df.columns if str(c).endswith("_vnd")]:
-            df[col] = [f"{v:,.0f}".replace(",", sep) if pd.notna(v) else "" for v in df[col]]
-    if fmt != "json" and headers:
-        df = df.rename(columns=headers)
     if fmt == "json":
         text = df.to_json(orient="records", force_ascii=False, indent=2, date_format="iso")
     elif fmt == "csv":
         text = csv_text(df)
+    elif len(df):
+        text = format_table(_one_language(df, lang), lang, layer, headers).to_string(index=False)
     else:
-        text = df.to_string(index=False) if len(df) else "(0)"
+        text = empty or _t(None, "no_rows")
     if output:
         Path(output).write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
     else:
@@ -494,41 +516,6 @@ def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
 _METRIC = click.option("--metric-crs", "metric_crs", default=None, type=CRS_METRIC,
                        help="Metric CRS for distances (default UTM 48N/49N), e.g. EPSG:9206.")
 
-
-
-_PROGRESS_HEADERS = {
-    "vi": {"border": "Tuyến", "province": "Tỉnh", "kind": "Loại công trình",
-           "works_total": "Tổng số", "not_started": "Chưa triển khai",
-           "in_progress": "Đang thực hiện", "stalled": "Chậm tiến độ",
-           "completed": "Đã hoàn thành", "percent_complete": "Khối lượng hoàn thành (%)",
-           "budget_planned_vnd": "Kinh phí kế hoạch (đồng)",
-           "budget_disbursed_vnd": "Đã giải ngân (đồng)", "disbursed_pct": "Tỷ lệ giải ngân (%)",
-           "id": "Mã", "title": "Hạng mục", "section": "Mốc / đoạn", "percent": "Hoàn thành (%)",
-           "last_update": "Cập nhật gần nhất", "days_idle": "Số ngày không cập nhật",
-           "days_overdue": "Số ngày quá hạn", "planned_end": "Hạn hoàn thành",
-           "number": "Số hiệu mốc", "condition": "Tình trạng",
-           "last_inspection": "Kiểm tra gần nhất", "cycle_months": "Chu kỳ (tháng)",
-           "due_date": "Hạn kiểm tra", "never_inspected": "Chưa kiểm tra lần nào",
-           "inspection_id": "Mã kiểm tra", "inspected": "Ngày kiểm tra",
-           "condition_found": "Tình trạng phát hiện", "displacement_m": "Độ xê dịch (m)",
-           "date": "Ngày", "marker": "Mốc", "event": "Sự kiện", "record_id": "Mã bản ghi",
-           "description_vi": "Nội dung"},
-}
-
-
-def _headers(ctx) -> dict[str, str] | None:
-    return _PROGRESS_HEADERS.get(ctx.obj["lang"])
-
-
-def _kind_labels(df: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Enum codes of the displayed columns as labels (text/CSV/XLSX output only)."""
-    from bienmoc.model.schema import label
-
-    df = df.copy()
-    for col in ("kind", "status", "condition", "condition_found"):
-        if col in df:
-            df[col] = [label(v, lang) if isinstance(v, str) else v for v in df[col]]
-    return df
 
 
 def _write_doc(doc: dict, output: str | None) -> None:
@@ -547,16 +534,18 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _write_sheets(ctx, sheets: dict[tuple[str, str], pd.DataFrame], output: str | None) -> None:
-    """XLSX with one sheet per table; sheet names and headers in the CLI's language."""
+def _write_sheets(ctx, sheets: dict[tuple[str, str], tuple[pd.DataFrame, str | None]],
+                 output: str | None) -> None:
+    """XLSX with one sheet per table: {(vi name, en name): (table, layer)}; sheet names,
+    headers and values in the CLI's language (:func:`bienmoc.fmt.label_table`)."""
     if not output:
         raise click.UsageError("--format xlsx needs --output FILE.xlsx")
+    from bienmoc.fmt import label_table
     from bienmoc.io.files import write_xlsx
 
-    lang = ctx.obj["lang"]
-    h = _headers(ctx) or {}
-    write_xlsx({(vi if lang == "vi" else en): _kind_labels(df, lang).rename(columns=h)
-                for (vi, en), df in sheets.items()}, output)
+    lang = _lang(ctx)
+    write_xlsx({(vi if lang == "vi" else en): label_table(_one_language(df, lang), lang, layer)
+                for (vi, en), (df, layer) in sheets.items()}, output)
 
 
 _FMT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
