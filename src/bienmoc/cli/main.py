@@ -6,6 +6,33 @@ The commands live one module per group (``status``, ``io``, ``analysis``, ``prog
 Every command opens the store named by ``--store`` / ``$BIENMOC_STORE`` (or the per-user demo
 store), calls one library function and formats its result. Library errors become a message on
 stderr and a non-zero exit code; nothing here computes anything the library does not expose.
+
+How to add a command in both languages
+--------------------------------------
+Everything a command shows follows ``--lang`` / ``$BIENMOC_LANG`` (Vietnamese by default):
+
+1. **Help.** Write the docstring and the options' ``help=`` in English as usual, and put the
+   Vietnamese next to your module: ``from bienmoc.cli.lang import HELP`` then
+   ``HELP.update({"report": ("Báo cáo định kỳ ...", None), "report --period": ("Kỳ báo cáo
+   ...", None)})`` - keys are the command path without ``bienmoc`` and ``"<path> --option"``;
+   shared options (``--border``, ``--format``, ``--output``, ``--as-of`` ...) already have
+   texts under their bare name. Nothing else to do: the root group installs
+   :class:`bienmoc.cli.lang.LangContext` on every registered command, which shows the texts of
+   the reader's language at ``--help`` time.
+2. **Messages.** ``MSG.update({"key": ("vi ...", "en ...")})`` and ``raise UserError("key",
+   ...)`` or ``click.echo(_t(ctx, "key", ...))``; library errors (English) are rendered in
+   Vietnamese by :func:`bienmoc.messages.to_vi` - add a pattern there for a new message.
+3. **Tables.** Call ``_emit_table(df, fmt, output, layer="markers")`` with the raw frame
+   (field names, enum codes, numbers, dates, booleans): headers come from the schema labels of
+   ``layer`` or from :data:`bienmoc.model.labels.DERIVED` (add your computed columns there),
+   enum codes become labels, numbers ``3.785,7`` / ``3,785.7``, dates ``dd/mm/yyyy`` /
+   ``yyyy-mm-dd``, booleans Có/Không / Yes/No, missing values "—" (:mod:`bienmoc.fmt`). Give
+   twin text columns as ``x_vi`` / ``x_en``: the other language's is dropped. XLSX goes through
+   the same labels (``_write_sheets`` for several sheets); CSV/JSON stay data for scripts.
+4. **Numbers and dates in sentences**: :func:`bienmoc.fmt.fmt_number`,
+   :func:`bienmoc.fmt.fmt_date`, :func:`bienmoc.fmt.fmt_length`.
+5. ``tests/test_cli_lang.py`` runs every command of the tree in both languages (``--help`` and
+   a real run); add the arguments your command needs to its ``ARGS`` table.
 """
 from __future__ import annotations
 
@@ -25,6 +52,7 @@ from bienmoc.io.files import XY_ORDERS
 from bienmoc.io.write import csv_text
 from bienmoc.demo import default_store_path, open_store
 from bienmoc.errors import BienmocError, InvalidData
+from bienmoc.cli.lang import LangContext, argv_lang, install
 from bienmoc.messages import to_vi
 from bienmoc.model.dates import parse_date
 from bienmoc.storage import STORE_ENV
@@ -380,11 +408,17 @@ class _Group(click.Group):
     default, ``--lang en``) and a non-zero exit code - never a traceback (set
     ``BIENMOC_DEBUG=1`` to see one). Invalid imported rows are listed one per line."""
 
+    context_class = LangContext
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         # every text input in NFC: Unikey's "Unicode tổ hợp" sends NFD ("Sơn La" as o + U+031B
         # ...); an argument naming an existing file keeps its exact bytes.
         args = list(sys.argv[1:] if args is None else args)
         args = [a if not isinstance(a, str) or os.path.exists(a) else nfc(a) for a in args]
+        # --help in the reader's language, also for commands registered after this module
+        # (bienmoc.cli.lang); the language is known before click parses --lang
+        install(self)
+        extra.setdefault("obj", {"lang": argv_lang(args)})
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -444,7 +478,7 @@ class _Group(click.Group):
 @click.version_option(package_name="bienmoc")
 @click.pass_context
 def main(ctx: click.Context, store_uri: str | None, lang: str | None) -> None:
-    """bienmoc - quản lý đường biên giới, cột mốc, cửa khẩu, công trình và vụ việc."""
+    """bienmoc - manage the land border: boundary lines, markers, gates, works and incidents."""
     ctx.ensure_object(dict)
     ctx.obj["store_uri"] = store_uri
     ctx.obj["lang"] = lang or ("en" if os.environ.get("BIENMOC_LANG") == "en" else "vi")
