@@ -95,7 +95,8 @@ HELP: dict[str, tuple[str, str | None]] = {
                         "thì geojson).", None),
     "export --output": ("Tệp kết quả (mặc định: in ra màn hình).", None),
     "export --labels": ("Tiêu đề cột và giá trị trong CSV/XLSX: mã trường (codes) hoặc nhãn "
-                        "tiếng Việt (vi) / tiếng Anh (en).", None),
+                        "tiếng Việt (vi) / tiếng Anh (en) (mặc định: nhãn theo ngôn ngữ của "
+                        "lệnh với XLSX, mã trường với CSV).", None),
     "export --crs": ("Ghi tọa độ theo hệ tọa độ này (mặc định EPSG:4326), ví dụ EPSG:9206 cho "
                      "cột mốc theo VN-2000 / TM-3 104°.", None),
     "layers": ("Liệt kê các lớp dữ liệu trong kho và số bản ghi của từng lớp.", None),

@@ -114,6 +114,7 @@ MSG = {
                  "the file is not valid {enc}; save it as UTF-8 or use --encoding"),
     "no_dir": ("không có thư mục {dir}", "no such folder: {dir}"),
     "from_after_to": ("--from {start:%d/%m/%Y} sau --to {end:%d/%m/%Y}", "--from {start} is after --to {end}"),
+    "n_problems": ("{n} lỗi", "{n} problem(s)"),
     "no_rows": ("(không có dòng nào)", "(no rows)"),
     "internal": ("lỗi không lường trước ({kind}: {msg}); đặt BIENMOC_DEBUG=1 để xem chi tiết",
                  "unexpected error ({kind}: {msg}); set BIENMOC_DEBUG=1 for the details"),
@@ -458,7 +459,7 @@ class _Group(click.Group):
                 ctx.exit(1)
             key = "invalid" if importing else "invalid_record"
             header = _t(ctx, key, file=e.what or "?", n=len(e.problems)) if e.what else \
-                _t(ctx, "error", msg=f"{len(e.problems)} problem(s)")
+                _t(ctx, "error", msg=_t(ctx, "n_problems", n=len(e.problems)))
             click.echo(header, err=True)
             for p in e.problems:
                 click.echo(_format_problem(ctx, p), err=True)
@@ -531,7 +532,8 @@ def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
         from bienmoc.io.files import write_xlsx
 
         name = sheet if isinstance(sheet, str) else sheet[lang == "en"]
-        write_xlsx({name: label_table(_one_language(df, lang), lang, layer, headers)}, output)
+        write_xlsx({name: label_table(_one_language(df, lang), lang, layer, headers)}, output,
+                   lang)
         return
     if fmt == "json":
         text = df.to_json(orient="records", force_ascii=False, indent=2, date_format="iso")
@@ -579,7 +581,7 @@ def _write_sheets(ctx, sheets: dict[tuple[str, str], tuple[pd.DataFrame, str | N
 
     lang = _lang(ctx)
     write_xlsx({(vi if lang == "vi" else en): label_table(_one_language(df, lang), lang, layer)
-                for (vi, en), (df, layer) in sheets.items()}, output)
+                for (vi, en), (df, layer) in sheets.items()}, output, lang)
 
 
 _FMT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),

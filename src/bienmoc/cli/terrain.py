@@ -48,7 +48,8 @@ def _open(path):
 
 @click.group()
 def terrain():
-    """Địa hình dọc biên giới từ DEM của người dùng (độ cao, mặt cắt, độ dốc) / terrain."""
+    """Terrain along the border from the user's DEM: elevations, profiles, slopes,
+    intervisibility."""
 
 
 @terrain.command()
