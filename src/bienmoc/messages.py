@@ -32,6 +32,19 @@ def _field_vi(name: str) -> str:
     return name
 
 
+def _allowed_vi(text: str) -> str:
+    """'large (large marker), medium (...)' -> 'mốc đại, mốc trung, ...': the Vietnamese labels
+    of an enum's allowed values (parse accepts them as well as the codes)."""
+    from bienmoc.model.enums import _LABELS
+
+    items = re.findall(r"(\w+)(?: \(([^)]*)\))?(?:, |$)", text)
+    codes = [c for c, _ in items]
+    for enum in _LABELS:
+        if codes and [m.value for m in enum] == codes:
+            return ", ".join(f"'{m.vi}'" for m in enum)
+    return text
+
+
 def _far(m: re.Match) -> str:
     return f"{_subject(m)} cách đường biên giới {m['b']} {m['d']}; giới hạn là {m['lim']}"
 
@@ -47,7 +60,8 @@ def _order(m: re.Match) -> str:
 _CATALOGUE: list[tuple[str, str]] = [
     (r"value is required", "thiếu giá trị bắt buộc"),
     (r"required column is missing", "thiếu cột bắt buộc"),
-    (r"unknown value (.+?); allowed: (.+)", r"giá trị không hợp lệ \1; các giá trị được phép: \2"),
+    (r"unknown value (.+?); allowed: (.+)", lambda m: f"giá trị không hợp lệ {m[1]}; các giá "
+     f"trị được phép: {_allowed_vi(m[2])}"),
     (r"malformed marker number (.+?): expected forms like .+",
      r"số hiệu mốc sai dạng \1: phải viết như '207', '163/1', '222(1)' hoặc '1116/1(2)' "
      r"(chữ số không có số 0 ở đầu; thành phần (1)-(3))"),

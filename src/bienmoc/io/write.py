@@ -40,6 +40,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from bienmoc.errors import InvalidData, Problem
+from bienmoc.fmt import fmt_bool, is_missing
 from bienmoc.geometry.crs import STORAGE_CRS, crs_code, is_vn2000, parse_crs
 from bienmoc.model.schema import SCHEMAS, conform, label
 
@@ -87,6 +88,8 @@ def to_display(gdf: gpd.GeoDataFrame, kind: str | None, lang: str | None) -> pd.
             continue
         if f.is_enum:
             out[f.name] = [None if v is None else label(f.type(v), lang) for v in out[f.name]]
+        elif f.type == "bool":  # Có/Không, Yes/No: what import reads back as yes/no
+            out[f.name] = [None if is_missing(v) else fmt_bool(v, lang) for v in out[f.name]]
         names[f.name] = (f.vi if lang == "vi" else f.en) or f.name
     return out.rename(columns=names)
 

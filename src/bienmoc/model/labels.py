@@ -143,7 +143,7 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
               "out_of_order": ("sai thứ tự", "out of order"),
               "gap": ("thiếu số hiệu", "missing numbers")},
     "event": {"construction": ("xây dựng mốc", "construction"),
-              "work": ("công trình", "works"),
+              "work": ("công trình", "work"),
               "progress": ("cập nhật tiến độ", "progress update"),
               "inspection": ("kiểm tra mốc", "inspection"),
               "resurvey": ("đo đạc lại vị trí", "resurvey")},
