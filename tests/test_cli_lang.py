@@ -117,6 +117,15 @@ def english_in(text: str) -> list[str]:
     return found + PY_WORDS.findall(text)
 
 
+RAW_NAMES = sorted({n for n in DERIVED if "_" in n}
+                   | {f.name for sch in SCHEMAS.values() for f in sch.fields if "_" in f.name})
+
+
+def raw_names_in(text: str) -> list[str]:
+    """Column names shown as they are (snake_case), outside quotes: an unlabelled header."""
+    return [n for n in RAW_NAMES if re.search(rf"(?<![\w'-]){re.escape(n)}(?![\w'-])", text)]
+
+
 def vietnamese_in(text: str, data_words: set[str]) -> list[str]:
     words = re.findall(r"\w+", text)
     return sorted({w for w in words if _has_vi(w) and w.casefold() not in data_words})
@@ -267,6 +276,7 @@ def test_command_output_is_in_one_language(world, path, lang):
         for out in tmp_outputs:
             text += "\n" + _xlsx_text(out)
         where = f"{path} {' '.join(filled)} [{lang}]"
+        assert raw_names_in(text) == [], (where, raw_names_in(text), text[:3000])
         if lang == "vi":
             assert english_in(text) == [], (where, english_in(text), text[:3000])
         else:

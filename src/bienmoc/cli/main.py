@@ -122,7 +122,7 @@ MSG = {
 
 #: What a record command was writing (``InvalidData.what``), in Vietnamese.
 _WHAT_VI = {"progress": "cập nhật tiến độ", "inspection": "kết quả kiểm tra",
-            "resurvey": "đo đạc lại vị trí mốc"}
+            "resurvey": "đo đạc lại vị trí mốc", "incident": "vụ việc"}
 
 #: errno -> the Vietnamese reason (the English one is the system's ``strerror``).
 _OS_REASONS_VI = {2: "không tồn tại", 13: "không có quyền truy cập", 20: "không phải thư mục",
@@ -458,7 +458,8 @@ class _Group(click.Group):
                 click.echo(_t(ctx, "error", msg=head + describe(ctx, e)), err=True)
                 ctx.exit(1)
             key = "invalid" if importing else "invalid_record"
-            header = _t(ctx, key, file=e.what or "?", n=len(e.problems)) if e.what else \
+            what = e.what if importing or _lang(ctx) == "en" else _WHAT_VI.get(e.what, e.what)
+            header = _t(ctx, key, file=what or "?", n=len(e.problems)) if e.what else \
                 _t(ctx, "error", msg=_t(ctx, "n_problems", n=len(e.problems)))
             click.echo(header, err=True)
             for p in e.problems:
