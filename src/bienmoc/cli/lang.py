@@ -224,6 +224,11 @@ CLICK_VI = {
     "[OPTIONS]": "[TÙY_CHỌN]",
     "COMMAND [ARGS]...": "LỆNH [ĐỐI_SỐ]...",
 }
+#: click's names of option value types, as shown after an option in the help.
+_TYPES_VI = [(re.compile(rf"(?<=[ =]){en}(?=$|\s)"), vi) for en, vi in (
+    ("FLOAT RANGE", "SỐ"), ("INTEGER RANGE", "SỐ_NGUYÊN"), ("FLOAT", "SỐ"),
+    ("INTEGER", "SỐ_NGUYÊN"), ("TEXT", "VĂN_BẢN"), ("DATE", "NGÀY"), ("FILE", "TỆP"),
+    ("PATH", "ĐƯỜNG_DẪN"))]
 _EXTRA = [(re.compile(r"\[default: "), "[mặc định: "), (re.compile(r"\[required\]"), "[bắt buộc]"),
           (re.compile(r"; required\]"), "; bắt buộc]"), (re.compile(r"default: "), "mặc định: ")]
 
@@ -279,6 +284,8 @@ class ViHelpFormatter(click.HelpFormatter):
     def write_dl(self, rows, col_max=30, col_spacing=2):
         out = []
         for first, second in rows:
+            for pat, rep in _TYPES_VI:
+                first = pat.sub(rep, first)
             second = CLICK_VI.get(second, second)
             for pat, rep in _EXTRA:
                 second = pat.sub(rep, second)

@@ -114,6 +114,7 @@ MSG = {
                  "the file is not valid {enc}; save it as UTF-8 or use --encoding"),
     "no_dir": ("không có thư mục {dir}", "no such folder: {dir}"),
     "from_after_to": ("--from {start:%d/%m/%Y} sau --to {end:%d/%m/%Y}", "--from {start} is after --to {end}"),
+    "aborted": ("Đã hủy.", "Aborted!"),
     "n_problems": ("{n} lỗi", "{n} problem(s)"),
     "no_rows": ("(không có dòng nào)", "(no rows)"),
     "internal": ("lỗi không lường trước ({kind}: {msg}); đặt BIENMOC_DEBUG=1 để xem chi tiết",
@@ -428,7 +429,7 @@ class _Group(click.Group):
             click.echo(_click_message(self._error_ctx(e, args), e), err=True)
             sys.exit(e.exit_code)
         except click.Abort:
-            click.echo("Aborted!", err=True)
+            click.echo(_t(self._error_ctx(None, args), "aborted"), err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
