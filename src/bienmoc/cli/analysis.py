@@ -75,15 +75,16 @@ def locate(ctx, file, fmt, output, crs, xy, metric_crs):
 
 @click.command()
 @click.option("--border", default=None, metavar="CODE")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT)
 @click.option("--tolerance", "tolerance", multiple=True, metavar="KIND=M",
               help="Distance tolerance from the line per kind, e.g. --tolerance small=3.")
 @click.option("--max-part-spacing", default=200.0, show_default=True, type=_POSITIVE,
               help="Max distance (m) between the parts of a double/triple marker.")
 @_METRIC
 @click.pass_context
-def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
+def check(ctx, border, fmt, output, tolerance, max_part_spacing, metric_crs):
     """Marker QA; exits 1 when any error is found."""
     from bienmoc.analysis.qa import check_markers
 
@@ -92,11 +93,12 @@ def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
     frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
     df = check_markers(frames, border=border_option(ctx, border), tolerance_m=tol,
                        max_part_spacing_m=max_part_spacing, crs=metric_crs)
-    if fmt == "table":
+    if fmt in ("table", "xlsx"):
         _emit_table(df[["severity", "check", "border", "markers", "value", "message_vi",
-                        "message_en"]], fmt, None, empty=_t(ctx, "check_clean"))
+                        "message_en"]], fmt, output, empty=_t(ctx, "check_clean"),
+                    sheet=("Kiểm tra mốc", "Marker QA"))
     else:
-        _emit_table(df, fmt, None)
+        _emit_table(df, fmt, output)
     ctx.exit(1 if (df["severity"] == "error").any() else 0)
 
 
@@ -104,7 +106,7 @@ def check(ctx, border, fmt, tolerance, max_part_spacing, metric_crs):
 @click.option("--border", default=None, metavar="CODE")
 @click.option("--max-spacing", default=None, type=_POSITIVE, metavar="M",
               help="List sections longer than M metres with proposed stakes.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "geojson"]),
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx", "geojson"]),
               default="table", show_default=True)
 @click.option("--output", "-o", default=None, type=OUTPUT)
 @_METRIC
@@ -118,7 +120,7 @@ def spacing(ctx, border, max_spacing, fmt, output, metric_crs):
     model = _model(ctx, metric_crs)
     if max_spacing is None:
         _emit_table(marker_spacing(model, border=b).round(1), "table" if fmt == "geojson"
-                    else fmt, output)
+                    else fmt, output, sheet=("Khoảng cách mốc", "Marker spacing"))
         return
     sections, stakes = densify(model, max_spacing_m=max_spacing, border=b)
     if fmt == "geojson":
@@ -126,17 +128,18 @@ def spacing(ctx, border, max_spacing, fmt, output, metric_crs):
         return
     table = pd.DataFrame(stakes.drop(columns="geometry")).round(1)
     table["lon"], table["lat"] = stakes.geometry.x.round(7), stakes.geometry.y.round(7)
-    _emit_table(table, fmt, output)
+    _emit_table(table, fmt, output, sheet=("Cọc dấu đề xuất", "Proposed stakes"))
 
 
 @click.command()
 @click.option("--by", type=click.Choice(["border", "province"]), default="province",
               show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT)
 @_METRIC
 @click.pass_context
-def lengths(ctx, by, fmt, metric_crs):
+def lengths(ctx, by, fmt, output, metric_crs):
     """Border length (km) per neighbour or per province, with official figures when known."""
     from bienmoc.analysis.lengths import border_lengths, province_lengths
 
@@ -144,7 +147,7 @@ def lengths(ctx, by, fmt, metric_crs):
     frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
     df = (border_lengths(frames, crs=metric_crs) if by == "border"
           else province_lengths(frames, crs=metric_crs))
-    _emit_table(df.round(2), fmt, None)
+    _emit_table(df.round(2), fmt, output, sheet=("Chiều dài biên giới", "Border lengths"))
 
 
 @click.command()
@@ -155,11 +158,12 @@ def lengths(ctx, by, fmt, metric_crs):
 @click.option("--kind", "kinds", multiple=True,
               help="Only these incident kinds (code, or the Vietnamese/English label).")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT)
 @_METRIC
 @click.pass_context
-def hotspots(ctx, bin_m, start, end, kinds, top, fmt, metric_crs):
+def hotspots(ctx, bin_m, start, end, kinds, top, fmt, output, metric_crs):
     """Incident counts per chainage bin along the line, busiest first."""
     from bienmoc.analysis.lengths import hotspots as _hotspots
 
@@ -169,4 +173,4 @@ def hotspots(ctx, bin_m, start, end, kinds, top, fmt, metric_crs):
     store = _store(ctx)
     df = _hotspots(_model(ctx, metric_crs), store.read("incidents"), bin_m=bin_m, start=start,
                    end=end, kinds=codes or None, top=top)
-    _emit_table(df, fmt, None)
+    _emit_table(df, fmt, output, sheet=("Điểm nóng vụ việc", "Incident hotspots"))

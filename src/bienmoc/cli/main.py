@@ -114,6 +114,7 @@ MSG = {
                  "the file is not valid {enc}; save it as UTF-8 or use --encoding"),
     "no_dir": ("không có thư mục {dir}", "no such folder: {dir}"),
     "from_after_to": ("--from {start:%d/%m/%Y} sau --to {end:%d/%m/%Y}", "--from {start} is after --to {end}"),
+    "written": ("Đã ghi {n} dòng vào {out}.", "Wrote {n} rows to {out}."),
     "aborted": ("Đã hủy.", "Aborted!"),
     "n_problems": ("{n} lỗi", "{n} problem(s)"),
     "no_rows": ("(không có dòng nào)", "(no rows)"),
@@ -525,7 +526,7 @@ def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
     (the layer the rows come from; it decides e.g. that "kind" is "Loại mốc") or the derived
     catalogue; ``headers`` overrides single columns. ``sheet`` is the XLSX sheet name, or a
     (vi, en) pair. ``empty`` is printed instead of an empty text table (default: no rows)."""
-    from bienmoc.fmt import format_table, label_table
+    from bienmoc.fmt import fmt_number, format_table, label_table
 
     lang = _lang(click.get_current_context(silent=True))
     if fmt == "xlsx":
@@ -536,6 +537,7 @@ def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
         name = sheet if isinstance(sheet, str) else sheet[lang == "en"]
         write_xlsx({name: label_table(_one_language(df, lang), lang, layer, headers)}, output,
                    lang)
+        click.echo(_t(None, "written", n=fmt_number(len(df), lang), out=output), err=True)
         return
     if fmt == "json":
         text = df.to_json(orient="records", force_ascii=False, indent=2, date_format="iso")
@@ -547,6 +549,7 @@ def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
         text = empty or _t(None, "no_rows")
     if output:
         Path(output).write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        click.echo(_t(None, "written", n=fmt_number(len(df), lang), out=output), err=True)
     else:
         click.echo(text)
 

@@ -97,15 +97,16 @@ def inspections_due_cmd(ctx, as_of, border, province, cycles, tolerance, fmt, ou
 @click.command()
 @click.argument("number")
 @click.option("--border", default=None, metavar="CODE")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True)
+@_OUT
 @click.pass_context
-def history(ctx, number, border, fmt):
+def history(ctx, number, border, fmt, output):
     """The full history of a marker: construction, works, progress, inspections, resurveys."""
     from bienmoc.analysis.inspections import marker_history
 
     h = marker_history(_store(ctx), number.strip(), border=border_option(ctx, border))
     if fmt == "json":
-        _emit_table(h.assign(date=h["date"].dt.strftime("%Y-%m-%d")), fmt, None)
+        _emit_table(h.assign(date=h["date"].dt.strftime("%Y-%m-%d")), fmt, output)
         return
-    _emit_table(h, fmt, None)
+    _emit_table(h, fmt, output, sheet=(f"Lịch sử mốc {number}", f"History of {number}"))

@@ -8,8 +8,8 @@ import pandas as pd
 
 from bienmoc.io.write import csv_text
 from bienmoc.analysis.status import marker_status
-from bienmoc.cli.main import (_emit_table, _lang, _store, border_option, fields_option,
-                              province_option)
+from bienmoc.cli.main import (OUTPUT, _emit_table, _lang, _store, border_option,
+                              fields_option, province_option)
 from bienmoc.model.schema import SCHEMAS
 
 def status_table(df: pd.DataFrame, by: list[str], lang: str) -> pd.DataFrame:
@@ -35,17 +35,23 @@ def status_table(df: pd.DataFrame, by: list[str], lang: str) -> pd.DataFrame:
 @click.option("--province", default=None, metavar="NAME", help="Only this province.")
 @click.option("--by", "by", default="border,province", show_default=True, metavar="FIELDS",
               help="Comma-separated marker fields to group by ('' for one total row).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT,
+              help="Output file (default: standard output; required for xlsx).")
 @click.pass_context
-def status(ctx, border, province, by, fmt):
+def status(ctx, border, province, by, fmt, output):
     """Marker status by group: built/total markers and stakes, conditions, gates, incidents."""
     fields = fields_option(ctx, by, SCHEMAS["markers"].columns)
     df = marker_status(_store(ctx), by=fields, border=border_option(ctx, border),
                        province=province_option(ctx, province))
-    if fmt == "json":
+    if fmt == "xlsx":  # every count in its own numeric column
+        _emit_table(df, fmt, output, layer="markers", sheet=("Tình trạng mốc", "Marker status"))
+    elif output:
+        _emit_table(df, fmt, output)
+    elif fmt == "json":
         click.echo(json.dumps(df.to_dict(orient="records"), ensure_ascii=False, indent=2))
     elif fmt == "csv":
         click.echo(csv_text(df), nl=False)
     else:
-        _emit_table(status_table(df, fields, _lang(ctx)), "table", None, layer="markers")
+        _emit_table(status_table(df, fields, _lang(ctx)), "table", output, layer="markers")
