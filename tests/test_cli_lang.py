@@ -28,7 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 from bienmoc.cli.lang import HELP, text_for
-from bienmoc.cli.main import MSG, main
+from bienmoc.cli.main import main
 from bienmoc.model.enums import _LABELS
 from bienmoc.model.labels import DERIVED, VALUES
 from bienmoc.model.layers import SCHEMAS

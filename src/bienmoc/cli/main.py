@@ -49,7 +49,6 @@ import click
 import pandas as pd
 
 from bienmoc.io.files import XY_ORDERS
-from bienmoc.io.write import csv_text
 from bienmoc.demo import default_store_path, open_store
 from bienmoc.errors import BienmocError, InvalidData
 from bienmoc.cli.lang import LangContext, argv_lang, install
@@ -505,55 +504,6 @@ def _kind_values(items, cast, option: str, form: str, enum=None) -> dict:
     return out
 
 
-def _one_language(df: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Drop the other language's twin columns (``message_en`` when ``lang`` is vi ...)."""
-    other = "_en" if lang == "vi" else "_vi"
-    mine = "_vi" if lang == "vi" else "_en"
-    drop = [c for c in df.columns if str(c).endswith(other)
-            and str(c)[:-3] + mine in df.columns]
-    return df.drop(columns=drop)
-
-
-def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
-                headers: dict[str, str] | None = None, sheet: str | tuple = "bienmoc", *,
-                layer: str | None = None, empty: str | None = None) -> None:
-    """Write a table in the CLI's language: ``table`` (text: labels, numbers and dates in the
-    language's format via :mod:`bienmoc.fmt`, missing values '—'), ``xlsx`` (labels, typed
-    cells), or ``csv``/``json`` (data for scripts: field names, codes, ISO dates - stable
-    whatever the language).
-
-    Headers come from :func:`bienmoc.model.labels.column_label` - the schema labels of ``layer``
-    (the layer the rows come from; it decides e.g. that "kind" is "Loại mốc") or the derived
-    catalogue; ``headers`` overrides single columns. ``sheet`` is the XLSX sheet name, or a
-    (vi, en) pair. ``empty`` is printed instead of an empty text table (default: no rows)."""
-    from bienmoc.fmt import fmt_number, format_table, label_table
-
-    lang = _lang(click.get_current_context(silent=True))
-    if fmt == "xlsx":
-        if not output:
-            raise click.UsageError("--format xlsx needs --output FILE.xlsx")
-        from bienmoc.io.files import write_xlsx
-
-        name = sheet if isinstance(sheet, str) else sheet[lang == "en"]
-        write_xlsx({name: label_table(_one_language(df, lang), lang, layer, headers)}, output,
-                   lang)
-        click.echo(_t(None, "written", n=fmt_number(len(df), lang), out=output), err=True)
-        return
-    if fmt == "json":
-        text = df.to_json(orient="records", force_ascii=False, indent=2, date_format="iso")
-    elif fmt == "csv":
-        text = csv_text(df)
-    elif len(df):
-        text = format_table(_one_language(df, lang), lang, layer, headers).to_string(index=False)
-    else:
-        text = empty or _t(None, "no_rows")
-    if output:
-        Path(output).write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
-        click.echo(_t(None, "written", n=fmt_number(len(df), lang), out=output), err=True)
-    else:
-        click.echo(text)
-
-
 _METRIC = click.option("--metric-crs", "metric_crs", default=None, type=CRS_METRIC,
                        help="Metric CRS for distances (default UTM 48N/49N), e.g. EPSG:9206.")
 
@@ -575,20 +525,6 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _write_sheets(ctx, sheets: dict[tuple[str, str], tuple[pd.DataFrame, str | None]],
-                 output: str | None) -> None:
-    """XLSX with one sheet per table: {(vi name, en name): (table, layer)}; sheet names,
-    headers and values in the CLI's language (:func:`bienmoc.fmt.label_table`)."""
-    if not output:
-        raise click.UsageError("--format xlsx needs --output FILE.xlsx")
-    from bienmoc.fmt import label_table
-    from bienmoc.io.files import write_xlsx
-
-    lang = _lang(ctx)
-    write_xlsx({(vi if lang == "vi" else en): label_table(_one_language(df, lang), lang, layer)
-                for (vi, en), (df, layer) in sheets.items()}, output, lang)
-
-
 _FMT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
                     default="table", show_default=True)
 _OUT = click.option("--output", "-o", default=None, type=OUTPUT,
@@ -596,6 +532,10 @@ _OUT = click.option("--output", "-o", default=None, type=OUTPUT,
 _AS_OF = click.option("--as-of", "as_of", default=None, type=DATE,
                       help="Compute as of this date (default today).")
 
+
+# -- tables in the CLI's language (bienmoc.cli.tables), then the commands ---------------------
+from bienmoc.cli.tables import (_emit_table, _headers, _kind_labels, _one_language,  # noqa: E402
+                                _write_sheets)
 
 # -- the commands, one module per group (rasterio's rio/ layout) ----------------------------
 from bienmoc.cli import analysis, io, progress, record, serve, status, terrain  # noqa: E402
