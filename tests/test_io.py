@@ -245,7 +245,7 @@ def test_csv_cells_that_start_a_formula_are_quoted_and_come_back(store, tmp_path
 def test_xlsx_cells_are_text_never_formulas(store, tmp_path):
     _store_with_payloads(store)
     out = tmp_path / "inc.xlsx"
-    assert run(store, "export", "incidents", "-o", str(out)).exit_code == 0
+    assert run(store, "export", "incidents", "--labels", "codes", "-o", str(out)).exit_code == 0
     cells = [c for row in openpyxl.load_workbook(out).active.iter_rows() for c in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     desc = [c.value for c in cells if c.column_letter == "H"][1:]
@@ -256,7 +256,7 @@ def test_xlsx_cells_are_text_never_formulas(store, tmp_path):
     dates = [c for c in cells if c.row == 2 and head[c.column - 1] == "reported_date"][0]
     assert dates.is_date
     m_out = tmp_path / "m.xlsx"
-    assert run(store, "export", "markers", "-o", str(m_out)).exit_code == 0
+    assert run(store, "export", "markers", "--labels", "codes", "-o", str(m_out)).exit_code == 0
     ws = openpyxl.load_workbook(m_out).active
     col = [c.value for c in ws[1]].index("elevation_m")
     assert [r[col].value for r in ws.iter_rows(min_row=2, max_row=3)] == [-12.5, 1234]

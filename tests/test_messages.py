@@ -38,5 +38,5 @@ def test_validator_messages_have_a_vietnamese_rendering(over):
 
 def test_examples():
     assert to_vi("value is required") == "thiếu giá trị bắt buộc"
-    assert to_vi("2999-01-01 is in the future") == "2999-01-01 là ngày trong tương lai"
+    assert to_vi("2999-01-01 is in the future") == "01/01/2999 là ngày trong tương lai"
     assert to_vi("something new") == "something new"

@@ -282,7 +282,7 @@ def _incident_rows(**kw):
     ({"reported_date": "2999-01-01"}, "reported_date", "future_date",
      r"2999-01-01 is in the future \(today is "),
     ({"occurred_date": "2025-03-05"}, "occurred_date", "date_order",
-     r"occurred_date 2025-03-05 is after reported_date 2025-03-01"),
+     r"occurred date 2025-03-05 is after reported date 2025-03-01"),
 ])
 def test_incident_dates_are_refused_by_every_door(store, tmp_path, props, field, rule,
                                                   pattern):
@@ -513,7 +513,7 @@ def test_a_record_on_another_line_is_refused_by_the_border_rule(tmp_path):
     assert to_vi(p.reason).startswith("mốc 105 ghi tuyến LA nhưng cách đường biên giới CN 10.")
     # the before_existence message reads in Vietnamese too
     assert to_vi("2010-01-01 is before marker 222(1) was built (2014-07-24)") == \
-        "2010-01-01 trước ngày mốc 222(1) được xây dựng xong (2014-07-24)"
+        "01/01/2010 trước ngày mốc 222(1) được xây dựng xong (24/07/2014)"
 
 
 def test_api_thresholds_come_from_the_settings(store, monkeypatch):

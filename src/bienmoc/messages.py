@@ -32,6 +32,19 @@ def _field_vi(name: str) -> str:
     return name
 
 
+def _allowed_vi(text: str) -> str:
+    """'large (large marker), medium (...)' -> 'mốc đại, mốc trung, ...': the Vietnamese labels
+    of an enum's allowed values (parse accepts them as well as the codes)."""
+    from bienmoc.model.enums import _LABELS
+
+    items = re.findall(r"(\w+)(?: \(([^)]*)\))?(?:, |$)", text)
+    codes = [c for c, _ in items]
+    for enum in _LABELS:
+        if codes and [m.value for m in enum] == codes:
+            return ", ".join(f"'{m.vi}'" for m in enum)
+    return text
+
+
 def _far(m: re.Match) -> str:
     return f"{_subject(m)} cách đường biên giới {m['b']} {m['d']}; giới hạn là {m['lim']}"
 
@@ -42,12 +55,14 @@ def _border(m: re.Match) -> str:
 
 
 def _order(m: re.Match) -> str:
-    return f"{_field_vi(m['a'])} {m['x']} sau {_field_vi(m['b'])} {m['y']}"
+    a, b = (_field_vi(m[k].replace(" ", "_")) for k in ("a", "b"))
+    return f"{a} {m['x']} sau {b} {m['y']}"
 
 _CATALOGUE: list[tuple[str, str]] = [
     (r"value is required", "thiếu giá trị bắt buộc"),
     (r"required column is missing", "thiếu cột bắt buộc"),
-    (r"unknown value (.+?); allowed: (.+)", r"giá trị không hợp lệ \1; các giá trị được phép: \2"),
+    (r"unknown value (.+?); allowed: (.+)", lambda m: f"giá trị không hợp lệ {m[1]}; các giá "
+     f"trị được phép: {_allowed_vi(m[2])}"),
     (r"malformed marker number (.+?): expected forms like .+",
      r"số hiệu mốc sai dạng \1: phải viết như '207', '163/1', '222(1)' hoặc '1116/1(2)' "
      r"(chữ số không có số 0 ở đầu; thành phần (1)-(3))"),
@@ -132,7 +147,7 @@ _CATALOGUE: list[tuple[str, str]] = [
      r"bị xê dịch, hãy ghi đo đạc lại (record resurvey) kèm lý do"),
     (r"resurvey moves marker (.+?) \((\w+)\) by (\S+ k?m); the limit is (\S+ k?m)",
      r"đo đạc lại dời mốc \1 (\2) \3; giới hạn là \4"),
-    (r"(?P<a>\w+) (?P<x>\S+) is after (?P<b>\w+) (?P<y>\S+)", _order),
+    (r"(?P<a>[a-z][a-z ]*?) (?P<x>\S+) is after (?P<b>[a-z][a-z ]*?) (?P<y>\S+)", _order),
     (r"(.+?) is before marker (.+?) was built \((.+?)\)",
      r"\1 trước ngày mốc \2 được xây dựng xong (\3)"),
     (r"(.+?) is before work (.+?) started \((.+?)\)",
@@ -280,9 +295,23 @@ _CATALOGUE: list[tuple[str, str]] = [
 _COMPILED = [(re.compile(rf"^{pat}$", re.DOTALL), rep) for pat, rep in _CATALOGUE]
 
 
+_ISO_DATE = re.compile(r"(?<![\w-])(\d{4})-(\d\d)-(\d\d)(?![\w-])")
+
+
+def _vi_date(m: re.Match) -> str:
+    import datetime as _dt
+
+    try:
+        _dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:  # not a real day (a user's mistyped value): shown as typed
+        return m[0]
+    return f"{m[3]}/{m[2]}/{m[1]}"
+
+
 def to_vi(message: str) -> str:
-    """The Vietnamese rendering of a library message (the message itself if unknown)."""
+    """The Vietnamese rendering of a library message (the message itself if unknown); dates
+    in it as Vietnamese write them (2025-03-01 -> 01/03/2025)."""
     for pat, rep in _COMPILED:
         if pat.match(message):
-            return pat.sub(rep, message)
-    return message
+            return _ISO_DATE.sub(_vi_date, pat.sub(rep, message))
+    return _ISO_DATE.sub(_vi_date, message)

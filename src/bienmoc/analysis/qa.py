@@ -26,6 +26,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from bienmoc.fmt import fmt_number
 from bienmoc.geometry.locate import NEIGHBOURS, BorderModel
 from bienmoc.model.numbers import parse_number
 
@@ -128,10 +129,10 @@ def check_markers(source, *, border: str | None = None,
                 f"marker {row.number} says {row.province} but lies in {where}")
         if row.q_part == 0 and row.q_dist > tol.get(row.kind, 5.0):
             add("error", "off_line", row.border, row.number, round(float(row.q_dist), 2),
-                f"mốc {row.number} cách đường biên giới {row.q_dist:.1f} m "
-                f"(dung sai {tol.get(row.kind, 5.0):g} m)",
-                f"marker {row.number} is {row.q_dist:.1f} m from the line "
-                f"(tolerance {tol.get(row.kind, 5.0):g} m)")
+                f"mốc {row.number} cách đường biên giới {fmt_number(row.q_dist, 'vi', 1)} m "
+                f"(dung sai {fmt_number(tol.get(row.kind, 5.0), 'vi')} m)",
+                f"marker {row.number} is {fmt_number(row.q_dist, 'en', 1)} m from the line "
+                f"(tolerance {fmt_number(tol.get(row.kind, 5.0), 'en')} m)")
 
     # double / triple parts
     multi = m[m["q_part"] > 0]
@@ -147,9 +148,10 @@ def check_markers(source, *, border: str | None = None,
             span = float(np.max(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))))
             if span > max_part_spacing_m:
                 add("error", "parts_too_far", b, names, round(span, 1),
-                    f"các mốc {names} cách nhau {span:.0f} m (tối đa {max_part_spacing_m:g} m)",
-                    f"marker parts {names} are {span:.0f} m apart "
-                    f"(max {max_part_spacing_m:g} m)")
+                    f"các mốc {names} cách nhau {fmt_number(span, 'vi', 0)} m (tối đa "
+                    f"{fmt_number(max_part_spacing_m, 'vi')} m)",
+                    f"marker parts {names} are {fmt_number(span, 'en', 0)} m apart "
+                    f"(max {fmt_number(max_part_spacing_m, 'en')} m)")
         one = g[g["q_part"] == 1]
         if len(one) and one["q_side"].iloc[0] == "VN" and len(g) == 2:
             add("warning", "parts_sides_swapped", b, one["number"].iloc[0], "VN",
@@ -174,9 +176,10 @@ def check_markers(source, *, border: str | None = None,
         for i, p in enumerate(positions):
             if i not in keep:
                 add("error", "out_of_order", b, p, round(float(chain[i]), 1),
-                    f"mốc {p} sai thứ tự dọc đường biên giới (lý trình {chain[i] / 1000:.3f} km)",
+                    f"mốc {p} sai thứ tự dọc đường biên giới (lý trình "
+                    f"{fmt_number(chain[i] / 1000, 'vi', 3)} km)",
                     f"marker {p} is out of order along the line (chainage "
-                    f"{chain[i] / 1000:.3f} km)")
+                    f"{fmt_number(chain[i] / 1000, 'en', 3)} km)")
         mains = sorted({k[0] for k in keys})
         if mains:
             missing = sorted(set(range(mains[0], mains[-1] + 1)) - set(mains))

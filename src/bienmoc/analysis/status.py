@@ -68,12 +68,15 @@ def _filter(df: pd.DataFrame | None, border: str | None, province: str | None):
 
 def status_sentence(markers_built: int, markers_total: int, stakes_built: int,
                     stakes_total: int, lang: str = "vi") -> str:
-    """The report sentence, e.g. 'cột mốc: 125/125 đã xây dựng; cọc dấu: 12/12'."""
+    """The report sentence, e.g. 'cột mốc: 125/125 đã xây dựng; cọc dấu: 12/12' (numbers in
+    the language's format: 1.707/1.707 in Vietnamese, 1,707/1,707 in English)."""
+    from bienmoc.fmt import fmt_number
+
+    mb, mt, sb, st = (fmt_number(int(v), lang) for v in (markers_built, markers_total,
+                                                          stakes_built, stakes_total))
     if lang == "en":
-        return (f"markers: {markers_built}/{markers_total} built; "
-                f"reference stakes: {stakes_built}/{stakes_total}")
-    return (f"cột mốc: {markers_built}/{markers_total} đã xây dựng; "
-            f"cọc dấu: {stakes_built}/{stakes_total}")
+        return f"markers: {mb}/{mt} built; reference stakes: {sb}/{st}"
+    return f"cột mốc: {mb}/{mt} đã xây dựng; cọc dấu: {sb}/{st}"
 
 
 def marker_status(source, *, by: Iterable[str] = ("border", "province"),

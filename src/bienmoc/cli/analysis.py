@@ -7,12 +7,21 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from bienmoc.cli.main import (CRS_ANY, DATE, OUTPUT, XY, _METRIC, UserError, _emit_table, _kind_values,
-                              _store, border_option, enum_option)
+from bienmoc.cli.main import (CRS_ANY, DATE, MSG, OUTPUT, XY, _METRIC, UserError, _emit_table,
+                              _kind_values, _store, _t, border_option, enum_option)
 from bienmoc.model.schema import IncidentKind, MarkerKind
 from bienmoc.io.files import export_layer
 
 _POSITIVE = click.FloatRange(min=0, min_open=True)
+
+MSG.update({
+    "check_clean": ("Không phát hiện vấn đề nào.", "No problems found."),
+})
+
+
+def _source_layer(table) -> str | None:
+    """The layer whose fields a located file's columns look like (markers: 'number')."""
+    return "markers" if "number" in table.columns else None
 
 
 def _model(ctx, crs):
@@ -61,13 +70,14 @@ def locate(ctx, file, fmt, output, crs, xy, metric_crs):
         cols = [c for c in out.columns if c != out.geometry.name]
         table = pd.DataFrame(out[cols]).round({"distance_m": 1, "chainage_m": 1,
                                                "nearest_marker_distance_m": 1})
-        _emit_table(table, "table", output)
+        _emit_table(table, "table", output, layer=_source_layer(table))
 
 
 @click.command()
 @click.option("--border", default=None, metavar="CODE")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT)
 @click.option("--tolerance", "tolerance", multiple=True, metavar="KIND=M",
               help="Distance tolerance from the line per kind, e.g. --tolerance small=3.")
 @click.option("--max-part-spacing", default=200.0, show_default=True, type=_POSITIVE,
@@ -78,7 +88,7 @@ def locate(ctx, file, fmt, output, crs, xy, metric_crs):
               metavar="M", help="Flag recorded elevations farther than M metres from the DEM.")
 @_METRIC
 @click.pass_context
-def check(ctx, border, fmt, tolerance, max_part_spacing, dem_path, elevation_tolerance,
+def check(ctx, border, fmt, output, tolerance, max_part_spacing, dem_path, elevation_tolerance,
           metric_crs):
     """Marker QA; exits 1 when any error is found. With a DEM (--dem or $BIENMOC_DEM) also
     warns of recorded elevations differing from the DEM by more than --elevation-tolerance."""
@@ -100,12 +110,12 @@ def check(ctx, border, fmt, tolerance, max_part_spacing, dem_path, elevation_tol
             extra = check_elevations(frames, dem, border=border_option(ctx, border),
                                      tolerance_m=elevation_tolerance)
         df = pd.concat([df, extra], ignore_index=True) if len(extra) else df
-    lang = ctx.obj["lang"]
-    if fmt == "table":
-        msg = "message_en" if lang == "en" else "message_vi"
-        _emit_table(df[["severity", "check", "border", "markers", "value", msg]], fmt, None)
+    if fmt in ("table", "xlsx"):
+        _emit_table(df[["severity", "check", "border", "markers", "value", "message_vi",
+                        "message_en"]], fmt, output, empty=_t(ctx, "check_clean"),
+                    sheet=("Kiểm tra mốc", "Marker QA"))
     else:
-        _emit_table(df, fmt, None)
+        _emit_table(df, fmt, output)
     ctx.exit(1 if (df["severity"] == "error").any() else 0)
 
 
@@ -113,7 +123,7 @@ def check(ctx, border, fmt, tolerance, max_part_spacing, dem_path, elevation_tol
 @click.option("--border", default=None, metavar="CODE")
 @click.option("--max-spacing", default=None, type=_POSITIVE, metavar="M",
               help="List sections longer than M metres with proposed stakes.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "geojson"]),
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx", "geojson"]),
               default="table", show_default=True)
 @click.option("--output", "-o", default=None, type=OUTPUT)
 @_METRIC
@@ -127,7 +137,7 @@ def spacing(ctx, border, max_spacing, fmt, output, metric_crs):
     model = _model(ctx, metric_crs)
     if max_spacing is None:
         _emit_table(marker_spacing(model, border=b).round(1), "table" if fmt == "geojson"
-                    else fmt, output)
+                    else fmt, output, sheet=("Khoảng cách mốc", "Marker spacing"))
         return
     sections, stakes = densify(model, max_spacing_m=max_spacing, border=b)
     if fmt == "geojson":
@@ -135,17 +145,18 @@ def spacing(ctx, border, max_spacing, fmt, output, metric_crs):
         return
     table = pd.DataFrame(stakes.drop(columns="geometry")).round(1)
     table["lon"], table["lat"] = stakes.geometry.x.round(7), stakes.geometry.y.round(7)
-    _emit_table(table, fmt, output)
+    _emit_table(table, fmt, output, sheet=("Cọc dấu đề xuất", "Proposed stakes"))
 
 
 @click.command()
 @click.option("--by", type=click.Choice(["border", "province"]), default="province",
               show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT)
 @_METRIC
 @click.pass_context
-def lengths(ctx, by, fmt, metric_crs):
+def lengths(ctx, by, fmt, output, metric_crs):
     """Border length (km) per neighbour or per province, with official figures when known."""
     from bienmoc.analysis.lengths import border_lengths, province_lengths
 
@@ -153,7 +164,7 @@ def lengths(ctx, by, fmt, metric_crs):
     frames = {k: store.read(k) for k in ("boundary", "markers", "provinces")}
     df = (border_lengths(frames, crs=metric_crs) if by == "border"
           else province_lengths(frames, crs=metric_crs))
-    _emit_table(df.round(2), fmt, None)
+    _emit_table(df.round(2), fmt, output, sheet=("Chiều dài biên giới", "Border lengths"))
 
 
 @click.command()
@@ -164,11 +175,12 @@ def lengths(ctx, by, fmt, metric_crs):
 @click.option("--kind", "kinds", multiple=True,
               help="Only these incident kinds (code, or the Vietnamese/English label).")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True)
+@click.option("--output", "-o", default=None, type=OUTPUT)
 @_METRIC
 @click.pass_context
-def hotspots(ctx, bin_m, start, end, kinds, top, fmt, metric_crs):
+def hotspots(ctx, bin_m, start, end, kinds, top, fmt, output, metric_crs):
     """Incident counts per chainage bin along the line, busiest first."""
     from bienmoc.analysis.lengths import hotspots as _hotspots
 
@@ -178,4 +190,4 @@ def hotspots(ctx, bin_m, start, end, kinds, top, fmt, metric_crs):
     store = _store(ctx)
     df = _hotspots(_model(ctx, metric_crs), store.read("incidents"), bin_m=bin_m, start=start,
                    end=end, kinds=codes or None, top=top)
-    _emit_table(df, fmt, None)
+    _emit_table(df, fmt, output, sheet=("Điểm nóng vụ việc", "Incident hotspots"))

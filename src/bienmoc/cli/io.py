@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from bienmoc.cli.main import ALLOW, CRS_ANY, OUTPUT, XY, _store, _t
+from bienmoc.cli.main import ALLOW, CRS_ANY, OUTPUT, XY, _lang, _store, _t
 from bienmoc.cli.patrols import check_no_patrol_options, import_patrols_cmd, patrol_options
+from bienmoc.fmt import fmt_number
 from bienmoc.io.fieldforms import (DEFAULT_MAX_ACCURACY_M, FORM_KINDS, build_xlsform,
                                    detect_field_export, import_field_export)
 from bienmoc.io.files import EXPORT_FORMATS, export_layer, format_from_path, import_layer
@@ -90,8 +91,9 @@ def forms_build(ctx, kind, output, max_accuracy):
               help="Output format (default: from --output's extension, else geojson).")
 @click.option("--output", "-o", default=None, type=OUTPUT,
               help="Output file (default: standard output).")
-@click.option("--labels", type=click.Choice(["codes", "vi", "en"]), default="codes",
-              show_default=True, help="CSV/XLSX headers and values: field codes or labels.")
+@click.option("--labels", type=click.Choice(["codes", "vi", "en"]), default=None,
+              help="CSV/XLSX headers and values: field codes or labels (default: labels in "
+                   "the CLI's language for XLSX, codes for CSV).")
 @click.option("--crs", default=None, type=CRS_ANY,
               help="Write coordinates in this CRS (default EPSG:4326), e.g. EPSG:9206 for "
               "markers in VN-2000 / TM-3 104°.")
@@ -102,6 +104,8 @@ def export(ctx, kind, fmt, output, labels, crs):
         fmt = format_from_path(output) if output else "geojson"
     data = _store(ctx).read(kind)
     target = output if output else sys.stdout.buffer
+    if labels is None:  # XLSX is for reading: headers and values in the reader's language
+        labels = _lang(ctx) if fmt == "xlsx" else "codes"
     export_layer(data, fmt, target, kind=kind, lang=None if labels == "codes" else labels,
                  crs=crs)
     if output:
@@ -116,5 +120,6 @@ def layers(ctx):
     click.echo(_t(ctx, "using", path=store.uri))
     for name in store.layers():
         n = len(store.read(name))
-        title = SCHEMAS[name].vi if name in SCHEMAS and ctx.obj["lang"] == "vi" else name
-        click.echo(f"  {name:<12} {n:>7}  {title}")
+        title = (SCHEMAS[name].vi if _lang(ctx) == "vi" else SCHEMAS[name].en) \
+            if name in SCHEMAS else ""
+        click.echo(f"  {name:<13} {fmt_number(n, _lang(ctx)):>7}  {title}")

@@ -6,6 +6,33 @@ The commands live one module per group (``status``, ``io``, ``analysis``, ``prog
 Every command opens the store named by ``--store`` / ``$BIENMOC_STORE`` (or the per-user demo
 store), calls one library function and formats its result. Library errors become a message on
 stderr and a non-zero exit code; nothing here computes anything the library does not expose.
+
+How to add a command in both languages
+--------------------------------------
+Everything a command shows follows ``--lang`` / ``$BIENMOC_LANG`` (Vietnamese by default):
+
+1. **Help.** Write the docstring and the options' ``help=`` in English as usual, and put the
+   Vietnamese next to your module: ``from bienmoc.cli.lang import HELP`` then
+   ``HELP.update({"report": ("Báo cáo định kỳ ...", None), "report --period": ("Kỳ báo cáo
+   ...", None)})`` - keys are the command path without ``bienmoc`` and ``"<path> --option"``;
+   shared options (``--border``, ``--format``, ``--output``, ``--as-of`` ...) already have
+   texts under their bare name. Nothing else to do: the root group installs
+   :class:`bienmoc.cli.lang.LangContext` on every registered command, which shows the texts of
+   the reader's language at ``--help`` time.
+2. **Messages.** ``MSG.update({"key": ("vi ...", "en ...")})`` and ``raise UserError("key",
+   ...)`` or ``click.echo(_t(ctx, "key", ...))``; library errors (English) are rendered in
+   Vietnamese by :func:`bienmoc.messages.to_vi` - add a pattern there for a new message.
+3. **Tables.** Call ``_emit_table(df, fmt, output, layer="markers")`` with the raw frame
+   (field names, enum codes, numbers, dates, booleans): headers come from the schema labels of
+   ``layer`` or from :data:`bienmoc.model.labels.DERIVED` (add your computed columns there),
+   enum codes become labels, numbers ``3.785,7`` / ``3,785.7``, dates ``dd/mm/yyyy`` /
+   ``yyyy-mm-dd``, booleans Có/Không / Yes/No, missing values "—" (:mod:`bienmoc.fmt`). Give
+   twin text columns as ``x_vi`` / ``x_en``: the other language's is dropped. XLSX goes through
+   the same labels (``_write_sheets`` for several sheets); CSV/JSON stay data for scripts.
+4. **Numbers and dates in sentences**: :func:`bienmoc.fmt.fmt_number`,
+   :func:`bienmoc.fmt.fmt_date`, :func:`bienmoc.fmt.fmt_length`.
+5. ``tests/test_cli_lang.py`` runs every command of the tree in both languages (``--help`` and
+   a real run); add the arguments your command needs to its ``ARGS`` table.
 """
 from __future__ import annotations
 
@@ -22,9 +49,9 @@ import click
 import pandas as pd
 
 from bienmoc.io.files import XY_ORDERS
-from bienmoc.io.write import csv_text
 from bienmoc.demo import default_store_path, open_store
 from bienmoc.errors import BienmocError, InvalidData
+from bienmoc.cli.lang import LangContext, argv_lang, install
 from bienmoc.messages import to_vi
 from bienmoc.model.dates import parse_date
 from bienmoc.storage import STORE_ENV
@@ -92,22 +119,31 @@ MSG = {
                  "the file is not valid {enc}; save it as UTF-8 or use --encoding"),
     "no_dir": ("không có thư mục {dir}", "no such folder: {dir}"),
     "from_after_to": ("--from {start:%d/%m/%Y} sau --to {end:%d/%m/%Y}", "--from {start} is after --to {end}"),
+    "written": ("Đã ghi {n} dòng vào {out}.", "Wrote {n} rows to {out}."),
+    "aborted": ("Đã hủy.", "Aborted!"),
+    "n_problems": ("{n} lỗi", "{n} problem(s)"),
+    "no_rows": ("(không có dòng nào)", "(no rows)"),
     "internal": ("lỗi không lường trước ({kind}: {msg}); đặt BIENMOC_DEBUG=1 để xem chi tiết",
                  "unexpected error ({kind}: {msg}); set BIENMOC_DEBUG=1 for the details"),
 }
 
 #: What a record command was writing (``InvalidData.what``), in Vietnamese.
 _WHAT_VI = {"progress": "cập nhật tiến độ", "inspection": "kết quả kiểm tra",
-            "resurvey": "đo đạc lại vị trí mốc"}
+            "resurvey": "đo đạc lại vị trí mốc", "incident": "vụ việc"}
 
 #: errno -> the Vietnamese reason (the English one is the system's ``strerror``).
 _OS_REASONS_VI = {2: "không tồn tại", 13: "không có quyền truy cập", 20: "không phải thư mục",
                   21: "là một thư mục", 28: "hết chỗ trên đĩa", 30: "hệ thống tệp chỉ đọc"}
 
 
-def _lang(ctx: click.Context | None) -> str:
+def _lang(ctx: click.Context | None = None) -> str:
+    """'vi' or 'en': ``--lang``, else ``$BIENMOC_LANG``, else Vietnamese (``ctx`` defaults to
+    the current click context)."""
+    if ctx is None:
+        ctx = click.get_current_context(silent=True)
     obj = (ctx.find_root().obj if ctx is not None else None) or {}
-    return obj.get("lang") or ("en" if os.environ.get("BIENMOC_LANG") == "en" else "vi")
+    lang = obj.get("lang") or os.environ.get("BIENMOC_LANG")
+    return "en" if lang == "en" else "vi"
 
 
 def _t(ctx: click.Context | None, key: str, **kw) -> str:
@@ -380,11 +416,17 @@ class _Group(click.Group):
     default, ``--lang en``) and a non-zero exit code - never a traceback (set
     ``BIENMOC_DEBUG=1`` to see one). Invalid imported rows are listed one per line."""
 
+    context_class = LangContext
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         # every text input in NFC: Unikey's "Unicode tổ hợp" sends NFD ("Sơn La" as o + U+031B
         # ...); an argument naming an existing file keeps its exact bytes.
         args = list(sys.argv[1:] if args is None else args)
         args = [a if not isinstance(a, str) or os.path.exists(a) else nfc(a) for a in args]
+        # --help in the reader's language, also for commands registered after this module
+        # (bienmoc.cli.lang); the language is known before click parses --lang
+        install(self)
+        extra.setdefault("obj", {"lang": argv_lang(args)})
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -393,7 +435,7 @@ class _Group(click.Group):
             click.echo(_click_message(self._error_ctx(e, args), e), err=True)
             sys.exit(e.exit_code)
         except click.Abort:
-            click.echo("Aborted!", err=True)
+            click.echo(_t(self._error_ctx(None, args), "aborted"), err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
@@ -423,8 +465,9 @@ class _Group(click.Group):
                 click.echo(_t(ctx, "error", msg=head + describe(ctx, e)), err=True)
                 ctx.exit(1)
             key = "invalid" if importing else "invalid_record"
-            header = _t(ctx, key, file=e.what or "?", n=len(e.problems)) if e.what else \
-                _t(ctx, "error", msg=f"{len(e.problems)} problem(s)")
+            what = e.what if importing or _lang(ctx) == "en" else _WHAT_VI.get(e.what, e.what)
+            header = _t(ctx, key, file=what or "?", n=len(e.problems)) if e.what else \
+                _t(ctx, "error", msg=_t(ctx, "n_problems", n=len(e.problems)))
             click.echo(header, err=True)
             for p in e.problems:
                 click.echo(_format_problem(ctx, p), err=True)
@@ -444,10 +487,10 @@ class _Group(click.Group):
 @click.version_option(package_name="bienmoc")
 @click.pass_context
 def main(ctx: click.Context, store_uri: str | None, lang: str | None) -> None:
-    """bienmoc - quản lý đường biên giới, cột mốc, cửa khẩu, công trình và vụ việc."""
+    """bienmoc - manage the land border: boundary lines, markers, gates, works and incidents."""
     ctx.ensure_object(dict)
     ctx.obj["store_uri"] = store_uri
-    ctx.obj["lang"] = lang or os.environ.get("BIENMOC_LANG", "vi")
+    ctx.obj["lang"] = lang or ("en" if os.environ.get("BIENMOC_LANG") == "en" else "vi")
 
 
 # -- shared helpers: options, tables, documents ----------------------------------------
@@ -467,74 +510,9 @@ def _kind_values(items, cast, option: str, form: str, enum=None) -> dict:
     return out
 
 
-def _emit_table(df: pd.DataFrame, fmt: str, output: str | None,
-                headers: dict[str, str] | None = None, sheet: str = "bienmoc") -> None:
-    """Write a table as text, CSV (Excel-friendly), JSON or XLSX (``headers`` relabel the
-    columns of text/CSV/XLSX output; JSON keeps the stable field names)."""
-    if fmt == "xlsx":
-        if not output:
-            raise click.UsageError("--format xlsx needs --output FILE.xlsx")
-        from bienmoc.io.files import write_xlsx
-
-        write_xlsx({sheet: df.rename(columns=headers or {})}, output)
-        return
-    if fmt == "table":  # money as reports write it: 12.500.000.000 (vi) / 12,500,000,000
-        sep = "," if (headers or {}).get("id") != "Mã" else "."
-        df = df.copy()
-        for col in [c for c in df.columns if str(c).endswith("_vnd")]:
-            df[col] = [f"{v:,.0f}".replace(",", sep) if pd.notna(v) else "" for v in df[col]]
-    if fmt != "json" and headers:
-        df = df.rename(columns=headers)
-    if fmt == "json":
-        text = df.to_json(orient="records", force_ascii=False, indent=2, date_format="iso")
-    elif fmt == "csv":
-        text = csv_text(df)
-    else:
-        text = df.to_string(index=False) if len(df) else "(0)"
-    if output:
-        Path(output).write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
-    else:
-        click.echo(text)
-
-
 _METRIC = click.option("--metric-crs", "metric_crs", default=None, type=CRS_METRIC,
                        help="Metric CRS for distances (default UTM 48N/49N), e.g. EPSG:9206.")
 
-
-
-_PROGRESS_HEADERS = {
-    "vi": {"border": "Tuyến", "province": "Tỉnh", "kind": "Loại công trình",
-           "works_total": "Tổng số", "not_started": "Chưa triển khai",
-           "in_progress": "Đang thực hiện", "stalled": "Chậm tiến độ",
-           "completed": "Đã hoàn thành", "percent_complete": "Khối lượng hoàn thành (%)",
-           "budget_planned_vnd": "Kinh phí kế hoạch (đồng)",
-           "budget_disbursed_vnd": "Đã giải ngân (đồng)", "disbursed_pct": "Tỷ lệ giải ngân (%)",
-           "id": "Mã", "title": "Hạng mục", "section": "Mốc / đoạn", "percent": "Hoàn thành (%)",
-           "last_update": "Cập nhật gần nhất", "days_idle": "Số ngày không cập nhật",
-           "days_overdue": "Số ngày quá hạn", "planned_end": "Hạn hoàn thành",
-           "number": "Số hiệu mốc", "condition": "Tình trạng",
-           "last_inspection": "Kiểm tra gần nhất", "cycle_months": "Chu kỳ (tháng)",
-           "due_date": "Hạn kiểm tra", "never_inspected": "Chưa kiểm tra lần nào",
-           "inspection_id": "Mã kiểm tra", "inspected": "Ngày kiểm tra",
-           "condition_found": "Tình trạng phát hiện", "displacement_m": "Độ xê dịch (m)",
-           "date": "Ngày", "marker": "Mốc", "event": "Sự kiện", "record_id": "Mã bản ghi",
-           "description_vi": "Nội dung"},
-}
-
-
-def _headers(ctx) -> dict[str, str] | None:
-    return _PROGRESS_HEADERS.get(ctx.obj["lang"])
-
-
-def _kind_labels(df: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Enum codes of the displayed columns as labels (text/CSV/XLSX output only)."""
-    from bienmoc.model.schema import label
-
-    df = df.copy()
-    for col in ("kind", "status", "condition", "condition_found"):
-        if col in df:
-            df[col] = [label(v, lang) if isinstance(v, str) else v for v in df[col]]
-    return df
 
 
 def _write_doc(doc: dict, output: str | None) -> None:
@@ -553,18 +531,6 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _write_sheets(ctx, sheets: dict[tuple[str, str], pd.DataFrame], output: str | None) -> None:
-    """XLSX with one sheet per table; sheet names and headers in the CLI's language."""
-    if not output:
-        raise click.UsageError("--format xlsx needs --output FILE.xlsx")
-    from bienmoc.io.files import write_xlsx
-
-    lang = ctx.obj["lang"]
-    h = _headers(ctx) or {}
-    write_xlsx({(vi if lang == "vi" else en): _kind_labels(df, lang).rename(columns=h)
-                for (vi, en), df in sheets.items()}, output)
-
-
 _FMT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
                     default="table", show_default=True)
 _OUT = click.option("--output", "-o", default=None, type=OUTPUT,
@@ -572,6 +538,10 @@ _OUT = click.option("--output", "-o", default=None, type=OUTPUT,
 _AS_OF = click.option("--as-of", "as_of", default=None, type=DATE,
                       help="Compute as of this date (default today).")
 
+
+# -- tables in the CLI's language (bienmoc.cli.tables), then the commands ---------------------
+from bienmoc.cli.tables import (_emit_table, _headers, _kind_labels, _one_language,  # noqa: E402
+                                _write_sheets)
 
 # -- the commands, one module per group (rasterio's rio/ layout) ----------------------------
 from bienmoc.cli import analysis, io, progress, record, serve, status, terrain  # noqa: E402

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import click
 
-from bienmoc.cli.main import (_AS_OF, _FMT, _OUT, _emit_table, _headers, _kind_labels,
-                              _kind_values, _records, _store, _write_doc, _write_sheets,
-                              border_option, province_option)
+from bienmoc.cli.main import (_AS_OF, _FMT, _OUT, _emit_table, _kind_values, _lang, _records,
+                              _store, _write_doc, _write_sheets, border_option, province_option)
 from bienmoc.model.schema import MarkerKind
 
 
@@ -31,21 +30,20 @@ def progress(ctx, as_of, border, province, by, stall_days, fmt, output):
     summary = progress_summary(store, as_of=as_of, by=fields, border=b, province=province,
                                stall_days=n)
     stalled = stalled_works(store, as_of=as_of, stall_days=n, border=b, province=province)
-    lang = ctx.obj["lang"]
+    lang = _lang(ctx)
     if fmt == "json":
         _write_doc({"as_of": str(as_of_date(as_of).date()), "stall_days": n,
                     "summary": _records(summary), "stalled": _records(stalled)}, output)
         return
-    h = _headers(ctx)
     if fmt == "xlsx":
-        _write_sheets(ctx, {("Tiến độ", "Progress"): summary,
-                            ("Chậm tiến độ", "Stalled"): stalled}, output)
+        _write_sheets(ctx, {("Tiến độ", "Progress"): (summary, "works"),
+                            ("Chậm tiến độ", "Stalled"): (stalled, "works")}, output)
         return
-    _emit_table(_kind_labels(summary, lang), fmt, output, h)
+    _emit_table(summary, fmt, output, layer="works")
     if fmt == "table":
         title = "Công trình chậm tiến độ" if lang == "vi" else "Stalled works"
         click.echo(f"\n{title} ({len(stalled)}):")
-        _emit_table(_kind_labels(stalled, lang), fmt, None, h)
+        _emit_table(stalled, fmt, None, layer="works")
 
 
 @click.group()
@@ -77,39 +75,38 @@ def inspections_due_cmd(ctx, as_of, border, province, cycles, tolerance, fmt, ou
         disp = disp[disp["border"] == b]
     if province:
         disp = disp[disp["province"].fillna("").str.casefold() == province.casefold()]
-    lang = ctx.obj["lang"]
-    h = _headers(ctx)
+    lang = _lang(ctx)
     if fmt == "json":
         _write_doc({"due": _records(due), "displaced": _records(disp)}, output)
         return
+    disp = disp.round({"displacement_m": 2})
     if fmt == "xlsx":
-        _write_sheets(ctx, {("Đến hạn kiểm tra", "Due"): due,
-                            ("Mốc xê dịch", "Displaced"): disp}, output)
+        _write_sheets(ctx, {("Đến hạn kiểm tra", "Due"): (due, "markers"),
+                            ("Mốc xê dịch", "Displaced"): (disp, "markers")}, output)
         return
-    _emit_table(_kind_labels(due, lang), fmt, output, h)
+    _emit_table(due, fmt, output, layer="markers")
     if fmt == "table":
-        title = (f"Mốc xê dịch quá {tolerance:g} m" if lang == "vi"
-                 else f"Markers displaced beyond {tolerance:g} m")
+        from bienmoc.fmt import fmt_number
+
+        title = (f"Mốc xê dịch quá {fmt_number(tolerance, lang)} m" if lang == "vi"
+                 else f"Markers displaced beyond {fmt_number(tolerance, lang)} m")
         click.echo(f"\n{title} ({len(disp)}):")
-        _emit_table(_kind_labels(disp.round({"displacement_m": 2}), lang), fmt, None, h)
+        _emit_table(disp, fmt, None, layer="markers")
 
 
 @click.command()
 @click.argument("number")
 @click.option("--border", default=None, metavar="CODE")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True)
+@_OUT
 @click.pass_context
-def history(ctx, number, border, fmt):
+def history(ctx, number, border, fmt, output):
     """The full history of a marker: construction, works, progress, inspections, resurveys."""
     from bienmoc.analysis.inspections import marker_history
 
     h = marker_history(_store(ctx), number.strip(), border=border_option(ctx, border))
-    lang = ctx.obj["lang"]
     if fmt == "json":
-        _emit_table(h.assign(date=h["date"].dt.strftime("%Y-%m-%d")), fmt, None)
+        _emit_table(h.assign(date=h["date"].dt.strftime("%Y-%m-%d")), fmt, output)
         return
-    view = h.drop(columns=["description_en" if lang == "vi" else "description_vi"])
-    if lang == "vi":
-        view = view.assign(date=view["date"].dt.strftime("%d/%m/%Y"))
-    _emit_table(view, fmt, None, _headers(ctx))
+    _emit_table(h, fmt, output, sheet=(f"Lịch sử mốc {number}", f"History of {number}"))

@@ -34,7 +34,7 @@ def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects, 
 @click.argument("marker")
 @click.option("--border", required=True, metavar="CODE")
 @click.option("--date", required=True, type=DATE, help="YYYY-MM-DD or dd/mm/yyyy.")
-@click.option("--team", required=True, help="unilateral / joint (đơn phương / song phương).")
+@click.option("--team", required=True, help="unilateral / joint (or the Vietnamese label).")
 @click.option("--condition", required=True, help="good / damaged / displaced / destroyed / "
                                                  "missing (or the Vietnamese label).")
 @click.option("--lon", type=float, default=None, help="Measured longitude (EPSG:4326).")

@@ -39,38 +39,6 @@ _DEM = click.option("--dem", "dem_path", default=None, metavar="PATH",
 _METHOD = click.option("--method", type=click.Choice(METHODS), default="bilinear",
                        show_default=True, help="Sampling between cell centres.")
 
-_HEADERS = {
-    "vi": {"chainage_m": "Lý trình (m)", "lon": "Kinh độ", "lat": "Vĩ độ",
-           "elevation_m": "Độ cao (m)", "part": "Đoạn", "marker": "Mốc",
-           "slope_deg": "Độ dốc (°)", "aspect_deg": "Hướng dốc (°)",
-           "marker_from": "Từ mốc", "marker_to": "Đến mốc", "distance_m": "Khoảng cách (m)",
-           "visible": "Thông hướng", "clearance_m": "Độ hở nhỏ nhất (m)",
-           "obstruction_chainage_m": "Lý trình điểm che (m)",
-           "obstruction_lon": "Kinh độ điểm che", "obstruction_lat": "Vĩ độ điểm che",
-           "too_far": "Quá tầm nhìn", "stakes": "Cọc đề xuất", "border": "Tuyến",
-           "relief_m": "Chênh cao cục bộ (m)", "profile_curv": "Độ cong mặt cắt (1/m)",
-           "plan_curv": "Độ cong mặt bằng (1/m)", "drainage_m": "Cách đường tụ thủy (m)",
-           "index": "Chỉ số nhạy cảm", "exposure": "Mức phơi nhiễm sạt lở",
-           "length_m": "Chiều dài (m)", "high_m": "Dài mức cao (m)",
-           "high_share": "Tỷ lệ mức cao", "mean_index": "Chỉ số trung bình",
-           "max_exposure": "Mức cao nhất"},
-    "en": {"chainage_m": "Chainage (m)", "lon": "Longitude", "lat": "Latitude",
-           "elevation_m": "Elevation (m)", "part": "Part", "marker": "Marker",
-           "slope_deg": "Slope (°)", "aspect_deg": "Aspect (°)",
-           "marker_from": "From marker", "marker_to": "To marker", "distance_m": "Distance (m)",
-           "visible": "Intervisible", "clearance_m": "Least clearance (m)",
-           "obstruction_chainage_m": "Obstruction chainage (m)",
-           "obstruction_lon": "Obstruction lon", "obstruction_lat": "Obstruction lat",
-           "too_far": "Beyond range", "stakes": "Proposed stakes", "border": "Border",
-           "relief_m": "Local relief (m)", "profile_curv": "Profile curvature (1/m)",
-           "plan_curv": "Plan curvature (1/m)", "drainage_m": "Distance to drainage (m)",
-           "index": "Susceptibility index", "exposure": "Landslide exposure",
-           "length_m": "Length (m)", "high_m": "High-exposure length (m)",
-           "high_share": "High-exposure share", "mean_index": "Mean index",
-           "max_exposure": "Highest class"},
-}
-
-
 def _open(path):
     """The DEM of ``--dem`` or ``$BIENMOC_DEM``, with its errors in the CLI's language."""
     try:
@@ -88,7 +56,8 @@ def _open(path):
 
 @click.group()
 def terrain():
-    """Địa hình dọc biên giới từ DEM của người dùng (độ cao, mặt cắt, độ dốc) / terrain."""
+    """Terrain along the border from the user's DEM: elevations, profiles, slopes,
+    intervisibility."""
 
 
 @terrain.command()
@@ -123,7 +92,7 @@ def elevation(ctx, file, dem_path, fmt, output, crs, slope, method, xy):
         table.insert(0, "lat", ll.y.round(6))
         table.insert(0, "lon", ll.x.round(6))
         _emit_table(table.round({"elevation_m": 2, "slope_deg": 2, "aspect_deg": 1}), "table",
-                    output, _HEADERS[ctx.obj["lang"]])
+                    output)
     else:
         export_layer(out.to_crs(4326), fmt, output or sys.stdout.buffer)
 
@@ -238,7 +207,7 @@ def profile(ctx, border, from_km, to_km, dem_path, step, fmt, output, slope, met
     table = table.sort_values("chainage_m", kind="stable").reset_index(drop=True)
     table = table.round({"chainage_m": 2, "lon": 7, "lat": 7, "elevation_m": 2,
                          "slope_deg": 3, "aspect_deg": 2})
-    _emit_table(table, fmt, output, _HEADERS[ctx.obj["lang"]] if fmt == "table" else None)
+    _emit_table(table, fmt, output)
 
 
 @terrain.command()
@@ -297,7 +266,7 @@ def visibility(ctx, border, dem_path, observer_height, target_height, max_range,
         else:
             click.echo(text)
         return
-    _emit_table(rows, fmt, output, _HEADERS[ctx.obj["lang"]] if fmt == "table" else None)
+    _emit_table(rows, fmt, output)
 
 
 _RISK_NOTE = {
@@ -371,7 +340,7 @@ def risk(ctx, border, dem_path, by, method, step, fmt, output, metric_crs):
         auc = "" if ex.auc is None else f"; AUC = {ex.auc:.3f} ({ex.landslides})"
         click.echo(_RISK_NOTE[lang].format(m=_METHOD_NAME[lang][ex.method], a=ex.breaks[0],
                                            b=ex.breaks[1], auc=auc), err=True)
-    _emit_table(table, fmt, output, _HEADERS[lang] if fmt == "table" else None)
+    _emit_table(table, fmt, output)
 
 
 from bienmoc.cli import viewshed as _viewshed  # noqa: E402,F401  (registers terrain viewshed)

@@ -238,12 +238,13 @@ def format_distance(m: float, lang: str = "vi") -> str:
     """Distances as reports write them: 45 m, 320 m, 1,2 km (vi) / 1.2 km (en)."""
     if m is None or not np.isfinite(m):
         return "?"
+    from bienmoc.fmt import fmt_number
+
     if m < 100:
         return f"{m:.0f} m"
     if m < 1000:
         return f"{round(m, -1):.0f} m"
-    km = f"{m / 1000:.1f}"
-    return (km.replace(".", ",") if lang == "vi" else km) + " km"
+    return f"{fmt_number(m / 1000, lang, 1)} km"  # 1.234,5 km (vi) / 1,234.5 km (en)
 
 
 def _side_name(side: str, lang: str) -> str:

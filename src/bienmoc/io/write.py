@@ -40,6 +40,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from bienmoc.errors import InvalidData, Problem
+from bienmoc.fmt import fmt_bool, is_missing
 from bienmoc.geometry.crs import STORAGE_CRS, crs_code, is_vn2000, parse_crs
 from bienmoc.model.schema import SCHEMAS, conform, label
 
@@ -87,6 +88,8 @@ def to_display(gdf: gpd.GeoDataFrame, kind: str | None, lang: str | None) -> pd.
             continue
         if f.is_enum:
             out[f.name] = [None if v is None else label(f.type(v), lang) for v in out[f.name]]
+        elif f.type == "bool":  # Có/Không, Yes/No: what import reads back as yes/no
+            out[f.name] = [None if is_missing(v) else fmt_bool(v, lang) for v in out[f.name]]
         names[f.name] = (f.vi if lang == "vi" else f.en) or f.name
     return out.rename(columns=names)
 
@@ -165,8 +168,9 @@ def export_layer(gdf: gpd.GeoDataFrame, fmt: str, output: str | os.PathLike | Bi
             data = csv_text(table, lineterminator="\r\n").encode("utf-8-sig")
         else:
             _check_cell_sizes(table)
-            sheet = (SCHEMAS[kind].vi if lang == "vi" else kind) if kind else "data"
-            data = _xlsx_bytes({sheet: table})
+            sheet = ({"vi": SCHEMAS[kind].vi, "en": SCHEMAS[kind].en}.get(lang, kind)
+                     if kind else "data")
+            data = _xlsx_bytes({sheet: table}, lang)
         _emit(data, output)
         return
     out_df = gdf.copy()
@@ -294,6 +298,9 @@ def _xl_value(v: object) -> object:
 #: a cell edited later stays text, so a marker number 3/2 never turns into a date).
 XLSX_DATE = "dd/mm/yyyy"
 XLSX_DATETIME = "dd/mm/yyyy hh:mm"
+#: ... and as English readers get them from ``--lang en`` (ISO 8601)
+XLSX_DATE_EN = "yyyy-mm-dd"
+XLSX_DATETIME_EN = "yyyy-mm-dd hh:mm"
 XLSX_TEXT = "@"
 #: Whole numbers of 10 000 and more (money in đồng, counts of metres) with thousands separators
 #: (Excel and LibreOffice show them in the reader's locale: 89.000.000.000 in vi-VN).
@@ -313,14 +320,17 @@ def _sheet_title(name: object, taken: set[str]) -> str:
     return title
 
 
-def _column_style(values: list) -> tuple[str | None, int]:
-    """(number format, width in characters) of one column's data cells: dates dd/mm/yyyy,
-    text columns typed text, numbers left General; width from the longest shown value."""
+def _column_style(values: list, lang: str | None = None) -> tuple[str | None, int]:
+    """(number format, width in characters) of one column's data cells: dates dd/mm/yyyy
+    (yyyy-mm-dd for English), text columns typed text, numbers left General; width from the
+    longest shown value."""
     present = [v for v in values if v is not None]
     fmt = None
     if present and all(isinstance(v, (_dt.date, _dt.datetime)) for v in present):
         timed = any(isinstance(v, _dt.datetime) for v in present)
         fmt = XLSX_DATETIME if timed else XLSX_DATE
+        if lang == "en":
+            fmt = XLSX_DATETIME_EN if timed else XLSX_DATE_EN
         return fmt, len(fmt)
     if any(isinstance(v, str) for v in present):
         fmt = XLSX_TEXT
@@ -333,7 +343,7 @@ def _column_style(values: list) -> tuple[str | None, int]:
     return fmt, longest
 
 
-def _xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+def _xlsx_bytes(sheets: dict[str, pd.DataFrame], lang: str | None = None) -> bytes:
     """Workbook bytes that officials can use at once, in Excel and LibreOffice: one sheet per
     table; real dates (``dd/mm/yyyy``) and numbers; text cells typed as strings (never
     formulas, never re-read as dates or numbers); a bold, frozen header row with an autofilter
@@ -351,7 +361,7 @@ def _xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
         for row in zip(*columns):
             ws.append(list(row))
         for j, (title, values) in enumerate(zip(header, columns), start=1):
-            fmt, width = _column_style(values)
+            fmt, width = _column_style(values, lang)
             letter = openpyxl.utils.get_column_letter(j)
             for (cell,) in ws.iter_rows(min_row=1, max_row=len(values) + 1, min_col=j,
                                         max_col=j):
@@ -366,6 +376,13 @@ def _xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
             ws.column_dimensions[letter].width = min(_MAX_WIDTH, max(
                 _MIN_WIDTH, width, len(title)) + 2)
         ws.freeze_panes = "A2"
+        # printed (or converted to PDF): landscape, all columns on one page width, the header
+        # row repeated on every page
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.print_title_rows = "1:1"
         if header:
             ws.auto_filter.ref = f"A1:{openpyxl.utils.get_column_letter(len(header))}" \
                                  f"{len(df) + 1}"
@@ -374,8 +391,9 @@ def _xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     return buf.getvalue()
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame], output) -> None:
-    """Write tables to an XLSX workbook, one sheet each (dates as dates, text as UTF-8)."""
+def write_xlsx(sheets: dict[str, pd.DataFrame], output, lang: str | None = None) -> None:
+    """Write tables to an XLSX workbook, one sheet each (dates as dates shown dd/mm/yyyy, or
+    yyyy-mm-dd when ``lang`` is 'en'; text as UTF-8)."""
     clean = {}
     for name, df in sheets.items():
         df = df.copy()
@@ -383,7 +401,7 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], output) -> None:
             if isinstance(df[col].dtype, pd.DatetimeTZDtype):
                 df[col] = df[col].dt.tz_localize(None)
         clean[name] = df
-    _emit(_xlsx_bytes(clean), output)
+    _emit(_xlsx_bytes(clean, lang), output)
 
 
 def _umask() -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from bienmoc.geometry.locate import NEIGHBOURS
+from bienmoc.model.labels import column_label
 from bienmoc.analysis.progress import WorkStatus
 from bienmoc.model.schema import (SCHEMAS, ConstructionStatus, Condition, DemarcationStatus,
                                  GateKind, GateStatus, IncidentKind, IncidentStatus, MarkerKind,
@@ -107,31 +108,27 @@ _JS_TEXT = {
            "due_never": "{n} markers never inspected", "due_section": "km {a}–{b}",
            "due_numbers": "markers {a}–{b}", "zoom_in": "zoom in to see each marker"},
 }
-_JS_FIELDS = {
-    "vi": {"number": "Số hiệu", "border": "Tuyến biên giới", "province": "Tỉnh",
-           "kind": "Loại mốc", "construction_status": "Tình trạng xây dựng",
-           "condition": "Tình trạng mốc", "last_inspection": "Kiểm tra gần nhất",
-           "inspection_due": "Kiểm tra định kỳ", "works": "Công trình", "id": "Mã",
-           "work_kind": "Loại công trình", "section": "Mốc / đoạn", "work_status": "Tiến độ",
-           "percent": "Khối lượng hoàn thành", "planned_end": "Hoàn thành dự kiến",
-           "last_update": "Cập nhật gần nhất", "days_idle": "Số ngày không tiến triển",
-           "days_overdue": "Số ngày chậm", "budget": "Kinh phí kế hoạch",
-           "contractor": "Đơn vị thi công", "gate_kind": "Loại cửa khẩu",
-           "gate_status": "Trạng thái", "incident_status": "Trạng thái",
-           "reported_date": "Ngày phát hiện", "occurred_date": "Ngày xảy ra",
-           "side": "Phía", "location": "Vị trí", "description": "Mô tả"},
-    "en": {"number": "Number", "border": "Border", "province": "Province", "kind": "Kind",
-           "construction_status": "Construction", "condition": "Condition",
-           "last_inspection": "Last inspection", "inspection_due": "Inspection cycle",
-           "works": "Works", "id": "ID", "work_kind": "Kind of work",
-           "section": "Marker / section", "work_status": "Progress",
-           "percent": "Percent complete", "planned_end": "Planned end",
-           "last_update": "Last update", "days_idle": "Days without progress",
-           "days_overdue": "Days overdue", "budget": "Budget planned",
-           "contractor": "Contractor", "gate_kind": "Gate kind", "gate_status": "Status",
-           "incident_status": "Status", "reported_date": "Reported", "occurred_date": "Occurred",
-           "side": "Side", "location": "Location", "description": "Description"},
+#: Popup fields that are layer fields or derived columns: their labels come from the one source
+#: (:func:`bienmoc.model.labels.column_label`: the schema's field labels, the derived catalogue).
+_POPUP_COLUMNS = {"number": "markers", "border": "markers", "province": "markers",
+                  "kind": "markers", "construction_status": "markers", "condition": "markers",
+                  "id": "markers", "planned_end": "works", "contractor": "works",
+                  "reported_date": "incidents", "occurred_date": "incidents",
+                  "description": "incidents", "last_inspection": None, "section": None,
+                  "work_status": None, "percent": None, "last_update": None, "days_idle": None,
+                  "days_overdue": None, "side": None}
+#: Popup labels of the maps' own (not a column of any table).
+_JS_OWN = {
+    "vi": {"inspection_due": "Kiểm tra định kỳ", "works": "Công trình",
+           "work_kind": "Loại công trình", "budget": "Kinh phí kế hoạch",
+           "gate_kind": "Loại cửa khẩu", "gate_status": "Trạng thái",
+           "incident_status": "Trạng thái", "location": "Vị trí"},
+    "en": {"inspection_due": "Inspection cycle", "works": "Works", "work_kind": "Kind of work",
+           "budget": "Budget planned", "gate_kind": "Gate kind", "gate_status": "Status",
+           "incident_status": "Status", "location": "Location"},
 }
+_JS_FIELDS = {lang: {**{k: column_label(k, lang, layer) for k, layer in _POPUP_COLUMNS.items()},
+                     **_JS_OWN[lang]} for lang in ("vi", "en")}
 
 
 def t(key: str, lang: str) -> str:

@@ -35,7 +35,7 @@ class _Labelled(StrEnum):
             vi, en = member.vi, member.en
             if text in (member.value.casefold(), vi.casefold(), en.casefold()):
                 return member
-        allowed = ", ".join(f"{m.value} ({m.vi})" for m in cls)
+        allowed = ", ".join(m.value if m.en == m.value else f"{m.value} ({m.en})" for m in cls)
         raise ValueError(f"unknown value {value!r}; allowed: {allowed}")
 
 

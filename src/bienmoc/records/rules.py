@@ -349,7 +349,8 @@ def dates_in_order(ctx: Context) -> list[RuleProblem]:
     for a, b in DATE_ORDER.get(ctx.kind, ()):
         for i, (x, y) in enumerate(zip(ctx.data[a], ctx.data[b])):
             if pd.notna(x) and pd.notna(y) and x > y:
-                out.append(_problem(ctx, i, a, f"{a} {x.date()} is after {b} {y.date()}",
+                out.append(_problem(ctx, i, a, f"{a.replace('_', ' ')} {x.date()} is after "
+                                    f"{b.replace('_', ' ')} {y.date()}",
                                     "date_order"))
     return out
 
