@@ -219,3 +219,16 @@ def test_progress_map_draws_sections_in_chromium(browser, tmp_path):
         assert any("chưa phân giới cắm mốc" in t and "Từ lý trình (m)" in t and "3.000" in t
                    for t in text), text
         v.assert_clean()
+
+
+def test_sections_served_as_an_ogc_collection(demo):
+    from fastapi.testclient import TestClient
+
+    from bienmoc.api import create_app
+
+    c = TestClient(create_app(store=demo, tiles=None))
+    r = c.get("/collections/line_sections/items", params={"status": "not_demarcated"})
+    assert r.status_code == 200
+    assert [f["id"] for f in r.json()["features"]] == ["S-000007", "S-000010", "S-000014"]
+    r = c.get("/collections/line_sections/items/S-000007")
+    assert r.json()["properties"]["province"] == "Tây Ninh" and r.headers["etag"]

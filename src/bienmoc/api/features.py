@@ -45,7 +45,8 @@ __all__ = ["features_router", "COLLECTIONS", "CONFORMANCE", "landing_page",
            "IncidentIn", "IncidentPatch", "InspectionIn"]
 
 #: Layers served as OGC API collections (provinces and the work/inspection logs are not).
-COLLECTIONS = ("boundary", "markers", "gates", "works", "inspections", "incidents")
+COLLECTIONS = ("boundary", "markers", "gates", "works", "inspections", "incidents",
+               "line_sections")
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",

@@ -38,10 +38,10 @@ SLOPE_CLASS_COLOURS = {"<10": "#1a9850", "10-20": "#91cf60", "20-30": "#fee08b",
 #: Line sections by demarcation status (bienmoc.schema.DemarcationStatus): a wide band under
 #: the boundary line, solid where demarcated, dashed orange where not yet.
 SECTION_COLOURS = {"demarcated": "#1a9641", "not_demarcated": "#ff7f00"}
-SECTION_STYLES = {"demarcated": {"color": SECTION_COLOURS["demarcated"], "weight": 8,
-                                 "opacity": 0.45},
-                  "not_demarcated": {"color": SECTION_COLOURS["not_demarcated"], "weight": 8,
-                                     "opacity": 0.9, "dashArray": "10 8"}}
+SECTION_STYLES = {"demarcated": {"color": SECTION_COLOURS["demarcated"], "weight": 10,
+                                 "opacity": 0.3},
+                  "not_demarcated": {"color": SECTION_COLOURS["not_demarcated"], "weight": 14,
+                                     "opacity": 0.85, "dashArray": "10 8"}}
 
 
 #: Province outlines, drawn apart from the fill and clipped away from the boundary line (the
