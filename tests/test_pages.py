@@ -491,5 +491,6 @@ def test_record_history_from_frames():
                                          "Trạng thái: mới phát hiện → đang xác minh"]
     w = record_history(layers, "works", "W-000001")
     assert list(w["description_en"]) == ["Planned start", "Actual start", "Planned end"]
-    with pytest.raises(Exception, match="no record 'V-9'"):
+    from bienmoc.errors import NotFound
+    with pytest.raises(NotFound, match="no record .V-9."):
         record_history(layers, "incidents", "V-9")
