@@ -473,3 +473,24 @@ def test_dashboard_is_cached_per_data_version(client, mstore, monkeypatch):
     assert after["incidents"]["total"] == first["incidents"]["total"] + 1
     assert after["incidents"]["by_kind"].get("illegal_trade", 0) \
         == first["incidents"]["by_kind"].get("illegal_trade", 0) + 1
+
+
+def test_record_history_from_frames():
+    """The library function behind the history pages (notebooks: a mapping of frames)."""
+    from bienmoc.analysis.history import record_history
+
+    layers = map_layers()
+    layers["incident_changes"] = pd.DataFrame({
+        "record_id": ["V-000001", "V-000002"], "field": ["status", "status"],
+        "old_value": ["reported", "reported"], "new_value": ["verifying", "resolved"],
+        "changed_at": ["2025-01-02T08:00:00.000Z"] * 2, "note": [None, None]})
+    h = record_history(layers, "incidents", "V-000001")
+    assert list(h["event"]) == ["incident", "change"]
+    assert list(h["date"].dt.strftime("%Y-%m-%d")) == ["2024-01-05", "2025-01-02"]
+    assert list(h["description_vi"]) == ["Ngày phát hiện",
+                                         "Trạng thái: mới phát hiện → đang xác minh"]
+    w = record_history(layers, "works", "W-000001")
+    assert list(w["description_en"]) == ["Planned start", "Actual start", "Planned end"]
+    from bienmoc.errors import NotFound
+    with pytest.raises(NotFound, match="no record .V-9."):
+        record_history(layers, "incidents", "V-9")

@@ -8,6 +8,8 @@ record_id, description_vi, description_en (oldest first).
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 import pandas as pd
 
 from bienmoc.errors import NotFound
@@ -59,13 +61,15 @@ def _value(field, v, lang: str) -> str:
 
 
 def _change_log(source, log: str, record_id: str) -> pd.DataFrame:
-    if isinstance(source, dict):
+    if isinstance(source, Mapping):
         df = source.get(log)
-        return df if df is not None else pd.DataFrame()
-    try:
-        df = source.read(log)
-    except NotFound:   # no change recorded yet: the log layer does not exist
-        return pd.DataFrame()
+        if df is None:
+            return pd.DataFrame()
+    else:
+        try:
+            df = source.read(log)
+        except NotFound:   # no change recorded yet: the log layer does not exist
+            return pd.DataFrame()
     return df[df["record_id"] == record_id] if len(df) else df
 
 
