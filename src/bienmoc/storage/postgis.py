@@ -1,0 +1,632 @@
+"""A store in PostgreSQL/PostGIS: many users on one server, the same :class:`Store` contract.
+
+``PostGISStore("postgresql://user@host:5432/db?schema=border")`` (also ``postgres://``; the
+``schema`` parameter defaults to ``bienmoc``; other parameters go to libpq). Needs psycopg 3:
+``pip install 'bienmoc[postgis]'``. The schema is created and migrated by bienmoc
+(:mod:`bienmoc.storage.pgschema`; ``bienmoc store init|migrate|check``); a store whose schema
+is missing or behind is migrated on its first write when the role may do it.
+
+Guarantees, as the GeoPackage store's:
+
+* Writers: :meth:`PostGISStore.transaction` is one database transaction that first takes a
+  transaction-level advisory lock of the schema (``pg_advisory_xact_lock``), so write sequences
+  of every process and thread run one at a time per store, with reads, id allocation and writes
+  inside. The wait is bounded by ``lock_timeout`` (``BIENMOC_LOCK_TIMEOUT``, default 30 s) and
+  then :class:`~bienmoc.errors.StoreBusy` is raised. Nested use in one thread is a savepoint.
+* Ids of a layer's prefix (``V-000432``) come from ``bienmoc_sequences`` (one row per layer,
+  seeded from the largest stored number) inside the transaction: gapless and undone with it,
+  as in the GeoPackage store (a PostgreSQL SEQUENCE would leave gaps on rollback).
+* :meth:`~PostGISStore.version` is a counter that a statement trigger on every layer table
+  bumps in the writing transaction (any client's write changes it, QGIS's too).
+* Bulk rows (more than :data:`COPY_ROWS`) are written by binary ``COPY ... FROM STDIN``.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import threading
+from typing import Iterator, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from bienmoc.errors import NotFound, StorageError, StoreBusy
+from bienmoc.model.schema import LAYERS, SCHEMAS, conform, empty_layer
+from bienmoc.storage import pgschema as ps
+from bienmoc.storage.base import WriteMode
+from bienmoc.storage.pgschema import IDEMPOTENCY, q
+from bienmoc.storage.sqlite import DuplicateKey
+
+__all__ = ["PostGISStore", "COPY_ROWS"]
+
+#: appends and replaces of more rows than this go through binary COPY
+COPY_ROWS = 50
+LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
+
+
+def _psycopg():
+    try:
+        import psycopg
+    except ImportError:
+        raise StorageError("a postgresql:// store needs psycopg 3: pip install "
+                           "'bienmoc[postgis]'") from None
+    return psycopg
+
+
+class _EWKB(bytes):
+    """A geometry as EWKB, sent in binary to a ``geometry`` parameter or COPY column."""
+
+
+def _register_geometry(con) -> None:
+    """Teach a connection to send :class:`_EWKB` as PostGIS ``geometry`` (binary format:
+    PostGIS's binary input is EWKB)."""
+    psycopg = _psycopg()
+    from psycopg.adapt import Dumper
+    from psycopg.types import TypeInfo
+
+    info = TypeInfo.fetch(con, "geometry")
+    if info is None:
+        raise StorageError("the database has no PostGIS (run: bienmoc store init)")
+    info.register(con)
+
+    class GeomDumper(Dumper):
+        format = psycopg.pq.Format.BINARY
+        oid = info.oid
+
+        def dump(self, obj):
+            return bytes(obj)
+
+    con.adapters.register_dumper(_EWKB, GeomDumper)
+
+
+class _Pool:
+    """Idle connections kept for reuse (psycopg_pool is not a dependency; this is the few
+    lines bienmoc needs: take, give back if healthy, forget them after fork)."""
+
+    def __init__(self, conninfo: str, keep: int = 8):
+        self.conninfo, self.keep = conninfo, keep
+        self._idle: list = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def _connect(self):
+        psycopg = _psycopg()
+        try:
+            con = psycopg.connect(self.conninfo, autocommit=True)
+        except psycopg.Error as e:
+            raise StorageError(f"cannot connect to the PostgreSQL store: {e}".strip()) from None
+        try:
+            _register_geometry(con)
+        except psycopg.Error:
+            pass  # no postgis yet: migrate() creates it, the next connection registers
+        return con
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator:
+        psycopg = _psycopg()
+        with self._lock:
+            if self._pid != os.getpid():  # inherited through fork: never use nor close
+                self._idle, self._pid = [], os.getpid()
+            con = self._idle.pop() if self._idle else None
+        if con is None or con.closed:
+            con = self._connect()
+        ok = False
+        try:
+            yield con
+            ok = True
+        finally:
+            healthy = (not con.closed and con.info.transaction_status
+                       == psycopg.pq.TransactionStatus.IDLE)
+            if healthy and ok or healthy and not con.broken:
+                with self._lock:
+                    if len(self._idle) < self.keep and self._pid == os.getpid():
+                        self._idle.append(con)
+                        con = None
+            if con is not None:
+                with contextlib.suppress(Exception):
+                    con.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for con in idle:
+            with contextlib.suppress(Exception):
+                con.close()
+
+
+def parse_url(uri: str) -> tuple[str, str]:
+    """(libpq conninfo URL without bienmoc's parameters, schema name)."""
+    parts = urlsplit(uri)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in params if k == "schema"), "") or "bienmoc"
+    rest = [(k, v) for k, v in params if k != "schema"]
+    scheme = "postgresql"
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(rest), "")), schema
+
+
+def _missing(v) -> bool:
+    return v is None or (not isinstance(v, (str, bytes)) and bool(pd.isna(v)))
+
+
+def _converter(pgtype: str):
+    """A function turning one pandas/Python value into what a column of ``pgtype`` takes."""
+    if pgtype == "date":
+        return lambda v: None if _missing(v) else pd.Timestamp(v).date()
+    if pgtype.startswith("timestamp"):
+        def ts(v):
+            if _missing(v):
+                return None
+            t = pd.Timestamp(v)
+            return (t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t).to_pydatetime()
+        return ts
+    if pgtype == "boolean":
+        return lambda v: None if _missing(v) else bool(v)
+    if pgtype == "bigint":
+        return lambda v: None if _missing(v) else int(v)
+    if pgtype == "double precision":
+        return lambda v: None if _missing(v) else float(v)
+    return lambda v: None if _missing(v) else (v if isinstance(v, str) else str(v))
+
+
+_COPY_TYPES = {"date": "date", "boolean": "bool", "bigint": "int8",
+               "double precision": "float8", "text": "text",
+               "timestamp without time zone": "timestamp"}
+
+
+def _geometries(values) -> list:
+    arr = np.asarray(values, dtype=object)
+    out: list = [None] * len(arr)
+    have = ~shapely.is_missing(arr)
+    if have.any():
+        wkb = shapely.to_wkb(shapely.set_srid(arr[have], 4326), include_srid=True,
+                             byte_order=1)
+        for i, b in zip(np.flatnonzero(have), wkb):
+            out[i] = _EWKB(b)
+    return out
+
+
+class PostGISStore:
+    """A bienmoc store in one schema of a PostgreSQL database with PostGIS."""
+
+    lock_timeout: float = 30.0
+
+    def __init__(self, uri: str, *, lock_timeout: float | None = None):
+        self.uri = uri
+        self.conninfo, self.schema = parse_url(uri)
+        if lock_timeout is None and os.environ.get(LOCK_TIMEOUT_ENV):
+            lock_timeout = os.environ[LOCK_TIMEOUT_ENV]
+        if lock_timeout is not None:
+            try:
+                self.lock_timeout = float(lock_timeout)
+            except ValueError:
+                raise StorageError(f"{LOCK_TIMEOUT_ENV} must be seconds, not {lock_timeout!r}"
+                                   ) from None
+        self._pool = _Pool(self.conninfo)
+        self._local = threading.local()
+        self._ready = False
+        self._cols: dict[str, dict[str, str]] = {}
+        # one advisory lock per schema (and database): the store's write lock
+        import zlib
+        self._lock_key = zlib.crc32(f"bienmoc:{self.schema}".encode())
+
+    def __repr__(self) -> str:
+        return f"PostGISStore({self.schema!r})"
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # -- connections -------------------------------------------------------------------------
+    def _tx(self):
+        return getattr(self._local, "tx", None)
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator:
+        tx = self._tx()
+        if tx is not None:
+            yield tx.con
+            return
+        psycopg = _psycopg()
+        with self._pool.connection() as con:
+            try:
+                yield con
+            except psycopg.Error as e:
+                raise StorageError(f"cannot read the PostgreSQL store: {e}") from e
+
+    def _t(self, layer: str) -> str:
+        return q(self.schema, layer)
+
+    def columns(self, con, layer: str) -> dict[str, str]:
+        """{column: type} of a table in order ({} when absent), cached (schema changes only
+        come from migrations and first writes of other layers, which clear the cache)."""
+        got = self._cols.get(layer)
+        if got:
+            return got
+        rows = con.execute(
+            "SELECT column_name, CASE WHEN data_type = 'USER-DEFINED' THEN udt_name ELSE "
+            "data_type END FROM information_schema.columns WHERE table_schema = %s AND "
+            "table_name = %s ORDER BY ordinal_position", (self.schema, layer)).fetchall()
+        got = {r[0]: r[1] for r in rows}
+        if got:
+            self._cols[layer] = got
+        return got
+
+    # -- schema --------------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Create or bring the schema up to date; the names of the steps applied."""
+        with self._pool.connection() as con:
+            done = ps.migrate(con, self.schema)
+        self._pool.close()  # connections made before PostGIS existed lack the geometry type
+        self._cols.clear()
+        self._ready = True
+        return done
+
+    def pending(self) -> list[str]:
+        with self._reader() as con:
+            if not con.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                               (self.schema,)).fetchone():
+                return ["0001_base"]
+            return [name for name, _ in ps.plan(con, self.schema)]
+
+    def check(self) -> list[str]:
+        """Problems of the schema (empty list: up to date and healthy)."""
+        with self._reader() as con:
+            return ps.check(con, self.schema)
+
+    def _ensure_ready(self) -> None:
+        if not self._ready:
+            if self.pending():
+                self.migrate()
+            self._ready = True
+
+    # -- reading ---------------------------------------------------------------------------
+    def _exists(self, con) -> bool:
+        return con.execute("SELECT to_regclass(%s) IS NOT NULL",
+                           (q(self.schema, "bienmoc_layers"),)).fetchone()[0]
+
+    def layers(self) -> list[str]:
+        with self._reader() as con:
+            if not self._exists(con):
+                return []
+            return [r[0] for r in con.execute(
+                f"SELECT layer FROM {self._t('bienmoc_layers')} WHERE present ORDER BY ord")]
+
+    def read(self, layer: str, *, bbox=None) -> gpd.GeoDataFrame:
+        where, params = "", ()
+        if bbox is not None:
+            x0, y0, x1, y1 = map(float, bbox)
+            where = ("WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND "
+                     "ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))")
+            params = (x0, y0, x1, y1) * 2
+        df, _ = self._select(layer, where, params)
+        return df
+
+    def read_rows(self, layer: str, *, after_fid: int = 0, fids=None
+                  ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+        """Rows whose fid is above ``after_fid`` (or the rows ``fids``) in fid order, and
+        their fids (the incremental refresh of the API's indexes)."""
+        if fids is not None:
+            return self._select(layer, "WHERE fid = ANY(%s)",
+                                ([int(f) for f in np.asarray(fids, dtype=np.int64)],))
+        return self._select(layer, "WHERE fid > %s", (int(after_fid),))
+
+    def _select(self, layer: str, where: str, params: tuple):
+        with self._reader() as con:
+            cols = self.columns(con, layer) if self._exists(con) else {}
+            if not cols:
+                if layer in LAYERS:
+                    return empty_layer(layer), np.empty(0, dtype=np.int64)
+                raise NotFound(f"store {self.schema} has no layer {layer!r}")
+            names = [c for c in cols if c not in ("fid", "geom", IDEMPOTENCY)]
+            geo = "geom" in cols
+            sel = ", ".join(["fid", *map(q, names), *(["ST_AsBinary(geom)"] if geo else [])])
+            rows = con.execute(f"SELECT {sel} FROM {self._t(layer)} {where} ORDER BY fid",
+                               params).fetchall()
+        return _frame(layer, rows, names, cols, geo)
+
+    def layer_state(self, layer: str) -> tuple | None:
+        """``(generation, rows, max fid, last change)``: appends raise rows and max fid
+        together, a replace bumps the generation, any write moves the last change."""
+        with self._reader() as con:
+            if not self._exists(con):
+                return None
+            row = con.execute(f"SELECT generation, last_change, present FROM "
+                              f"{self._t('bienmoc_layers')} WHERE layer = %s",
+                              (layer,)).fetchone()
+            if row is None or not row[2]:
+                return None
+            n, top = con.execute(f"SELECT count(*), max(fid) FROM {self._t(layer)}").fetchone()
+            return (int(row[0]), int(n), int(top or 0), row[1])
+
+    def version(self) -> str:
+        with self._reader() as con:
+            if not self._exists(con):
+                return "empty"
+            row = con.execute(f"SELECT value FROM {self._t('bienmoc_meta')} WHERE key = "
+                              "'writes'").fetchone()
+        return f"pg-{row[0] if row else 0}"
+
+    # -- writing ---------------------------------------------------------------------------
+    def write(self, layer: str, data: gpd.GeoDataFrame, *, mode: WriteMode = "replace") -> None:
+        self.write_many({layer: data}, mode=mode)
+
+    def write_many(self, layers: Mapping[str, gpd.GeoDataFrame], *,
+                   mode: WriteMode = "replace") -> None:
+        if mode not in ("replace", "append"):
+            raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
+        with self.transaction() as tx:
+            for name, data in layers.items():
+                (tx.replace if mode == "replace" else tx.append)(name, data)
+
+    def update_fields(self, layer: str, record_id: str, values: Mapping[str, object], *,
+                      log_layer: str, note: str | None = None, changed_at=None):
+        with self.transaction() as tx:
+            return tx.update_fields(layer, record_id, values, log_layer=log_layer, note=note,
+                                    changed_at=changed_at)
+
+    @contextlib.contextmanager
+    def transaction(self, *, timeout: float | None = None, **_ignored
+                    ) -> Iterator["_Transaction"]:
+        """One database transaction holding the store's advisory write lock (module text)."""
+        outer = self._tx()
+        if outer is not None:
+            with outer.savepoint():
+                yield outer
+            return
+        psycopg = _psycopg()
+        self._ensure_ready()
+        wait = self.lock_timeout if timeout is None else float(timeout)
+        with self._pool.connection() as con:
+            try:
+                with con.transaction():
+                    con.execute(f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}")
+                    try:
+                        con.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                    except psycopg.errors.LockNotAvailable:
+                        raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
+                                        retry_after=1.0) from None
+                    tx = _Transaction(self, con)
+                    self._local.tx = tx
+                    try:
+                        yield tx
+                    finally:
+                        self._local.tx = None
+            except psycopg.errors.LockNotAvailable:
+                raise StoreBusy(f"rows of the store stayed locked past {wait:g} s",
+                                retry_after=1.0) from None
+            except psycopg.Error as e:
+                raise StorageError(f"cannot write to the PostgreSQL store: {e}") from e
+
+
+class _Transaction:
+    """One write transaction of a :class:`PostGISStore` (see :class:`Transaction`)."""
+
+    def __init__(self, store: PostGISStore, con):
+        self.store, self.con = store, con
+
+    def read(self, layer: str) -> gpd.GeoDataFrame:
+        return self.store.read(layer)  # this thread's transaction: sees its own writes
+
+    def _columns(self, layer: str, data=None) -> dict[str, str]:
+        s = self.store
+        cols = s.columns(self.con, layer)
+        if cols:
+            return cols
+        if layer in SCHEMAS or layer == ps.LOG_LAYER:
+            raise StorageError(f"layer {layer!r} is missing from schema {s.schema} (run: "
+                               "bienmoc store migrate)")
+        # a layer outside the schema: created from the frame's dtypes on first write
+        gname = getattr(data, "_geometry_column_name", None)
+        geo = isinstance(data, gpd.GeoDataFrame) and gname in data.columns
+        defs = []
+        for c in (data.columns if data is not None else []):
+            if geo and c == gname:
+                continue
+            dt = str(data[c].dtype)
+            defs.append((str(c), "timestamp" if dt.startswith("datetime64") else "boolean"
+                         if dt in ("bool", "boolean") else "bigint" if dt.lower().startswith(
+                             "int") else "double precision" if dt.startswith("float")
+                         else "text"))
+        for sql in ps.create_table_sql(s.schema, layer, defs, geo, False):
+            self.con.execute(sql)
+        s._cols.pop(layer, None)
+        return s.columns(self.con, layer)
+
+    def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
+        if not len(data):
+            return []
+        cols = self._columns(layer, data)
+        ids: list | None = None
+        if "id" in data.columns:
+            ids = [None if _missing(v) else str(v) for v in data["id"]]
+            given = [v for v in ids if v is not None]
+            seen: set = set()
+            dup = [v for v in given if v in seen or seen.add(v)]
+            if given:
+                dup += [r[0] for r in self.con.execute(
+                    f"SELECT id FROM {self.store._t(layer)} WHERE id = ANY(%s)",
+                    (sorted(set(given)),))]
+            if dup:
+                raise DuplicateKey(layer, dup)
+            missing = [i for i, v in enumerate(ids) if v is None]
+            if missing and layer in SCHEMAS:
+                schema = SCHEMAS[layer]
+                if schema.id_prefix and layer != "markers":
+                    new = self._next_numbers(layer, schema.id_prefix, len(missing))
+                else:
+                    from bienmoc.model.schema import _new_ids
+                    mask = pd.Series([v is None for v in ids], index=data.index)
+                    new = _new_ids(schema, data, mask, None)
+                for i, v in zip(missing, new):
+                    ids[i] = v
+        self._insert(layer, data, cols, ids)
+        return ids or []
+
+    def _next_numbers(self, layer: str, prefix: str, n: int) -> list[str]:
+        seqs = self.store._t("bienmoc_sequences")
+        row = self.con.execute(f"SELECT last FROM {seqs} WHERE layer = %s", (layer,)).fetchone()
+        if row is None:
+            last = self.con.execute(
+                f"SELECT coalesce(max(substring(id FROM %s)::bigint), 0) FROM "
+                f"{self.store._t(layer)} WHERE id ~ %s",
+                (f"^{prefix}-(\\d+)$", f"^{prefix}-\\d+$")).fetchone()[0]
+        else:
+            last = int(row[0])
+        out: list[str] = []
+        while len(out) < n:  # skip ids another editor stored (checked in one query per batch)
+            cands = [f"{prefix}-{last + k + 1:06d}" for k in range(n - len(out))]
+            last += len(cands)
+            taken = {r[0] for r in self.con.execute(
+                f"SELECT id FROM {self.store._t(layer)} WHERE id = ANY(%s)", (cands,))}
+            out += [c for c in cands if c not in taken]
+        self.con.execute(f"INSERT INTO {seqs} VALUES (%s, %s) ON CONFLICT (layer) DO UPDATE "
+                         "SET last = excluded.last", (layer, last))
+        return out
+
+    def _insert(self, layer: str, data, cols: dict[str, str], ids: list | None = None) -> None:
+        gname = getattr(data, "_geometry_column_name", None)
+        geo = isinstance(data, gpd.GeoDataFrame) and gname in data.columns
+        names = []
+        for c in data.columns:
+            if geo and c == gname:
+                continue
+            if c not in cols or c in ("fid", "geom"):
+                raise StorageError(f"layer {layer!r} has no field {c!r}")
+            names.append(str(c))
+        lists = [[_converter(cols[c])(v) for v in data[c].astype(object).tolist()]
+                 for c in names]
+        if ids is not None and "id" in names:
+            lists[names.index("id")] = list(ids)
+        if geo and "geom" in cols:
+            names.append("geom")
+            lists.append(_geometries(data[gname].values))
+        rows = list(zip(*lists)) if lists else [()] * len(data)
+        t = self.store._t(layer)
+        psycopg = _psycopg()
+        try:
+            with self.con.transaction():  # a savepoint: a failed insert is undone alone
+                if not names:
+                    for _ in rows:
+                        self.con.execute(f"INSERT INTO {t} DEFAULT VALUES")
+                elif len(rows) > COPY_ROWS:
+                    with self.con.cursor() as cur, cur.copy(
+                            f"COPY {t} ({', '.join(map(q, names))}) FROM STDIN "
+                            "(FORMAT BINARY)") as cp:
+                        cp.set_types([_COPY_TYPES.get(cols[c], "text") if c != "geom"
+                                      else "geometry" for c in names])
+                        for r in rows:
+                            cp.write_row(r)
+                else:
+                    marks = ", ".join("%b" if c == "geom" else "%s" for c in names)
+                    with self.con.cursor() as cur:
+                        cur.executemany(f"INSERT INTO {t} ({', '.join(map(q, names))}) "
+                                        f"VALUES ({marks})", rows)
+        except psycopg.errors.UniqueViolation as e:
+            if IDEMPOTENCY in str(e) or "_idem" in str(e):
+                raise DuplicateKey(layer, [str(k) for k in data[IDEMPOTENCY].dropna()]
+                                   ) from None
+            raise DuplicateKey(layer, [str(v) for v in (ids or data.get("id", []))]) from None
+        except psycopg.errors.CheckViolation as e:
+            raise StorageError(f"layer {layer!r}: a value is not allowed ({e.diag.message_primary}"
+                               ")") from None
+
+    def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
+        cols = self._columns(layer, data)
+        if len(data) and "id" in data.columns:
+            given = [str(v) for v in data["id"] if not _missing(v)]
+            seen: set = set()
+            dup = [v for v in given if v in seen or seen.add(v)]
+            if dup:
+                raise DuplicateKey(layer, dup)
+        self.con.execute(f"DELETE FROM {self.store._t(layer)}")
+        if len(data):
+            self._insert(layer, data, cols)
+
+    def update_fields(self, layer, record_id, values, *, log_layer, note=None,
+                      changed_at=None) -> dict[str, tuple]:
+        cols = self._columns(layer)
+        bad = [f for f in values if f not in cols or f in ("fid", "geom", "id", IDEMPOTENCY)]
+        if bad:
+            raise StorageError(f"layer {layer!r} has no updatable field(s) {bad}")
+        fields = list(values)
+        t = self.store._t(layer)
+        row = self.con.execute(f"SELECT fid, {', '.join(map(q, fields))} FROM {t} "
+                               "WHERE id = %s FOR UPDATE", (record_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no record {record_id!r} in layer {layer!r}")
+        fid, old = row[0], dict(zip(fields, row[1:]))
+        new = {f: _converter(cols[f])(values[f]) for f in fields}
+        changes = {f: (_text(old[f]), values[f]) for f in fields if old[f] != new[f]}
+        if changes:
+            log = pd.DataFrame({c: pd.Series([], dtype=object) for c in ps.LOG_COLUMNS})
+            self._columns(log_layer, log)
+            when = (changed_at or _dt.datetime.now(_dt.timezone.utc)).astimezone(
+                _dt.timezone.utc)
+            text = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+            sets = ", ".join(f"{q(f)} = %s" for f in changes)
+            self.con.execute(f"UPDATE {t} SET {sets} WHERE fid = %s",
+                             [*(new[f] for f in changes), fid])
+            with self.con.cursor() as cur:
+                cur.executemany(
+                    f"INSERT INTO {self.store._t(log_layer)} (record_id, field, old_value, "
+                    "new_value, changed_at, note) VALUES (%s, %s, %s, %s, %s, %s)",
+                    [(record_id, f, o, _text(n), text, note) for f, (o, n) in changes.items()])
+        return changes
+
+    def lookup(self, layer: str, field: str, value) -> list[str]:
+        cols = self.store.columns(self.con, layer)
+        if field not in cols or "id" not in cols:
+            return []
+        v = _converter(cols[field])(value)
+        return [str(r[0]) for r in self.con.execute(
+            f"SELECT id FROM {self.store._t(layer)} WHERE {q(field)} = %s ORDER BY fid", (v,))]
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator["_Transaction"]:
+        """Undo only what the block wrote when it raises (the transaction goes on)."""
+        with self.con.transaction():
+            yield self
+
+
+def _text(v):
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(v)
+    return v if isinstance(v, str) else str(v)
+
+
+def _frame(layer: str, rows: list, names: list[str], cols: dict[str, str], geo: bool):
+    """The rows of a SELECT (fid, names..., WKB) as the canonical frame of ``layer``."""
+    data = list(zip(*rows)) if rows else [()] * (1 + len(names) + geo)
+    fids = np.asarray(data[0], dtype=np.int64)
+    n = len(fids)
+    frame = {}
+    for k, c in enumerate(names):
+        t, vals = cols[c], list(data[k + 1])
+        if t == "date" or t.startswith("timestamp"):
+            frame[c] = pd.Series(pd.to_datetime(pd.Series(vals, dtype=object)),
+                                 dtype="datetime64[ms]")
+        elif t == "boolean":
+            frame[c] = pd.Series(vals, dtype="boolean")
+        elif t == "bigint":
+            frame[c] = pd.Series(vals, dtype="Int64")
+        elif t == "double precision":
+            frame[c] = pd.Series([np.nan if v is None else v for v in vals], dtype="float64")
+        else:
+            frame[c] = pd.Series(vals, dtype=object)
+    df = pd.DataFrame(frame, index=pd.RangeIndex(n))
+    if layer in LAYERS:
+        geoms = shapely.from_wkb(np.array(data[-1], dtype=object)) if geo and n else \
+            np.full(n, None, dtype=object)
+        return conform(layer, gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(
+            geoms, crs="EPSG:4326").values, crs="EPSG:4326")), fids
+    if not geo:
+        return df, fids
+    geoms = shapely.from_wkb(np.array(data[-1], dtype=object)) if n else \
+        np.empty(0, dtype=object)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326").values,
+                            crs="EPSG:4326"), fids
