@@ -579,3 +579,7 @@ for _cmd in (status.status, io.import_, io.export, io.layers, analysis.locate, a
 from bienmoc.cli import strip as _strip  # noqa: E402
 
 main.add_command(_strip.strip)
+
+from bienmoc.cli import store as _store_cmd  # noqa: E402
+
+main.add_command(_store_cmd.store_group)

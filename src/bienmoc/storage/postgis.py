@@ -148,6 +148,15 @@ def parse_url(uri: str) -> tuple[str, str]:
     return urlunsplit((scheme, parts.netloc, parts.path, urlencode(rest), "")), schema
 
 
+def _without_password(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, f"{parts.username}@{host}", parts.path, parts.query,
+                       parts.fragment))
+
+
 def _missing(v) -> bool:
     return v is None or (not isinstance(v, (str, bytes)) and bool(pd.isna(v)))
 
@@ -195,8 +204,8 @@ class PostGISStore:
     lock_timeout: float = 30.0
 
     def __init__(self, uri: str, *, lock_timeout: float | None = None):
-        self.uri = uri
         self.conninfo, self.schema = parse_url(uri)
+        self.uri = _without_password(uri)  # printed and logged: never the password
         if lock_timeout is None and os.environ.get(LOCK_TIMEOUT_ENV):
             lock_timeout = os.environ[LOCK_TIMEOUT_ENV]
         if lock_timeout is not None:
@@ -263,6 +272,11 @@ class PostGISStore:
         self._cols.clear()
         self._ready = True
         return done
+
+    def grant_app_role(self, role: str) -> None:
+        """Give the application role its rights (:func:`pgschema.grant_app_role`)."""
+        with self._pool.connection() as con:
+            ps.grant_app_role(con, self.schema, role)
 
     def pending(self) -> list[str]:
         with self._reader() as con:
