@@ -65,6 +65,6 @@ def open_store(uri: str | os.PathLike | Store | None = None) -> Store:
         if factory is None:
             known = ", ".join(sorted(BACKENDS))
             raise StorageError(f"no store backend for {scheme}:// (known: {known}, or a "
-                               ".gpkg path); a PostGIS backend is not installed")
+                               ".gpkg path)")
         return factory(text)
     return GeoPackageStore(text)
