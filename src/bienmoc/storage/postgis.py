@@ -327,7 +327,24 @@ class PostGISStore:
                                 ([int(f) for f in np.asarray(fids, dtype=np.int64)],))
         return self._select(layer, "WHERE fid > %s", (int(after_fid),))
 
-    def _select(self, layer: str, where: str, params: tuple):
+    def query_items(self, layer: str, **kw):
+        """An items page filtered and paged in SQL (:func:`pgquery.query_items`)."""
+        from bienmoc.storage.pgquery import query_items
+
+        return query_items(self, layer, **kw)
+
+    def get_item(self, layer: str, key_field: str, value: str):
+        from bienmoc.storage.pgquery import get_item
+
+        return get_item(self, layer, key_field, value)
+
+    def layer_facts(self, layer: str):
+        from bienmoc.storage.pgquery import layer_facts
+
+        return layer_facts(self, layer)
+
+    def _select(self, layer: str, where: str, params: tuple, *, limit: int | None = None,
+                offset: int = 0):
         with self._reader() as con:
             cols = self.columns(con, layer) if self._exists(con) else {}
             if not cols:
@@ -337,7 +354,10 @@ class PostGISStore:
             names = [c for c in cols if c not in ("fid", "geom", IDEMPOTENCY)]
             geo = "geom" in cols
             sel = ", ".join(["fid", *map(q, names), *(["ST_AsBinary(geom)"] if geo else [])])
-            rows = con.execute(f"SELECT {sel} FROM {self._t(layer)} {where} ORDER BY fid",
+            page = ""
+            if limit is not None:
+                page, params = " LIMIT %s OFFSET %s", (*params, int(limit), int(offset))
+            rows = con.execute(f"SELECT {sel} FROM {self._t(layer)} {where} ORDER BY fid{page}",
                                params).fetchall()
         return _frame(layer, rows, names, cols, geo)
 
