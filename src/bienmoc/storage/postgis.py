@@ -114,14 +114,12 @@ class _Pool:
             con = self._idle.pop() if self._idle else None
         if con is None or con.closed:
             con = self._connect()
-        ok = False
         try:
             yield con
-            ok = True
         finally:
             healthy = (not con.closed and con.info.transaction_status
                        == psycopg.pq.TransactionStatus.IDLE)
-            if healthy and ok or healthy and not con.broken:
+            if healthy and not con.broken:
                 with self._lock:
                     if len(self._idle) < self.keep and self._pid == os.getpid():
                         self._idle.append(con)
@@ -179,6 +177,35 @@ def _converter(pgtype: str):
     if pgtype == "double precision":
         return lambda v: None if _missing(v) else float(v)
     return lambda v: None if _missing(v) else (v if isinstance(v, str) else str(v))
+
+
+def _column_values(values: pd.Series, pgtype: str) -> list:
+    """What :func:`_converter` gives for each value, computed for the whole column (bulk
+    writes: a converter call per value cost more than the COPY itself)."""
+    missing = values.isna().to_numpy()
+    try:
+        if pgtype == "date":
+            out = pd.to_datetime(values).dt.date.to_numpy(dtype=object)
+        elif pgtype == "double precision":
+            out = pd.to_numeric(values).to_numpy(dtype=float).astype(object)
+        elif pgtype in ("bigint", "boolean") and values.dtype.kind in "iub" or str(
+                values.dtype) in ("Int64", "boolean"):
+            out = values.to_numpy(dtype=object)
+            if pgtype == "boolean":
+                out = np.array([v if v is None or isinstance(v, bool) else bool(v)
+                                for v in out], dtype=object)
+        elif pgtype == "text" and values.dtype == object:
+            out = values.to_numpy(dtype=object)
+            if not all(isinstance(v, str) for v in out[~missing]):
+                raise TypeError("not all text")
+        else:
+            raise TypeError(pgtype)
+    except (TypeError, ValueError, AttributeError):  # mixed content: value by value
+        conv = _converter(pgtype)
+        return [conv(v) for v in values.astype(object).tolist()]
+    out = np.array(out, dtype=object)  # a writable copy (pandas may hand out a view)
+    out[missing] = None
+    return out.tolist()
 
 
 _COPY_TYPES = {"date": "date", "boolean": "bool", "bigint": "int8",
@@ -266,8 +293,16 @@ class PostGISStore:
     # -- schema --------------------------------------------------------------------------------
     def migrate(self) -> list[str]:
         """Create or bring the schema up to date; the names of the steps applied."""
+        psycopg = _psycopg()
         with self._pool.connection() as con:
-            done = ps.migrate(con, self.schema)
+            try:
+                done = ps.migrate(con, self.schema)
+            except psycopg.errors.InsufficientPrivilege as e:
+                raise StorageError(f"schema {self.schema} needs migrating and this role may not "
+                                   f"do it ({e.diag.message_primary}); run 'bienmoc store "
+                                   "migrate' as the schema's owner") from None
+            except psycopg.Error as e:
+                raise StorageError(f"cannot migrate schema {self.schema}: {e}") from e
         self._pool.close()  # connections made before PostGIS existed lack the geometry type
         self._cols.clear()
         self._ready = True
@@ -480,9 +515,7 @@ class _Transaction:
             seen: set = set()
             dup = [v for v in given if v in seen or seen.add(v)]
             if given:
-                dup += [r[0] for r in self.con.execute(
-                    f"SELECT id FROM {self.store._t(layer)} WHERE id = ANY(%s)",
-                    (sorted(set(given)),))]
+                dup += self._taken(layer, sorted(set(given)))
             if dup:
                 raise DuplicateKey(layer, dup)
             missing = [i for i, v in enumerate(ids) if v is None]
@@ -499,6 +532,14 @@ class _Transaction:
         self._insert(layer, data, cols, ids)
         return ids or []
 
+    def _taken(self, layer: str, ids: list[str]) -> list[str]:
+        """Which of ``ids`` the layer holds. The ids travel as one string split in SQL:
+        psycopg dumps a Python list of 100k strings far slower than one string (ids cannot
+        hold the separator: validation refuses control characters)."""
+        return [r[0] for r in self.con.execute(
+            f"SELECT id FROM {self.store._t(layer)} WHERE id = ANY(string_to_array(%s, "
+            "chr(31)))", ("\x1f".join(ids),))]
+
     def _next_numbers(self, layer: str, prefix: str, n: int) -> list[str]:
         seqs = self.store._t("bienmoc_sequences")
         row = self.con.execute(f"SELECT last FROM {seqs} WHERE layer = %s", (layer,)).fetchone()
@@ -513,8 +554,7 @@ class _Transaction:
         while len(out) < n:  # skip ids another editor stored (checked in one query per batch)
             cands = [f"{prefix}-{last + k + 1:06d}" for k in range(n - len(out))]
             last += len(cands)
-            taken = {r[0] for r in self.con.execute(
-                f"SELECT id FROM {self.store._t(layer)} WHERE id = ANY(%s)", (cands,))}
+            taken = set(self._taken(layer, cands))
             out += [c for c in cands if c not in taken]
         self.con.execute(f"INSERT INTO {seqs} VALUES (%s, %s) ON CONFLICT (layer) DO UPDATE "
                          "SET last = excluded.last", (layer, last))
@@ -530,8 +570,7 @@ class _Transaction:
             if c not in cols or c in ("fid", "geom"):
                 raise StorageError(f"layer {layer!r} has no field {c!r}")
             names.append(str(c))
-        lists = [[_converter(cols[c])(v) for v in data[c].astype(object).tolist()]
-                 for c in names]
+        lists = [_column_values(data[c], cols[c]) for c in names]
         if ids is not None and "id" in names:
             lists[names.index("id")] = list(ids)
         if geo and "geom" in cols:
