@@ -275,3 +275,34 @@ def pg_conn(store):
     import psycopg
 
     return psycopg.connect(store.conninfo, autocommit=True)
+
+
+def test_writer_processes_take_turns_without_lost_updates(pg, layers):
+    """3 processes × 8 read-count-then-append sequences: each sees every earlier one."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pg.write("incidents", layers["incidents"].iloc[:0])
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    code = (
+        "import sys\n"
+        "from bienmoc.storage import open_store\n"
+        "from bienmoc.testing import make_incidents\n"
+        "s = open_store(sys.argv[1])\n"
+        "row = make_incidents().iloc[:1].copy().reset_index(drop=True)\n"
+        "row['id'] = None\n"
+        "for _ in range(8):\n"
+        "    with s.transaction(timeout=60) as tx:\n"
+        "        row['description'] = str(len(tx.read('incidents')))\n"
+        "        tx.append('incidents', row)\n")
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    procs = [subprocess.Popen([sys.executable, "-c", code, pg.uri], env=env,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for p in procs:
+        _, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err
+    got = pg.read("incidents")
+    assert sorted(int(d) for d in got["description"]) == list(range(24))
+    assert got["id"].is_unique and len(got) == 24
