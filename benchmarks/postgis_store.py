@@ -91,7 +91,7 @@ def run(url: str, n: int) -> None:
         frame, fids = gp.read_rows("incidents")
         lay = LayerIndex("incidents", frame, fids)
         build = time.perf_counter() - t0
-        print(f"\nbbox pages (limit 1000, 30 random 0.02° boxes)")
+        print("\nbbox pages (limit 1000, 30 random 0.02° boxes)")
         print(f"  gpkg in-memory index: built in {build:.2f} s, process max RSS +"
               f"{_rss_mb() - rss0:.0f} MB")
         tg, tp, matched = [], [], []

@@ -27,18 +27,19 @@ import datetime as _dt
 import os
 import threading
 from typing import Iterator, Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from bienmoc.errors import NotFound, StorageError, StoreBusy
-from bienmoc.model.schema import LAYERS, SCHEMAS, conform, empty_layer
+from bienmoc.model.schema import LAYERS, SCHEMAS, empty_layer
 from bienmoc.storage import pgschema as ps
 from bienmoc.storage.base import WriteMode
+from bienmoc.storage.pgconn import _Pool, _psycopg, _without_password, parse_url
 from bienmoc.storage.pgschema import IDEMPOTENCY, q
+from bienmoc.storage.pgvalues import (_COPY_TYPES, _column_values, _converter, _frame,
+                                      _geometries, _missing, _text)
 from bienmoc.storage.sqlite import DuplicateKey
 
 __all__ = ["PostGISStore", "COPY_ROWS"]
@@ -46,183 +47,6 @@ __all__ = ["PostGISStore", "COPY_ROWS"]
 #: appends and replaces of more rows than this go through binary COPY
 COPY_ROWS = 50
 LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
-
-
-def _psycopg():
-    try:
-        import psycopg
-    except ImportError:
-        raise StorageError("a postgresql:// store needs psycopg 3: pip install "
-                           "'bienmoc[postgis]'") from None
-    return psycopg
-
-
-class _EWKB(bytes):
-    """A geometry as EWKB, sent in binary to a ``geometry`` parameter or COPY column."""
-
-
-def _register_geometry(con) -> None:
-    """Teach a connection to send :class:`_EWKB` as PostGIS ``geometry`` (binary format:
-    PostGIS's binary input is EWKB)."""
-    psycopg = _psycopg()
-    from psycopg.adapt import Dumper
-    from psycopg.types import TypeInfo
-
-    info = TypeInfo.fetch(con, "geometry")
-    if info is None:
-        raise StorageError("the database has no PostGIS (run: bienmoc store init)")
-    info.register(con)
-
-    class GeomDumper(Dumper):
-        format = psycopg.pq.Format.BINARY
-        oid = info.oid
-
-        def dump(self, obj):
-            return bytes(obj)
-
-    con.adapters.register_dumper(_EWKB, GeomDumper)
-
-
-class _Pool:
-    """Idle connections kept for reuse (psycopg_pool is not a dependency; this is the few
-    lines bienmoc needs: take, give back if healthy, forget them after fork)."""
-
-    def __init__(self, conninfo: str, keep: int = 8):
-        self.conninfo, self.keep = conninfo, keep
-        self._idle: list = []
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-
-    def _connect(self):
-        psycopg = _psycopg()
-        try:
-            con = psycopg.connect(self.conninfo, autocommit=True)
-        except psycopg.Error as e:
-            raise StorageError(f"cannot connect to the PostgreSQL store: {e}".strip()) from None
-        try:
-            _register_geometry(con)
-        except psycopg.Error:
-            pass  # no postgis yet: migrate() creates it, the next connection registers
-        return con
-
-    @contextlib.contextmanager
-    def connection(self) -> Iterator:
-        psycopg = _psycopg()
-        with self._lock:
-            if self._pid != os.getpid():  # inherited through fork: never use nor close
-                self._idle, self._pid = [], os.getpid()
-            con = self._idle.pop() if self._idle else None
-        if con is None or con.closed:
-            con = self._connect()
-        try:
-            yield con
-        finally:
-            healthy = (not con.closed and con.info.transaction_status
-                       == psycopg.pq.TransactionStatus.IDLE)
-            if healthy and not con.broken:
-                with self._lock:
-                    if len(self._idle) < self.keep and self._pid == os.getpid():
-                        self._idle.append(con)
-                        con = None
-            if con is not None:
-                with contextlib.suppress(Exception):
-                    con.close()
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for con in idle:
-            with contextlib.suppress(Exception):
-                con.close()
-
-
-def parse_url(uri: str) -> tuple[str, str]:
-    """(libpq conninfo URL without bienmoc's parameters, schema name)."""
-    parts = urlsplit(uri)
-    params = parse_qsl(parts.query, keep_blank_values=True)
-    schema = next((v for k, v in params if k == "schema"), "") or "bienmoc"
-    rest = [(k, v) for k, v in params if k != "schema"]
-    scheme = "postgresql"
-    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(rest), "")), schema
-
-
-def _without_password(uri: str) -> str:
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, f"{parts.username}@{host}", parts.path, parts.query,
-                       parts.fragment))
-
-
-def _missing(v) -> bool:
-    return v is None or (not isinstance(v, (str, bytes)) and bool(pd.isna(v)))
-
-
-def _converter(pgtype: str):
-    """A function turning one pandas/Python value into what a column of ``pgtype`` takes."""
-    if pgtype == "date":
-        return lambda v: None if _missing(v) else pd.Timestamp(v).date()
-    if pgtype.startswith("timestamp"):
-        def ts(v):
-            if _missing(v):
-                return None
-            t = pd.Timestamp(v)
-            return (t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t).to_pydatetime()
-        return ts
-    if pgtype == "boolean":
-        return lambda v: None if _missing(v) else bool(v)
-    if pgtype == "bigint":
-        return lambda v: None if _missing(v) else int(v)
-    if pgtype == "double precision":
-        return lambda v: None if _missing(v) else float(v)
-    return lambda v: None if _missing(v) else (v if isinstance(v, str) else str(v))
-
-
-def _column_values(values: pd.Series, pgtype: str) -> list:
-    """What :func:`_converter` gives for each value, computed for the whole column (bulk
-    writes: a converter call per value cost more than the COPY itself)."""
-    missing = values.isna().to_numpy()
-    try:
-        if pgtype == "date":
-            out = pd.to_datetime(values).dt.date.to_numpy(dtype=object)
-        elif pgtype == "double precision":
-            out = pd.to_numeric(values).to_numpy(dtype=float).astype(object)
-        elif pgtype in ("bigint", "boolean") and values.dtype.kind in "iub" or str(
-                values.dtype) in ("Int64", "boolean"):
-            out = values.to_numpy(dtype=object)
-            if pgtype == "boolean":
-                out = np.array([v if v is None or isinstance(v, bool) else bool(v)
-                                for v in out], dtype=object)
-        elif pgtype == "text" and values.dtype == object:
-            out = values.to_numpy(dtype=object)
-            if not all(isinstance(v, str) for v in out[~missing]):
-                raise TypeError("not all text")
-        else:
-            raise TypeError(pgtype)
-    except (TypeError, ValueError, AttributeError):  # mixed content: value by value
-        conv = _converter(pgtype)
-        return [conv(v) for v in values.astype(object).tolist()]
-    out = np.array(out, dtype=object)  # a writable copy (pandas may hand out a view)
-    out[missing] = None
-    return out.tolist()
-
-
-_COPY_TYPES = {"date": "date", "boolean": "bool", "bigint": "int8",
-               "double precision": "float8", "text": "text",
-               "timestamp without time zone": "timestamp"}
-
-
-def _geometries(values) -> list:
-    arr = np.asarray(values, dtype=object)
-    out: list = [None] * len(arr)
-    have = ~shapely.is_missing(arr)
-    if have.any():
-        wkb = shapely.to_wkb(shapely.set_srid(arr[have], 4326), include_srid=True,
-                             byte_order=1)
-        for i, b in zip(np.flatnonzero(have), wkb):
-            out[i] = _EWKB(b)
-    return out
 
 
 class PostGISStore:
@@ -662,44 +486,3 @@ class _Transaction:
         """Undo only what the block wrote when it raises (the transaction goes on)."""
         with self.con.transaction():
             yield self
-
-
-def _text(v):
-    if v is None:
-        return None
-    if isinstance(v, float) and v.is_integer():
-        return str(v)
-    return v if isinstance(v, str) else str(v)
-
-
-def _frame(layer: str, rows: list, names: list[str], cols: dict[str, str], geo: bool):
-    """The rows of a SELECT (fid, names..., WKB) as the canonical frame of ``layer``."""
-    data = list(zip(*rows)) if rows else [()] * (1 + len(names) + geo)
-    fids = np.asarray(data[0], dtype=np.int64)
-    n = len(fids)
-    frame = {}
-    for k, c in enumerate(names):
-        t, vals = cols[c], list(data[k + 1])
-        if t == "date" or t.startswith("timestamp"):
-            frame[c] = pd.Series(pd.to_datetime(pd.Series(vals, dtype=object)),
-                                 dtype="datetime64[ms]")
-        elif t == "boolean":
-            frame[c] = pd.Series(vals, dtype="boolean")
-        elif t == "bigint":
-            frame[c] = pd.Series(vals, dtype="Int64")
-        elif t == "double precision":
-            frame[c] = pd.Series([np.nan if v is None else v for v in vals], dtype="float64")
-        else:
-            frame[c] = pd.Series(vals, dtype=object)
-    df = pd.DataFrame(frame, index=pd.RangeIndex(n))
-    if layer in LAYERS:
-        geoms = shapely.from_wkb(np.array(data[-1], dtype=object)) if geo and n else \
-            np.full(n, None, dtype=object)
-        return conform(layer, gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(
-            geoms, crs="EPSG:4326").values, crs="EPSG:4326")), fids
-    if not geo:
-        return df, fids
-    geoms = shapely.from_wkb(np.array(data[-1], dtype=object)) if n else \
-        np.empty(0, dtype=object)
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326").values,
-                            crs="EPSG:4326"), fids
