@@ -22,9 +22,48 @@ def layers():
     return make_layers()
 
 
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One private PostgreSQL + PostGIS cluster for the whole session (tests/pgcluster.py)."""
+    from pgcluster import cluster
+
+    with cluster() as c:
+        yield c
+
+
 @pytest.fixture
-def store(tmp_path, layers):
-    s = GeoPackageStore(tmp_path / "store.gpkg")
+def store_backend():
+    """The backend of ``store``/``demo``: "gpkg", or both in modules marked ``both_stores``."""
+    return "gpkg"
+
+
+def pytest_generate_tests(metafunc):
+    if (metafunc.definition.get_closest_marker("both_stores")
+            and "store_backend" in metafunc.fixturenames):
+        metafunc.parametrize("store_backend", ["gpkg", "postgis"])
+
+
+def _pg_store(request):
+    """A PostGIS store in a fresh schema of the session cluster, dropped afterwards."""
+    from bienmoc.storage.postgis import PostGISStore
+
+    cluster = request.getfixturevalue("pg_cluster")
+    s = PostGISStore(cluster.url())
+
+    def drop():
+        s.close()
+        with cluster.connect() as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{s.schema}" CASCADE')
+    request.addfinalizer(drop)
+    return s
+
+
+@pytest.fixture
+def store(request, tmp_path, layers, store_backend):
+    if store_backend == "postgis":
+        s = _pg_store(request)
+    else:
+        s = GeoPackageStore(tmp_path / "store.gpkg")
     s.write_many(layers)
     return s
 
@@ -41,8 +80,14 @@ def demo_store_path(tmp_path_factory):
 
 
 @pytest.fixture
-def demo(tmp_path, demo_store_path):
-    """A writable copy of the demo store."""
+def demo(request, tmp_path, demo_store_path, store_backend):
+    """A writable copy of the demo store (in PostGIS too in modules marked both_stores)."""
+    if store_backend == "postgis":
+        from bienmoc.storage.copy import copy_store
+
+        s = _pg_store(request)
+        copy_store(GeoPackageStore(demo_store_path), s)
+        return s
     path = tmp_path / "demo.gpkg"
     shutil.copy(demo_store_path, path)
     os.chmod(path, 0o644)

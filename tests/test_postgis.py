@@ -1,24 +1,13 @@
 """Cross-check of the exact nearest-segment locate against PostGIS on the real Vietnam–Laos line.
 
 The issue's bar: "A cross-check against PostGIS (ST_LineLocatePoint, ST_Distance in the same
-metric CRS) on the real Vietnam–Laos line agrees within 0.01 m". A private, throw-away
-PostgreSQL cluster is started for this module (127.0.0.1 only, its own port and socket
-directory, fsync off) and stopped at the end, whatever the tests did. Without PostgreSQL +
+metric CRS) on the real Vietnam–Laos line agrees within 0.01 m". It runs on the session's
+private, throw-away PostgreSQL cluster (tests/pgcluster.py: 127.0.0.1 only, its own port and
+socket directory, fsync off, stopped at the end whatever the tests did). Without PostgreSQL +
 PostGIS the module is skipped — except in CI (``CI`` set), where ``.ci/system-deps`` installs
 them and their absence is a failure.
 """
 from __future__ import annotations
-
-import glob
-import os
-import re
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -39,101 +28,14 @@ END_EXCLUSION_M = 2000.0   # side: "of this line" is not defined near the tri-po
 SIDE_EXT_M = 20_000.0
 
 
-# -- a private PostgreSQL cluster --------------------------------------------------------------
-def _unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} — CI must have it (.ci/system-deps installs it)", pytrace=False)
-    pytest.skip(reason)
-
-
-def _find_postgres() -> Path:
-    """bin/ of the newest PostgreSQL that has initdb, pg_ctl and the postgis extension."""
-    found = []
-    for initdb in glob.glob("/usr/lib/postgresql/*/bin/initdb"):
-        bindir = Path(initdb).parent
-        ver = bindir.parent.name
-        if not (bindir / "pg_ctl").exists():
-            continue
-        has_postgis = Path(f"/usr/share/postgresql/{ver}/extension/postgis.control").exists()
-        m = re.match(r"\d+", ver)
-        found.append((has_postgis, int(m.group()) if m else 0, bindir))
-    if not found:
-        _unavailable("PostgreSQL server binaries (initdb/pg_ctl under /usr/lib/postgresql/*/bin) "
-                     "not installed")
-    with_postgis = [f for f in found if f[0]]
-    if not with_postgis:
-        _unavailable("the PostGIS extension is not installed "
-                     "(/usr/share/postgresql/*/extension/postgis.control)")
-    return max(with_postgis, key=lambda f: f[1])[2]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
+# -- the session's private PostgreSQL cluster (tests/pgcluster.py, fixture pg_cluster) -------
 @pytest.fixture(scope="module")
-def pg_conn():
+def pg_conn(pg_cluster):
+    conn = pg_cluster.connect()
     try:
-        import psycopg
-    except ImportError:
-        _unavailable("psycopg (3) is not installed (it is in the 'test' extra)")
-    bindir = _find_postgres()
-    as_root = os.geteuid() == 0
-    if as_root:
-        try:
-            import pwd
-            pw = pwd.getpwnam("postgres")
-        except KeyError:
-            _unavailable("running as root but there is no 'postgres' user to run the server")
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
-
-    work = Path(tempfile.mkdtemp(prefix="bienmoc-pg-"))
-    data, sock, log = work / "data", work / "sock", work / "server.log"
-    sock.mkdir()
-    if as_root:
-        for p in (work, sock):
-            os.chown(p, pw.pw_uid, pw.pw_gid)
-
-    def run(*args, **kw):
-        return subprocess.run([*prefix, *map(str, args)], cwd=work, check=True,
-                              capture_output=True, text=True, **kw)
-
-    started = False
-    try:
-        run(bindir / "initdb", "-D", data, "--auth=trust", "--encoding=UTF8", "--locale=C",
-            "-U", "postgres", "--no-sync")
-        port = _free_port()
-        with open(data / "postgresql.conf", "a") as f:
-            f.write(f"\n# throw-away test cluster\nlisten_addresses = '127.0.0.1'\n"
-                    f"port = {port}\nunix_socket_directories = '{sock}'\n"
-                    "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                    "jit = off\n")
-        try:
-            run(bindir / "pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "start")
-        except subprocess.CalledProcessError as e:
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            pytest.fail(f"pg_ctl start failed: {e.stderr}\n{tail}", pytrace=False)
-        started = True
-        conn = psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
-                               autocommit=True, connect_timeout=30)
-        try:
-            conn.execute("CREATE EXTENSION postgis")
-            yield conn
-        finally:
-            conn.close()
+        yield conn
     finally:
-        if started:
-            try:
-                run(bindir / "pg_ctl", "-D", data, "-m", "fast", "-w", "-t", "60", "stop")
-            except subprocess.CalledProcessError:
-                pidfile = data / "postmaster.pid"  # the postmaster this fixture started
-                if pidfile.exists():
-                    pid = int(pidfile.read_text().split()[0])
-                    os.kill(pid, signal.SIGQUIT)
-                    time.sleep(1)
-        shutil.rmtree(work, ignore_errors=True)
+        conn.close()
 
 
 # -- the real line and the points ---------------------------------------------------------------

@@ -22,6 +22,9 @@ from bienmoc.records.recording import record_inspection, record_progress, resurv
 from bienmoc.model.schema import validate
 from bienmoc.analysis.status import marker_status
 
+#: the store/demo fixtures run on GeoPackage and on PostGIS (tests/conftest.py)
+pytestmark = pytest.mark.both_stores
+
 AS_OF = "2025-01-01"
 
 

@@ -26,14 +26,28 @@ from bienmoc.records import (RuleSettings, import_records, record_incident, reco
 from bienmoc.storage import GeoPackageStore
 from bienmoc.testing import make_layers
 
+#: the store/demo fixtures run on GeoPackage and on PostGIS (tests/conftest.py)
+pytestmark = pytest.mark.both_stores
+
 TOKEN = "tok"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 HANOI = (105.85, 21.03)
 UTM48 = 32648
 
 
-def _bytes(store) -> bytes:
-    return store.path.read_bytes()
+def _bytes(store):
+    """The GeoPackage file's bytes; for PostGIS the version token (any write changes it) and
+    every layer's content."""
+    if hasattr(store, "path"):
+        return store.path.read_bytes()
+    from concurrent.futures import ThreadPoolExecutor
+
+    def snapshot():  # in another thread: what other connections see (not an open transaction)
+        frames = {n: store.read(n) for n in store.layers()}
+        return store.version(), tuple((n, (f.to_wkb() if hasattr(f, "to_wkb") else f).to_csv())
+                                      for n, f in frames.items())
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(snapshot).result()
 
 
 def _refused(store, call, field, rule, pattern=None):

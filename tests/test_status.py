@@ -3,6 +3,9 @@ import pytest
 
 from bienmoc.analysis.status import STATUS_COLUMNS, marker_status
 
+#: the store/demo fixtures run on GeoPackage and on PostGIS (tests/conftest.py)
+pytestmark = pytest.mark.both_stores
+
 
 def test_default_groups_border_and_province(layers):
     df = marker_status(layers).set_index("province")

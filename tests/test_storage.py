@@ -67,7 +67,19 @@ def test_open_store_by_path_env_and_unknown_scheme(tmp_path, monkeypatch):
     monkeypatch.setenv("BIENMOC_STORE", str(p))
     assert open_store().uri == str(p)
     with pytest.raises(StorageError, match="no store backend"):
-        open_store("postgresql://localhost/border")
+        open_store("mysql://localhost/border")
+    pg = open_store("postgresql://someone:secret@localhost/border?schema=b2")  # no connection yet
+    assert type(pg).__name__ == "PostGISStore" and pg.schema == "b2"
+    assert "secret" not in pg.uri and "secret" not in repr(pg)
+
+
+def test_postgis_without_psycopg_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    store = open_store("postgresql://localhost:1/border")
+    with pytest.raises(StorageError, match=r"pip install 'bienmoc\[postgis\]'"):
+        store.layers()
 
 
 def test_layers_in_schema_order():

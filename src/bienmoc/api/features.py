@@ -32,9 +32,9 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from bienmoc.api.query import (LayerIndex, QueryCache, collection_schema, dumps, parse_interval,
-                               property_schema)
-from bienmoc.api.responses import (GEOJSON, JSON, base_url, item_etag, not_found,
+from bienmoc.api.query import (Page, QueryCache, collection_schema, dumps,
+                               frame_feature_bytes, parse_interval, property_schema)
+from bienmoc.api.responses import (GEOJSON, JSON, add_links, base_url, item_etag, not_found,
                                    problems_response, with_links)
 from bienmoc.api.settings import Settings
 from bienmoc.api.writes import (IncidentIn, IncidentPatch, InspectionIn, _codes,
@@ -265,10 +265,15 @@ def features_router(store, settings: Settings) -> APIRouter:
     async def conformance(f: Optional[Literal["json"]] = Query(None)):
         return _json_response({"conformsTo": CONFORMANCE})
 
+    push = store if hasattr(store, "query_items") else None  # PostGIS: SQL, no copy
+
     def collection_doc(name: str, base: str) -> dict:
-        with cache.lock:
-            lay = cache.layer(name)
-            n, box, t = len(lay), lay.extent(), lay.time_extent()
+        if push is not None:
+            n, box, t = push.layer_facts(name)
+        else:
+            with cache.lock:
+                lay = cache.layer(name)
+                n, box, t = len(lay), lay.extent(), lay.time_extent()
         schema = SCHEMAS[name]
         title, other = (schema.vi, schema.en) if lang_vi else (schema.en, schema.vi)
         doc = {"id": name, "title": title, "description": f"{other} ({n} features)",
@@ -304,7 +309,7 @@ def features_router(store, settings: Settings) -> APIRouter:
             "collections": [collection_doc(n, base) for n in COLLECTIONS]})
 
     for name in COLLECTIONS:
-        _add_collection_routes(r, name, cache, collection_doc, tag)
+        _add_collection_routes(r, name, cache, collection_doc, tag, push)
 
     @r.get("/collections/{collectionId}", tags=tag, summary="A collection",
            include_in_schema=False)
@@ -326,13 +331,16 @@ def features_router(store, settings: Settings) -> APIRouter:
 
 
 def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, collection_doc,
-                           tag) -> None:
+                           tag, push=None) -> None:
+    """The collection's routes; ``push``: a store that answers items queries in SQL
+    (:mod:`bienmoc.storage.pgquery`), used instead of the in-memory cache."""
     schema = SCHEMAS[name]
     temporal = name != "boundary"
     filters = _filter_params(name)
     allowed = {"bbox", "bbox-crs", "crs", "limit", "offset", "f"} | \
         ({"datetime"} if temporal else set()) | \
-        {p.name for p in filters}
+        {p.name for p in filters} | ({"after"} if push is not None else set())
+    key = schema.key[0] if name == "boundary" else "id"
 
     async def collection(request: Request, f: Optional[Literal["json"]] = Query(None)):
         return _json_response(collection_doc(name, base_url(request)))
@@ -386,11 +394,28 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, collectio
             if v is not None:
                 equals[p.name] = _filter_value(name, p.name, v)
         limit, offset = kw["limit"], kw["offset"]
+        if push is not None:
+            after = request.query_params.get("after")
+            if after is not None and not (after.isdigit() and len(after) < 19):
+                return _param_error("after", "the fid after which the page starts (from a "
+                                    "next link)")
+            frame, fids, matched, exact = push.query_items(
+                name, boxes=boxes, interval=interval, equals=equals, limit=limit,
+                offset=offset, after=None if after is None else int(after))
+            page = Page(np.arange(len(frame)), matched)
+            feats = frame_feature_bytes(name, frame) if len(frame) else []
+            body = _items_body(request, name, feats, page, limit, offset,
+                               after=int(fids[-1]) if len(fids) else None)
+            headers = dict(_CRS_HEADER)
+            if not exact:
+                headers["Number-Matched"] = "estimated"
+            return Response(body, 200, media_type=GEOJSON, headers=headers)
         with cache.lock:
             lay = cache.layer(name)
             page = lay.select(bbox=boxes, interval=interval, equals=equals, limit=limit,
                               offset=offset)
-            body = _items_body(request, name, lay, page, limit, offset)
+            body = _items_body(request, name, lay.feature_bytes(page.rows), page, limit,
+                               offset)
         return Response(body, 200, media_type=GEOJSON, headers=_CRS_HEADER)
 
     items.__signature__ = inspect.Signature(
@@ -406,8 +431,19 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, collectio
 
     async def item(request: Request, featureId: str,
                    f: Optional[Literal["json"]] = Query(None)):
-        from bienmoc.records.versions import etag_matches
+        from bienmoc.records.versions import etag_matches, frame_etags, quote
 
+        if push is not None:
+            frame = push.get_item(name, key, featureId)
+            if not len(frame):
+                return not_found(f"no feature {featureId!r} in collection {name!r}")
+            body = add_links(request, name, featureId, frame_feature_bytes(name, frame)[0])
+            etag = quote(frame_etags(name, frame)[0])
+            inm = request.headers.get("if-none-match")
+            if inm is not None and etag_matches(inm, etag.strip('"')):
+                return Response(status_code=304, headers={"ETag": etag})
+            return Response(body, 200, media_type=GEOJSON,
+                            headers={**_CRS_HEADER, "ETag": etag})
         with cache.lock:
             lay = cache.layer(name)
             row = lay.pos.get(featureId)
@@ -522,20 +558,24 @@ def _parse_bbox(text: str) -> list[tuple]:
     return [(x0, y0, x1, y1)]
 
 
-def _page_url(request: Request, offset: int, limit: int) -> str:
+def _page_url(request: Request, offset: int, limit: int, after: int | None = None) -> str:
     params = [(k, v) for k, v in request.query_params.multi_items()
-              if k not in ("offset", "limit")]
+              if k not in ("offset", "limit", "after")]
     params += [("limit", str(limit)), ("offset", str(offset))]
+    if after is not None:
+        params.append(("after", str(after)))
     return f"{base_url(request)}{request.url.path}?{urlencode(params)}"
 
 
-def _items_body(request: Request, name: str, lay: LayerIndex, page, limit: int,
-                offset: int) -> bytes:
+def _items_body(request: Request, name: str, feats: list[bytes], page, limit: int,
+                offset: int, after: int | None = None) -> bytes:
+    """The FeatureCollection page; ``after`` (stores paging in SQL): the page's last fid,
+    put in the next link so that the next page is read by keyset, not by offset."""
     base = base_url(request)
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON, "title": "this page"},
              {"href": f"{base}/collections/{name}", "rel": "collection", "type": JSON}]
     if offset + limit < page.matched:
-        links.append({"href": _page_url(request, offset + limit, limit), "rel": "next",
+        links.append({"href": _page_url(request, offset + limit, limit, after), "rel": "next",
                       "type": GEOJSON, "title": "next page"})
     if offset > 0:
         links.append({"href": _page_url(request, max(0, offset - limit), limit),
@@ -545,4 +585,4 @@ def _items_body(request: Request, name: str, lay: LayerIndex, page, limit: int,
         "numberReturned": int(len(page.rows)),
         "timeStamp": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "links": links})
-    return head[:-1] + b',"features":[' + b",".join(lay.feature_bytes(page.rows)) + b"]}"
+    return head[:-1] + b',"features":[' + b",".join(feats) + b"]}"

@@ -246,11 +246,18 @@ class _Writer:
             return fn(self.store)
 
     def _respond(self, request: Request, name: str, record_id: str, status: int) -> Response:
-        with self.cache.lock:
-            self.cache.refresh()
-            lay = self.cache.layer(name)
-            body = with_links(request, name, lay, lay.pos[record_id])
-            etag = item_etag(name, lay, lay.pos[record_id])
+        if hasattr(self.store, "get_item"):  # a store answering in SQL (PostGIS): no cache
+            from bienmoc.records.versions import frame_etags, quote
+
+            frame = self.store.get_item(name, "id", record_id)
+            body = add_links(request, name, record_id, frame_feature_bytes(name, frame)[0])
+            etag = quote(frame_etags(name, frame)[0])
+        else:
+            with self.cache.lock:
+                self.cache.refresh()
+                lay = self.cache.layer(name)
+                body = with_links(request, name, lay, lay.pos[record_id])
+                etag = item_etag(name, lay, lay.pos[record_id])
         headers = {"ETag": etag}
         if status == 201:
             headers["Location"] = (f"{base_url(request)}/collections/{name}/items/"

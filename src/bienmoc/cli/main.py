@@ -562,3 +562,6 @@ main.add_command(_report.report)
 from bienmoc.cli import patrols as _patrols  # noqa: E402
 
 main.add_command(_patrols.coverage)
+from bienmoc.cli import store as _store_cmd  # noqa: E402
+
+main.add_command(_store_cmd.store_group)

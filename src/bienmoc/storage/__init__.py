@@ -2,8 +2,8 @@
 
 ``open_store("border.gpkg")`` opens (or, on first write, creates) a GeoPackage store.
 Other backends register a URL scheme in :data:`BACKENDS` or through the ``bienmoc.stores``
-entry-point group (``postgresql = "mypkg.store:PostGISStore"``), so adding PostGIS later
-touches no core module.
+entry-point group (``postgresql = "mypkg.store:PostGISStore"``), as the PostGIS store
+(:mod:`bienmoc.storage.postgis`, ``postgresql://``) does.
 """
 from __future__ import annotations
 
@@ -25,7 +25,15 @@ STORE_ENV = "BIENMOC_STORE"
 BACKENDS: dict[str, Callable[[str], Store]] = {
     "gpkg": lambda uri: GeoPackageStore(uri.split("://", 1)[1]),
     "file": lambda uri: GeoPackageStore(uri.split("://", 1)[1]),
+    "postgresql": lambda uri: _postgis(uri),
+    "postgres": lambda uri: _postgis(uri),
 }
+
+
+def _postgis(uri: str) -> Store:
+    from bienmoc.storage.postgis import PostGISStore  # psycopg is imported lazily there
+
+    return PostGISStore(uri)
 
 
 def _backend_for(scheme: str) -> Callable[[str], Store] | None:
@@ -57,6 +65,6 @@ def open_store(uri: str | os.PathLike | Store | None = None) -> Store:
         if factory is None:
             known = ", ".join(sorted(BACKENDS))
             raise StorageError(f"no store backend for {scheme}:// (known: {known}, or a "
-                               ".gpkg path); a PostGIS backend is not installed")
+                               ".gpkg path)")
         return factory(text)
     return GeoPackageStore(text)

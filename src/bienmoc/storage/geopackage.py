@@ -116,8 +116,8 @@ class GeoPackageStore:
 
     def layers(self) -> list[str]:
         with self._reader() as con:
-            if con is None:
-                return []
+            if con is None or not sq.has_table(con, "gpkg_contents"):
+                return []  # no file yet, or the first write was rolled back
             try:
                 return [str(r[0]) for r in con.execute(
                     "SELECT table_name FROM gpkg_contents ORDER BY rowid")]

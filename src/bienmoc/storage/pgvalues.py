@@ -1,0 +1,120 @@
+"""Values between pandas frames and PostgreSQL columns (the PostGIS store's rows in and out)."""
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from bienmoc.model.schema import LAYERS, conform
+from bienmoc.storage.pgconn import _EWKB
+
+def _missing(v) -> bool:
+    return v is None or (not isinstance(v, (str, bytes)) and bool(pd.isna(v)))
+
+
+def _converter(pgtype: str):
+    """A function turning one pandas/Python value into what a column of ``pgtype`` takes."""
+    if pgtype == "date":
+        return lambda v: None if _missing(v) else pd.Timestamp(v).date()
+    if pgtype.startswith("timestamp"):
+        def ts(v):
+            if _missing(v):
+                return None
+            t = pd.Timestamp(v)
+            return (t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t).to_pydatetime()
+        return ts
+    if pgtype == "boolean":
+        return lambda v: None if _missing(v) else bool(v)
+    if pgtype == "bigint":
+        return lambda v: None if _missing(v) else int(v)
+    if pgtype == "double precision":
+        return lambda v: None if _missing(v) else float(v)
+    return lambda v: None if _missing(v) else (v if isinstance(v, str) else str(v))
+
+
+def _column_values(values: pd.Series, pgtype: str) -> list:
+    """What :func:`_converter` gives for each value, computed for the whole column (bulk
+    writes: a converter call per value cost more than the COPY itself)."""
+    missing = values.isna().to_numpy()
+    try:
+        if pgtype == "date":
+            out = pd.to_datetime(values).dt.date.to_numpy(dtype=object)
+        elif pgtype == "double precision":
+            out = pd.to_numeric(values).to_numpy(dtype=float).astype(object)
+        elif pgtype in ("bigint", "boolean") and values.dtype.kind in "iub" or str(
+                values.dtype) in ("Int64", "boolean"):
+            out = values.to_numpy(dtype=object)
+            if pgtype == "boolean":
+                out = np.array([v if v is None or isinstance(v, bool) else bool(v)
+                                for v in out], dtype=object)
+        elif pgtype == "text" and values.dtype == object:
+            out = values.to_numpy(dtype=object)
+            if not all(isinstance(v, str) for v in out[~missing]):
+                raise TypeError("not all text")
+        else:
+            raise TypeError(pgtype)
+    except (TypeError, ValueError, AttributeError):  # mixed content: value by value
+        conv = _converter(pgtype)
+        return [conv(v) for v in values.astype(object).tolist()]
+    out = np.array(out, dtype=object)  # a writable copy (pandas may hand out a view)
+    out[missing] = None
+    return out.tolist()
+
+
+_COPY_TYPES = {"date": "date", "boolean": "bool", "bigint": "int8",
+               "double precision": "float8", "text": "text",
+               "timestamp without time zone": "timestamp"}
+
+
+def _geometries(values) -> list:
+    arr = np.asarray(values, dtype=object)
+    out: list = [None] * len(arr)
+    have = ~shapely.is_missing(arr)
+    if have.any():
+        wkb = shapely.to_wkb(shapely.set_srid(arr[have], 4326), include_srid=True,
+                             byte_order=1)
+        for i, b in zip(np.flatnonzero(have), wkb):
+            out[i] = _EWKB(b)
+    return out
+
+
+def _text(v):
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(v)
+    return v if isinstance(v, str) else str(v)
+
+
+def _frame(layer: str, rows: list, names: list[str], cols: dict[str, str], geo: bool):
+    """The rows of a SELECT (fid, names..., WKB) as the canonical frame of ``layer``."""
+    data = list(zip(*rows)) if rows else [()] * (1 + len(names) + geo)
+    fids = np.asarray(data[0], dtype=np.int64)
+    n = len(fids)
+    frame = {}
+    for k, c in enumerate(names):
+        t, vals = cols[c], list(data[k + 1])
+        if t == "date" or t.startswith("timestamp"):
+            frame[c] = pd.Series(pd.to_datetime(pd.Series(vals, dtype=object)),
+                                 dtype="datetime64[ms]")
+        elif t == "boolean":
+            frame[c] = pd.Series(vals, dtype="boolean")
+        elif t == "bigint":
+            frame[c] = pd.Series(vals, dtype="Int64")
+        elif t == "double precision":
+            frame[c] = pd.Series([np.nan if v is None else v for v in vals], dtype="float64")
+        else:
+            frame[c] = pd.Series(vals, dtype=object)
+    df = pd.DataFrame(frame, index=pd.RangeIndex(n))
+    if layer in LAYERS:
+        geoms = shapely.from_wkb(np.array(data[-1], dtype=object)) if geo and n else \
+            np.full(n, None, dtype=object)
+        return conform(layer, gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(
+            geoms, crs="EPSG:4326").values, crs="EPSG:4326")), fids
+    if not geo:
+        return df, fids
+    geoms = shapely.from_wkb(np.array(data[-1], dtype=object)) if n else \
+        np.empty(0, dtype=object)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326").values,
+                            crs="EPSG:4326"), fids

@@ -1,0 +1,488 @@
+"""A store in PostgreSQL/PostGIS: many users on one server, the same :class:`Store` contract.
+
+``PostGISStore("postgresql://user@host:5432/db?schema=border")`` (also ``postgres://``; the
+``schema`` parameter defaults to ``bienmoc``; other parameters go to libpq). Needs psycopg 3:
+``pip install 'bienmoc[postgis]'``. The schema is created and migrated by bienmoc
+(:mod:`bienmoc.storage.pgschema`; ``bienmoc store init|migrate|check``); a store whose schema
+is missing or behind is migrated on its first write when the role may do it.
+
+Guarantees, as the GeoPackage store's:
+
+* Writers: :meth:`PostGISStore.transaction` is one database transaction that first takes a
+  transaction-level advisory lock of the schema (``pg_advisory_xact_lock``), so write sequences
+  of every process and thread run one at a time per store, with reads, id allocation and writes
+  inside. The wait is bounded by ``lock_timeout`` (``BIENMOC_LOCK_TIMEOUT``, default 30 s) and
+  then :class:`~bienmoc.errors.StoreBusy` is raised. Nested use in one thread is a savepoint.
+* Ids of a layer's prefix (``V-000432``) come from ``bienmoc_sequences`` (one row per layer,
+  seeded from the largest stored number) inside the transaction: gapless and undone with it,
+  as in the GeoPackage store (a PostgreSQL SEQUENCE would leave gaps on rollback).
+* :meth:`~PostGISStore.version` is a counter that a statement trigger on every layer table
+  bumps in the writing transaction (any client's write changes it, QGIS's too).
+* Bulk rows (more than :data:`COPY_ROWS`) are written by binary ``COPY ... FROM STDIN``.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import threading
+from typing import Iterator, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from bienmoc.errors import NotFound, StorageError, StoreBusy
+from bienmoc.model.schema import LAYERS, SCHEMAS, empty_layer
+from bienmoc.storage import pgschema as ps
+from bienmoc.storage.base import WriteMode
+from bienmoc.storage.pgconn import _Pool, _psycopg, _without_password, parse_url
+from bienmoc.storage.pgschema import IDEMPOTENCY, q
+from bienmoc.storage.pgvalues import (_COPY_TYPES, _column_values, _converter, _frame,
+                                      _geometries, _missing, _text)
+from bienmoc.storage.sqlite import DuplicateKey
+
+__all__ = ["PostGISStore", "COPY_ROWS"]
+
+#: appends and replaces of more rows than this go through binary COPY
+COPY_ROWS = 50
+LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
+
+
+class PostGISStore:
+    """A bienmoc store in one schema of a PostgreSQL database with PostGIS."""
+
+    lock_timeout: float = 30.0
+
+    def __init__(self, uri: str, *, lock_timeout: float | None = None):
+        self.conninfo, self.schema = parse_url(uri)
+        self.uri = _without_password(uri)  # printed and logged: never the password
+        if lock_timeout is None and os.environ.get(LOCK_TIMEOUT_ENV):
+            lock_timeout = os.environ[LOCK_TIMEOUT_ENV]
+        if lock_timeout is not None:
+            try:
+                self.lock_timeout = float(lock_timeout)
+            except ValueError:
+                raise StorageError(f"{LOCK_TIMEOUT_ENV} must be seconds, not {lock_timeout!r}"
+                                   ) from None
+        self._pool = _Pool(self.conninfo)
+        self._local = threading.local()
+        self._ready = False
+        self._cols: dict[str, dict[str, str]] = {}
+        # one advisory lock per schema (and database): the store's write lock
+        import zlib
+        self._lock_key = zlib.crc32(f"bienmoc:{self.schema}".encode())
+
+    def __repr__(self) -> str:
+        return f"PostGISStore({self.schema!r})"
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # -- connections -------------------------------------------------------------------------
+    def _tx(self):
+        return getattr(self._local, "tx", None)
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator:
+        tx = self._tx()
+        if tx is not None:
+            yield tx.con
+            return
+        psycopg = _psycopg()
+        with self._pool.connection() as con:
+            try:
+                yield con
+            except psycopg.Error as e:
+                raise StorageError(f"cannot read the PostgreSQL store: {e}") from e
+
+    def _t(self, layer: str) -> str:
+        return q(self.schema, layer)
+
+    def columns(self, con, layer: str) -> dict[str, str]:
+        """{column: type} of a table in order ({} when absent), cached (schema changes only
+        come from migrations and first writes of other layers, which clear the cache)."""
+        got = self._cols.get(layer)
+        if got:
+            return got
+        rows = con.execute(
+            "SELECT column_name, CASE WHEN data_type = 'USER-DEFINED' THEN udt_name ELSE "
+            "data_type END FROM information_schema.columns WHERE table_schema = %s AND "
+            "table_name = %s ORDER BY ordinal_position", (self.schema, layer)).fetchall()
+        got = {r[0]: r[1] for r in rows}
+        if got:
+            self._cols[layer] = got
+        return got
+
+    # -- schema --------------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Create or bring the schema up to date; the names of the steps applied."""
+        psycopg = _psycopg()
+        with self._pool.connection() as con:
+            try:
+                done = ps.migrate(con, self.schema)
+            except psycopg.errors.InsufficientPrivilege as e:
+                raise StorageError(f"schema {self.schema} needs migrating and this role may not "
+                                   f"do it ({e.diag.message_primary}); run 'bienmoc store "
+                                   "migrate' as the schema's owner") from None
+            except psycopg.Error as e:
+                raise StorageError(f"cannot migrate schema {self.schema}: {e}") from e
+        self._pool.close()  # connections made before PostGIS existed lack the geometry type
+        self._cols.clear()
+        self._ready = True
+        return done
+
+    def grant_app_role(self, role: str) -> None:
+        """Give the application role its rights (:func:`pgschema.grant_app_role`)."""
+        with self._pool.connection() as con:
+            ps.grant_app_role(con, self.schema, role)
+
+    def pending(self) -> list[str]:
+        with self._reader() as con:
+            if not con.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                               (self.schema,)).fetchone():
+                return ["0001_base"]
+            return [name for name, _ in ps.plan(con, self.schema)]
+
+    def check(self) -> list[str]:
+        """Problems of the schema (empty list: up to date and healthy)."""
+        with self._reader() as con:
+            return ps.check(con, self.schema)
+
+    def _ensure_ready(self) -> None:
+        if not self._ready:
+            if self.pending():
+                self.migrate()
+            self._ready = True
+
+    # -- reading ---------------------------------------------------------------------------
+    def _exists(self, con) -> bool:
+        return con.execute("SELECT to_regclass(%s) IS NOT NULL",
+                           (q(self.schema, "bienmoc_layers"),)).fetchone()[0]
+
+    def layers(self) -> list[str]:
+        with self._reader() as con:
+            if not self._exists(con):
+                return []
+            return [r[0] for r in con.execute(
+                f"SELECT layer FROM {self._t('bienmoc_layers')} WHERE present ORDER BY ord")]
+
+    def read(self, layer: str, *, bbox=None) -> gpd.GeoDataFrame:
+        where, params = "", ()
+        if bbox is not None:
+            x0, y0, x1, y1 = map(float, bbox)
+            where = ("WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND "
+                     "ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))")
+            params = (x0, y0, x1, y1) * 2
+        df, _ = self._select(layer, where, params)
+        return df
+
+    def read_rows(self, layer: str, *, after_fid: int = 0, fids=None
+                  ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+        """Rows whose fid is above ``after_fid`` (or the rows ``fids``) in fid order, and
+        their fids (the incremental refresh of the API's indexes)."""
+        if fids is not None:
+            return self._select(layer, "WHERE fid = ANY(%s)",
+                                ([int(f) for f in np.asarray(fids, dtype=np.int64)],))
+        return self._select(layer, "WHERE fid > %s", (int(after_fid),))
+
+    def query_items(self, layer: str, **kw):
+        """An items page filtered and paged in SQL (:func:`pgquery.query_items`)."""
+        from bienmoc.storage.pgquery import query_items
+
+        return query_items(self, layer, **kw)
+
+    def get_item(self, layer: str, key_field: str, value: str):
+        from bienmoc.storage.pgquery import get_item
+
+        return get_item(self, layer, key_field, value)
+
+    def layer_facts(self, layer: str):
+        from bienmoc.storage.pgquery import layer_facts
+
+        return layer_facts(self, layer)
+
+    def _select(self, layer: str, where: str, params: tuple, *, limit: int | None = None,
+                offset: int = 0):
+        with self._reader() as con:
+            cols = self.columns(con, layer) if self._exists(con) else {}
+            if not cols:
+                if layer in LAYERS:
+                    return empty_layer(layer), np.empty(0, dtype=np.int64)
+                raise NotFound(f"store {self.schema} has no layer {layer!r}")
+            names = [c for c in cols if c not in ("fid", "geom", IDEMPOTENCY)]
+            geo = "geom" in cols
+            sel = ", ".join(["fid", *map(q, names), *(["ST_AsBinary(geom)"] if geo else [])])
+            page = ""
+            if limit is not None:
+                page, params = " LIMIT %s OFFSET %s", (*params, int(limit), int(offset))
+            rows = con.execute(f"SELECT {sel} FROM {self._t(layer)} {where} ORDER BY fid{page}",
+                               params).fetchall()
+        return _frame(layer, rows, names, cols, geo)
+
+    def layer_state(self, layer: str) -> tuple | None:
+        """``(generation, rows, max fid, last change)``: appends raise rows and max fid
+        together, a replace bumps the generation, any write moves the last change."""
+        with self._reader() as con:
+            if not self._exists(con):
+                return None
+            row = con.execute(f"SELECT generation, last_change, present FROM "
+                              f"{self._t('bienmoc_layers')} WHERE layer = %s",
+                              (layer,)).fetchone()
+            if row is None or not row[2]:
+                return None
+            n, top = con.execute(f"SELECT count(*), max(fid) FROM {self._t(layer)}").fetchone()
+            return (int(row[0]), int(n), int(top or 0), row[1])
+
+    def version(self) -> str:
+        with self._reader() as con:
+            if not self._exists(con):
+                return "empty"
+            row = con.execute(f"SELECT value FROM {self._t('bienmoc_meta')} WHERE key = "
+                              "'writes'").fetchone()
+        return f"pg-{row[0] if row else 0}"
+
+    # -- writing ---------------------------------------------------------------------------
+    def write(self, layer: str, data: gpd.GeoDataFrame, *, mode: WriteMode = "replace") -> None:
+        self.write_many({layer: data}, mode=mode)
+
+    def write_many(self, layers: Mapping[str, gpd.GeoDataFrame], *,
+                   mode: WriteMode = "replace") -> None:
+        if mode not in ("replace", "append"):
+            raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
+        with self.transaction() as tx:
+            for name, data in layers.items():
+                (tx.replace if mode == "replace" else tx.append)(name, data)
+
+    def update_fields(self, layer: str, record_id: str, values: Mapping[str, object], *,
+                      log_layer: str, note: str | None = None, changed_at=None):
+        with self.transaction() as tx:
+            return tx.update_fields(layer, record_id, values, log_layer=log_layer, note=note,
+                                    changed_at=changed_at)
+
+    @contextlib.contextmanager
+    def transaction(self, *, timeout: float | None = None, **_ignored
+                    ) -> Iterator["_Transaction"]:
+        """One database transaction holding the store's advisory write lock (module text)."""
+        outer = self._tx()
+        if outer is not None:
+            with outer.savepoint():
+                yield outer
+            return
+        psycopg = _psycopg()
+        self._ensure_ready()
+        wait = self.lock_timeout if timeout is None else float(timeout)
+        with self._pool.connection() as con:
+            try:
+                with con.transaction():
+                    con.execute(f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}")
+                    try:
+                        con.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                    except psycopg.errors.LockNotAvailable:
+                        raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
+                                        retry_after=1.0) from None
+                    tx = _Transaction(self, con)
+                    self._local.tx = tx
+                    try:
+                        yield tx
+                    finally:
+                        self._local.tx = None
+            except psycopg.errors.LockNotAvailable:
+                raise StoreBusy(f"rows of the store stayed locked past {wait:g} s",
+                                retry_after=1.0) from None
+            except psycopg.Error as e:
+                raise StorageError(f"cannot write to the PostgreSQL store: {e}") from e
+
+
+class _Transaction:
+    """One write transaction of a :class:`PostGISStore` (see :class:`Transaction`)."""
+
+    def __init__(self, store: PostGISStore, con):
+        self.store, self.con = store, con
+
+    def read(self, layer: str) -> gpd.GeoDataFrame:
+        return self.store.read(layer)  # this thread's transaction: sees its own writes
+
+    def _columns(self, layer: str, data=None) -> dict[str, str]:
+        s = self.store
+        cols = s.columns(self.con, layer)
+        if cols:
+            return cols
+        if layer in SCHEMAS or layer == ps.LOG_LAYER:
+            raise StorageError(f"layer {layer!r} is missing from schema {s.schema} (run: "
+                               "bienmoc store migrate)")
+        # a layer outside the schema: created from the frame's dtypes on first write
+        gname = getattr(data, "_geometry_column_name", None)
+        geo = isinstance(data, gpd.GeoDataFrame) and gname in data.columns
+        defs = []
+        for c in (data.columns if data is not None else []):
+            if geo and c == gname:
+                continue
+            dt = str(data[c].dtype)
+            defs.append((str(c), "timestamp" if dt.startswith("datetime64") else "boolean"
+                         if dt in ("bool", "boolean") else "bigint" if dt.lower().startswith(
+                             "int") else "double precision" if dt.startswith("float")
+                         else "text"))
+        for sql in ps.create_table_sql(s.schema, layer, defs, geo, False):
+            self.con.execute(sql)
+        s._cols.pop(layer, None)
+        return s.columns(self.con, layer)
+
+    def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
+        if not len(data):
+            return []
+        cols = self._columns(layer, data)
+        ids: list | None = None
+        if "id" in data.columns:
+            ids = [None if _missing(v) else str(v) for v in data["id"]]
+            given = [v for v in ids if v is not None]
+            seen: set = set()
+            dup = [v for v in given if v in seen or seen.add(v)]
+            if given:
+                dup += self._taken(layer, sorted(set(given)))
+            if dup:
+                raise DuplicateKey(layer, dup)
+            missing = [i for i, v in enumerate(ids) if v is None]
+            if missing and layer in SCHEMAS:
+                schema = SCHEMAS[layer]
+                if schema.id_prefix and layer != "markers":
+                    new = self._next_numbers(layer, schema.id_prefix, len(missing))
+                else:
+                    from bienmoc.model.schema import _new_ids
+                    mask = pd.Series([v is None for v in ids], index=data.index)
+                    new = _new_ids(schema, data, mask, None)
+                for i, v in zip(missing, new):
+                    ids[i] = v
+        self._insert(layer, data, cols, ids)
+        return ids or []
+
+    def _taken(self, layer: str, ids: list[str]) -> list[str]:
+        """Which of ``ids`` the layer holds. The ids travel as one string split in SQL:
+        psycopg dumps a Python list of 100k strings far slower than one string (ids cannot
+        hold the separator: validation refuses control characters)."""
+        return [r[0] for r in self.con.execute(
+            f"SELECT id FROM {self.store._t(layer)} WHERE id = ANY(string_to_array(%s, "
+            "chr(31)))", ("\x1f".join(ids),))]
+
+    def _next_numbers(self, layer: str, prefix: str, n: int) -> list[str]:
+        seqs = self.store._t("bienmoc_sequences")
+        row = self.con.execute(f"SELECT last FROM {seqs} WHERE layer = %s", (layer,)).fetchone()
+        if row is None:
+            last = self.con.execute(
+                f"SELECT coalesce(max(substring(id FROM %s)::bigint), 0) FROM "
+                f"{self.store._t(layer)} WHERE id ~ %s",
+                (f"^{prefix}-(\\d+)$", f"^{prefix}-\\d+$")).fetchone()[0]
+        else:
+            last = int(row[0])
+        out: list[str] = []
+        while len(out) < n:  # skip ids another editor stored (checked in one query per batch)
+            cands = [f"{prefix}-{last + k + 1:06d}" for k in range(n - len(out))]
+            last += len(cands)
+            taken = set(self._taken(layer, cands))
+            out += [c for c in cands if c not in taken]
+        self.con.execute(f"INSERT INTO {seqs} VALUES (%s, %s) ON CONFLICT (layer) DO UPDATE "
+                         "SET last = excluded.last", (layer, last))
+        return out
+
+    def _insert(self, layer: str, data, cols: dict[str, str], ids: list | None = None) -> None:
+        gname = getattr(data, "_geometry_column_name", None)
+        geo = isinstance(data, gpd.GeoDataFrame) and gname in data.columns
+        names = []
+        for c in data.columns:
+            if geo and c == gname:
+                continue
+            if c not in cols or c in ("fid", "geom"):
+                raise StorageError(f"layer {layer!r} has no field {c!r}")
+            names.append(str(c))
+        lists = [_column_values(data[c], cols[c]) for c in names]
+        if ids is not None and "id" in names:
+            lists[names.index("id")] = list(ids)
+        if geo and "geom" in cols:
+            names.append("geom")
+            lists.append(_geometries(data[gname].values))
+        rows = list(zip(*lists)) if lists else [()] * len(data)
+        t = self.store._t(layer)
+        psycopg = _psycopg()
+        try:
+            with self.con.transaction():  # a savepoint: a failed insert is undone alone
+                if not names:
+                    for _ in rows:
+                        self.con.execute(f"INSERT INTO {t} DEFAULT VALUES")
+                elif len(rows) > COPY_ROWS:
+                    with self.con.cursor() as cur, cur.copy(
+                            f"COPY {t} ({', '.join(map(q, names))}) FROM STDIN "
+                            "(FORMAT BINARY)") as cp:
+                        cp.set_types([_COPY_TYPES.get(cols[c], "text") if c != "geom"
+                                      else "geometry" for c in names])
+                        for r in rows:
+                            cp.write_row(r)
+                else:
+                    marks = ", ".join("%b" if c == "geom" else "%s" for c in names)
+                    with self.con.cursor() as cur:
+                        cur.executemany(f"INSERT INTO {t} ({', '.join(map(q, names))}) "
+                                        f"VALUES ({marks})", rows)
+        except psycopg.errors.UniqueViolation as e:
+            if IDEMPOTENCY in str(e) or "_idem" in str(e):
+                raise DuplicateKey(layer, [str(k) for k in data[IDEMPOTENCY].dropna()]
+                                   ) from None
+            raise DuplicateKey(layer, [str(v) for v in (ids or data.get("id", []))]) from None
+        except psycopg.errors.CheckViolation as e:
+            raise StorageError(f"layer {layer!r}: a value is not allowed ({e.diag.message_primary}"
+                               ")") from None
+
+    def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
+        cols = self._columns(layer, data)
+        if len(data) and "id" in data.columns:
+            given = [str(v) for v in data["id"] if not _missing(v)]
+            seen: set = set()
+            dup = [v for v in given if v in seen or seen.add(v)]
+            if dup:
+                raise DuplicateKey(layer, dup)
+        self.con.execute(f"DELETE FROM {self.store._t(layer)}")
+        if len(data):
+            self._insert(layer, data, cols)
+
+    def update_fields(self, layer, record_id, values, *, log_layer, note=None,
+                      changed_at=None) -> dict[str, tuple]:
+        cols = self._columns(layer)
+        bad = [f for f in values if f not in cols or f in ("fid", "geom", "id", IDEMPOTENCY)]
+        if bad:
+            raise StorageError(f"layer {layer!r} has no updatable field(s) {bad}")
+        fields = list(values)
+        t = self.store._t(layer)
+        row = self.con.execute(f"SELECT fid, {', '.join(map(q, fields))} FROM {t} "
+                               "WHERE id = %s FOR UPDATE", (record_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no record {record_id!r} in layer {layer!r}")
+        fid, old = row[0], dict(zip(fields, row[1:]))
+        new = {f: _converter(cols[f])(values[f]) for f in fields}
+        changes = {f: (_text(old[f]), values[f]) for f in fields if old[f] != new[f]}
+        if changes:
+            log = pd.DataFrame({c: pd.Series([], dtype=object) for c in ps.LOG_COLUMNS})
+            self._columns(log_layer, log)
+            when = (changed_at or _dt.datetime.now(_dt.timezone.utc)).astimezone(
+                _dt.timezone.utc)
+            text = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+            sets = ", ".join(f"{q(f)} = %s" for f in changes)
+            self.con.execute(f"UPDATE {t} SET {sets} WHERE fid = %s",
+                             [*(new[f] for f in changes), fid])
+            with self.con.cursor() as cur:
+                cur.executemany(
+                    f"INSERT INTO {self.store._t(log_layer)} (record_id, field, old_value, "
+                    "new_value, changed_at, note) VALUES (%s, %s, %s, %s, %s, %s)",
+                    [(record_id, f, o, _text(n), text, note) for f, (o, n) in changes.items()])
+        return changes
+
+    def lookup(self, layer: str, field: str, value) -> list[str]:
+        cols = self.store.columns(self.con, layer)
+        if field not in cols or "id" not in cols:
+            return []
+        v = _converter(cols[field])(value)
+        return [str(r[0]) for r in self.con.execute(
+            f"SELECT id FROM {self.store._t(layer)} WHERE {q(field)} = %s ORDER BY fid", (v,))]
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator["_Transaction"]:
+        """Undo only what the block wrote when it raises (the transaction goes on)."""
+        with self.con.transaction():
+            yield self
