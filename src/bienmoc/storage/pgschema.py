@@ -37,7 +37,10 @@ __all__ = ["HISTORY", "LOG_COLUMNS", "plan", "migrate", "check", "grant_app_role
 
 #: Field types -> PostgreSQL column types
 PG_TYPES = {"text": "text", "int": "bigint", "float": "double precision", "bool": "boolean",
-            "date": "date"}
+            "date": "date",
+            # ISO 8601 text keeping its UTC offset, as in the GeoPackage (timestamptz would
+            # normalise it to UTC and lose the offset the patrol's device recorded)
+            "datetime": "text"}
 #: The change log of updated records (see :data:`bienmoc.records.INCIDENT_LOG`).
 LOG_LAYER = "incident_changes"
 LOG_COLUMNS = ("record_id", "field", "old_value", "new_value", "changed_at", "note")
