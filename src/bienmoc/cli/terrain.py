@@ -28,8 +28,6 @@ MSG.update({
     "would_fill": ("sẽ điền độ cao cho {n} mốc (chạy thử, chưa ghi); {s} mốc không có dữ liệu "
                    "DEM", "would fill the elevation of {n} marker(s) (dry run, nothing "
                    "written); {s} marker(s) have no DEM data"),
-    "need_plots": ("--format png cần matplotlib: pip install 'bienmoc[plots]'",
-                   "--format png needs matplotlib: pip install 'bienmoc[plots]'"),
     "km_range": ("khoảng --from-km {a} --to-km {b} không nằm trên tuyến {border} (dài {km:.3f} km)",
                  "--from-km {a} --to-km {b} is not on the {border} line ({km:.3f} km long)"),
 })
@@ -173,12 +171,7 @@ def profile(ctx, border, from_km, to_km, dem_path, step, fmt, output, slope, met
         except InvalidData as e:
             raise UserError("_raw", text=str(e)) from None
     if fmt == "png":
-        from bienmoc.terrain.plot import profile_png
-
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UserError("need_plots") from None
+        from bienmoc.terrain.plot import profile_png  # matplotlib: a core dependency
 
         data = profile_png(rows, marks, border=border, lang=ctx.obj["lang"])
         if output:
