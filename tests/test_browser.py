@@ -133,7 +133,7 @@ def test_progress_map_in_chromium(browser, server, artifacts):
     assert stats["markers"] == 8 and stats["works"] == 2 and stats["stalled"] == 1
     assert stats["overdue"] == 1 and stats["never_inspected"] == 3
     text = v.page.evaluate(OPEN_ALL_POPUPS, "progress")
-    assert "Số hiệu: 102(1)" in text and "Kè bảo vệ mốc 101" in text
+    assert "Số hiệu mốc: 102(1)" in text and "Kè bảo vệ mốc 101" in text
     assert XSS[1] in text                       # shown as text (work title, province)
     assert "chậm tiến độ" in text and "quá hạn" in text and "10/01/2020" in text
     # a real click on a canvas marker opens its popup
@@ -148,7 +148,7 @@ def test_progress_map_in_chromium(browser, server, artifacts):
         return [r.left + p.x, r.top + p.y]; }""")
     v.page.mouse.click(*xy)
     v.page.wait_for_selector(".leaflet-popup-content .bm-popup", timeout=5000)
-    assert "Số hiệu: 103" in v.page.inner_text(".leaflet-popup-content")
+    assert "Số hiệu mốc: 103" in v.page.inner_text(".leaflet-popup-content")
     v.page.screenshot(path=str(artifacts / "map-progress.png"))
     v.assert_clean()
 
