@@ -8,6 +8,8 @@ What counts as "text of the other language":
   (schema field labels, :data:`bienmoc.model.labels.DERIVED`, :data:`~bienmoc.model.labels.VALUES`,
   enum labels) as a whole phrase, Python's ``True``/``False``/``NaN``/``None``/``NaT``, and in
   ``--help`` any English help text of the command or its options, or click's own English;
+* in either: an identifier shown as it is (``days_idle``, ``bin_start_km``: a column without
+  its label), outside quotes, file names, rule and layer names;
 * in English output: any word with Vietnamese letters (diacritics or đ) that is not a word of
   the data in the store (province names, descriptions - proper names and data values stay as
   they are) - and in ``--help`` any Vietnamese letter at all.
@@ -121,13 +123,16 @@ def english_in(text: str) -> list[str]:
     return found + PY_WORDS.findall(text)
 
 
-RAW_NAMES = sorted({n for n in DERIVED if "_" in n}
-                   | {f.name for sch in SCHEMAS.values() for f in sch.fields if "_" in f.name})
+SNAKE = re.compile(r"(?<![\w'./-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w'./-])")
 
 
 def raw_names_in(text: str) -> list[str]:
-    """Column names shown as they are (snake_case), outside quotes: an unlabelled header."""
-    return [n for n in RAW_NAMES if re.search(rf"(?<![\w'-]){re.escape(n)}(?![\w'-])", text)]
+    """Identifiers shown as they are (snake_case: a column or code without its label),
+    outside quotes and file names; rule names (``--allow far``) and layer names (``export
+    work_progress``) are what users type."""
+    from bienmoc.records.rules import RULE_NAMES
+
+    return sorted(set(SNAKE.findall(text)) - set(RULE_NAMES) - set(SCHEMAS))
 
 
 def vietnamese_in(text: str, data_words: set[str]) -> list[str]:

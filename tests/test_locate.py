@@ -155,7 +155,8 @@ def test_qa_finds_each_planted_problem():
     assert ("wrong_province", "5/3") in got
     assert {m for c, m in got if c == "out_of_order"} in ({"7"}, {"8"})
     off = qa[(qa["check"] == "off_line")].iloc[0]
-    assert off["value"] == pytest.approx(12, abs=0.01) and "12.0 m" in off["message_vi"]
+    assert off["value"] == pytest.approx(12, abs=0.01) and "12,0 m" in off["message_vi"]
+    assert "12.0 m" in off["message_en"]  # each language writes its own decimal mark
     assert set(qa.loc[qa["check"] == "gap", "severity"]) == {"warning"}
 
 

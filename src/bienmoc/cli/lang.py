@@ -47,10 +47,12 @@ HELP: dict[str, tuple[str, str | None]] = {
     "--border": ("Chỉ tuyến biên giới này: CN (Trung Quốc), LA (Lào), KH (Campuchia).",
                  "Only this border: CN (China), LA (Laos), KH (Cambodia)."),
     "--province": ("Chỉ tỉnh này.", "Only this province."),
-    "--format": ("Định dạng kết quả: table (bảng), json, csv (dữ liệu cho chương trình: tên "
-                 "trường, mã, ngày ISO), xlsx (bảng tính), geojson.",
-                 "Output format: table, json, csv (data for scripts: field names, codes, ISO "
-                 "dates), xlsx (spreadsheet), geojson."),
+    "--format": ("Định dạng kết quả: table = bảng để đọc; json, csv = dữ liệu cho chương trình "
+                 "(tên trường, mã, ngày ISO, không đổi theo ngôn ngữ); xlsx = bảng tính (cần "
+                 "--output).",
+                 "Output format: table = a table to read; json, csv = data for scripts (field "
+                 "names, codes, ISO dates, whatever the language); xlsx = a spreadsheet (needs "
+                 "--output)."),
     "--output": ("Tệp kết quả (mặc định: in ra màn hình; bắt buộc với xlsx).",
                  "Output file (default: standard output; required for xlsx)."),
     "--crs": ("Hệ tọa độ của FILE khi tệp không khai báo, ví dụ EPSG:3405 (VN-2000 / UTM 48N).",

@@ -22,7 +22,8 @@ Everything a command shows follows ``--lang`` / ``$BIENMOC_LANG`` (Vietnamese by
 2. **Messages.** ``MSG.update({"key": ("vi ...", "en ...")})`` and ``raise UserError("key",
    ...)`` or ``click.echo(_t(ctx, "key", ...))``; library errors (English) are rendered in
    Vietnamese by :func:`bienmoc.messages.to_vi` - add a pattern there for a new message.
-3. **Tables.** Call ``_emit_table(df, fmt, output, layer="markers")`` with the raw frame
+3. **Tables.** Call ``_emit_table(df, fmt, output, layer="markers")`` (:mod:`bienmoc.cli.tables`,
+   also importable from here) with the raw frame
    (field names, enum codes, numbers, dates, booleans): headers come from the schema labels of
    ``layer`` or from :data:`bienmoc.model.labels.DERIVED` (add your computed columns there),
    enum codes become labels, numbers ``3.785,7`` / ``3,785.7``, dates ``dd/mm/yyyy`` /
