@@ -441,13 +441,25 @@ class _Group(click.Group):
               help=f"Store to use (default: ${STORE_ENV}, else the per-user demo store).")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default=None,
               help="Language of reports and messages (default: $BIENMOC_LANG or vi).")
+@click.option("--user", "user", default=None, metavar="NAME",
+              help="Name the store's logs give your writes (default: $BIENMOC_USER, else "
+              "your login name).")
 @click.version_option(package_name="bienmoc")
 @click.pass_context
-def main(ctx: click.Context, store_uri: str | None, lang: str | None) -> None:
+def main(ctx: click.Context, store_uri: str | None, lang: str | None,
+         user: str | None = None) -> None:
     """bienmoc - quản lý đường biên giới, cột mốc, cửa khẩu, công trình và vụ việc."""
     ctx.ensure_object(dict)
     ctx.obj["store_uri"] = store_uri
     ctx.obj["lang"] = lang or os.environ.get("BIENMOC_LANG", "vi")
+    ctx.obj["user"] = user
+
+
+def _user(ctx: click.Context) -> str:
+    """Who a command's writes are attributed to (``--user``, $BIENMOC_USER, the login name)."""
+    from bienmoc.records.attribution import cli_user
+
+    return cli_user((ctx.find_root().obj or {}).get("user"))
 
 
 # -- shared helpers: options, tables, documents ----------------------------------------
@@ -592,3 +604,6 @@ main.add_command(_report.report)
 from bienmoc.cli import patrols as _patrols  # noqa: E402
 
 main.add_command(_patrols.coverage)
+from bienmoc.cli import users as _users  # noqa: E402
+
+main.add_command(_users.users)
