@@ -238,3 +238,19 @@ def test_concurrent_posts_of_several_users_are_each_attributed_to_their_own(stor
     log = {x["record_id"]: x["user"] for x in _table(store, "write_log")}
     assert {i: log[i] for _, _, i in done} == {i: n for n, _, i in done}
     assert len({i for _, _, i in done}) == len(jobs)
+
+
+def test_filled_elevations_name_their_user(store):
+    from bienmoc.records import recording
+
+    markers = store.read("markers")
+    empty = markers.loc[markers["elevation_m"].isna(), "id"].tolist()
+    assert empty, "the fixture has markers without elevation"
+    filled = recording.fill_marker_elevations(store, {empty[0]: 812.5}, note="DEM t.tif",
+                                              user="dem-bot")
+    assert list(filled["id"]) == [empty[0]]
+    rows = _table(store, "marker_changes")
+    assert [(r["record_id"], r["new_value"], r["changed_by"]) for r in rows] == [
+        (empty[0], "812.5", "dem-bot")]
+    assert [(x["layer"], x["record_id"], x["action"], x["user"])
+            for x in _table(store, "write_log")] == [("markers", empty[0], "update", "dem-bot")]

@@ -355,7 +355,7 @@ MARKER_LOG = "marker_changes"
 
 
 def fill_marker_elevations(store, elevations: Mapping[str, float], *,
-                           note: str | None = None) -> pd.DataFrame:
+                           note: str | None = None, user: str | None = None) -> pd.DataFrame:
     """Set ``elevation_m`` of the markers whose id is a key of ``elevations`` and that have
     none recorded; a recorded elevation is never overwritten, a NaN value is skipped. The new
     values pass the markers schema (its elevation range) before anything is written, all in
@@ -379,6 +379,8 @@ def fill_marker_elevations(store, elevations: Mapping[str, float], *,
                  borders=set(boundary["border"]) or None)
         for rid, v in zip(rec["id"], rec["elevation_m"]):
             tx.update_fields("markers", str(rid), {"elevation_m": float(v)},
-                             log_layer=MARKER_LOG, note=note)
+                             log_layer=MARKER_LOG, note=note,
+                             **({"user": user} if user is not None else {}))
+        log_writes(tx, "markers", [str(r) for r in rec["id"]], "update", user)
         mark_updated(tx, "markers")
     return pd.DataFrame(rec[cols]).reset_index(drop=True)
