@@ -254,3 +254,17 @@ def test_filled_elevations_name_their_user(store):
         (empty[0], "812.5", "dem-bot")]
     assert [(x["layer"], x["record_id"], x["action"], x["user"])
             for x in _table(store, "write_log")] == [("markers", empty[0], "update", "dem-bot")]
+
+
+def test_cli_user_errors_are_vietnamese_by_default(store, monkeypatch):
+    monkeypatch.delenv("BIENMOC_LANG", raising=False)
+    run = CliRunner()
+    base = ["--store", str(store.path)]
+    assert run.invoke(main, base + ["users", "add", "lan", "--role", "editor"]).exit_code == 0
+    again = run.invoke(main, base + ["users", "add", "lan", "--role", "editor"])
+    assert again.exit_code == 1 and "người dùng: trường 'name': người dùng 'lan' đã có" in \
+        again.output
+    en = run.invoke(main, base + ["--lang", "en", "users", "add", "lan", "--role", "editor"])
+    assert en.exit_code == 1 and "user 'lan' exists already" in en.output
+    missing = run.invoke(main, base + ["users", "disable", "bob"])
+    assert missing.exit_code == 1 and "không có người dùng 'bob'" in missing.output

@@ -10,8 +10,10 @@ import json
 import click
 import pandas as pd
 
-from bienmoc.cli.main import MSG, _emit_table, _store, _t
+from bienmoc.cli.main import _WHAT_VI, MSG, _emit_table, _store, _t
 from bienmoc.users import ROLES
+
+_WHAT_VI["user"] = "người dùng"
 
 MSG.update({
     "user_added": ("Đã tạo người dùng '{name}' (vai trò {role}). Mã truy cập (token) chỉ hiện "
