@@ -441,9 +441,8 @@ class _Group(click.Group):
               help=f"Store to use (default: ${STORE_ENV}, else the per-user demo store).")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default=None,
               help="Language of reports and messages (default: $BIENMOC_LANG or vi).")
-@click.option("--user", "user", default=None, metavar="NAME",
-              help="Name the store's logs give your writes (default: $BIENMOC_USER, else "
-              "your login name).")
+@click.option("--user", default=None, metavar="NAME", help="Name your writes carry in the "
+              "store's logs (default: $BIENMOC_USER, else your login name).")
 @click.version_option(package_name="bienmoc")
 @click.pass_context
 def main(ctx: click.Context, store_uri: str | None, lang: str | None,
@@ -457,8 +456,7 @@ def main(ctx: click.Context, store_uri: str | None, lang: str | None,
 
 def _user(ctx: click.Context) -> str:
     """Who a command's writes are attributed to (``--user``, $BIENMOC_USER, the login name)."""
-    from bienmoc.records.attribution import cli_user
-
+    from bienmoc.records.attribution import cli_user  # lazily: keeps `--help` fast
     return cli_user((ctx.find_root().obj or {}).get("user"))
 
 
@@ -605,5 +603,4 @@ from bienmoc.cli import patrols as _patrols  # noqa: E402
 
 main.add_command(_patrols.coverage)
 from bienmoc.cli import users as _users  # noqa: E402
-
 main.add_command(_users.users)
