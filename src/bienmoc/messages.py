@@ -291,6 +291,14 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"Got unexpected extra arguments? \((.+)\)", r"thừa đối số (\1)"),
     (r"File (.+?) does not exist\.", r"không có tệp \1."),
     (r"File (.+?) is a directory\.", r"\1 là thư mục, không phải tệp."),
+    # bienmoc.users
+    (r"user (.+?) exists already", r"người dùng \1 đã có"),
+    (r"no user (.+)", r"không có người dùng \1"),
+    (r"unknown role (.+?); roles: (.+)", r"không có vai trò \1; các vai trò: \2"),
+    (r"user name (.+?): 1-64 letters, digits or \. _ @ -",
+     r"tên người dùng \1: 1-64 chữ cái, chữ số hoặc . _ @ -"),
+    (r"'api' is reserved for the server's BIENMOC_API_TOKEN",
+     r"tên 'api' dành cho BIENMOC_API_TOKEN của máy chủ"),
 ]
 _COMPILED = [(re.compile(rf"^{pat}$", re.DOTALL), rep) for pat, rep in _CATALOGUE]
 

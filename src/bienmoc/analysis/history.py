@@ -101,11 +101,14 @@ def record_history(source, layer: str, record_id: str) -> pd.DataFrame:
             f = schema.field(c.field) if c.field in schema.columns else None
             name_vi, name_en = (f.vi, f.en) if f is not None else (c.field, c.field)
             note = f" ({c.note})" if isinstance(c.note, str) and c.note else ""
+            who = getattr(c, "changed_by", None)  # logs older than attribution lack it
+            by_vi, by_en = ((f" — bởi {who}", f" — by {who}") if isinstance(who, str) and who
+                            else ("", ""))
             rows.append((c.changed_at, "change", record_id,
                          f"{name_vi}: {_value(f, c.old_value, 'vi')} → "
-                         f"{_value(f, c.new_value, 'vi')}{note}",
+                         f"{_value(f, c.new_value, 'vi')}{note}{by_vi}",
                          f"{name_en}: {_value(f, c.old_value, 'en')} → "
-                         f"{_value(f, c.new_value, 'en')}{note}"))
+                         f"{_value(f, c.new_value, 'en')}{note}{by_en}"))
         return _frame(rows)
     if layer == "gates":
         g = _one(source, "gates", record_id)

@@ -19,7 +19,6 @@ module's route class guards them (token, body size, media type) before a body is
 from __future__ import annotations
 
 import datetime as _dt
-import hmac
 import inspect
 from typing import Literal, Optional
 from urllib.parse import urlencode
@@ -29,6 +28,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -106,25 +106,52 @@ class _TooLarge(HTTPException):
         super().__init__(413, f"request body larger than {limit} bytes")
 
 
-def _auth_error(token: str | None, request: Request) -> JSONResponse | None:
-    if not token:
-        return JSONResponse({"detail": "writes are disabled: set BIENMOC_API_TOKEN to a secret "
-                             "token when starting the server, then send it as "
+#: The least role each write method needs (:data:`bienmoc.users.ROLES`): a field reporter adds
+#: incidents and inspections, an editor also changes them.
+ROLE_FOR_METHOD = {"POST": "reporter", "PATCH": "editor", "PUT": "editor", "DELETE": "admin"}
+
+_WHAT_ROLE_DOES = {"POST": "add records", "PATCH": "change records", "PUT": "change records",
+                   "DELETE": "delete records"}
+
+
+def _auth_error(token: str | None, request: Request, store=None, methods=frozenset()
+                ) -> JSONResponse | None:
+    """None when the request's bearer token belongs to an enabled user whose role allows the
+    route's method (the user is then ``request.state.user``); else the 401/403 answer.
+
+    Tokens are looked up among the store's users (:func:`bienmoc.users.authenticate`); the
+    server's shared ``BIENMOC_API_TOKEN`` (``token``), when set, is the admin "api"."""
+    from bienmoc.users import authenticate, has_users
+
+    if not token and (store is None or not has_users(store)):
+        return JSONResponse({"detail": "writes are disabled: create users with 'bienmoc users "
+                             "add NAME --role reporter|editor|admin' (or set BIENMOC_API_TOKEN "
+                             "when starting the server), then send a token as "
                              "'Authorization: Bearer <token>'"}, 403)
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
     if not header or scheme.lower() != "bearer" or not given.strip():
         return JSONResponse({"detail": "missing bearer token: send 'Authorization: Bearer "
                              "<token>'"}, 401, headers={"WWW-Authenticate": "Bearer"})
-    if not hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8")):
-        return JSONResponse({"detail": "invalid bearer token"}, 401, headers={
+    user = authenticate(store, given.strip(), legacy_token=token)
+    if user is None:
+        return JSONResponse({"detail": "invalid bearer token: unknown, or its user is "
+                             "disabled"}, 401, headers={
             "WWW-Authenticate": 'Bearer error="invalid_token"'})
+    method = next((m for m in ("DELETE", "PUT", "PATCH", "POST") if m in methods), "POST")
+    needed = ROLE_FOR_METHOD[method]
+    if not user.can(needed):
+        return JSONResponse({"detail": f"user {user.name!r} has role {user.role!r}; to "
+                             f"{_WHAT_ROLE_DOES[method]} here ({method}) the role "
+                             f"{needed!r} or higher is needed",
+                             "role": user.role, "required_role": needed}, 403)
+    request.state.user = user
     return None
 
 
-def _route_class(settings: Settings) -> type[APIRoute]:
-    """Routes that turn validation errors into OGC/field errors and guard writes (token, body
-    size, media type) before the body is read."""
+def _route_class(settings: Settings, store=None) -> type[APIRoute]:
+    """Routes that turn validation errors into OGC/field errors and guard writes (token and
+    role, body size, media type) before the body is read."""
     token = settings.api_token or None
     limit = int(settings.max_body_bytes)
 
@@ -144,7 +171,9 @@ def _route_class(settings: Settings) -> type[APIRoute]:
 
             async def route(request: Request) -> Response:
                 if write:
-                    denied = _auth_error(token, request)
+                    # the users table is read at most once per store version (cached)
+                    denied = await run_in_threadpool(_auth_error, token, request, store,
+                                                     self.methods)
                     if denied is not None:
                         return denied
                     length = request.headers.get("content-length")
@@ -240,7 +269,7 @@ def landing_page(request: Request, settings: Settings | None = None) -> Response
 def features_router(store, settings: Settings) -> APIRouter:
     """OGC API – Features reads and the authenticated writes over ``store``."""
     cache = QueryCache(store, COLLECTIONS)
-    r = APIRouter(route_class=_route_class(settings))
+    r = APIRouter(route_class=_route_class(settings, store))
     tag = ["OGC API – Features"]
     lang_vi = settings.lang == "vi"
 

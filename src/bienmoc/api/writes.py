@@ -180,7 +180,9 @@ class IncidentPatch(BaseModel):
     description: Optional[Annotated[str, Field(max_length=4000)]] = None
 
 
-_bearer = HTTPBearer(auto_error=False, description="the server's BIENMOC_API_TOKEN")
+_bearer = HTTPBearer(auto_error=False, description="a user's token (`bienmoc users add NAME "
+                     "--role reporter|editor|admin`) or the server's BIENMOC_API_TOKEN (the "
+                     "admin 'api'). POST needs the role reporter or higher, PATCH editor.")
 
 
 def _documented_bearer(cred: Annotated[Optional[HTTPAuthorizationCredentials],
@@ -220,6 +222,12 @@ IfMatch = Annotated[Optional[str], Header(
     description="The ETag of the copy being changed (GET .../items/{id} answers it): the "
     "change is applied only if the incident still has that ETag, else 412. `*` matches any "
     "version.")]
+
+
+def _user_name(request: Request) -> str | None:
+    """The name of the user the route class authenticated (:func:`bienmoc.users.authenticate`)."""
+    user = getattr(request.state, "user", None)
+    return user.name if user is not None else None
 
 
 class _Writer:
@@ -287,23 +295,26 @@ class _Writer:
         fields = {"kind": p.kind, "geometry": geom, "reported_date": p.reported_date,
                   "status": p.status, "border": p.border, "province": p.province,
                   "occurred_date": p.occurred_date, "description": p.description}
+        user = _user_name(request)
         try:
             if self.group is not None and key is None:
                 # concurrent POSTs waiting in the same group are validated and written
-                # together (one vectorised pass); a bad one is retried alone and fails alone
+                # together (one vectorised pass, one user per batch: the key names it); a bad
+                # one is retried alone and fails alone
                 def batch(tx, items, allow=tuple(allow)):
-                    data = record_incidents(tx, items, allow=allow, settings=self.rules)
+                    data = record_incidents(tx, items, allow=allow, settings=self.rules,
+                                            user=user)
                     # serialised for every caller at once (one vectorised pass)
                     return list(zip(map(str, data["id"]), frame_feature_bytes("incidents",
                                                                               data)))
 
-                data = self.group.run_batched(("incidents", tuple(allow)), fields, batch)
+                data = self.group.run_batched(("incidents", tuple(allow), user), fields, batch)
             else:
                 data = self._write(lambda tx: record_incident(
                     tx, p.kind, geom, reported_date=p.reported_date, status=p.status,
                     border=p.border, province=p.province, occurred_date=p.occurred_date,
                     description=p.description, allow=allow, settings=self.rules,
-                    idempotency_key=key))
+                    idempotency_key=key, user=user))
         except InvalidData as e:
             return invalid(e, "invalid incident")
         return self._created(request, "incidents", data)
@@ -322,11 +333,12 @@ class _Writer:
         # library's rule (update_incident refuses an empty change or a missing status)
         values = {k: getattr(patch, k) for k in IncidentPatch.model_fields
                   if k in patch.model_fields_set}
+        user = _user_name(request)
         try:
             # the If-Match comparison happens inside the write transaction (no race)
             self._write(lambda tx: update_incident(tx, record_id, values, allow=allow,
                                                    settings=self.rules, note="api",
-                                                   if_match=if_match))
+                                                   if_match=if_match, user=user))
         except NotFound:
             return not_found(f"no incident {record_id!r}")
         except StaleRecord as e:
@@ -347,11 +359,12 @@ class _Writer:
         p = feature.properties
         position = (tuple(float(c) for c in feature.geometry.coordinates[:2])
                     if feature.geometry is not None else None)
+        user = _user_name(request)
         try:
             data = self._write(lambda tx: record_inspection(
                 tx, p.border, p.marker, p.date, p.team, p.condition, position=position,
                 notes=p.notes, photos=p.photos, corrects=p.corrects, allow=allow,
-                settings=self.rules, idempotency_key=key))
+                settings=self.rules, idempotency_key=key, user=user))
         except InvalidData as e:
             return invalid(e, "invalid inspection")
         return self._created(request, "inspections", data)
@@ -365,8 +378,10 @@ def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache)
     auth = [Depends(_documented_bearer)]
     created = {201: {"description": "Created: the record is stored durably",
                      "content": {GEOJSON: {}}},
-               401: {"description": "Missing or wrong bearer token"},
-               403: {"description": "Writes are disabled (no BIENMOC_API_TOKEN)"},
+               401: {"description": "Missing, unknown or disabled bearer token"},
+               403: {"description": "The token's role may not do this (POST: reporter, "
+                     "PATCH: editor or higher), or writes are disabled (no users, no "
+                     "BIENMOC_API_TOKEN)"},
                413: {"description": "Body too large"},
                415: {"description": "Not JSON"},
                422: {"description": "Invalid: `problems` names each field"}}

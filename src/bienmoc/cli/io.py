@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bienmoc.cli.main import ALLOW, CRS_ANY, OUTPUT, XY, _lang, _store, _t
+from bienmoc.cli.main import ALLOW, CRS_ANY, OUTPUT, XY, _lang, _store, _t, _user
 from bienmoc.cli.patrols import check_no_patrol_options, import_patrols_cmd, patrol_options
 from bienmoc.fmt import fmt_number
 from bienmoc.io.fieldforms import (DEFAULT_MAX_ACCURACY_M, FORM_KINDS, build_xlsform,
@@ -49,13 +49,13 @@ def import_(ctx, kind, file, crs, encoding, mode, layer, xy, allow, max_accuracy
     tool = detect_field_export(file) if kind in FORM_KINDS and mode == "append" else None
     if tool is not None:
         data = import_field_export(store, kind, file, max_accuracy_m=max_accuracy, layer=layer,
-                                   allow=allow)
+                                   allow=allow, user=_user(ctx))
         click.echo(_t(ctx, "imported_field", n=len(data), kind=kind, store=store.uri,
                       tool=_TOOLS[tool], skipped=data.attrs.get("skipped", 0),
                       rejected=data.attrs.get("excluded", {}).get("rejected", 0)), err=True)
         return
     data = import_layer(store, kind, file, crs=crs, encoding=encoding, mode=mode, layer=layer,
-                        xy=xy, allow=allow)
+                        xy=xy, allow=allow, user=_user(ctx))
     click.echo(_t(ctx, "imported", n=len(data), kind=kind, store=store.uri), err=True)
 
 

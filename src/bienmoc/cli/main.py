@@ -485,13 +485,23 @@ class _Group(click.Group):
               help=f"Store to use (default: ${STORE_ENV}, else the per-user demo store).")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default=None,
               help="Language of reports and messages (default: $BIENMOC_LANG or vi).")
+@click.option("--user", default=None, metavar="NAME", help="Name your writes carry in the "
+              "store's logs (default: $BIENMOC_USER, else your login name).")
 @click.version_option(package_name="bienmoc")
 @click.pass_context
-def main(ctx: click.Context, store_uri: str | None, lang: str | None) -> None:
+def main(ctx: click.Context, store_uri: str | None, lang: str | None,
+         user: str | None = None) -> None:
     """bienmoc - manage the land border: boundary lines, markers, gates, works and incidents."""
     ctx.ensure_object(dict)
     ctx.obj["store_uri"] = store_uri
     ctx.obj["lang"] = lang or ("en" if os.environ.get("BIENMOC_LANG") == "en" else "vi")
+    ctx.obj["user"] = user
+
+
+def _user(ctx: click.Context) -> str:
+    """Who a command's writes are attributed to (``--user``, $BIENMOC_USER, the login name)."""
+    from bienmoc.records.attribution import cli_user  # lazily: keeps `--help` fast
+    return cli_user((ctx.find_root().obj or {}).get("user"))
 
 
 # -- shared helpers: options, tables, documents ----------------------------------------
@@ -566,3 +576,6 @@ main.add_command(_patrols.coverage)
 from bienmoc.cli import store as _store_cmd  # noqa: E402
 
 main.add_command(_store_cmd.store_group)
+from bienmoc.cli import users as _users  # noqa: E402
+
+main.add_command(_users.users)

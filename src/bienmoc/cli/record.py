@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bienmoc.cli.main import ALLOW, DATE, _store
+from bienmoc.cli.main import ALLOW, DATE, _store, _user
 
 
 @click.group()
@@ -26,7 +26,8 @@ def record_progress_cmd(ctx, work_id, date, percent, note, disbursed, corrects, 
     from bienmoc.records.recording import record_progress
 
     rec = record_progress(_store(ctx, create=True), work_id, date, percent, note=note,
-                          disbursed_vnd=disbursed, corrects=corrects, allow=allow)
+                          disbursed_vnd=disbursed, corrects=corrects, allow=allow,
+                          user=_user(ctx))
     click.echo(rec["id"].iloc[0])
 
 
@@ -53,7 +54,8 @@ def record_inspection_cmd(ctx, marker, border, date, team, condition, lon, lat, 
         raise click.UsageError("give both --lon and --lat, or neither")
     rec = record_inspection(_store(ctx, create=True), border.strip().upper(), marker, date,
                             team, condition, position=(lon, lat) if lon is not None else None,
-                            notes=notes, photos=photos, corrects=corrects, allow=allow)
+                            notes=notes, photos=photos, corrects=corrects, allow=allow,
+                            user=_user(ctx))
     click.echo(rec["id"].iloc[0])
 
 
@@ -72,7 +74,7 @@ def record_resurvey_cmd(ctx, marker, border, date, lon, lat, reason, surveyor, a
     from bienmoc.records.recording import resurvey_marker
 
     rec = resurvey_marker(_store(ctx, create=True), border.strip().upper(), marker, (lon, lat),
-                          date, reason, surveyor=surveyor, allow=allow)
+                          date, reason, surveyor=surveyor, allow=allow, user=_user(ctx))
     click.echo(rec["id"].iloc[0])
 
 
@@ -95,5 +97,6 @@ def record_incident_cmd(ctx, kind, lon, lat, reported, occurred, border, provinc
     rec = record_incident(_store(ctx, create=True), kind, (lon, lat), reported_date=reported,
                           occurred_date=occurred,
                           border=border.strip().upper() if border else None,
-                          province=province, description=description, allow=allow)
+                          province=province, description=description, allow=allow,
+                          user=_user(ctx))
     click.echo(rec["id"].iloc[0])

@@ -115,8 +115,10 @@ def fill_elevations(ctx, dem_path, border, dry_run, fmt, method):
     lang = ctx.obj["lang"]
     with _open(dem_path) as dem:
         try:
+            from bienmoc.cli.main import _user
+
             filled, skipped = _fill(_store(ctx), dem, border=border, method=method,
-                                    dry_run=dry_run)
+                                    dry_run=dry_run, user=_user(ctx))
         except InvalidData as e:
             raise UserError("_raw", text=str(e)) from None
     from bienmoc.model.layers import SCHEMAS

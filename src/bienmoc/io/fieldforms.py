@@ -403,8 +403,10 @@ def read_field_export(path: str | os.PathLike, kind: str, *, layer: str | None =
 
 def import_field_export(store, kind: str, path: str | os.PathLike, *,
                         max_accuracy_m: float = DEFAULT_MAX_ACCURACY_M, layer: str | None = None,
-                        allow=(), settings=None) -> gpd.GeoDataFrame:
-    """Import a field tool's export (see :func:`read_field_export`) into layer ``kind``.
+                        allow=(), settings=None, user: str | None = None
+                        ) -> gpd.GeoDataFrame:
+    """Import a field tool's export (see :func:`read_field_export`) into layer ``kind``
+    (``user``: named in the store's ``write_log``).
 
     All or nothing, through :func:`bienmoc.records.import_records` (schema, references, rules;
     incidents located on the line). Rows whose fix is less accurate than ``max_accuracy_m`` are
@@ -425,7 +427,7 @@ def import_field_export(store, kind: str, path: str | os.PathLike, *,
     records = export.records.copy()
     records["idempotency_key"] = export.keys
     data = import_records(store, kind, records, rows=export.rows, what=path.name, allow=allow,
-                          settings=settings)
+                          settings=settings, user=user)
     data.attrs.update(added=int(len(data)), skipped=int(data.attrs.get("skipped", 0)),
                       excluded=dict(export.excluded), tool=export.tool)
     return data

@@ -307,8 +307,9 @@ def read_source(path: str | os.PathLike, kind: str | None = None, *, crs: object
 
 def import_layer(store, kind: str, path: str | os.PathLike, *, crs: object | None = None,
                  encoding: str | None = None, mode: str = "append", layer: str | None = None,
-                 xy: str = XY_ORDERS[0], allow=(), settings=None) -> gpd.GeoDataFrame:
-    """Import a file into ``store``: every row is validated (schema, references and the domain
+                 xy: str = XY_ORDERS[0], allow=(), settings=None, user: str | None = None
+                 ) -> gpd.GeoDataFrame:
+    """Import a file into ``store`` (``user``: named in the store's ``write_log``): every row is validated (schema, references and the domain
     rules of :mod:`bienmoc.records`); on any problem nothing is written.
 
     Returns the validated records that were written. Raises :class:`InvalidData` listing every
@@ -320,6 +321,6 @@ def import_layer(store, kind: str, path: str | os.PathLike, *, crs: object | Non
         raise InvalidData(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
     raw, rows = read_source(path, kind, crs=crs, encoding=encoding, layer=layer, xy=xy)
     return import_records(store, kind, raw, rows=rows, mode=mode, allow=allow,
-                          settings=settings, what=f"{Path(path).name}")
+                          settings=settings, what=f"{Path(path).name}", user=user)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from bienmoc.errors import InvalidData, Problem
 from bienmoc.model.numbers import parse_number
 from bienmoc.model.schema import SCHEMAS, conform, validate
+from bienmoc.records.attribution import log_writes
 from bienmoc.records.rules import (RULE_NAMES, Context, RuleProblem, RuleSettings, read_layer,
                                    run_rules)
 
@@ -65,6 +66,8 @@ class _RewriteTransaction:
     def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
         from bienmoc.model.schema import _new_ids
 
+        if not isinstance(data, gpd.GeoDataFrame):  # an attributes table (write_log, users)
+            data = gpd.GeoDataFrame(data, geometry=[None] * len(data), crs="EPSG:4326")
         current, data = self.read(layer), data.copy()
         if "id" in data and layer in SCHEMAS:
             missing = data["id"].isna()
@@ -77,7 +80,7 @@ class _RewriteTransaction:
     def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
         self._frames[layer] = data
 
-    def update_fields(self, layer, record_id, values, *, log_layer, note=None):
+    def update_fields(self, layer, record_id, values, *, log_layer, note=None, user=None):
         import datetime as _dt
 
         from bienmoc.errors import NotFound
@@ -97,7 +100,8 @@ class _RewriteTransaction:
         if changes:
             self._frames[layer] = conform(layer, frame) if layer in SCHEMAS else frame
             rows = pd.DataFrame([{"record_id": record_id, "field": k, "old_value": o,
-                                  "new_value": n, "changed_at": now, "note": note}
+                                  "new_value": n, "changed_at": now, "note": note,
+                                  "changed_by": user}
                                  for k, (o, n) in changes.items()])
             log_ = self.read(log_layer) if (log_layer in self._frames
                                             or log_layer in self.store.layers()) else None
@@ -230,8 +234,11 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
           prepare: Callable[[object, pd.DataFrame], pd.DataFrame] | None = None,
           checks: Callable[[Context], list[Problem]] | None = None,
           also: Callable[[object, gpd.GeoDataFrame], None] | None = None,
-          idempotency_key: str | None = None) -> gpd.GeoDataFrame:
+          idempotency_key: str | None = None, user: str | None = None) -> gpd.GeoDataFrame:
     """Validate ``records`` of layer ``kind`` and write them in one transaction.
+
+    ``user`` (the API token's user, the CLI's user) attributes the write: one row per record
+    in the ``write_log`` layer, in the same transaction (:mod:`bienmoc.records.attribution`).
 
     ``prepare(tx, records)`` may complete the records before validation (an incident's
     border and province from its position); ``checks`` adds the caller's own problems;
@@ -295,8 +302,10 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
             data = data.drop(columns=[IDEMPOTENCY_KEY], errors="ignore")
             if "id" in data:
                 data["id"] = ids
+            log_writes(tx, kind, ids if ids else [None] * len(data), "create", user)
         else:
             tx.replace(kind, data)
+            log_writes(tx, kind, [None], "replace", user)
         if also is not None:
             also(tx, data)
     if skipped:

@@ -21,6 +21,7 @@ from bienmoc.analysis.progress import effective
 from bienmoc.errors import InvalidData, NotFound, Problem
 from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
+from bienmoc.records.attribution import log_writes
 from bienmoc.records.entry import (apply_overrides, border_model, check_allow, enter,
                                    reference_problems, transaction)
 from bienmoc.records.rules import Context, RuleSettings, mark_updated, read_layer, run_rules
@@ -41,29 +42,31 @@ def _one(columns: dict, geometry=None) -> gpd.GeoDataFrame:
 
 def import_records(store, kind: str, frame: pd.DataFrame, *, rows: Iterable[int] | None = None,
                    mode: str = "append", allow: Iterable[str] = (),
-                   settings: RuleSettings | None = None, what: str | None = None
-                   ) -> gpd.GeoDataFrame:
+                   settings: RuleSettings | None = None, what: str | None = None,
+                   user: str | None = None) -> gpd.GeoDataFrame:
     """Import records of any layer (``mode`` 'append' or 'replace'); ``rows`` are the source
-    row numbers the messages name. Returns the records written."""
+    row numbers the messages name; ``user`` is logged in ``write_log``. Returns the records
+    written."""
     if kind not in SCHEMAS:
         raise InvalidData(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
     prepare = {"incidents": _fill_incident_place,
                "line_sections": _fill_section_place}.get(kind)
     return enter(store, kind, frame, rows=rows, mode=mode, allow=allow, settings=settings,
-                 what=what, prepare=prepare)
+                 what=what, prepare=prepare, user=user)
 
 
 def append_records(store, kind: str, records: pd.DataFrame, *, what: str | None = None,
-                   allow: Iterable[str] = (), settings: RuleSettings | None = None
-                   ) -> gpd.GeoDataFrame:
+                   allow: Iterable[str] = (), settings: RuleSettings | None = None,
+                   user: str | None = None) -> gpd.GeoDataFrame:
     """Append ``records`` of ``kind`` (the same path as an import)."""
-    return import_records(store, kind, records, allow=allow, settings=settings, what=what)
+    return import_records(store, kind, records, allow=allow, settings=settings, what=what,
+                          user=user)
 
 
 def record_progress(store, work_id: str, date, percent: float, *, note: str | None = None,
                     disbursed_vnd: float | None = None, corrects: str | None = None,
-                    allow: Iterable[str] = (), settings: RuleSettings | None = None
-                    ) -> gpd.GeoDataFrame:
+                    allow: Iterable[str] = (), settings: RuleSettings | None = None,
+                    user: str | None = None) -> gpd.GeoDataFrame:
     """Append one progress update of a work. Percent must not fall below the latest effective
     update dated on or before ``date`` (unless the record corrects an earlier one)."""
     rec = _one({"work_id": work_id, "date": date, "percent": percent,
@@ -83,14 +86,15 @@ def record_progress(store, work_id: str, date, percent: float, *, note: str | No
         return []
 
     return enter(store, "work_progress", rec, allow=allow, settings=settings, what="progress",
-                 checks=checks)
+                 checks=checks, user=user)
 
 
 def record_inspection(store, border: str, marker: str, date, team: str, condition: str, *,
                       position: tuple[float, float] | None = None, notes: str | None = None,
                       photos: str | None = None, corrects: str | None = None,
                       allow: Iterable[str] = (), settings: RuleSettings | None = None,
-                      idempotency_key: str | None = None) -> gpd.GeoDataFrame:
+                      idempotency_key: str | None = None, user: str | None = None
+                      ) -> gpd.GeoDataFrame:
     """Append one inspection of a marker; ``position`` is the measured (lon, lat), if any.
     A retry with the same ``idempotency_key`` returns the first record and writes nothing."""
     geom = shapely.Point(*position) if position is not None else None
@@ -98,12 +102,13 @@ def record_inspection(store, border: str, marker: str, date, team: str, conditio
                 "condition": condition, "notes": notes, "photos": photos,
                 "corrects": corrects}, geom)
     return enter(store, "inspections", rec, allow=allow, settings=settings, what="inspection",
-                 idempotency_key=idempotency_key)
+                 idempotency_key=idempotency_key, user=user)
 
 
 def resurvey_marker(store, border: str, marker: str, position: tuple[float, float], date,
                     reason: str, *, surveyor: str | None = None, allow: Iterable[str] = (),
-                    settings: RuleSettings | None = None) -> gpd.GeoDataFrame:
+                    settings: RuleSettings | None = None, user: str | None = None
+                    ) -> gpd.GeoDataFrame:
     """Move a marker's registered position to ``position`` (lon, lat), recording the resurvey
     with the previous position; both layers change in one transaction. The moved marker must
     still pass the marker rules (its own line, its province)."""
@@ -140,7 +145,7 @@ def resurvey_marker(store, border: str, marker: str, position: tuple[float, floa
             tx_.replace("markers", out)
 
         return enter(tx, "resurveys", rec, allow=allowed, settings=settings, what="resurvey",
-                     checks=moved_marker, also=move)
+                     checks=moved_marker, also=move, user=user)
 
 
 #: what the write path derives for each incident from its position (geometry.locate's names)
@@ -238,7 +243,8 @@ def record_incident(store, kind: str, geometry, *, reported_date=None, status: s
                     border: str | None = None, province: str | None = None,
                     occurred_date=None, description: str | None = None,
                     allow: Iterable[str] = (), settings: RuleSettings | None = None,
-                    idempotency_key: str | None = None) -> gpd.GeoDataFrame:
+                    idempotency_key: str | None = None, user: str | None = None
+                    ) -> gpd.GeoDataFrame:
     """Append one incident (a point or an area, lon/lat). ``reported_date`` defaults to today;
     a missing border is the nearest line's, a missing province the polygon holding it.
     A retry with the same ``idempotency_key`` returns the first record and writes nothing."""
@@ -251,11 +257,12 @@ def record_incident(store, kind: str, geometry, *, reported_date=None, status: s
                 "occurred_date": occurred_date, "reported_date": reported_date,
                 "description": description}, geometry)
     return enter(store, "incidents", rec, allow=allow, settings=settings, what="incident",
-                 prepare=_fill_incident_place, idempotency_key=idempotency_key)
+                 prepare=_fill_incident_place, idempotency_key=idempotency_key, user=user)
 
 
 def record_incidents(store, incidents: list[Mapping], *, allow: Iterable[str] = (),
-                     settings: RuleSettings | None = None) -> gpd.GeoDataFrame:
+                     settings: RuleSettings | None = None, user: str | None = None
+                     ) -> gpd.GeoDataFrame:
     """Append several incidents at once (the same rules as :func:`record_incident`, one
     vectorised validation and one write): each mapping has ``kind``, ``geometry`` (a shapely
     geometry or (lon, lat)) and optionally the other fields of :func:`record_incident`. On any
@@ -271,7 +278,7 @@ def record_incidents(store, incidents: list[Mapping], *, allow: Iterable[str] = 
          for c in cols}, geometry=geoms, crs=STORAGE_CRS)
     rec["reported_date"] = [today if v is None else v for v in rec["reported_date"]]
     return enter(store, "incidents", rec, allow=allow, settings=settings, what="incidents",
-                 prepare=_fill_incident_place)
+                 prepare=_fill_incident_place, user=user)
 
 
 def _stored_text(v) -> str | None:
@@ -284,8 +291,8 @@ def _stored_text(v) -> str | None:
 
 def update_incident(store, record_id: str, values: Mapping[str, object], *,
                     allow: Iterable[str] = (), settings: RuleSettings | None = None,
-                    note: str | None = None, if_match: str | Iterable[str] | None = None
-                    ) -> dict[str, tuple]:
+                    note: str | None = None, if_match: str | Iterable[str] | None = None,
+                    user: str | None = None) -> dict[str, tuple]:
     """Change attributes of an incident (status, description, dates...) in place and log each
     change in :data:`INCIDENT_LOG`. The changed record passes the same rules as a new one
     (problems of unchanged fields are not held against it). Returns {field: (old, new)}.
@@ -293,7 +300,9 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
     ``if_match``: the ETag(s) of the copy the caller changed (:mod:`bienmoc.records.versions`;
     an HTTP ``If-Match`` value is accepted as it is). It is compared with the record as it
     stands inside the write transaction; a record changed meanwhile raises
-    :class:`~bienmoc.records.versions.StaleRecord` and nothing is written."""
+    :class:`~bienmoc.records.versions.StaleRecord` and nothing is written.
+
+    ``user`` is named in each change-log row (``changed_by``) and in ``write_log``."""
     from bienmoc.records.versions import StaleRecord, etag_matches, frame_etags
 
     allowed = check_allow(allow)
@@ -334,7 +343,9 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
             apply_overrides(data, np.array([1]), found, "incidents")
             out["overrides"] = data["overrides"].iloc[0]
         changes = tx.update_fields("incidents", record_id, out, log_layer=INCIDENT_LOG,
-                                   note=note)
+                                   note=note, **({"user": user} if user is not None else {}))
+        if changes:
+            log_writes(tx, "incidents", [record_id], "update", user)
         mark_updated(tx, "incidents")
         return changes
 
@@ -344,7 +355,7 @@ MARKER_LOG = "marker_changes"
 
 
 def fill_marker_elevations(store, elevations: Mapping[str, float], *,
-                           note: str | None = None) -> pd.DataFrame:
+                           note: str | None = None, user: str | None = None) -> pd.DataFrame:
     """Set ``elevation_m`` of the markers whose id is a key of ``elevations`` and that have
     none recorded; a recorded elevation is never overwritten, a NaN value is skipped. The new
     values pass the markers schema (its elevation range) before anything is written, all in
@@ -368,6 +379,8 @@ def fill_marker_elevations(store, elevations: Mapping[str, float], *,
                  borders=set(boundary["border"]) or None)
         for rid, v in zip(rec["id"], rec["elevation_m"]):
             tx.update_fields("markers", str(rid), {"elevation_m": float(v)},
-                             log_layer=MARKER_LOG, note=note)
+                             log_layer=MARKER_LOG, note=note,
+                             **({"user": user} if user is not None else {}))
+        log_writes(tx, "markers", [str(r) for r in rec["id"]], "update", user)
         mark_updated(tx, "markers")
     return pd.DataFrame(rec[cols]).reset_index(drop=True)

@@ -77,8 +77,14 @@ class Transaction(Protocol):
         ...
 
     def update_fields(self, layer: str, record_id: str, values: Mapping[str, object], *,
-                      log_layer: str, note: str | None = None) -> dict[str, tuple]:
-        """Change attribute values of one record and log each change; {field: (old, new)}."""
+                      log_layer: str, note: str | None = None, user: str | None = None
+                      ) -> dict[str, tuple]:
+        """Change attribute values of one record and log each change; {field: (old, new)}.
+
+        Each changed field appends one row to ``log_layer``: ``record_id, field, old_value,
+        new_value, changed_at`` (UTC ISO text), ``note`` and ``changed_by`` (``user``; None
+        when the caller names nobody). A log written before ``changed_by`` existed gains the
+        column (its older rows NULL)."""
         ...
 
     def lookup(self, layer: str, field: str, value: object) -> list[str]:

@@ -256,14 +256,14 @@ class GeoPackageStore:
 
     def update_fields(self, layer: str, record_id: str, values: Mapping[str, object], *,
                       log_layer: str, changed_at: _dt.datetime | None = None,
-                      note: str | None = None) -> dict[str, tuple]:
+                      note: str | None = None, user: str | None = None) -> dict[str, tuple]:
         """Set attribute ``values`` of the record whose ``id`` is ``record_id`` and append one
         row per changed field to ``log_layer`` (record_id, field, old_value, new_value,
-        changed_at, note), in one transaction. Returns {field: (old, new)}; NotFound for an
-        unknown id."""
+        changed_at, note, changed_by = ``user``), in one transaction. Returns
+        {field: (old, new)}; NotFound for an unknown id."""
         with self.transaction() as tx:
             return tx.update_fields(layer, record_id, values, log_layer=log_layer, note=note,
-                                    changed_at=changed_at)
+                                    changed_at=changed_at, user=user)
 
     @contextlib.contextmanager
     def transaction(self, *, timeout: float | None = None, checkpoint: bool = True
@@ -506,9 +506,10 @@ class _Transaction:
             self.touched.add(layer)
 
     def update_fields(self, layer, record_id, values, *, log_layer, note=None,
-                      changed_at=None):
+                      changed_at=None, user=None):
         when = changed_at or _dt.datetime.now(_dt.timezone.utc)
-        return _update_values(self.con, layer, record_id, values, log_layer, note, when)
+        return _update_values(self.con, layer, record_id, values, log_layer, note, when,
+                              user=user)
 
     def lookup(self, layer: str, field: str, value) -> list[str]:
         cols = sq.table_columns(self.con, layer)
@@ -552,8 +553,10 @@ class _Transaction:
 
 def _update_values(con: sqlite3.Connection, layer: str, record_id: str,
                   values: Mapping[str, object], log_layer: str, note: str | None,
-                  changed_at: _dt.datetime) -> dict[str, tuple]:
-    """Change attribute values of one record and log each change (caller's transaction)."""
+                  changed_at: _dt.datetime, user: str | None = None) -> dict[str, tuple]:
+    """Change attribute values of one record and log each change (caller's transaction),
+    naming ``user`` in the log's ``changed_by`` column (added to logs written before it
+    existed: their older rows keep NULL, i.e. "not recorded")."""
     from bienmoc.errors import NotFound
 
     columns = sq.table_columns(con, layer)
@@ -574,8 +577,11 @@ def _update_values(con: sqlite3.Connection, layer: str, record_id: str,
                             "old_value": pd.Series([], dtype=object),
                             "new_value": pd.Series([], dtype=object),
                             "changed_at": pd.Series([], dtype=object),
-                            "note": pd.Series([], dtype=object)})
+                            "note": pd.Series([], dtype=object),
+                            "changed_by": pd.Series([], dtype=object)})
         sq.ensure_layer(con, log_layer, log)
+        if "changed_by" not in sq.table_columns(con, log_layer):  # migrate an older log
+            con.execute(f"ALTER TABLE {sq.q(log_layer)} ADD COLUMN changed_by TEXT")
         when = changed_at.astimezone(_dt.timezone.utc)
         text = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
         sets = ", ".join(f"{sq.q(f)} = ?" for f in changes)
@@ -583,8 +589,8 @@ def _update_values(con: sqlite3.Connection, layer: str, record_id: str,
                     [*(v for _, v in changes.values()), fid])
         con.executemany(
             f"INSERT INTO {sq.q(log_layer)} (record_id, field, old_value, new_value, changed_at, "
-            "note) VALUES (?, ?, ?, ?, ?, ?)",
-            [(record_id, f, o, n, text, note) for f, (o, n) in changes.items()])
+            "note, changed_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(record_id, f, o, n, text, note, user) for f, (o, n) in changes.items()])
         sq.stamp(con, (layer, log_layer))
     return changes
 

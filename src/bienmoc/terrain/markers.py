@@ -50,7 +50,8 @@ def marker_dem_elevations(source, dem=None, *, border: str | None = None,
 
 
 def fill_elevations(store, dem=None, *, border: str | None = None, method: str = "bilinear",
-                    dry_run: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    dry_run: bool = False, user: str | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fill the missing ``elevation_m`` of markers from the DEM, through
     :func:`bienmoc.records.recording.fill_marker_elevations` (one transaction, every change in
     the ``marker_changes`` log, noted with the DEM's path). Returns (filled, skipped): the
@@ -72,7 +73,7 @@ def fill_elevations(store, dem=None, *, border: str | None = None, method: str =
     if dry_run:
         filled = todo[["id", "border", "number"]].assign(elevation_m=todo["dem_m"].round(2))
         return filled.reset_index(drop=True), skipped.reset_index(drop=True)
-    filled = fill_marker_elevations(store, values, note=f"DEM {path}")
+    filled = fill_marker_elevations(store, values, note=f"DEM {path}", user=user)
     return filled, skipped.reset_index(drop=True)
 
 
