@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from bienmoc.api.query import (Page, QueryCache, collection_schema, dumps,
-                               frame_feature_bytes, parse_interval, property_schema)
+                               page_feature_bytes, parse_interval, property_schema)
 from bienmoc.api.responses import (GEOJSON, JSON, add_links, base_url, not_found,
                                    problems_response, with_links)
 from bienmoc.api.settings import Settings
@@ -398,15 +398,14 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, collectio
             if after is not None and not (after.isdigit() and len(after) < 19):
                 return _param_error("after", "the fid after which the page starts (from a "
                                     "next link)")
-            frame, fids, matched, exact = push.query_items(
-                name, boxes=boxes, interval=interval, equals=equals, limit=limit,
-                offset=offset, after=None if after is None else int(after))
-            page = Page(np.arange(len(frame)), matched)
-            feats = frame_feature_bytes(name, frame) if len(frame) else []
-            body = _items_body(request, name, feats, page, limit, offset,
-                               after=int(fids[-1]) if len(fids) else None)
+            got = push.query_items(name, boxes=boxes, interval=interval, equals=equals,
+                                   limit=limit, offset=offset,
+                                   after=None if after is None else int(after))
+            page = Page(np.arange(len(got.ids)), got.matched)
+            body = _items_body(request, name, page_feature_bytes(name, got), page, limit,
+                               offset, after=got.fids[-1] if got.fids else None)
             headers = dict(_CRS_HEADER)
-            if not exact:
+            if not got.exact:
                 headers["Number-Matched"] = "estimated"
             return Response(body, 200, media_type=GEOJSON, headers=headers)
         with cache.lock:
@@ -431,10 +430,10 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, collectio
     async def item(request: Request, featureId: str,
                    f: Optional[Literal["json"]] = Query(None)):
         if push is not None:
-            frame = push.get_item(name, key, featureId)
-            if not len(frame):
+            got = push.get_item(name, key, featureId)
+            if not got.ids:
                 return not_found(f"no feature {featureId!r} in collection {name!r}")
-            body = add_links(request, name, featureId, frame_feature_bytes(name, frame)[0])
+            body = add_links(request, name, featureId, page_feature_bytes(name, got)[0])
             return Response(body, 200, media_type=GEOJSON, headers=_CRS_HEADER)
         with cache.lock:
             lay = cache.layer(name)

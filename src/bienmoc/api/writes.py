@@ -29,7 +29,7 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from bienmoc.api.query import QueryCache, frame_feature_bytes
+from bienmoc.api.query import QueryCache, frame_feature_bytes, page_feature_bytes
 from bienmoc.api.responses import (GEOJSON, add_links, base_url, invalid, not_found,
                                    problems_response, with_links)
 from bienmoc.api.settings import Settings
@@ -239,8 +239,8 @@ class _Writer:
 
     def _respond(self, request: Request, name: str, record_id: str, status: int) -> Response:
         if hasattr(self.store, "get_item"):  # a store answering in SQL (PostGIS): no cache
-            frame = self.store.get_item(name, "id", record_id)
-            body = add_links(request, name, record_id, frame_feature_bytes(name, frame)[0])
+            body = add_links(request, name, record_id, page_feature_bytes(
+                name, self.store.get_item(name, "id", record_id))[0])
         else:
             with self.cache.lock:
                 self.cache.refresh()
