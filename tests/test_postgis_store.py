@@ -316,3 +316,24 @@ def test_writer_processes_take_turns_without_lost_updates(pg, layers):
     got = pg.read("incidents")
     assert sorted(int(d) for d in got["description"]) == list(range(24))
     assert got["id"].is_unique and len(got) == 24
+
+
+def test_store_commands_explain_a_refused_connection_and_a_misused_option(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = CliRunner().invoke(main, ["--store", f"postgresql://u:pw@127.0.0.1:{port}/x",
+                                  "store", "check"])
+    assert r.exit_code == 1
+    assert "không kết nối được tới kho PostgreSQL" in r.output and "pw" not in r.output
+    assert "Traceback" not in r.output
+    gpkg = str(tmp_path / "x.gpkg")
+    r = CliRunner().invoke(main, ["--store", gpkg, "--lang", "en", "store", "init",
+                                  "--app-role", "r"])
+    assert r.exit_code == 1 and "PostgreSQL/PostGIS stores only" in r.output
+    assert not (tmp_path / "x.gpkg").exists()  # refused before anything was created
+    r = CliRunner().invoke(main, ["--store", gpkg, "--lang", "en", "store", "init"])
+    assert r.exit_code == 0 and "up to date" in r.output
+    assert _cli("store", "check", store=gpkg).exit_code == 0
