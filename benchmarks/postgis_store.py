@@ -10,9 +10,10 @@ are appended in one transaction to each store: PostGIS through binary COPY, GeoP
 its INSERTs. Then, on the same data:
 
 * ``bbox`` pages of 1,000 features (random 0.02° boxes): PostGIS answers in SQL
-  (:func:`bienmoc.storage.pgquery.query_items`: GiST ``&&``, exact count), the GeoPackage path
-  from the API's in-memory index (:class:`bienmoc.api.query.LayerIndex`, built once: its build
-  time and the worker's memory growth are printed too);
+  (:func:`bienmoc.storage.pgquery.query_items`: GiST ``&&``, exact count) then serialised
+  as the API does, the GeoPackage path
+  from the API's in-memory index (:class:`bienmoc.api.query.LayerIndex`, built once per
+  worker: its build time is printed too);
 * page 1 vs a deep page of 100 features: by keyset (``fid > after``) and by OFFSET.
 
 Ratios are printed against the GeoPackage figures measured in the same run, with the load
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -50,16 +50,18 @@ def _rows(n: int, seed: int = 16):
     return df
 
 
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
 def _p95(times: list[float]) -> float:
     return float(np.percentile(np.array(times) * 1000, 95))
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def run(url: str, n: int) -> None:
-    from bienmoc.api.query import LayerIndex
+    from bienmoc.api.query import LayerIndex, page_feature_bytes
     from bienmoc.storage import GeoPackageStore
     from bienmoc.storage.postgis import PostGISStore
 
@@ -81,19 +83,22 @@ def run(url: str, n: int) -> None:
                   "million)")
         print(f"  PostGIS (binary COPY) / GeoPackage speed: {load['gpkg'] / load['postgis']:.2f}x")
 
+        print("\nfull read of the layer (what status/hotspots do), best of 2")
+        for name, store in (("gpkg", gp), ("postgis", pg)):
+            best = min(_timed(lambda: store.read("incidents")) for _ in range(2))
+            print(f"  {name:<8} {best:7.2f} s")
+
         rng = np.random.default_rng(1)
         boxes = []
         for _ in range(30):
             x0, y0 = rng.uniform(104.40, 104.58), rng.uniform(20.85, 21.03)
             boxes.append((x0, y0, x0 + 0.02, y0 + 0.02))
-        rss0 = _rss_mb()
         t0 = time.perf_counter()
         frame, fids = gp.read_rows("incidents")
         lay = LayerIndex("incidents", frame, fids)
         build = time.perf_counter() - t0
         print("\nbbox pages (limit 1000, 30 random 0.02° boxes)")
-        print(f"  gpkg in-memory index: built in {build:.2f} s, process max RSS +"
-              f"{_rss_mb() - rss0:.0f} MB")
+        print(f"  gpkg in-memory index (per API worker): built in {build:.2f} s")
         tg, tp, matched = [], [], []
         for b in boxes:
             t = time.perf_counter()
@@ -101,13 +106,14 @@ def run(url: str, n: int) -> None:
             lay.feature_bytes(page.rows)
             tg.append(time.perf_counter() - t)
             t = time.perf_counter()
-            fr, _, m, exact = pg.query_items("incidents", boxes=[b], limit=1000)
+            got = pg.query_items("incidents", boxes=[b], limit=1000)
+            page_feature_bytes("incidents", got)
             tp.append(time.perf_counter() - t)
-            assert m == page.matched and exact, (m, page.matched)
-            matched.append(m)
+            assert got.matched == page.matched and got.exact, (got.matched, page.matched)
+            matched.append(got.matched)
         print(f"  features matched per box: median {int(np.median(matched))}")
         print(f"  gpkg in-memory  p95 {_p95(tg):7.1f} ms")
-        print(f"  postgis SQL     p95 {_p95(tp):7.1f} ms   (page read as frames; ratio "
+        print(f"  postgis SQL     p95 {_p95(tp):7.1f} ms   (GeoJSON bytes; ratio "
               f"{_p95(tp) / _p95(tg):.1f}x the in-memory time)")
 
         print("\npages of 100 (no filter)")
@@ -118,7 +124,7 @@ def run(url: str, n: int) -> None:
             ts = []
             for _ in range(10):
                 t = time.perf_counter()
-                pg.query_items("incidents", limit=100, **kw)
+                page_feature_bytes("incidents", pg.query_items("incidents", limit=100, **kw))
                 ts.append(time.perf_counter() - t)
             res[label] = float(np.median(ts) * 1000)
             print(f"  postgis {label:<28} median {res[label]:7.1f} ms")

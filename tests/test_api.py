@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 from bienmoc.api import create_app
 from bienmoc.model.schema import validate
 
+#: the store/demo fixtures run on GeoPackage and on PostGIS (tests/conftest.py)
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture
 def client(store):

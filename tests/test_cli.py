@@ -1,8 +1,12 @@
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from bienmoc.cli.main import main
+
+#: the store/demo fixtures run on GeoPackage and on PostGIS (tests/conftest.py)
+pytestmark = pytest.mark.both_stores
 
 
 def run(*args, **kw):

@@ -15,6 +15,9 @@ from bienmoc import InvalidData
 from bienmoc.cli.main import main
 from bienmoc.io.files import export_layer, import_layer, read_source
 
+#: the store/demo fixtures run on GeoPackage and on PostGIS (tests/conftest.py)
+pytestmark = pytest.mark.both_stores
+
 HEADER = "number,border,kind,arrangement,construction_status,condition,province,lon,lat\n"
 
 

@@ -14,6 +14,9 @@ from bienmoc.model.schema import validate
 from bienmoc.storage import GeoPackageStore
 from bienmoc.testing import LON, make_layers
 
+#: the store/demo fixtures run on GeoPackage and on PostGIS (tests/conftest.py)
+pytestmark = pytest.mark.both_stores
+
 #: Stored as incident descriptions, a work title and a marker's province: every map must show
 #: them as text (the browser test also checks that none runs).
 XSS = [

@@ -193,15 +193,25 @@ def test_copy_demo_to_postgis_and_back_then_status_is_equal(demo_store_path, pg,
         a, b = _cli(*cmd, store=src), _cli(*cmd, store=pg.uri)
         assert a.exit_code == 0 and b.exit_code == 0, (a.output, b.output)
         assert json.loads(a.stdout) == json.loads(b.stdout) and json.loads(a.stdout), cmd
+    # a change made on PostGIS (logged in the change log) travels back with everything else
+    rid = pg.read("incidents")["id"].iloc[0]
+    with pg.transaction() as tx:
+        tx.update_fields("incidents", rid, {"description": "đã xác minh"},
+                         log_layer="incident_changes", note="copy test")
     back = tmp_path / "back.gpkg"
     r = _cli("store", "copy", pg.uri, str(back))
     assert r.exit_code == 0, r.output
-    assert all(v is None for v in compare_stores(gp, GeoPackageStore(back)).values())
+    assert "incident_changes" in r.output
+    diff = compare_stores(pg, GeoPackageStore(back))
+    assert "incident_changes" in diff and all(v is None for v in diff.values()), diff
+    log = GeoPackageStore(back).read("incident_changes")
+    assert list(log[["record_id", "new_value", "note"]].iloc[-1]) == [rid, "đã xác minh",
+                                                                     "copy test"]
     # the id counters came along: the next incident gets the same id in all three stores
     nxt = []
     for s in (GeoPackageStore(tmp_path / "again.gpkg"), pg, GeoPackageStore(back)):
         if isinstance(s, GeoPackageStore) and not s.path.exists():
-            copy_store(gp, s)
+            copy_store(pg, s)
         with s.transaction() as tx:
             nxt.append(tx.append("incidents", make_incidents().iloc[:1].assign(id=None))[0])
     assert len(set(nxt)) == 1, nxt
@@ -306,3 +316,24 @@ def test_writer_processes_take_turns_without_lost_updates(pg, layers):
     got = pg.read("incidents")
     assert sorted(int(d) for d in got["description"]) == list(range(24))
     assert got["id"].is_unique and len(got) == 24
+
+
+def test_store_commands_explain_a_refused_connection_and_a_misused_option(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = CliRunner().invoke(main, ["--store", f"postgresql://u:pw@127.0.0.1:{port}/x",
+                                  "store", "check"])
+    assert r.exit_code == 1
+    assert "không kết nối được tới kho PostgreSQL" in r.output and "pw" not in r.output
+    assert "Traceback" not in r.output
+    gpkg = str(tmp_path / "x.gpkg")
+    r = CliRunner().invoke(main, ["--store", gpkg, "--lang", "en", "store", "init",
+                                  "--app-role", "r"])
+    assert r.exit_code == 1 and "PostgreSQL/PostGIS stores only" in r.output
+    assert not (tmp_path / "x.gpkg").exists()  # refused before anything was created
+    r = CliRunner().invoke(main, ["--store", gpkg, "--lang", "en", "store", "init"])
+    assert r.exit_code == 0 and "up to date" in r.output
+    assert _cli("store", "check", store=gpkg).exit_code == 0

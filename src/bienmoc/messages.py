@@ -187,6 +187,15 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"readers kept the store busy past (.+?) s",
      r"kho dữ liệu đang bận vì có người đọc; đã chờ \1 giây, hãy thử lại sau"),
     (r"layer '(.+?)' already holds id\(s\) (.+)", r"lớp '\1' đã có mã \2"),
+    # the PostgreSQL/PostGIS store (storage/postgis.py)
+    (r"cannot connect to the PostgreSQL store: (.+)",
+     r"không kết nối được tới kho PostgreSQL: \1"),
+    (r"a postgresql:// store needs psycopg 3: (.+)", r"kho postgresql:// cần psycopg 3: \1"),
+    (r"schema (\S+) needs migrating and this role may not do it \((.+?)\); run .+",
+     r"lược đồ \1 cần cập nhật nhưng vai trò này không có quyền (\2); hãy chạy 'bienmoc store "
+     r"migrate' bằng vai trò chủ sở hữu lược đồ"),
+    (r"cannot read the PostgreSQL store: (.+)", r"không đọc được kho PostgreSQL: \1"),
+    (r"cannot write to the PostgreSQL store: (.+)", r"không ghi được vào kho PostgreSQL: \1"),
     (r"layer '(.+?)' holds duplicate ids (.+?): fix them .+",
      r"lớp '\1' có mã trùng nhau \2: hãy sửa (ví dụ trong QGIS) trước khi bienmoc tạo chỉ mục "
      r"mã duy nhất"),

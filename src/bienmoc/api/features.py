@@ -33,8 +33,9 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from bienmoc.api.query import (Page, QueryCache, collection_schema, dumps,
-                               frame_feature_bytes, parse_interval, property_schema)
+                               page_feature_bytes, parse_interval, property_schema)
 from bienmoc.api.responses import (GEOJSON, JSON, add_links, base_url, item_etag, not_found,
+                                   page_etag,
                                    problems_response, with_links)
 from bienmoc.api.settings import Settings
 from bienmoc.api.writes import (IncidentIn, IncidentPatch, InspectionIn, _codes,
@@ -428,15 +429,14 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, collectio
             if after is not None and not (after.isdigit() and len(after) < 19):
                 return _param_error("after", "the fid after which the page starts (from a "
                                     "next link)")
-            frame, fids, matched, exact = push.query_items(
-                name, boxes=boxes, interval=interval, equals=equals, limit=limit,
-                offset=offset, after=None if after is None else int(after))
-            page = Page(np.arange(len(frame)), matched)
-            feats = frame_feature_bytes(name, frame) if len(frame) else []
-            body = _items_body(request, name, feats, page, limit, offset,
-                               after=int(fids[-1]) if len(fids) else None)
+            got = push.query_items(name, boxes=boxes, interval=interval, equals=equals,
+                                   limit=limit, offset=offset,
+                                   after=None if after is None else int(after))
+            page = Page(np.arange(len(got.ids)), got.matched)
+            body = _items_body(request, name, page_feature_bytes(name, got), page, limit,
+                               offset, after=got.fids[-1] if got.fids else None)
             headers = dict(_CRS_HEADER)
-            if not exact:
+            if not got.exact:
                 headers["Number-Matched"] = "estimated"
             return Response(body, 200, media_type=GEOJSON, headers=headers)
         with cache.lock:
@@ -460,14 +460,14 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, collectio
 
     async def item(request: Request, featureId: str,
                    f: Optional[Literal["json"]] = Query(None)):
-        from bienmoc.records.versions import etag_matches, frame_etags, quote
+        from bienmoc.records.versions import etag_matches
 
         if push is not None:
-            frame = push.get_item(name, key, featureId)
-            if not len(frame):
+            got = push.get_item(name, key, featureId)
+            if not got.ids:
                 return not_found(f"no feature {featureId!r} in collection {name!r}")
-            body = add_links(request, name, featureId, frame_feature_bytes(name, frame)[0])
-            etag = quote(frame_etags(name, frame)[0])
+            body = add_links(request, name, featureId, page_feature_bytes(name, got)[0])
+            etag = page_etag(name, got)
             inm = request.headers.get("if-none-match")
             if inm is not None and etag_matches(inm, etag.strip('"')):
                 return Response(status_code=304, headers={"ETag": etag})

@@ -34,6 +34,7 @@ from bienmoc.model.dates import parse_date
 from bienmoc.model.schema import SCHEMAS, LayerSchema
 
 __all__ = ["CHANGE_LOGS", "TEMPORAL", "LayerIndex", "Page", "QueryCache", "dumps",
+           "page_feature_bytes",
            "property_schema", "collection_schema"]
 
 try:  # orjson serialises ~5x faster; the standard library gives the same bytes otherwise
@@ -334,6 +335,16 @@ def frame_feature_bytes(name: str, frame) -> list[bytes]:
     geo = shapely.to_geojson(np.asarray(frame.geometry.values, dtype=object))
     return [_feature(fid, gj, {k: c[r] for k, c in cols.items()})
             for r, (fid, gj) in enumerate(zip(frame[key], geo))]
+
+
+def page_feature_bytes(name: str, page) -> list[bytes]:
+    """GeoJSON Feature bytes of a page a store read in SQL
+    (:class:`bienmoc.storage.pgquery.ItemsPage`), exactly as :meth:`LayerIndex.feature_bytes`
+    serialises the same records."""
+    key = SCHEMAS[name].key[0] if name == "boundary" else "id"
+    geo = shapely.to_geojson(page.geoms) if len(page.geoms) else []
+    return [_feature(fid, gj, {k: v for k, v in p.items() if k != key or name == "boundary"})
+            for fid, gj, p in zip(page.ids, geo, page.props)]
 
 
 class QueryCache:

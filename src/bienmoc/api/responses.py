@@ -46,6 +46,22 @@ def item_etag(name: str, lay: LayerIndex, row: int) -> str:
     return quote(record_etag(name, lay.record(row), lay.geoms[row]))
 
 
+def page_etag(name: str, page) -> str:
+    """The quoted ETag of the one feature of a page a store read in SQL
+    (:class:`bienmoc.storage.pgquery.ItemsPage`): its JSON-ready dates are read back as the
+    timestamps every other path hashes, so the tag equals the GeoPackage path's."""
+    import pandas as pd
+
+    from bienmoc.model.schema import SCHEMAS
+    from bienmoc.records.versions import quote, record_etag
+
+    props = dict(page.props[0])
+    for f in SCHEMAS[name].fields:
+        if f.type == "date" and isinstance(props.get(f.name), str):
+            props[f.name] = pd.Timestamp(props[f.name])
+    return quote(record_etag(name, props, page.geoms[0]))
+
+
 def with_links(request: Request, name: str, lay: LayerIndex, row: int) -> bytes:
     """One feature of a cached layer as GeoJSON, with its self and collection links."""
     return add_links(request, name, lay.ids[row], lay.feature_bytes([row])[0])

@@ -29,9 +29,9 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from bienmoc.api.query import QueryCache, frame_feature_bytes
+from bienmoc.api.query import QueryCache, frame_feature_bytes, page_feature_bytes
 from bienmoc.api.responses import (GEOJSON, add_links, base_url, invalid, item_etag,
-                                   not_found, problems_response, with_links)
+                                   not_found, page_etag, problems_response, with_links)
 from bienmoc.api.settings import Settings
 from bienmoc.errors import InvalidData, NotFound
 from bienmoc.model.dates import parse_date
@@ -255,11 +255,9 @@ class _Writer:
 
     def _respond(self, request: Request, name: str, record_id: str, status: int) -> Response:
         if hasattr(self.store, "get_item"):  # a store answering in SQL (PostGIS): no cache
-            from bienmoc.records.versions import frame_etags, quote
-
-            frame = self.store.get_item(name, "id", record_id)
-            body = add_links(request, name, record_id, frame_feature_bytes(name, frame)[0])
-            etag = quote(frame_etags(name, frame)[0])
+            got = self.store.get_item(name, "id", record_id)
+            body = add_links(request, name, record_id, page_feature_bytes(name, got)[0])
+            etag = page_etag(name, got)
         else:
             with self.cache.lock:
                 self.cache.refresh()

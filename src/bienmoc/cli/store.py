@@ -44,6 +44,8 @@ def _named(ctx) -> object:
 
 def _migrate(ctx, app_role: str | None) -> None:
     store = _named(ctx)
+    if app_role and not hasattr(store, "grant_app_role"):
+        raise UserError("store_no_role")
     if hasattr(store, "migrate"):
         done = store.migrate()
     else:  # a GeoPackage: created/migrated inside its first write transaction
@@ -55,8 +57,6 @@ def _migrate(ctx, app_role: str | None) -> None:
     for name in done:
         click.echo(f"  {name}")
     if app_role:
-        if not hasattr(store, "grant_app_role"):
-            raise UserError("store_no_role")
         store.grant_app_role(app_role)
         click.echo(_t(ctx, "store_granted", role=app_role))
 

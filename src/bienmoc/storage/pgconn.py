@@ -60,7 +60,8 @@ class _Pool:
         try:
             con = psycopg.connect(self.conninfo, autocommit=True)
         except psycopg.Error as e:
-            raise StorageError(f"cannot connect to the PostgreSQL store: {e}".strip()) from None
+            detail = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+            raise StorageError(f"cannot connect to the PostgreSQL store: {detail}") from None
         try:
             _register_geometry(con)
         except psycopg.Error:

@@ -16,19 +16,22 @@ each worker; on a PostGIS store the API asks the database instead (:func:`query_
   :data:`EXACT_COUNT_ROWS` rows by the planner's statistics; above that, the planner's row
   estimate for the filtered query (``EXPLAIN``), and the answer says it is estimated.
 
-The page's rows are read with the store's reader and serialised by the same code as the
-in-memory path (:func:`bienmoc.api.query.frame_feature_bytes`), so both paths give the same
-bytes for a feature.
+The page's rows come back as plain values (:class:`ItemsPage`: no data frame, which would cost
+more than the query) and the API serialises them with the same code as its in-memory path
+(``shapely.to_geojson`` and the same property order), so both paths give the same bytes.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
+from dataclasses import dataclass
 
 import numpy as np
+import shapely
 
 from bienmoc.storage.pgschema import q
 
-__all__ = ["query_items", "get_item", "layer_facts", "EXACT_COUNT_ROWS"]
+__all__ = ["query_items", "get_item", "layer_facts", "ItemsPage", "EXACT_COUNT_ROWS"]
 
 #: tables up to this many rows (pg_class.reltuples) get an exact numberMatched
 EXACT_COUNT_ROWS = 1_000_000
@@ -78,15 +81,58 @@ def _day(v):
     return pd.Timestamp(v).date()
 
 
+@dataclass
+class ItemsPage:
+    """A page of features read straight from SQL rows (no data frame): ids, JSON-ready
+    properties (every schema field in order; dates as 'YYYY-MM-DD'), shapely geometries,
+    fids, and numberMatched (``exact`` False: the planner's estimate)."""
+
+    ids: list
+    props: list[dict]
+    geoms: np.ndarray
+    fids: list[int]
+    matched: int = 0
+    exact: bool = True
+
+
+def _json_value(v):
+    if isinstance(v, (_dt.date, _dt.datetime)):
+        return v.isoformat()[:10]
+    if isinstance(v, float) and v != v:
+        return None
+    return v
+
+
+def _rows(store, con, layer: str, where: str, params, limit=None, offset=0) -> ItemsPage:
+    from bienmoc.model.schema import SCHEMAS
+
+    schema = SCHEMAS[layer]
+    key = schema.key[0] if layer == "boundary" else "id"
+    names = [f.name for f in schema.fields]
+    cols = store.columns(con, layer)
+    sel = ", ".join(["fid", *(q(n) if n in cols else "NULL" for n in names),
+                     "ST_AsBinary(geom)" if "geom" in cols else "NULL"])
+    page = ""
+    if limit is not None:
+        page, params = " LIMIT %s OFFSET %s", (*params, int(limit), int(offset))
+    rows = con.execute(f"SELECT {sel} FROM {store._t(layer)} {where} ORDER BY fid{page}",
+                       params).fetchall()
+    k = names.index(key) + 1
+    geoms = shapely.from_wkb(np.array([r[-1] for r in rows], dtype=object)) if rows else \
+        np.empty(0, dtype=object)
+    return ItemsPage([r[k] for r in rows],
+                     [{n: _json_value(v) for n, v in zip(names, r[1:-1])} for r in rows],
+                     geoms, [int(r[0]) for r in rows])
+
+
 def query_items(store, layer: str, *, boxes=None, interval=None, equals=None, limit: int = 10,
-                offset: int = 0, after: int | None = None):
-    """(frame of the page in fid order, its fids, numberMatched, exact?)."""
+                offset: int = 0, after: int | None = None) -> ItemsPage:
+    """The page of ``layer`` matching the filters, with numberMatched (module text)."""
     where, params = _where(layer, boxes, interval, equals)
     t = store._t(layer)
     with store._reader() as con:
-        if not store.columns(con, layer):
-            from bienmoc.model.schema import empty_layer
-            return empty_layer(layer), np.empty(0, np.int64), 0, True
+        if not store._exists(con) or not store.columns(con, layer):
+            return ItemsPage([], [], np.empty(0, dtype=object), [], 0, True)
         est = con.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
                           (t,)).fetchone()[0]
         if est is None or est < EXACT_COUNT_ROWS:
@@ -99,17 +145,19 @@ def query_items(store, layer: str, *, boxes=None, interval=None, equals=None, li
             matched, exact = int(plan[0]["Plan"]["Plan Rows"]), False
         if after is not None:  # keyset: the rows after the previous page's last fid
             page_where = (where + " AND " if where else "WHERE ") + "fid > %s"
-            frame, fids = store._select(layer, page_where, (*params, int(after)), limit=limit)
+            page = _rows(store, con, layer, page_where, (*params, int(after)), limit)
         else:
-            frame, fids = store._select(layer, where, tuple(params), limit=limit,
-                                        offset=offset)
-    return frame, fids, int(matched), exact
+            page = _rows(store, con, layer, where, tuple(params), limit, offset)
+    page.matched, page.exact = int(matched), exact
+    return page
 
 
-def get_item(store, layer: str, key_field: str, value: str):
-    """The frame of the one row whose ``key_field`` is ``value`` (empty if none)."""
-    frame, _ = store._select(layer, f"WHERE {q(key_field)} = %s", (value,))
-    return frame
+def get_item(store, layer: str, key_field: str, value: str) -> ItemsPage:
+    """The one feature whose ``key_field`` is ``value`` (an empty page if none)."""
+    with store._reader() as con:
+        if not store._exists(con) or not store.columns(con, layer):
+            return ItemsPage([], [], np.empty(0, dtype=object), [])
+        return _rows(store, con, layer, f"WHERE {q(key_field)} = %s", (value,), limit=1)
 
 
 def layer_facts(store, layer: str) -> tuple[int, list | None, list | None]:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.model.schema import LAYERS, conform
 from bienmoc.storage.pgconn import _EWKB
 
@@ -111,10 +112,10 @@ def _frame(layer: str, rows: list, names: list[str], cols: dict[str, str], geo: 
         geoms = shapely.from_wkb(np.array(data[-1], dtype=object)) if geo and n else \
             np.full(n, None, dtype=object)
         return conform(layer, gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(
-            geoms, crs="EPSG:4326").values, crs="EPSG:4326")), fids
+            geoms, crs=STORAGE_CRS).values, crs=STORAGE_CRS)), fids
     if not geo:
         return df, fids
     geoms = shapely.from_wkb(np.array(data[-1], dtype=object)) if n else \
         np.empty(0, dtype=object)
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326").values,
-                            crs="EPSG:4326"), fids
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS).values,
+                            crs=STORAGE_CRS), fids
