@@ -43,7 +43,8 @@ PG_TYPES = {"text": "text", "int": "bigint", "float": "double precision", "bool"
             "datetime": "text"}
 #: The change log of updated records (see :data:`bienmoc.records.INCIDENT_LOG`).
 LOG_LAYER = "incident_changes"
-LOG_COLUMNS = ("record_id", "field", "old_value", "new_value", "changed_at", "note")
+LOG_COLUMNS = ("record_id", "field", "old_value", "new_value", "changed_at", "note",
+               "changed_by")
 #: Append-only tables: UPDATE refused by trigger; the application role may only INSERT.
 HISTORY = ("inspections", "work_progress", "resurveys", LOG_LAYER)
 IDEMPOTENCY = "idempotency_key"

@@ -443,7 +443,7 @@ class _Transaction:
             self._insert(layer, data, cols)
 
     def update_fields(self, layer, record_id, values, *, log_layer, note=None,
-                      changed_at=None) -> dict[str, tuple]:
+                      changed_at=None, user=None) -> dict[str, tuple]:
         cols = self._columns(layer)
         bad = [f for f in values if f not in cols or f in ("fid", "geom", "id", IDEMPOTENCY)]
         if bad:
@@ -459,7 +459,10 @@ class _Transaction:
         changes = {f: (_text(old[f]), values[f]) for f in fields if old[f] != new[f]}
         if changes:
             log = pd.DataFrame({c: pd.Series([], dtype=object) for c in ps.LOG_COLUMNS})
-            self._columns(log_layer, log)
+            if "changed_by" not in self._columns(log_layer, log):  # a log made before users
+                self.con.execute(f"ALTER TABLE {self.store._t(log_layer)} "
+                                 "ADD COLUMN IF NOT EXISTS changed_by text")
+                self.store._cols.pop(log_layer, None)
             when = (changed_at or _dt.datetime.now(_dt.timezone.utc)).astimezone(
                 _dt.timezone.utc)
             text = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
@@ -469,8 +472,9 @@ class _Transaction:
             with self.con.cursor() as cur:
                 cur.executemany(
                     f"INSERT INTO {self.store._t(log_layer)} (record_id, field, old_value, "
-                    "new_value, changed_at, note) VALUES (%s, %s, %s, %s, %s, %s)",
-                    [(record_id, f, o, _text(n), text, note) for f, (o, n) in changes.items()])
+                    "new_value, changed_at, note, changed_by) VALUES (%s, %s, %s, %s, %s, %s, "
+                    "%s)", [(record_id, f, o, _text(n), text, note, user)
+                            for f, (o, n) in changes.items()])
         return changes
 
     def lookup(self, layer: str, field: str, value) -> list[str]:
