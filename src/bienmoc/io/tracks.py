@@ -455,14 +455,17 @@ def import_patrols(store, path: str | Path, *, team: str, kind: str = "unilatera
 
     def checks(ctx):
         old = read_layer(ctx.tx, "patrols")
-        seen = {(a, pd.Timestamp(b)) for a, b in zip(old["team"], old["start_time"]) if b}
+        stored = {(a, pd.Timestamp(b)) for a, b in zip(old["team"], old["start_time"]) if b}
+        seen: set = set()
         out = []
         for i, (a, b) in enumerate(zip(ctx.data["team"], ctx.data["start_time"])):
-            if (a, pd.Timestamp(b)) in seen:
-                out.append(FixProblem(None, "start_time", f"a patrol of team {a} "
-                                      f"starting {b} is already in the store",
-                                      str(ctx.data["source"].iat[i])))
-            seen.add((a, pd.Timestamp(b)))
+            key = (a, pd.Timestamp(b))
+            where = ("is already in the store" if key in stored
+                     else "is twice in these files" if key in seen else None)
+            if where:
+                out.append(FixProblem(None, "start_time", f"a patrol of team {a} starting {b} "
+                                      f"{where}", str(ctx.data["source"].iat[i])))
+            seen.add(key)
         return out
 
     def also(tx, data):
