@@ -217,3 +217,29 @@ def test_cli_coverage_errors(demo):
     out = r.invoke(main, ["coverage", "--border", "LA", "--from", "2026-11-20", "--to",
                           "2026-11-01"], env=env)
     assert out.exit_code != 0 and "--from" in out.output
+
+
+def test_coverage_on_the_progress_map(demo_store_path, model, fixes):
+    from bienmoc.maps import progress_map
+    from bienmoc.maps.coverage import COVERAGE_COLOURS, coverage_geojson
+
+    cov = coverage(fixes, model, "LA", start="2026-11-01", end="2026-11-30", overdue_days=20)
+    gj = coverage_geojson(cov, model, lang="en")
+    assert len(gj["features"]) == len(cov.sections)
+    by = {f["properties"]["marker_from"]: f for f in gj["features"]}
+    s = cov.sections
+    full = s[(s["covered_share"] == 1) & (s["start_m"] > 1512000)].iloc[0]  # 1 Nov only
+    f = by[full["marker_from"]]
+    assert f["properties"]["state"] == "covered" and f["properties"]["overdue"] is True
+    none = s[(s["covered_share"] == 0)].iloc[0]
+    assert by[none["marker_from"]]["properties"]["state"] == "none"
+    # the drawn stretch runs along the line from the section's start to its end
+    start = model.index.point_at("LA", [full["start_m"]])[0]
+    from pyproj import Transformer
+    x, y = Transformer.from_crs(4326, model.crs, always_xy=True).transform(
+        *f["geometry"]["coordinates"][0])
+    assert np.hypot(x - start[0], y - start[1]) < 1.0
+    html = progress_map(GeoPackageStore(demo_store_path), border="LA", coverage=cov,
+                        lang="vi").get_root().render()
+    assert "Tuần tra: mức độ bao phủ" in html and COVERAGE_COLOURS["overdue"] in html
+    assert "đã tuần tra hết đoạn" in html

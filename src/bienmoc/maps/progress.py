@@ -32,7 +32,8 @@ def progress_map(source, *, lang: str = "vi", border: str | None = None,
                  stall_days: int = DEFAULT_STALL_DAYS,
                  cycle_months: Mapping[str, int] | None = None,
                  tiles: str | None = DEFAULT_TILES, attr: str | None = DEFAULT_ATTR,
-                 assets: str = "inline", data_url: str | None = None, form: bool = False):
+                 assets: str = "inline", data_url: str | None = None, form: bool = False,
+                 coverage=None):
     """A :class:`folium.Map` of construction progress.
 
     ``source``: a store or a mapping of layer name → frame. Markers are coloured by
@@ -46,6 +47,8 @@ def progress_map(source, *, lang: str = "vi", border: str | None = None,
     ``"inline"`` (JS/CSS embedded: notebooks, saved files) or a URL prefix of the server's
     static files. ``data_url``: fetch the data from the map server's JSON endpoints under
     this URL prefix instead of embedding it. ``form``: add the filter form (server pages).
+    ``coverage``: a :class:`~bienmoc.analysis.coverage.Coverage` drawn as an overlay of marker
+    sections covered / not covered / overdue (:mod:`bienmoc.maps.coverage`).
     """
     as_of_s = as_of_date(as_of).strftime("%Y-%m-%d")
     params = {"border": border, "province": province, "as_of": as_of_s}
@@ -55,10 +58,16 @@ def progress_map(source, *, lang: str = "vi", border: str | None = None,
               ("boundary", "boundary", True), ("markers", "markers", True),
               ("works", "works", True), ("stalled", "stalled", True),
               ("overdue", "overdue", True), ("never", "never", False)]
-    return build_map(
+    m = build_map(
         "progress", source, lang=lang, tiles=tiles, attr=attr, assets=assets,
         data_url=data_url, border=border, province=province, params=params,
         payload=lambda: progress_data(source, border=border, province=province, as_of=as_of_s,
                                       stall_days=stall_days, cycle_months=cycle_months),
         groups=groups, legend=_legend(lang), bounds_layer="markers",
         form_dates=[("as_of", "as_of", as_of_s)], form=form)
+    if coverage is not None:
+        from bienmoc.geometry.locate import BorderModel
+        from bienmoc.maps.coverage import add_coverage
+
+        add_coverage(m, coverage, BorderModel.from_source(source), lang=lang)
+    return m
