@@ -33,7 +33,8 @@ import pandas as pd
 
 from bienmoc.errors import InvalidData
 
-__all__ = ["coverage", "Coverage", "fix_runs", "merge_runs", "DEFAULT_WITHIN_M",
+__all__ = ["coverage", "Coverage", "fix_runs", "merge_runs", "read_fixes_table",
+           "DEFAULT_WITHIN_M",
            "DEFAULT_GAP_M", "DEFAULT_SIDE_SLACK_M"]
 
 DEFAULT_WITHIN_M = 500.0
@@ -166,6 +167,21 @@ def _transformer(crs_wkt: str):
     from pyproj import Transformer
 
     return Transformer.from_crs("EPSG:4326", crs_wkt, always_xy=True)
+
+
+def read_fixes_table(store) -> pd.DataFrame:
+    """A store's ``patrol_fixes``: from a GeoPackage through GDAL with Arrow (millions of rows
+    in a second, where the generic row reader takes ~10 s per million), else ``store.read``."""
+    from bienmoc.storage import GeoPackageStore
+
+    if isinstance(store, GeoPackageStore) and "patrol_fixes" in store.layers():
+        import pyogrio
+
+        df = pyogrio.read_dataframe(store.path, layer="patrol_fixes", read_geometry=False,
+                                    use_arrow=True,
+                                    columns=["patrol_id", "seq", "time", "lon", "lat"])
+        return pd.DataFrame(df)
+    return store.read("patrol_fixes")
 
 
 # -- the kernel: fixes -> runs ---------------------------------------------------------------
@@ -361,7 +377,7 @@ def coverage(fixes, source, border: str, *, within_m: float = DEFAULT_WITHIN_M,
             fixes, pd.DataFrame):
         if patrols is None:
             patrols = fixes.read("patrols")
-        fixes = fixes.read("patrol_fixes")
+        fixes = read_fixes_table(fixes)
     kinds = None if patrols is None or not len(patrols) else dict(
         zip(patrols["id"], patrols["kind"]))
     model.index._border_id(border)
