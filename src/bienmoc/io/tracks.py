@@ -83,7 +83,7 @@ def _frame(file: str, line, track, segment, lon, lat, time_text) -> pd.DataFrame
     if arr.type != pa.string():
         arr = arr.cast(pa.string())
     t, has_off = _utc_ns(arr)
-    return pd.DataFrame({"file": pd.Series([file] * n, dtype=object),
+    return pd.DataFrame({"file": pd.Categorical.from_codes(np.zeros(n, np.int8), [file]),
                          "line": np.asarray(line, np.int64), "track": np.asarray(track, np.int64),
                          "segment": np.asarray(segment, np.int64),
                          "lon": np.asarray(lon, float), "lat": np.asarray(lat, float),
