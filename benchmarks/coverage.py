@@ -229,10 +229,12 @@ def run_import(model, n: int) -> list[tuple]:
     return rows
 
 
-def report(title: str, rows: list[tuple], ours: str, peers: list[str]) -> None:
-    print(f"\n{title}")
+def report(title: str, rows: list[tuple], ours: str, peers: list[str],
+           show_rows: bool = True) -> None:
+    if title:
+        print(f"\n{title}")
     rate = {name: k / t for name, k, t in rows}
-    for name, k, t in rows:
+    for name, k, t in rows if show_rows else ():
         print(f"  {name:<52} {k:>11,} fixes {t:8.2f} s {k / t:>13,.0f} fixes/s")
     for p in peers:
         if p in rate and ours in rate:
@@ -258,7 +260,8 @@ def main() -> None:
         rows = run_import(model, _size(a.import_n))
         report("Track import", rows, "bienmoc read+check CSV",
                ["pandas read_csv + to_datetime (C engine)"])
-        report("", rows, "bienmoc read+check GPX", ["geopandas.read_file GPX (no Arrow)"])
+        report("", rows, "bienmoc read+check GPX", ["geopandas.read_file GPX (no Arrow)"],
+               show_rows=False)
     print(f"\nload average after: {os.getloadavg()}")
 
 
