@@ -115,9 +115,13 @@ def _utc_ns(values) -> np.ndarray:
 
     from bienmoc.io.tracks import _utc_ns as text_ns
 
-    arr = pa.array(s.astype(object).where(s.notna(), None).to_numpy(), type=pa.string(),
-                   from_pandas=True) if not isinstance(s.dtype, pd.ArrowDtype) else \
-        s.array._pa_array.combine_chunks()
+    try:  # Arrow- or str-backed columns convert without copying
+        arr = pa.array(s, from_pandas=True)
+        if arr.type != pa.string():
+            arr = arr.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        arr = pa.array([None if v is None or (not isinstance(v, str) and pd.isna(v)) else
+                        str(v) for v in s], type=pa.string())
     return text_ns(arr)[0]
 
 
@@ -194,6 +198,8 @@ def fix_runs(df: pd.DataFrame, index, border: str, *, within_m: float = DEFAULT_
     :class:`~bienmoc.geometry.linear.LineIndex` ``index`` (times in [t0, t1) UTC ns)."""
     codes, labels, kind, seq, t, lon, lat = _fix_columns(df, kinds)
     keep = np.isfinite(lon) & np.isfinite(lat)
+    if t0 is not None or t1 is not None:
+        keep &= t != _NAT  # a fix without a time belongs to no period
     if t0 is not None:
         keep &= t >= t0
     if t1 is not None:

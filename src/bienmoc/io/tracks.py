@@ -373,8 +373,7 @@ def check_fixes(fixes: pd.DataFrame, *, max_speed_kmh: float = DEFAULT_MAX_SPEED
 def fix_times(fixes: pd.DataFrame) -> pd.Series:
     """The stored ``time`` of each fix: its ISO 8601 text as the device wrote it, offset kept
     ("+07:00" appended where it had none: such times are Vietnam time)."""
-    arr = pa.array(fixes["time"].array) if not isinstance(fixes["time"].dtype, pd.ArrowDtype) \
-        else fixes["time"].array._pa_array.combine_chunks()
+    arr = pa.array(fixes["time"], from_pandas=True)
     done = pc.if_else(pa.array(fixes["has_offset"].to_numpy()), arr,
                       pc.binary_join_element_wise(arr, "+07:00", ""))
     return pd.Series(done, index=fixes.index, dtype=pd.ArrowDtype(pa.string()))
