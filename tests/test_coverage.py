@@ -242,4 +242,29 @@ def test_coverage_on_the_progress_map(demo_store_path, model, fixes):
     html = progress_map(GeoPackageStore(demo_store_path), border="LA", coverage=cov,
                         lang="vi").get_root().render()
     assert "Tuần tra: mức độ bao phủ" in html and COVERAGE_COLOURS["overdue"] in html
+    from bienmoc.maps.coverage import legend_html
+    assert 'style="' not in legend_html("vi")  # legends use classes: no inline styles (CSP)
+    assert html.count('class="bienmoc-legend') == 1  # one legend box, coverage lines inside
     assert "đã tuần tra hết đoạn" in html
+
+
+def test_progress_page_shows_the_patrol_coverage(demo, model):
+    from fastapi.testclient import TestClient
+
+    from bienmoc.api import create_app
+    from bienmoc.io.tracks import import_patrols
+
+    today = dt.date.today()
+    fixes = along_line(model.index, "LA", [(10000, 14000, 80)], interval_s=30,
+                       start=f"{today - dt.timedelta(days=3)}T07:00:00+07:00")
+    path = demo.path.parent / "t.gpx"
+    write_gpx_by_hand(path, [fixes])
+    import_patrols(demo, path, team="Tổ 1")
+    client = TestClient(create_app(demo))
+    r = client.get("/maps/progress", params={"border": "LA", "patrol_days": 30})
+    assert r.status_code == 200
+    assert "Tuần tra: mức độ bao phủ" in r.text and "đã tuần tra hết đoạn" in r.text
+    assert "'unsafe-inline'" not in r.headers["content-security-policy"].split("script-src")[1]
+    plain = client.get("/maps/progress", params={"border": "LA"})
+    assert plain.status_code == 200 and "mức độ bao phủ" not in plain.text
+    assert client.get("/maps/progress", params={"patrol_days": 0}).status_code == 422

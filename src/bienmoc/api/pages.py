@@ -12,6 +12,8 @@ All URLs in the pages are relative, so the app also works under a reverse-proxy 
 """
 from __future__ import annotations
 
+import datetime as _dt
+
 import gzip
 import hashlib
 import threading
@@ -131,13 +133,28 @@ def pages_router(store, settings: Settings) -> APIRouter:
     @r.get("/maps/progress", response_class=Response)
     def progress(request: Request, lang: str | None = _LANG, border: str | None = _BORDER,
                  province: str | None = _PROVINCE,
-                 as_of: str | None = Query(None, pattern=_DATE)) -> Response:
-        """Construction progress: markers, works (stalled highlighted), overdue inspections."""
+                 as_of: str | None = Query(None, pattern=_DATE),
+                 patrol_days: int | None = Query(
+                     None, ge=1, le=3650, description="With a border: the patrol coverage of "
+                     "the last N days as an overlay (sections not visited in N days: overdue)")
+                 ) -> Response:
+        """Construction progress: markers, works (stalled highlighted), overdue inspections;
+        with ``border`` and ``patrol_days``, the patrol coverage of the line."""
         lang = lang or settings.lang
         d = as_of_date(as_of).strftime("%Y-%m-%d")
-        return html(request, ("progress", lang, border, province, d), lambda: progress_map(
-            store, lang=lang, border=border, province=province, as_of=d,
-            **server).get_root().render())
+
+        def build():
+            cov = None
+            if border and patrol_days:
+                from bienmoc.analysis.coverage import coverage
+
+                end = as_of_date(d).date()
+                cov = coverage(store, store, border, start=end - _dt.timedelta(
+                    days=patrol_days - 1), end=end, overdue_days=patrol_days)
+            return progress_map(store, lang=lang, border=border, province=province, as_of=d,
+                                coverage=cov, **server).get_root().render()
+
+        return html(request, ("progress", lang, border, province, d, patrol_days), build)
 
     @r.get("/maps/incidents", response_class=Response)
     def incidents(request: Request, lang: str | None = _LANG, border: str | None = _BORDER,

@@ -94,19 +94,32 @@ def coverage_layer(cov, model, *, lang: str = "vi", show: bool = True):
 
 
 def legend_html(lang: str = "vi") -> str:
-    items = "".join(f'<div><span style="display:inline-block;width:18px;height:4px;'
-                    f'background:{COVERAGE_COLOURS[k]};margin-right:6px"></span>'
-                    f"{escape(_t(k, lang))}</div>" for k in ("covered", "partial", "none",
-                                                             "overdue"))
-    return f"<b>{escape(_t('layer', lang))}</b>{items}"
+    """Legend lines (classes, no style attributes: the server's CSP allows no inline styles)."""
+    from bienmoc.maps.page import line
+
+    return f"<b>{escape(_t('layer', lang))}</b>" + "".join(
+        line(COVERAGE_COLOURS[k], _t(k, lang)) for k in ("covered", "partial", "none", "overdue"))
 
 
-def add_coverage(m, cov, model, *, lang: str = "vi"):
-    """Add the coverage overlay (and its legend lines) to the folium map ``m``; returns ``m``."""
+def colour_css() -> str:
+    """The legend classes of :data:`COVERAGE_COLOURS` (an inline <style>, hashed by the CSP)."""
+    from bienmoc.maps.page import colour_class
+
+    return "".join(f".bienmoc-legend .{colour_class(c)}{{background:{c}}}"
+                   for c in COVERAGE_COLOURS.values())
+
+
+def add_coverage(m, cov, model, *, lang: str = "vi", legend: bool = True):
+    """Add the coverage overlay to the folium map ``m`` (and, with ``legend``, a legend box of
+    its own; ``progress_map`` puts the lines in its legend instead); returns ``m``."""
     import folium
 
     coverage_layer(cov, model, lang=lang).add_to(m)
-    m.get_root().html.add_child(folium.Element(
-        f'<div class="bienmoc-legend bienmoc-coverage-legend">{legend_html(lang)}</div>'),
-        name="bienmoc_coverage_legend")
+    root = m.get_root()
+    root.header.add_child(folium.Element(f"<style>{colour_css()}</style>"),
+                          name="bienmoc_coverage_colours")
+    if legend:
+        root.html.add_child(folium.Element(
+            f'<div class="bienmoc-legend bienmoc-coverage-legend">{legend_html(lang)}</div>'),
+            name="bienmoc_coverage_legend")
     return m

@@ -27,6 +27,12 @@ def _legend(lang: str) -> str:
     return "".join(out)
 
 
+def _coverage_legend(lang: str) -> str:
+    from bienmoc.maps.coverage import legend_html
+
+    return legend_html(lang)
+
+
 def progress_map(source, *, lang: str = "vi", border: str | None = None,
                  province: str | None = None, as_of=None,
                  stall_days: int = DEFAULT_STALL_DAYS,
@@ -63,11 +69,12 @@ def progress_map(source, *, lang: str = "vi", border: str | None = None,
         data_url=data_url, border=border, province=province, params=params,
         payload=lambda: progress_data(source, border=border, province=province, as_of=as_of_s,
                                       stall_days=stall_days, cycle_months=cycle_months),
-        groups=groups, legend=_legend(lang), bounds_layer="markers",
+        groups=groups, legend=_legend(lang) + (_coverage_legend(lang) if coverage is not None
+                                               else ""), bounds_layer="markers",
         form_dates=[("as_of", "as_of", as_of_s)], form=form)
     if coverage is not None:
         from bienmoc.geometry.locate import BorderModel
         from bienmoc.maps.coverage import add_coverage
 
-        add_coverage(m, coverage, BorderModel.from_source(source), lang=lang)
+        add_coverage(m, coverage, BorderModel.from_source(source), lang=lang, legend=False)
     return m
