@@ -268,3 +268,32 @@ def test_progress_page_shows_the_patrol_coverage(demo, model):
     plain = client.get("/maps/progress", params={"border": "LA"})
     assert plain.status_code == 200 and "mức độ bao phủ" not in plain.text
     assert client.get("/maps/progress", params={"patrol_days": 0}).status_code == 422
+
+
+@pytest.mark.slow
+def test_coverage_overlay_in_chromium(demo, model, tmp_path):
+    """The progress page with the coverage overlay in headless Chromium: the sections are
+    drawn, and no CSP violation, JS error or outside request."""
+    import test_browser
+    from bienmoc.api import create_app
+    from bienmoc.io.tracks import import_patrols
+    from bienmoc.testing import serve_app
+
+    today = dt.date.today()
+    fixes = along_line(model.index, "LA", [(10000, 14000, 80)], interval_s=30,
+                       start=f"{today - dt.timedelta(days=3)}T07:00:00+07:00")
+    write_gpx_by_hand(tmp_path / "t.gpx", [fixes])
+    import_patrols(demo, tmp_path / "t.gpx", team="Tổ 1")
+    n_sections = len(coverage(demo, model, "LA").sections)
+    for browser in test_browser.browser.__wrapped__():
+        with serve_app(create_app(store=demo, tiles=None)) as base:
+            v = test_browser.Visit(browser, f"{base}/maps/progress?border=LA&patrol_days=30")
+            v.ready()
+            drawn = v.page.evaluate("""() => Object.keys(window)
+                .filter(k => k.startsWith('geo_json_') && window[k]
+                        && typeof window[k].getLayers === 'function')
+                .map(k => window[k].getLayers().length)""")
+            assert drawn == [n_sections]
+            legend = v.page.inner_text(".bienmoc-legend")
+            assert "Tuần tra: mức độ bao phủ" in legend and "quá hạn tuần tra" in legend
+            v.assert_clean()

@@ -114,7 +114,17 @@ def add_coverage(m, cov, model, *, lang: str = "vi", legend: bool = True):
     its own; ``progress_map`` puts the lines in its legend instead); returns ``m``."""
     import folium
 
-    coverage_layer(cov, model, lang=lang).add_to(m)
+    fg = coverage_layer(cov, model, lang=lang).add_to(m)
+    # a LayerControl already on the map lists its layers by their JS variables: the overlay
+    # must be defined before it (else Leaflet's control meets an undefined layer)
+    items = list(m._children.items())
+    ctl = next((i for i, (_, ch) in enumerate(items) if isinstance(ch, folium.LayerControl)),
+               None)
+    if ctl is not None:
+        mine = next(i for i, (_, ch) in enumerate(items) if ch is fg)
+        items.insert(ctl, items.pop(mine))
+        m._children.clear()
+        m._children.update(items)
     root = m.get_root()
     root.header.add_child(folium.Element(f"<style>{colour_css()}</style>"),
                           name="bienmoc_coverage_colours")
