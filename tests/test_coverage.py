@@ -297,3 +297,24 @@ def test_coverage_overlay_in_chromium(demo, model, tmp_path):
             legend = v.page.inner_text(".bienmoc-legend")
             assert "Tuần tra: mức độ bao phủ" in legend and "quá hạn tuần tra" in legend
             v.assert_clean()
+
+
+def test_dashboard_figures_count_patrols_and_coverage(demo, model, tmp_path):
+    from bienmoc.analysis.dashboard import dashboard_figures
+    from bienmoc.io.tracks import import_patrols
+
+    a = along_line(model.index, "LA", [(10000, 14000, 80)], interval_s=30,
+                   start="2026-11-02T07:00:00+07:00")
+    b = along_line(model.index, "LA", [(20000, 21000, 80)], interval_s=30,
+                   start="2026-10-02T07:00:00+07:00")
+    write_gpx_by_hand(tmp_path / "a.gpx", [a, b])
+    import_patrols(demo, tmp_path / "a.gpx", team="Tổ 1", kind="joint",
+                   neighbour_unit="Đại đội 1")
+    f = dashboard_figures(demo, border="LA", start="2026-11-01", end="2026-11-30",
+                          as_of="2026-11-30")
+    assert f["patrols"]["total"] == 1 and f["patrols"]["joint"] == 1
+    assert f["patrols"]["fixes"] == len(a)
+    assert f["patrols"]["covered_km"] == pytest.approx(4.0, abs=0.002)
+    assert f["patrols"]["line_km"] == pytest.approx(model.index.length_m["LA"] / 1000, abs=0.01)
+    national = dashboard_figures(demo, start="2026-10-01", end="2026-11-30", as_of="2026-11-30")
+    assert national["patrols"]["total"] == 2 and national["patrols"]["covered_km"] is None
