@@ -217,3 +217,104 @@ def test_cli_coverage_errors(demo):
     out = r.invoke(main, ["coverage", "--border", "LA", "--from", "2026-11-20", "--to",
                           "2026-11-01"], env=env)
     assert out.exit_code != 0 and "--from" in out.output
+
+
+def test_coverage_on_the_progress_map(demo_store_path, model, fixes):
+    from bienmoc.maps import progress_map
+    from bienmoc.maps.coverage import COVERAGE_COLOURS, coverage_geojson
+
+    cov = coverage(fixes, model, "LA", start="2026-11-01", end="2026-11-30", overdue_days=20)
+    gj = coverage_geojson(cov, model, lang="en")
+    assert len(gj["features"]) == len(cov.sections)
+    by = {f["properties"]["marker_from"]: f for f in gj["features"]}
+    s = cov.sections
+    full = s[(s["covered_share"] == 1) & (s["start_m"] > 1512000)].iloc[0]  # 1 Nov only
+    f = by[full["marker_from"]]
+    assert f["properties"]["state"] == "covered" and f["properties"]["overdue"] is True
+    none = s[(s["covered_share"] == 0)].iloc[0]
+    assert by[none["marker_from"]]["properties"]["state"] == "none"
+    # the drawn stretch runs along the line from the section's start to its end
+    start = model.index.point_at("LA", [full["start_m"]])[0]
+    from pyproj import Transformer
+    x, y = Transformer.from_crs(4326, model.crs, always_xy=True).transform(
+        *f["geometry"]["coordinates"][0])
+    assert np.hypot(x - start[0], y - start[1]) < 1.0
+    html = progress_map(GeoPackageStore(demo_store_path), border="LA", coverage=cov,
+                        lang="vi").get_root().render()
+    assert "Tuần tra: mức độ bao phủ" in html and COVERAGE_COLOURS["overdue"] in html
+    from bienmoc.maps.coverage import legend_html
+    assert 'style="' not in legend_html("vi")  # legends use classes: no inline styles (CSP)
+    assert html.count('class="bienmoc-legend') == 1  # one legend box, coverage lines inside
+    assert "đã tuần tra hết đoạn" in html
+
+
+def test_progress_page_shows_the_patrol_coverage(demo, model):
+    from fastapi.testclient import TestClient
+
+    from bienmoc.api import create_app
+    from bienmoc.io.tracks import import_patrols
+
+    today = dt.date.today()
+    fixes = along_line(model.index, "LA", [(10000, 14000, 80)], interval_s=30,
+                       start=f"{today - dt.timedelta(days=3)}T07:00:00+07:00")
+    path = demo.path.parent / "t.gpx"
+    write_gpx_by_hand(path, [fixes])
+    import_patrols(demo, path, team="Tổ 1")
+    client = TestClient(create_app(demo))
+    r = client.get("/maps/progress", params={"border": "LA", "patrol_days": 30})
+    assert r.status_code == 200
+    assert "Tuần tra: mức độ bao phủ" in r.text and "đã tuần tra hết đoạn" in r.text
+    assert "'unsafe-inline'" not in r.headers["content-security-policy"].split("script-src")[1]
+    plain = client.get("/maps/progress", params={"border": "LA"})
+    assert plain.status_code == 200 and "mức độ bao phủ" not in plain.text
+    assert client.get("/maps/progress", params={"patrol_days": 0}).status_code == 422
+
+
+@pytest.mark.slow
+def test_coverage_overlay_in_chromium(demo, model, tmp_path):
+    """The progress page with the coverage overlay in headless Chromium: the sections are
+    drawn, and no CSP violation, JS error or outside request."""
+    import test_browser
+    from bienmoc.api import create_app
+    from bienmoc.io.tracks import import_patrols
+    from bienmoc.testing import serve_app
+
+    today = dt.date.today()
+    fixes = along_line(model.index, "LA", [(10000, 14000, 80)], interval_s=30,
+                       start=f"{today - dt.timedelta(days=3)}T07:00:00+07:00")
+    write_gpx_by_hand(tmp_path / "t.gpx", [fixes])
+    import_patrols(demo, tmp_path / "t.gpx", team="Tổ 1")
+    n_sections = len(coverage(demo, model, "LA").sections)
+    for browser in test_browser.browser.__wrapped__():
+        with serve_app(create_app(store=demo, tiles=None)) as base:
+            v = test_browser.Visit(browser, f"{base}/maps/progress?border=LA&patrol_days=30")
+            v.ready()
+            drawn = v.page.evaluate("""() => Object.keys(window)
+                .filter(k => k.startsWith('geo_json_') && window[k]
+                        && typeof window[k].getLayers === 'function')
+                .map(k => window[k].getLayers().length)""")
+            assert drawn == [n_sections]
+            legend = v.page.inner_text(".bienmoc-legend")
+            assert "Tuần tra: mức độ bao phủ" in legend and "quá hạn tuần tra" in legend
+            v.assert_clean()
+
+
+def test_dashboard_figures_count_patrols_and_coverage(demo, model, tmp_path):
+    from bienmoc.analysis.dashboard import dashboard_figures
+    from bienmoc.io.tracks import import_patrols
+
+    a = along_line(model.index, "LA", [(10000, 14000, 80)], interval_s=30,
+                   start="2026-11-02T07:00:00+07:00")
+    b = along_line(model.index, "LA", [(20000, 21000, 80)], interval_s=30,
+                   start="2026-10-02T07:00:00+07:00")
+    write_gpx_by_hand(tmp_path / "a.gpx", [a, b])
+    import_patrols(demo, tmp_path / "a.gpx", team="Tổ 1", kind="joint",
+                   neighbour_unit="Đại đội 1")
+    f = dashboard_figures(demo, border="LA", start="2026-11-01", end="2026-11-30",
+                          as_of="2026-11-30")
+    assert f["patrols"]["total"] == 1 and f["patrols"]["joint"] == 1
+    assert f["patrols"]["fixes"] == len(a)
+    assert f["patrols"]["covered_km"] == pytest.approx(4.0, abs=0.002)
+    assert f["patrols"]["line_km"] == pytest.approx(model.index.length_m["LA"] / 1000, abs=0.01)
+    national = dashboard_figures(demo, start="2026-10-01", end="2026-11-30", as_of="2026-11-30")
+    assert national["patrols"]["total"] == 2 and national["patrols"]["covered_km"] is None

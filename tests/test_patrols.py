@@ -90,6 +90,10 @@ def test_hand_written_gpx_with_two_tracks(demo, tracks, tmp_path):
                           neighbour_unit="Đại đội 1 (Lào)")
     assert len(data) == 2 and set(data["kind"]) == {"joint"}
     assert len(demo.read("patrol_fixes")) == len(a) + len(b)
+    out = CliRunner().invoke(main, ["export", "patrols", "--format", "csv", "--labels", "vi"],
+                             env={"BIENMOC_STORE": str(demo.path)})
+    assert out.exit_code == 0 and "Tổ tuần tra,Đồn biên phòng,Hình thức tuần tra" in out.output
+    assert "song phương" in out.output and "Đại đội 1 (Lào)" in out.output
     # the same tracks again: refused, nothing added
     with pytest.raises(InvalidData, match="already in the store"):
         import_patrols(demo, tmp_path / "hand.gpx", team="Tổ 2", kind="joint",

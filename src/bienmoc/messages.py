@@ -272,6 +272,8 @@ _CATALOGUE: list[tuple[str, str]] = [
      "tuần tra song phương cần ghi lực lượng phía bạn (neighbour_unit)"),
     (r"a patrol of team (.+?) starting (\S+) is already in the store",
      r"tổ \1 đã có chuyến tuần tra bắt đầu lúc \2 trong kho dữ liệu"),
+    (r"a patrol of team (.+?) starting (\S+) is twice in these files",
+     r"chuyến tuần tra của tổ \1 bắt đầu lúc \2 có hai lần trong các tệp đang nhập"),
     (r"the CSV has no (\w+) column \(columns: (.*)\)", r"tệp CSV không có cột \1 (các cột: \2)"),
     (r"cannot read the CSV: (.+)", r"không đọc được tệp CSV: \1"),
     (r"feature (\d+) is a (\S+); a track is a LineString or MultiLineString",

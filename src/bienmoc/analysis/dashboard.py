@@ -80,7 +80,10 @@ def dashboard_figures(source, *, province: str | None = None, border: str | None
     :func:`progress_summary` total row), ``stalled`` (the :func:`stalled_works` rows),
     ``gates`` (by status), ``incidents`` (``total``, ``previous_total``, ``change``,
     ``change_pct``, ``by_kind``, ``by_status``, ``previous_by_kind``, ``monthly`` — month
-    'YYYY-MM' → count, every month of the period listed, ``open`` — all open incidents).
+    'YYYY-MM' → count, every month of the period listed, ``open`` — all open incidents),
+    ``patrols`` (started in the period: ``total``, ``unilateral``, ``joint``, ``fixes``; with a
+    ``border`` and a store, ``covered_km`` and ``line_km`` of
+    :func:`bienmoc.analysis.coverage.coverage` over the period; patrols have no province).
     """
     d = as_of_date(as_of)
     end_d = as_of_date(end) if end is not None else d
@@ -118,6 +121,7 @@ def dashboard_figures(source, *, province: str | None = None, border: str | None
     w = _records(works)[0] if len(works) else None
     work_keys = ["works_total"] + [s.value for s in WorkStatus] + [
         "percent_complete", "budget_planned_vnd", "budget_disbursed_vnd", "disbursed_pct"]
+    patrols = _patrol_figures(source, border, start_d, end_d)
     return {
         "area": area,
         "as_of": d.strftime("%Y-%m-%d"),
@@ -147,4 +151,29 @@ def dashboard_figures(source, *, province: str | None = None, border: str | None
             "monthly": {m: monthly.get(m, 0) for m in months},
             "open": int(st["incidents_open"]),
         },
+        "patrols": patrols,
     }
+
+
+def _patrol_figures(source, border, start_d, end_d) -> dict:
+    """Patrols started in the period (by kind), and the line covered when a border is given."""
+    p = frames(source, ("patrols",))["patrols"]
+    if border is not None:
+        p = p[p["border"] == border]
+    start = pd.to_datetime(p["start_time"], utc=True, format="ISO8601").dt.tz_convert(
+        "Asia/Ho_Chi_Minh").dt.tz_localize(None).dt.normalize() if len(p) else pd.Series(
+        [], dtype="datetime64[ns]")
+    p = p[((start >= start_d) & (start <= end_d)).to_numpy()]
+    out = {"total": len(p), "unilateral": int((p["kind"] == "unilateral").sum()),
+           "joint": int((p["kind"] == "joint").sum()),
+           "fixes": int(pd.to_numeric(p["fixes"]).fillna(0).sum()),
+           "covered_km": None, "line_km": None}
+    if border is not None and hasattr(source, "read") and len(p):
+        from bienmoc.analysis.coverage import coverage
+        from bienmoc.geometry.locate import BorderModel
+
+        model = BorderModel.from_source(source)
+        cov = coverage(source, model, border, start=start_d.date(), end=end_d.date())
+        out["covered_km"] = round(cov.covered_m() / 1000, 3)
+        out["line_km"] = round(model.index.length_m[border] / 1000, 3)
+    return out

@@ -12,6 +12,8 @@ All URLs in the pages are relative, so the app also works under a reverse-proxy 
 """
 from __future__ import annotations
 
+import datetime as _dt
+
 import gzip
 import hashlib
 import threading
@@ -153,8 +155,13 @@ def pages_router(store, settings: Settings) -> APIRouter:
     @r.get("/maps/progress", response_class=Response)
     def progress(request: Request, lang: str | None = _LANG, border: str | None = _BORDER,
                  province: str | None = _PROVINCE,
-                 as_of: str | None = Query(None, max_length=30)) -> Response:
-        """Construction progress: markers, works (stalled highlighted), overdue inspections.
+                 as_of: str | None = Query(None, max_length=30),
+                 patrol_days: int | None = Query(
+                     None, ge=1, le=3650, description="With a border: the patrol coverage of "
+                     "the last N days as an overlay (sections not visited in N days: overdue)")
+                 ) -> Response:
+        """Construction progress: markers, works (stalled highlighted), overdue inspections;
+        with ``border`` and ``patrol_days``, the patrol coverage of the line.
         Dates: dd/mm/yyyy or yyyy-mm-dd."""
         lang = lang or settings.lang
         border, province = border or None, (province or "").strip() or None
@@ -164,9 +171,20 @@ def pages_router(store, settings: Settings) -> APIRouter:
         except BadDate as e:
             return _message_page(422, "progress", lang, e, q)
         terrain = {"dem": settings.dem, "terrain_url": "../terrain"} if settings.dem else {}
-        return page(request, "progress", lang, ("progress", lang, border, province, d),
-                    lambda: progress_map(store, lang=lang, border=border, province=province,
-                                         as_of=d, **terrain, **server).get_root().render(), q)
+
+        def build():
+            cov = None
+            if border and patrol_days:
+                from bienmoc.analysis.coverage import coverage
+
+                end = as_of_date(d).date()
+                cov = coverage(store, store, border, start=end - _dt.timedelta(
+                    days=patrol_days - 1), end=end, overdue_days=patrol_days)
+            return progress_map(store, lang=lang, border=border, province=province, as_of=d,
+                                coverage=cov, **terrain, **server).get_root().render()
+
+        return page(request, "progress", lang, ("progress", lang, border, province, d,
+                                                patrol_days), build, q)
 
     @r.get("/maps/incidents", response_class=Response)
     def incidents(request: Request, lang: str | None = _LANG, border: str | None = _BORDER,

@@ -86,7 +86,7 @@ def forms_build(ctx, kind, output, max_accuracy):
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(IMPORTABLE))
+@click.argument("kind", type=click.Choice(IMPORTABLE + ("patrols",)))
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
               help="Output format (default: from --output's extension, else geojson).")
 @click.option("--output", "-o", default=None, type=OUTPUT,

@@ -83,7 +83,7 @@ def _frame(file: str, line, track, segment, lon, lat, time_text) -> pd.DataFrame
     if arr.type != pa.string():
         arr = arr.cast(pa.string())
     t, has_off = _utc_ns(arr)
-    return pd.DataFrame({"file": pd.Series([file] * n, dtype=object),
+    return pd.DataFrame({"file": pd.Categorical.from_codes(np.zeros(n, np.int8), [file]),
                          "line": np.asarray(line, np.int64), "track": np.asarray(track, np.int64),
                          "segment": np.asarray(segment, np.int64),
                          "lon": np.asarray(lon, float), "lat": np.asarray(lat, float),
@@ -373,8 +373,7 @@ def check_fixes(fixes: pd.DataFrame, *, max_speed_kmh: float = DEFAULT_MAX_SPEED
 def fix_times(fixes: pd.DataFrame) -> pd.Series:
     """The stored ``time`` of each fix: its ISO 8601 text as the device wrote it, offset kept
     ("+07:00" appended where it had none: such times are Vietnam time)."""
-    arr = pa.array(fixes["time"].array) if not isinstance(fixes["time"].dtype, pd.ArrowDtype) \
-        else fixes["time"].array._pa_array.combine_chunks()
+    arr = pa.array(fixes["time"], from_pandas=True)
     done = pc.if_else(pa.array(fixes["has_offset"].to_numpy()), arr,
                       pc.binary_join_element_wise(arr, "+07:00", ""))
     return pd.Series(done, index=fixes.index, dtype=pd.ArrowDtype(pa.string()))
@@ -455,14 +454,17 @@ def import_patrols(store, path: str | Path, *, team: str, kind: str = "unilatera
 
     def checks(ctx):
         old = read_layer(ctx.tx, "patrols")
-        seen = {(a, pd.Timestamp(b)) for a, b in zip(old["team"], old["start_time"]) if b}
+        stored = {(a, pd.Timestamp(b)) for a, b in zip(old["team"], old["start_time"]) if b}
+        seen: set = set()
         out = []
         for i, (a, b) in enumerate(zip(ctx.data["team"], ctx.data["start_time"])):
-            if (a, pd.Timestamp(b)) in seen:
-                out.append(FixProblem(None, "start_time", f"a patrol of team {a} "
-                                      f"starting {b} is already in the store",
-                                      str(ctx.data["source"].iat[i])))
-            seen.add((a, pd.Timestamp(b)))
+            key = (a, pd.Timestamp(b))
+            where = ("is already in the store" if key in stored
+                     else "is twice in these files" if key in seen else None)
+            if where:
+                out.append(FixProblem(None, "start_time", f"a patrol of team {a} starting {b} "
+                                      f"{where}", str(ctx.data["source"].iat[i])))
+            seen.add(key)
         return out
 
     def also(tx, data):

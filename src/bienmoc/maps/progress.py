@@ -34,13 +34,19 @@ def _legend(lang: str) -> str:
     return "".join(out)
 
 
+def _coverage_legend(lang: str) -> str:
+    from bienmoc.maps.coverage import legend_html
+
+    return legend_html(lang)
+
+
 def progress_map(source, *, lang: str = "vi", border: str | None = None,
                  province: str | None = None, as_of=None,
                  stall_days: int = DEFAULT_STALL_DAYS,
                  cycle_months: Mapping[str, int] | None = None,
                  tiles: str | None = DEFAULT_TILES, attr: str | None = DEFAULT_ATTR,
                  assets: str = "inline", data_url: str | None = None, form: bool = False,
-                 dem=None, terrain_url: str | None = None):
+                 dem=None, terrain_url: str | None = None, coverage=None):
     """A :class:`folium.Map` of construction progress.
 
     ``source``: a store or a mapping of layer name → frame. Markers are coloured by
@@ -57,6 +63,8 @@ def progress_map(source, *, lang: str = "vi", border: str | None = None,
     ``dem`` (a Dem or a path): add the terrain layers of :mod:`bienmoc.maps.terrain`
     (hillshade, slope classes, marker pairs not intervisible, terrain popups); their images
     come from ``terrain_url`` (the server's ``/terrain``) or are embedded.
+    ``coverage``: a :class:`~bienmoc.analysis.coverage.Coverage` drawn as an overlay of marker
+    sections covered / not covered / overdue (:mod:`bienmoc.maps.coverage`).
     """
     as_of_s = as_of_date(as_of).strftime("%Y-%m-%d")
     params = {"border": border, "province": province, "as_of": as_of_s}
@@ -72,7 +80,9 @@ def progress_map(source, *, lang: str = "vi", border: str | None = None,
         data_url=data_url, border=border, province=province, params=params,
         payload=lambda: progress_data(source, border=border, province=province, as_of=as_of_s,
                                       stall_days=stall_days, cycle_months=cycle_months),
-        groups=groups, legend=_legend(lang) + (_terrain_legend(lang) if dem is not None else ""),
+        groups=groups, legend=_legend(lang)
+        + (_terrain_legend(lang) if dem is not None else "")
+        + (_coverage_legend(lang) if coverage is not None else ""),
         bounds_layer="markers", form_dates=[("as_of", "as_of", as_of_s)], form=form,
         bundles=("leaflet", "bienmoc", "terrain") if dem is not None else ("leaflet", "bienmoc"))
     if dem is not None:
@@ -80,6 +90,11 @@ def progress_map(source, *, lang: str = "vi", border: str | None = None,
 
         add_terrain(m, source, dem, lang=lang, border=border, province=province,
                     overlay_url=terrain_url)
+    if coverage is not None:
+        from bienmoc.geometry.locate import BorderModel
+        from bienmoc.maps.coverage import add_coverage
+
+        add_coverage(m, coverage, BorderModel.from_source(source), lang=lang, legend=False)
     return m
 
 

@@ -395,18 +395,31 @@ def conform(kind: str, data: pd.DataFrame) -> gpd.GeoDataFrame:
             cols[f.name] = _column(f, [None] * n)
             continue
         s = data[f.name]
-        if f.is_enum or f.type == "text":
+        if (f.is_enum or f.type == "text") and pd.api.types.infer_dtype(
+                s, skipna=True) in ("string", "empty"):  # already text: only blanks to None
+            blank = s.isna().to_numpy() | s.astype(object).fillna("").astype(str).str.strip(
+                ).eq("").to_numpy()
+            vals = s.astype(object).to_numpy().copy()
+            vals[blank] = None
+            cols[f.name] = pd.Series(vals, dtype=object)
+        elif f.is_enum or f.type == "text":
             cols[f.name] = pd.Series([None if _is_missing(v) else str(v) for v in s],
                                      dtype=object)
-        elif f.type == "datetime":
-            cols[f.name] = pd.Series([None if _is_missing(v) else parse_datetime(v) for v in s],
-                                     dtype=object)
+        elif f.type == "datetime":  # stored as canonical ISO text: kept as it is
+            if pd.api.types.is_datetime64_any_dtype(s.dtype) or s.dtype == object and any(
+                    not isinstance(v, str) and not _is_missing(v) for v in s[:1000]):
+                vals = [None if _is_missing(v) else parse_datetime(v) for v in s]
+            else:
+                vals = s.astype(object).where(s.notna(), None).tolist()
+            cols[f.name] = pd.Series(vals, dtype=object)
         elif f.type == "date":
             cols[f.name] = pd.to_datetime(s, errors="raise").dt.normalize().astype(
                 "datetime64[ms]") if n else _column(f, [])
         elif f.type == "bool":
             cols[f.name] = pd.Series([None if _is_missing(v) else _parse_bool(v) for v in s],
                                      dtype="boolean")
+        elif f.type == "int" and (isinstance(s.dtype, pd.Int64Dtype) or s.dtype.kind in "iu"):
+            cols[f.name] = s.astype("Int64").reset_index(drop=True)
         elif f.type == "int":
             cols[f.name] = pd.Series([None if _is_missing(v) else int(v) for v in s],
                                      dtype="Int64")

@@ -434,6 +434,12 @@ def _column_values(values: pd.Series, sql_type: str) -> list:
         return _to_sql(values, sql_type)
     elif sql_type in ("REAL", "DOUBLE", "FLOAT"):
         out = values.astype("float64").tolist()
+    elif sql_type in ("INTEGER", "INT") and isinstance(values.dtype, np.dtype) and \
+            values.dtype.kind in "iu":
+        return values.tolist()  # numpy integers, never missing: already what is stored
+    elif sql_type == "TEXT" and pd.api.types.is_string_dtype(values.dtype) and (
+            values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) == "string"):
+        out = values.tolist()  # only strings (object/str/Arrow): no per-value conversion
     else:
         conv = _converter(sql_type)
         out = [conv(v) for v in values.astype(object).tolist()]
@@ -468,6 +474,8 @@ def rows_for(con: sqlite3.Connection, layer: str, data: pd.DataFrame,
         lists = [_column_values(data[c], cols[c]) for c in names]
         if id_at is not None:
             lists[id_at] = list(ids)
+        if lists and not (gcol and geom_name is not None):  # tuples as they are stored
+            return names, list(zip(*lists))
         rows = [list(r) for r in zip(*lists)] if lists else [[] for _ in range(len(data))]
     else:  # row by row: cheaper for the one-record writes of the API and record commands
         convs = [_converter(cols[c]) for c in names]
