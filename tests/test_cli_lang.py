@@ -88,7 +88,26 @@ ARGS: dict[str, list[tuple[list[str], int]]] = {
                         (["--border", "LA", "--dem", "{dem}", "--from-km", "99999"], 1)],
     "terrain visibility": [(["--border", "LA", "--dem", "{dem}", "--max-range", "3000"], 0)],
     "strip": [(["--border", "LA", "--to-km", "30", "-o", "{tmp}/strip.svg"], 0)],
+    # the world's store holds the patrols of {gpx} (imported by the fixture): importing them
+    # again is refused, and without --team it is an error
+    "coverage": [(["--border", "LA", "--to", "2026-11-30", "--overdue-days", "10"], 0),
+                 (["--border", "LA", "--from", "2026-11-20", "--to", "2026-11-01"], 1)],
+    # an XLSForm is bilingual by design (label::Vietnamese (vi) and label::English (en)
+    # columns: the phone's language picks one), so its file is not read as a table here
+    "forms build": [(["--kind", "inspections", "--output", "{tmp}/form.xlsx"], 0),
+                    (["--kind", "incidents", "--output", "{tmp}/nodir/form.xlsx"], 2)],
+    # {report_docx} is a report bienmoc wrote in English (every rule passes; its own text is
+    # quoted in the "found" column); {plain_docx} a blank Word document (every rule fails)
+    "report check": [(["{report_docx}"], 0), (["{plain_docx}"], 1)],
+    "terrain fill-elevations": [(["--dem", "{dem}", "--border", "LA", "--dry-run"], 0)],
+    "terrain risk": [(["--border", "LA", "--dem", "{dem}"], 0),
+                     (["--border", "LA", "--dem", "{dem}", "--by", "section"], 0)],
+    "terrain viewshed": [(["--marker", "LA:207", "--dem", "{dem}", "--radius", "3000",
+                           "--format", "tif", "-o", "{tmp}/vs.tif"], 0),
+                         (["--marker", "LA:99999", "--dem", "{dem}"], 1)],
 }
+ARGS["import"] += [(["patrols", "{gpx}", "--team", "Tổ 1"], 1), (["patrols", "{gpx}"], 1)]
+ARGS["check"] += [(["--border", "LA", "--dem", "{dem}"], 0)]
 #: Commands that cannot run in a test, and why (their --help is still checked).
 NOT_RUN = {"serve": "starts a web server that only returns when stopped"}
 
@@ -170,8 +189,29 @@ def world(tmp_path_factory, demo_store_path):
     bad.write_text("number,border,kind,arrangement,construction_status,condition,lon,lat\n"
                    "0x1,LA,big,single,built,good,103.8,20.8\n"
                    "207,LA,small,single,built,good,200,95\n", encoding="utf-8")
+    # patrols along the Laos line (coverage), imported through the one write path
+    from bienmoc.geometry.locate import BorderModel
+    from bienmoc.io.tracks import import_patrols
+    from bienmoc.testing_patrols import along_line, write_gpx_by_hand
+
+    ix = BorderModel.from_source(store).index
+    gpx = tmp / "patrol.gpx"
+    write_gpx_by_hand(gpx, [along_line(ix, "LA", [(10000, 20000, 100), (23000, 30000, 100)],
+                                       patrol_id="a", interval_s=30)])
+    import_patrols(store, gpx, team="Tổ 1")
+    # a report written by bienmoc (in English) and a blank Word document, for report check
+    import docx
+
+    report_docx = tmp / "report_en.docx"
+    r = CliRunner().invoke(main, ["--store", store.uri, "report", "--province", "Sơn La",
+                                  "--period", "2025-H1", "--lang", "en", "--no-maps", "-o",
+                                  str(report_docx)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    plain_docx = tmp / "plain.docx"
+    docx.Document().save(plain_docx)
     return {"store": store, "tmp": tmp, "dem": dem, "points": points, "gates": gates,
-            "bad_markers": bad, "lon": f"{m207.x:.6f}", "lat": f"{m207.y:.6f}"}
+            "bad_markers": bad, "lon": f"{m207.x:.6f}", "lat": f"{m207.y:.6f}", "gpx": gpx,
+            "report_docx": report_docx, "plain_docx": plain_docx}
 
 
 def _data_words(store) -> set[str]:
