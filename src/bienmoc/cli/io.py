@@ -97,7 +97,8 @@ def forms_build(ctx, kind, output, max_accuracy):
     store = _store(ctx) if kind == "inspections" else None
     path = build_xlsform(kind, output or f"bienmoc_{kind}.xlsx", store=store,
                          max_accuracy_m=max_accuracy)
-    click.echo(_t(ctx, "form_built", path=path, kind=kind), err=True)
+    title = SCHEMAS[kind].en if _lang(ctx) == "en" else SCHEMAS[kind].vi
+    click.echo(_t(ctx, "form_built", path=path, kind=title), err=True)
 
 
 @click.command()

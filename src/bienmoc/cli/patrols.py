@@ -1,11 +1,14 @@
 """Patrols: ``bienmoc import patrols FILE`` (called by ``import``) and ``bienmoc coverage``."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from bienmoc.cli.main import (DATE, MSG, OUTPUT, UserError, _emit_table, _lang, _store, _t,
                               _write_doc, border_option, enum_option, nfc, province_option)
 from bienmoc.cli.lang import HELP
+from bienmoc.errors import InvalidData
 from bienmoc.fmt import fmt_number
 from bienmoc.model.enums import PatrolKind
 
@@ -86,9 +89,16 @@ def import_patrols_cmd(ctx, file, *, team, patrol_kind, unit, neighbour_unit, pa
     kind = enum_option(ctx, PatrolKind, patrol_kind) or "unilateral"
     store = _store(ctx, create=True)
     b = border_option(ctx, patrol_border)
-    data = import_patrols(store, file, team=nfc(team), kind=kind, unit=nfc(unit),
-                          neighbour_unit=nfc(neighbour_unit), border=b,
-                          max_speed_kmh=max_speed or DEFAULT_MAX_SPEED_KMH, allow=allow)
+    try:
+        data = import_patrols(store, file, team=nfc(team), kind=kind, unit=nfc(unit),
+                              neighbour_unit=nfc(neighbour_unit), border=b,
+                              max_speed_kmh=max_speed or DEFAULT_MAX_SPEED_KMH, allow=allow)
+    except InvalidData as e:
+        # the library names what it read in English ("patrols FILE"); the CLI's header
+        # ("Cannot import FILE: ...") names the file alone, in either language
+        if e.what:
+            e.what = Path(file).name
+        raise
     click.echo(_t(ctx, "patrols_imported", n=len(data), fixes=data.attrs.get("fixes", 0),
                   store=store.uri), err=True)
 
