@@ -366,3 +366,36 @@ def test_labelled_exports_write_yes_no_in_the_language(store, tmp_path):
         col = head.index("Mốc ba biên giới" if lang == "vi" else "Tri-border")
         values = {row[col].value for row in ws.iter_rows(min_row=2)}
         assert values and values <= yes_no, values
+
+
+def test_newer_commands_follow_the_language(world):
+    """Known answers for commands merged after the catalogue: the fixture's patrol covers
+    chainage 10-20 km and 23-30 km of the Laos line on 1 Nov 2026 (unilateral)."""
+    store = world["store"].uri
+
+    def run(*args):
+        r = CliRunner().invoke(main, ["--store", store, *args], catch_exceptions=False)
+        return r.output
+
+    cov = ("coverage", "--border", "LA", "--to", "2026-11-30", "--overdue-days", "10")
+    vi, en = run(*cov), run("--lang", "en", *cov)
+    assert re.search(r"10\.000\s+20\.000\s+đơn phương\s+01/11/2026", vi), vi[:600]
+    assert re.search(r"10,000\s+20,000\s+unilateral\s+2026-11-01", en), en[:600]
+    assert "Hình thức tuần tra" in vi and "Lần tuần tra gần nhất" in vi
+    assert "Quá hạn" in vi and "Overdue" in en and "Có" in vi and "Yes" in en
+    assert "17,0 km" in vi and "17.0 km" in en  # 10 km + 7 km patrolled
+    # the CSV is data for scripts in both languages: field names, codes, ISO dates
+    csv_vi = run("coverage", "--border", "LA", "--to", "2026-11-30", "--format", "csv")
+    assert "covered_share" in csv_vi and "2026-11-01" in csv_vi and "01/11/2026" not in csv_vi
+    # report check: rule names and findings in the reader's language, numbers in its format
+    vi = run("report", "check", str(world["plain_docx"]))
+    en = run("--lang", "en", "report", "check", str(world["plain_docx"]))
+    assert "KHÔNG ĐẠT" in vi and "phông theo chủ đề" in vi and "215,9×279,4" in vi
+    assert "theme font" not in vi and "no table" not in vi and "top 25" not in vi
+    assert "FAIL" in en and "theme font" in en and "215.9×279.4" in en
+    # terrain risk: exposure classes as labels
+    risk = ("terrain", "risk", "--border", "LA", "--dem", str(world["dem"]))
+    vi, en = run(*risk), run("--lang", "en", *risk)
+    assert re.search(r"\b(thấp|trung bình|cao)\s*$", vi.splitlines()[-1])
+    assert re.search(r"\b(low|medium|high)\s*$", en.splitlines()[-1])
+    assert "Mức phơi nhiễm sạt lở" in vi and "Landslide exposure" in en
