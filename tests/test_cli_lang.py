@@ -90,7 +90,26 @@ ARGS: dict[str, list[tuple[list[str], int]]] = {
                         (["--border", "LA", "--dem", "{dem}", "--from-km", "99999"], 1)],
     "terrain visibility": [(["--border", "LA", "--dem", "{dem}", "--max-range", "3000"], 0)],
     "strip": [(["--border", "LA", "--to-km", "30", "-o", "{tmp}/strip.svg"], 0)],
+    # the world's store holds the patrols of {gpx} (imported by the fixture): importing them
+    # again is refused, and without --team it is an error
+    "coverage": [(["--border", "LA", "--to", "2026-11-30", "--overdue-days", "10"], 0),
+                 (["--border", "LA", "--from", "2026-11-20", "--to", "2026-11-01"], 1)],
+    # an XLSForm is bilingual by design (label::Vietnamese (vi) and label::English (en)
+    # columns: the phone's language picks one), so its file is not read as a table here
+    "forms build": [(["--kind", "inspections", "--output", "{tmp}/form.xlsx"], 0),
+                    (["--kind", "incidents", "--output", "{tmp}/nodir/form.xlsx"], 2)],
+    # {report_docx} is a report bienmoc wrote in English (every rule passes; its own text is
+    # quoted in the "found" column); {plain_docx} a blank Word document (every rule fails)
+    "report check": [(["{report_docx}"], 0), (["{plain_docx}"], 1)],
+    "terrain fill-elevations": [(["--dem", "{dem}", "--border", "LA", "--dry-run"], 0)],
+    "terrain risk": [(["--border", "LA", "--dem", "{dem}"], 0),
+                     (["--border", "LA", "--dem", "{dem}", "--by", "section"], 0)],
+    "terrain viewshed": [(["--marker", "LA:207", "--dem", "{dem}", "--radius", "3000",
+                           "--format", "tif", "-o", "{tmp}/vs.tif"], 0),
+                         (["--marker", "LA:99999", "--dem", "{dem}"], 1)],
 }
+ARGS["import"] += [(["patrols", "{gpx}", "--team", "Tổ 1"], 1), (["patrols", "{gpx}"], 1)]
+ARGS["check"] += [(["--border", "LA", "--dem", "{dem}"], 0)]
 #: Commands that cannot run in a test, and why (their --help is still checked).
 NOT_RUN = {"serve": "starts a web server that only returns when stopped"}
 
@@ -175,8 +194,29 @@ def world(tmp_path_factory, demo_store_path):
     bad.write_text("number,border,kind,arrangement,construction_status,condition,lon,lat\n"
                    "0x1,LA,big,single,built,good,103.8,20.8\n"
                    "207,LA,small,single,built,good,200,95\n", encoding="utf-8")
+    # patrols along the Laos line (coverage), imported through the one write path
+    from bienmoc.geometry.locate import BorderModel
+    from bienmoc.io.tracks import import_patrols
+    from bienmoc.testing_patrols import along_line, write_gpx_by_hand
+
+    ix = BorderModel.from_source(store).index
+    gpx = tmp / "patrol.gpx"
+    write_gpx_by_hand(gpx, [along_line(ix, "LA", [(10000, 20000, 100), (23000, 30000, 100)],
+                                       patrol_id="a", interval_s=30)])
+    import_patrols(store, gpx, team="Tổ 1")
+    # a report written by bienmoc (in English) and a blank Word document, for report check
+    import docx
+
+    report_docx = tmp / "report_en.docx"
+    r = CliRunner().invoke(main, ["--store", store.uri, "report", "--province", "Sơn La",
+                                  "--period", "2025-H1", "--lang", "en", "--no-maps", "-o",
+                                  str(report_docx)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    plain_docx = tmp / "plain.docx"
+    docx.Document().save(plain_docx)
     return {"store": store, "tmp": tmp, "dem": dem, "points": points, "gates": gates,
-            "bad_markers": bad, "lon": f"{m207.x:.6f}", "lat": f"{m207.y:.6f}"}
+            "bad_markers": bad, "lon": f"{m207.x:.6f}", "lat": f"{m207.y:.6f}", "gpx": gpx,
+            "report_docx": report_docx, "plain_docx": plain_docx}
 
 
 def _data_words(store) -> set[str]:
@@ -331,3 +371,36 @@ def test_labelled_exports_write_yes_no_in_the_language(store, tmp_path):
         col = head.index("Mốc ba biên giới" if lang == "vi" else "Tri-border")
         values = {row[col].value for row in ws.iter_rows(min_row=2)}
         assert values and values <= yes_no, values
+
+
+def test_newer_commands_follow_the_language(world):
+    """Known answers for commands merged after the catalogue: the fixture's patrol covers
+    chainage 10-20 km and 23-30 km of the Laos line on 1 Nov 2026 (unilateral)."""
+    store = world["store"].uri
+
+    def run(*args):
+        r = CliRunner().invoke(main, ["--store", store, *args], catch_exceptions=False)
+        return r.output
+
+    cov = ("coverage", "--border", "LA", "--to", "2026-11-30", "--overdue-days", "10")
+    vi, en = run(*cov), run("--lang", "en", *cov)
+    assert re.search(r"10\.000\s+20\.000\s+đơn phương\s+01/11/2026", vi), vi[:600]
+    assert re.search(r"10,000\s+20,000\s+unilateral\s+2026-11-01", en), en[:600]
+    assert "Hình thức tuần tra" in vi and "Lần tuần tra gần nhất" in vi
+    assert "Quá hạn" in vi and "Overdue" in en and "Có" in vi and "Yes" in en
+    assert "17,0 km" in vi and "17.0 km" in en  # 10 km + 7 km patrolled
+    # the CSV is data for scripts in both languages: field names, codes, ISO dates
+    csv_vi = run("coverage", "--border", "LA", "--to", "2026-11-30", "--format", "csv")
+    assert "covered_share" in csv_vi and "2026-11-01" in csv_vi and "01/11/2026" not in csv_vi
+    # report check: rule names and findings in the reader's language, numbers in its format
+    vi = run("report", "check", str(world["plain_docx"]))
+    en = run("--lang", "en", "report", "check", str(world["plain_docx"]))
+    assert "KHÔNG ĐẠT" in vi and "phông theo chủ đề" in vi and "215,9×279,4" in vi
+    assert "theme font" not in vi and "no table" not in vi and "top 25" not in vi
+    assert "FAIL" in en and "theme font" in en and "215.9×279.4" in en
+    # terrain risk: exposure classes as labels
+    risk = ("terrain", "risk", "--border", "LA", "--dem", str(world["dem"]))
+    vi, en = run(*risk), run("--lang", "en", *risk)
+    assert re.search(r"\b(thấp|trung bình|cao)\s*$", vi.splitlines()[-1])
+    assert re.search(r"\b(low|medium|high)\s*$", en.splitlines()[-1])
+    assert "Mức phơi nhiễm sạt lở" in vi and "Landslide exposure" in en

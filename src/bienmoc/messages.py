@@ -285,6 +285,13 @@ _CATALOGUE: list[tuple[str, str]] = [
      r"tuyến \1 có ít hơn hai mốc: hãy dùng --by km"),
     (r"no section of border (\S+) in province (.+)", r"tuyến \1 không có đoạn nào thuộc tỉnh \2"),
     (r"the period starts (\S+) after it ends (\S+)", r"kỳ bắt đầu \1 sau ngày kết thúc \2"),
+    # terrain risk / viewshed (bienmoc.terrain)
+    (r"method 'fr' needs landslide incidents \(kind = landslide\) on the DEM; none found",
+     "phương pháp 'fr' cần các vụ sạt lở (loại landslide) nằm trên DEM; không có vụ nào"),
+    (r"method must be auto, fr or wlc, not (.+)", r"phương pháp phải là auto, fr hoặc wlc, "
+     r"không phải \1"),
+    (r"step must be > 0 m, got (.+)", r"bước lấy mẫu phải lớn hơn 0 m, nhận được \1"),
+    (r"radius must be > 0 m, got (.+)", r"bán kính phải lớn hơn 0 m, nhận được \1"),
     # the command line's own messages (bienmoc.cli) and click's usage errors
     (r"give both --lon and --lat, or neither", "hãy cho cả --lon và --lat, hoặc bỏ cả hai"),
     (r"expected (\S+), got (.+)", r"cần dạng \1, nhận được \2"),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from bienmoc.cli.lang import HELP
 from bienmoc.cli.main import ALLOW, CRS_ANY, OUTPUT, XY, _lang, _store, _t, _user
 from bienmoc.cli.patrols import check_no_patrol_options, import_patrols_cmd, patrol_options
 from bienmoc.fmt import fmt_number
@@ -13,6 +14,20 @@ from bienmoc.io.fieldforms import (DEFAULT_MAX_ACCURACY_M, FORM_KINDS, build_xls
                                    detect_field_export, import_field_export)
 from bienmoc.io.files import EXPORT_FORMATS, export_layer, format_from_path, import_layer
 from bienmoc.model.schema import IMPORTABLE, SCHEMAS
+
+HELP.update({
+    "import --max-accuracy": ("Tệp xuất từ công cụ thực địa (ODK, Kobo, QField): từ chối vị "
+                              "trí GPS có độ chính xác kém hơn mức này (m).", None),
+    "forms": ("Biểu mẫu thực địa (XLSForm) cho ODK Collect, KoboToolbox và Enketo.", None),
+    "forms build": ("Ghi biểu mẫu XLSForm cho KIND (kiểm tra bằng pyxform): danh sách lựa chọn "
+                    "bằng tiếng Việt và tiếng Anh; với kiểm tra mốc, các mốc trong kho thành "
+                    "danh sách tìm kiếm được.", None),
+    "forms build --kind": ("Nội dung biểu mẫu ghi nhận: incidents (vụ việc) hoặc inspections "
+                           "(kiểm tra mốc).", None),
+    "forms build --output": ("Tệp XLSForm cần ghi (mặc định: bienmoc_KIND.xlsx).", None),
+    "forms build --max-accuracy": ("Độ chính xác GPS (m) biểu mẫu yêu cầu trước khi giữ một "
+                                   "vị trí.", None),
+})
 
 
 @click.command("import")
@@ -82,7 +97,8 @@ def forms_build(ctx, kind, output, max_accuracy):
     store = _store(ctx) if kind == "inspections" else None
     path = build_xlsform(kind, output or f"bienmoc_{kind}.xlsx", store=store,
                          max_accuracy_m=max_accuracy)
-    click.echo(_t(ctx, "form_built", path=path, kind=kind), err=True)
+    title = SCHEMAS[kind].en if _lang(ctx) == "en" else SCHEMAS[kind].vi
+    click.echo(_t(ctx, "form_built", path=path, kind=title), err=True)
 
 
 @click.command()

@@ -105,7 +105,12 @@ HELP: dict[str, tuple[str, str | None]] = {
     # analysis
     "locate": ("Định vị các đối tượng của tệp FILE: tuyến, khoảng cách, phía, lý trình, mốc "
                "gần nhất, tỉnh.", None),
-    "check": ("Kiểm tra chất lượng dữ liệu cột mốc; mã thoát 1 khi có lỗi.", None),
+    "check": ("Kiểm tra chất lượng dữ liệu cột mốc; mã thoát 1 khi có lỗi. Khi có DEM (--dem "
+              "hoặc $BIENMOC_DEM) còn cảnh báo các mốc có độ cao ghi nhận lệch DEM quá "
+              "--elevation-tolerance.", None),
+    "check --dem": ("So sánh thêm độ cao ghi nhận của mốc với DEM này (hoặc $BIENMOC_DEM).",
+                    None),
+    "check --elevation-tolerance": ("Cảnh báo độ cao ghi nhận lệch DEM quá M mét.", None),
     "check --tolerance": ("Dung sai khoảng cách tới đường biên giới theo loại mốc, ví dụ "
                           "--tolerance small=3.", None),
     "check --max-part-spacing": ("Khoảng cách tối đa (m) giữa các thành phần của mốc đôi/mốc "

@@ -1,11 +1,46 @@
 """Patrols: ``bienmoc import patrols FILE`` (called by ``import``) and ``bienmoc coverage``."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from bienmoc.cli.main import (DATE, MSG, OUTPUT, UserError, _emit_table, _lang, _store, _t,
                               _write_doc, border_option, enum_option, nfc, province_option)
+from bienmoc.cli.lang import HELP
+from bienmoc.errors import InvalidData
+from bienmoc.fmt import fmt_number
 from bienmoc.model.enums import PatrolKind
+
+HELP.update({
+    "import --team": ("import patrols: tổ tuần tra (bắt buộc).", None),
+    "import --kind": ("import patrols: đơn phương (unilateral, mặc định) hoặc song phương "
+                      "(joint).", None),
+    "import --unit": ("import patrols: đơn vị (đồn biên phòng).", None),
+    "import --neighbour-unit": ("import patrols: đơn vị của nước láng giềng (bắt buộc với "
+                                "tuần tra song phương).", None),
+    "import --border": ("import patrols: tuyến biên giới (mặc định: tuyến gần vết tuần tra "
+                        "nhất).", None),
+    "import --max-speed": ("import patrols: từ chối điểm GPS có tốc độ từ điểm trước lớn hơn "
+                           "mức này (km/h, mặc định 50).", None),
+    "coverage": ("Các đoạn biên giới đã được tuần tra: các khoảng (đơn phương / song phương) "
+                 "và, theo đoạn giữa hai mốc hoặc theo km, tỷ lệ đã tuần tra, lần tuần tra gần "
+                 "nhất và các đoạn quá hạn.", None),
+    "coverage --border": ("Tuyến biên giới, ví dụ LA.", None),
+    "coverage --province": ("Chỉ các đoạn biên giới của tỉnh này.", None),
+    "coverage --from": ("Từ ngày này (tính cả ngày này).", None),
+    "coverage --to": ("Đến ngày này (tính cả ngày này).", None),
+    "coverage --within": ("Điểm GPS cách đường biên giới không quá khoảng này (m) thì được "
+                          "tính.", None),
+    "coverage --gap": ("Hai điểm GPS liền nhau cách nhau không quá khoảng này (m) thì nối "
+                       "thành một đoạn đi liền.", None),
+    "coverage --by": ("Chia đoạn: giữa hai mốc liền nhau (marker-section) hoặc theo từng km "
+                      "(km).", None),
+    "coverage --overdue-days": ("Đoạn không được tuần tra quá N ngày là quá hạn.", None),
+    "coverage --format": ("Định dạng kết quả: table = bảng để đọc; json, csv = dữ liệu cho "
+                          "chương trình (tên trường, mã, ngày ISO).", None),
+    "coverage --output": ("Tệp kết quả (mặc định: in ra màn hình).", None),
+})
 
 MSG.update({
     "patrols_imported": ("Đã nhập {n} chuyến tuần tra ({fixes} điểm GPS) vào kho {store}.",
@@ -16,27 +51,17 @@ MSG.update({
     "coverage_title": ("Các đoạn đã tuần tra (mét theo lý trình)",
                        "Patrolled intervals (chainage, metres)"),
     "coverage_sections": ("Theo đoạn", "By section"),
-    "coverage_summary": ("Tổng chiều dài đã tuần tra: {all:.1f} km (đơn phương {u:.1f} km, song "
-                         "phương {j:.1f} km) trên {n} đoạn; {over} đoạn quá hạn",
-                         "Patrolled: {all:.1f} km (unilateral {u:.1f} km, joint {j:.1f} km) over "
+    "coverage_summary": ("Tổng chiều dài đã tuần tra: {all} km (đơn phương {u} km, song "
+                         "phương {j} km) trên {n} đoạn; {over} đoạn quá hạn",
+                         "Patrolled: {all} km (unilateral {u} km, joint {j} km) over "
                          "{n} sections; {over} overdue"),
 })
-
-#: table headers of ``bienmoc coverage`` (JSON keeps the field names: the contract)
-COVERAGE_HEADERS = {
-    "vi": {"start_m": "Từ (m)", "end_m": "Đến (m)", "kind": "Hình thức",
-           "last_visit": "Lần tuần tra gần nhất", "marker_from": "Từ mốc", "marker_to": "Đến mốc",
-           "km": "Km", "covered_share": "Tỷ lệ đã tuần tra", "unilateral_share": "Đơn phương",
-           "joint_share": "Song phương", "days_since_visit": "Số ngày chưa tuần tra",
-           "overdue": "Quá hạn"},
-    "en": None,
-}
 
 PATROL_OPTIONS = [
     click.option("--team", default=None, help="import patrols: the patrol team (required)."),
     click.option("--kind", "patrol_kind", default=None, metavar="unilateral|joint",
-                 help="import patrols: unilateral (đơn phương, default) or joint (song "
-                      "phương)."),
+                 help="import patrols: unilateral (default) or joint (the Vietnamese labels "
+                      "are accepted too)."),
     click.option("--unit", default=None, help="import patrols: the unit (border post)."),
     click.option("--neighbour-unit", "neighbour_unit", default=None,
                  help="import patrols: the neighbour's unit (required for joint patrols)."),
@@ -64,9 +89,16 @@ def import_patrols_cmd(ctx, file, *, team, patrol_kind, unit, neighbour_unit, pa
     kind = enum_option(ctx, PatrolKind, patrol_kind) or "unilateral"
     store = _store(ctx, create=True)
     b = border_option(ctx, patrol_border)
-    data = import_patrols(store, file, team=nfc(team), kind=kind, unit=nfc(unit),
-                          neighbour_unit=nfc(neighbour_unit), border=b,
-                          max_speed_kmh=max_speed or DEFAULT_MAX_SPEED_KMH, allow=allow)
+    try:
+        data = import_patrols(store, file, team=nfc(team), kind=kind, unit=nfc(unit),
+                              neighbour_unit=nfc(neighbour_unit), border=b,
+                              max_speed_kmh=max_speed or DEFAULT_MAX_SPEED_KMH, allow=allow)
+    except InvalidData as e:
+        # the library names what it read in English ("patrols FILE"); the CLI's header
+        # ("Cannot import FILE: ...") names the file alone, in either language
+        if e.what:
+            e.what = Path(file).name
+        raise
     click.echo(_t(ctx, "patrols_imported", n=len(data), fixes=data.attrs.get("fixes", 0),
                   store=store.uri), err=True)
 
@@ -114,29 +146,24 @@ def coverage(ctx, border, province, start, end, within, gap, by, overdue_days, f
         _write_doc(cov.to_json(), output)
         return
     lang = _lang(ctx)
-    h = COVERAGE_HEADERS.get(lang)
     sections = cov.sections.round({"start_m": 1, "end_m": 1, "covered_share": 3,
                                    "unilateral_share": 3, "joint_share": 3})
     intervals = cov.intervals.round({"start_m": 1, "end_m": 1})
-    if lang == "vi":
-        kinds = {k.value: k.vi for k in PatrolKind}
-        intervals["kind"] = intervals["kind"].map(kinds)
-        for c in ("last_visit",):
-            for df in (sections, intervals):
-                df[c] = [d.strftime("%d/%m/%Y") if d is not None else "" for d in df[c]]
-        if "overdue" in sections:
-            sections["overdue"] = sections["overdue"].map({True: "có", False: ""})
-    if fmt == "csv":
-        _emit_table(sections, "csv", output, h)
+    if fmt == "csv":  # data for scripts: field names, codes, ISO dates (as the JSON)
+        _emit_table(sections, "csv", output)
         return
+    # the text tables: headers from bienmoc.model.labels (the kind is the patrols' field),
+    # codes, dates, yes/no and numbers in the reader's language (bienmoc.fmt)
     click.echo(_t(ctx, "coverage_title") + ":")
-    _emit_table(intervals, "table", None, h)
+    _emit_table(intervals, "table", None, layer="patrols")
     click.echo("\n" + _t(ctx, "coverage_sections") + ":")
-    _emit_table(sections, "table", output, h)
+    _emit_table(sections, "table", output, layer="patrols")
     over = int(cov.sections["overdue"].sum()) if "overdue" in cov.sections else 0
-    click.echo("\n" + _t(ctx, "coverage_summary", all=cov.covered_m() / 1000,
-                         u=cov.covered_m("unilateral") / 1000, j=cov.covered_m("joint") / 1000,
-                         n=len(cov.sections), over=over))
+    km = {k: fmt_number(cov.covered_m(k) / 1000, lang, 1)
+          for k in (None, "unilateral", "joint")}
+    click.echo("\n" + _t(ctx, "coverage_summary", all=km[None], u=km["unilateral"],
+                         j=km["joint"], n=fmt_number(len(cov.sections), lang),
+                         over=fmt_number(over, lang)))
 
 
 __all__ = ["coverage", "import_patrols_cmd", "patrol_options", "check_no_patrol_options"]

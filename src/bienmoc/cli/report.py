@@ -6,8 +6,31 @@ from pathlib import Path
 
 import click
 
+from bienmoc.cli.lang import HELP
 from bienmoc.cli.main import (DATE, MSG, OUTPUT, UserError, _store, border_option, fold,
                               province_option)
+from bienmoc.fmt import fmt_number
+
+HELP.update({
+    "report": ("Báo cáo định kỳ công tác quản lý biên giới (DOCX theo thể thức văn bản hành "
+               "chính), hoặc 'report check'.", None),
+    "report --province": ("Tỉnh (tên như trong kho dữ liệu, ví dụ 'Sơn La').", None),
+    "report --border": ("Cả một tuyến biên giới: CN, LA, KH.", None),
+    "report --from": ("Ngày đầu kỳ báo cáo (tính cả ngày này).", None),
+    "report --to": ("Ngày cuối kỳ báo cáo (tính cả ngày này).", None),
+    "report --period": ("Kỳ báo cáo: 2026-Q3 (quý), 2026-H1 (6 tháng), 2026-9M (9 tháng đầu "
+                        "năm), 2026 (cả năm) hoặc 2026-06 (một tháng).", None),
+    "report --as-of": ("Tình trạng công trình và mốc đến hạn kiểm tra tính đến ngày này (mặc "
+                       "định: ngày cuối kỳ).", None),
+    "report --format": ("Định dạng tệp: docx, html, md, pdf (mặc định: theo đuôi tệp của "
+                        "--output, nếu không có thì docx).", None),
+    "report --template": ("Mẫu DOCX có các chỗ điền docxtpl (xem docs/report.md).", None),
+    "report --lang": ("Ngôn ngữ của báo cáo (mặc định: ngôn ngữ của lệnh).", None),
+    "report --no-maps": ("Bỏ bản đồ và biểu đồ.", None),
+    "report --output": ("Tệp kết quả (mặc định: tên theo địa bàn và kỳ báo cáo).", None),
+    "report check": ("Kiểm tra tệp DOCX theo thể thức văn bản (Nghị định 30/2020/NĐ-CP), từng "
+                     "quy tắc một.", None),
+})
 
 MSG.update({
     "report_period": ("kỳ báo cáo không hợp lệ: {value} (viết YYYY, YYYY-Qn (quý), YYYY-H1/H2 "
@@ -33,13 +56,47 @@ MSG.update({
                             "{fmt}", "--template applies to docx and pdf output, not {fmt}"),
     "check_failed": ("{n} quy tắc không đạt", "{n} rule(s) failed"),
     "check_passed": ("Đạt tất cả {n} quy tắc thể thức (Nghị định 30/2020/NĐ-CP)",
-                     "All {n} format rules pass (Decree 30/2020/NĐ-CP)"),
+                     "All {n} format rules pass (Decree 30/2020/ND-CP)"),
     "check_not_docx": ("không đọc được tệp DOCX {path}: {msg}", "cannot read the DOCX {path}: "
                        "{msg}"),
 })
 
 _CHECK_HEAD = {"vi": ("Quy tắc", "Kết quả", "Thực tế"), "en": ("Rule", "Result", "Found")}
 _PASS = {"vi": ("ĐẠT", "KHÔNG ĐẠT"), "en": ("PASS", "FAIL")}
+
+
+#: What :func:`bienmoc.report.check.check_docx` found, in Vietnamese: its "found" texts are
+#: fixed English phrases around the document's own values (sizes, style names, its text).
+_FOUND_VI = [(re.compile(p), vi) for p, vi in (
+    (r"\bno table with the national motto\b", "không có bảng chứa quốc hiệu, tiêu ngữ"),
+    (r"\bmissing: ", "thiếu: "), (r"\btwo columns\b", "hai cột"),
+    (r"\bno borders\b", "không viền"), (r"\brule under motto\b", "đường kẻ dưới tiêu ngữ"),
+    (r"\bissuing body \+ number on the left\b", "cơ quan ban hành và số, ký hiệu bên trái"),
+    (r" \(not italic\)", " (không in nghiêng)"),
+    (r"\bno place-and-date line\b", "không có dòng địa danh, ngày tháng"),
+    (r"\bno different first-page header\b", "trang đầu không có đầu trang riêng"),
+    (r"\ba page number on page 1\b", "trang 1 có số trang"),
+    (r"\bno PAGE field in the header\b", "đầu trang không có trường PAGE"),
+    (r"\bPAGE field, centred\b", "trường PAGE, căn giữa"),
+    (r"\bPAGE field not centred\b", "trường PAGE không căn giữa"),
+    (r"\btheme font\b", "phông theo chủ đề"), (r"\bnot set for every slot\b",
+                                                "chưa đặt cho mọi bảng mã"),
+    (r"\bnone\b", "không có"), (r"\brun: ", "đoạn chữ: "),
+    (r"\btop (?=[\d-]|None)", "trên "), (r"\bbottom (?=[\d-]|None)", "dưới "),
+    (r"\bleft (?=[\d-]|None)", "trái "), (r"\bright (?=[\d-]|None)", "phải "),
+    (r"\bNone\b", "—"))]
+_NUM = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])")
+
+
+def _found(text: str, lang: str) -> str:
+    """A rule's finding in ``lang``: fixed phrases translated, decimals as 3.785,7 / 3,785.7
+    (:func:`bienmoc.fmt.fmt_number`); the document's own text as it is."""
+    if lang == "vi":
+        for pat, vi in _FOUND_VI:
+            text = pat.sub(vi, text)
+    else:
+        text = re.sub(r"\bNone\b", "—", text)
+    return _NUM.sub(lambda m: fmt_number(float(m.group()), lang), text)
 
 
 def _lang(ctx, lang):
@@ -53,7 +110,8 @@ def _default_name(province, border, start, end, fmt) -> str:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--province", default=None, metavar="NAME", help="The province (e.g. 'Sơn La').")
+@click.option("--province", default=None, metavar="NAME",
+              help="The province, named as in the store.")
 @click.option("--border", default=None, metavar="CODE", help="A whole border: CN, LA, KH.")
 @click.option("--from", "start", default=None, type=DATE, help="Period start (inclusive).")
 @click.option("--to", "end", default=None, type=DATE, help="Period end (inclusive).")
@@ -115,7 +173,7 @@ def report(ctx, province, border, start, end, period, as_of, fmt, template, lang
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
 def check(ctx, file):
-    """Check a DOCX against the official format (Decree 30/2020/NĐ-CP), rule by rule."""
+    """Check a DOCX against the official format (Decree 30/2020/ND-CP), rule by rule."""
     from bienmoc.report.check import check_docx
 
     lang = _lang(ctx, None)
@@ -131,9 +189,11 @@ def check(ctx, file):
     width = max(len(ok), len(bad))
     click.echo(f"{head[1]:<{width}}  {head[0]} — {head[2]}")
     for r in results:
-        click.echo(f"{(ok if r.ok else bad):<{width}}  {r.describe(lang)} — {r.found}")
+        click.echo(f"{(ok if r.ok else bad):<{width}}  {r.describe(lang)} — "
+                   f"{_found(r.found, lang)}")
     failed = [r for r in results if not r.ok]
     if failed:
-        click.echo(MSG["check_failed"][lang == "en"].format(n=len(failed)), err=True)
+        click.echo(MSG["check_failed"][lang == "en"].format(n=fmt_number(len(failed), lang)),
+                   err=True)
         ctx.exit(1)
-    click.echo(MSG["check_passed"][lang == "en"].format(n=len(results)))
+    click.echo(MSG["check_passed"][lang == "en"].format(n=fmt_number(len(results), lang)))

@@ -8,9 +8,33 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from bienmoc.cli.main import (CRS_ANY, MSG, OUTPUT, XY, _METRIC, UserError, _emit_table, _store,
-                              _t, border_option)
+from bienmoc.cli.main import (CRS_ANY, MSG, OUTPUT, XY, _METRIC, UserError, _emit_table, _lang,
+                              _reason, _store, _t, border_option)
+from bienmoc.fmt import fmt_number
+from bienmoc.cli.lang import HELP
 from bienmoc.terrain.dem import DEM_ENV, METHODS, DemError, open_dem
+
+HELP.update({
+    "terrain fill-elevations": ("Điền độ cao elevation_m còn thiếu của các mốc từ DEM (không "
+                                "bao giờ ghi đè giá trị đã có). Mỗi thay đổi được ghi vào lớp "
+                                "marker_changes kèm đường dẫn DEM; tất cả trong một giao dịch, "
+                                "không ghi gì khi có lỗi.", None),
+    "terrain fill-elevations --border": ("Chỉ các mốc của tuyến biên giới này.", None),
+    "terrain fill-elevations --dry-run": ("Chỉ hiện các mốc sẽ được điền; không ghi gì.",
+                                          None),
+    "terrain risk": ("Mức phơi nhiễm sạt lở của các mốc và các đoạn biên giới (độ dốc, chênh "
+                     "cao, độ cong, khoảng cách tới đường tụ thủy).\n\nMỗi mốc được xếp mức "
+                     "thấp/trung bình/cao; mỗi đoạn có tỷ lệ chiều dài ở mức cao. Khi kho có "
+                     "các vụ sạt lở, trọng số tỷ số tần suất được ước lượng từ chúng và báo "
+                     "cáo AUC (xem bienmoc.terrain.risk).", None),
+    "terrain risk --border": ("Tuyến biên giới: CN, LA, KH.", None),
+    "terrain risk --by": ("Một dòng cho mỗi mốc (marker) hoặc cho mỗi đoạn giữa hai mốc "
+                          "(section).", None),
+    "terrain risk --method": ("fr: tỷ số tần suất ước lượng từ các vụ sạt lở; wlc: trọng số "
+                              "AHP; auto: fr khi kho có ít nhất 5 vụ sạt lở trên DEM.", None),
+    "terrain risk --step": ("Số mét giữa hai điểm lấy mẫu trên đường biên giới cho các đoạn "
+                            "(mặc định: một ô DEM).", None),
+})
 
 MSG.update({
     "no_dem": ("chưa có DEM: dùng --dem ĐƯỜNG_DẪN hoặc đặt biến môi trường ${env}",
@@ -112,7 +136,7 @@ def fill_elevations(ctx, dem_path, border, dry_run, fmt, method):
 
     if border is not None:
         border = border_option(ctx, border)
-    lang = ctx.obj["lang"]
+    lang = _lang(ctx)
     with _open(dem_path) as dem:
         try:
             from bienmoc.cli.main import _user
@@ -120,14 +144,10 @@ def fill_elevations(ctx, dem_path, border, dry_run, fmt, method):
             filled, skipped = _fill(_store(ctx), dem, border=border, method=method,
                                     dry_run=dry_run, user=_user(ctx))
         except InvalidData as e:
-            raise UserError("_raw", text=str(e)) from None
-    from bienmoc.model.layers import SCHEMAS
-
-    heads = {f.name: getattr(f, lang) for f in SCHEMAS["markers"].fields
-             if f.name in filled.columns}
-    _emit_table(filled, fmt, None, heads if fmt == "table" else None)
-    click.echo(_t(ctx, "would_fill" if dry_run else "filled", n=len(filled), s=len(skipped)),
-               err=True)
+            raise UserError("_raw", text=_reason(ctx, str(e))) from None
+    _emit_table(filled, fmt, None, layer="markers")
+    click.echo(_t(ctx, "would_fill" if dry_run else "filled", n=fmt_number(len(filled), lang),
+                  s=fmt_number(len(skipped), lang)), err=True)
 
 
 @terrain.command()
@@ -171,7 +191,7 @@ def profile(ctx, border, from_km, to_km, dem_path, step, fmt, output, slope, met
             marks = marker_elevations(model, border, dem, from_km=from_km, to_km=to_km,
                                       method=method)
         except InvalidData as e:
-            raise UserError("_raw", text=str(e)) from None
+            raise UserError("_raw", text=_reason(ctx, str(e))) from None
     if fmt == "png":
         from bienmoc.terrain.plot import profile_png  # matplotlib: a core dependency
 
@@ -240,7 +260,7 @@ def visibility(ctx, border, dem_path, observer_height, target_height, max_range,
             stakes = propose_stakes(model, border, dem, observer_height=observer_height,
                                     target_height=target_height, pairs=rows)
         except InvalidData as e:
-            raise UserError("_raw", text=str(e)) from None
+            raise UserError("_raw", text=_reason(ctx, str(e))) from None
     found = stakes[stakes["found"].astype(bool)] if len(stakes) else stakes
     text_of = {}
     for (a, b), g in found.groupby(["marker_from", "marker_to"], sort=False):
@@ -265,8 +285,8 @@ def visibility(ctx, border, dem_path, observer_height, target_height, max_range,
 
 
 _RISK_NOTE = {
-    "vi": "Phương pháp: {m}; ngưỡng chỉ số {a:g} / {b:g}{auc}",
-    "en": "Method: {m}; index breaks {a:g} / {b:g}{auc}",
+    "vi": "Phương pháp: {m}; ngưỡng chỉ số {a} / {b}{auc}",
+    "en": "Method: {m}; index breaks {a} / {b}{auc}",
 }
 _METHOD_NAME = {"vi": {"wlc": "tổ hợp trọng số (AHP)", "fr": "tỷ số tần suất (FR)"},
                 "en": {"wlc": "weighted factors (AHP)", "fr": "frequency ratio (FR)"}}
@@ -297,9 +317,9 @@ def risk(ctx, border, dem_path, by, method, step, fmt, output, metric_crs):
     from bienmoc.errors import InvalidData
     from bienmoc.geometry.locate import BorderModel
     from bienmoc.model.source import frames
-    from bienmoc.terrain.risk import CLASS_VI, landslide_exposure
+    from bienmoc.terrain.risk import landslide_exposure
 
-    lang = ctx.obj["lang"]
+    lang = _lang(ctx)
     border = border_option(ctx, border)
     store = _store(ctx)
     f = frames(store, ("boundary", "markers", "provinces"))
@@ -311,7 +331,7 @@ def risk(ctx, border, dem_path, by, method, step, fmt, output, metric_crs):
             ex = landslide_exposure(model, border, dem, step=step, method=method,
                                     landslides=slides)
         except InvalidData as e:
-            raise UserError("_raw", text=str(e)) from None
+            raise UserError("_raw", text=_reason(ctx, str(e))) from None
     table = (ex.markers if by == "marker" else ex.sections).copy()
     table = table.round({"chainage_m": 2, "lon": 7, "lat": 7, "elevation_m": 2,
                          "slope_deg": 2, "relief_m": 1, "profile_curv": 6, "plan_curv": 6,
@@ -327,14 +347,13 @@ def risk(ctx, border, dem_path, by, method, step, fmt, output, metric_crs):
         else:
             click.echo(text)
         return
-    if fmt == "table":
-        if lang == "vi":
-            for col in ("exposure", "max_exposure"):
-                if col in table:
-                    table[col] = [CLASS_VI.get(v, v) for v in table[col]]
-        auc = "" if ex.auc is None else f"; AUC = {ex.auc:.3f} ({ex.landslides})"
-        click.echo(_RISK_NOTE[lang].format(m=_METHOD_NAME[lang][ex.method], a=ex.breaks[0],
-                                           b=ex.breaks[1], auc=auc), err=True)
+    if fmt == "table":  # classes as labels via bienmoc.model.labels.VALUES, numbers via fmt
+        auc = "" if ex.auc is None else \
+            f"; AUC = {fmt_number(ex.auc, lang, 3)} ({fmt_number(ex.landslides, lang)})"
+        click.echo(_RISK_NOTE[lang].format(m=_METHOD_NAME[lang][ex.method],
+                                           a=fmt_number(round(ex.breaks[0], 4), lang),
+                                           b=fmt_number(round(ex.breaks[1], 4), lang),
+                                           auc=auc), err=True)
     _emit_table(table, fmt, output)
 
 

@@ -8,8 +8,31 @@ from pathlib import Path
 import click
 import numpy as np
 
+from bienmoc.cli.lang import HELP
 from bienmoc.cli.main import MSG, OUTPUT, _METRIC, UserError, _emit_table, _store, fold, nfc
 from bienmoc.cli.terrain import _DEM, _open, terrain
+
+HELP.update({
+    "terrain viewshed": ("Vùng người quan sát nhìn thấy trong bán kính --radius m trên DEM, và "
+                         "tỷ lệ nhìn thấy của mỗi đoạn biên giới (giữa hai mốc liền nhau) trong "
+                         "bán kính đó.\n\ngeojson: vùng nhìn thấy (đa giác, kinh độ/vĩ độ) và "
+                         "điểm quan sát, các đoạn trong thành phần \"sections\"; json: tóm tắt "
+                         "và các đoạn; tif: raster (1 nhìn thấy, 0 bị che, 255 không có dữ liệu "
+                         "/ ngoài bán kính) ghi vào --output, và bảng các đoạn. Có tính độ cong "
+                         "Trái Đất và khúc xạ (k = 0,13) như gdal_viewshed -cc 0.87.", None),
+    "terrain viewshed --at": ("Người quan sát tại điểm này (KINH_ĐỘ,VĨ_ĐỘ).", None),
+    "terrain viewshed --gate": ("Người quan sát tại cửa khẩu này (tên).", None),
+    "terrain viewshed --marker": ("Người quan sát tại mốc này, ví dụ LA:102.", None),
+    "terrain viewshed --radius": ("Bán kính quanh người quan sát (m).", None),
+    "terrain viewshed --observer-height": ("Chiều cao mắt người quan sát (m) trên mặt đất.",
+                                           None),
+    "terrain viewshed --target-height": ("Chiều cao (m) trên mặt đất của vật cần nhìn thấy.",
+                                         None),
+    "terrain viewshed --format": ("Định dạng kết quả: geojson (vùng nhìn thấy), json (tóm tắt "
+                                  "và các đoạn), tif (raster, cần --output).", None),
+    "terrain viewshed --output": ("Tệp kết quả (mặc định: in ra màn hình; bắt buộc với tif).",
+                                  None),
+})
 
 MSG.update({
     "vs_where": ("cần đúng một trong --at, --gate, --marker (điểm quan sát)",
@@ -26,16 +49,6 @@ MSG.update({
                   "the DEM {path} has no data at the observer ({lon:.6f}, {lat:.6f})"),
     "vs_tif": ("--format tif cần --output TỆP.tif", "--format tif needs --output FILE.tif"),
 })
-
-_HEADERS = {
-    "vi": {"border": "Tuyến", "marker_from": "Từ mốc", "marker_to": "Đến mốc",
-           "length_m": "Dài (m)", "length_in_radius_m": "Trong bán kính (m)",
-           "visible_m": "Nhìn thấy (m)", "visible_share": "Tỷ lệ nhìn thấy"},
-    "en": {"border": "Border", "marker_from": "From marker", "marker_to": "To marker",
-           "length_m": "Length (m)", "length_in_radius_m": "Within radius (m)",
-           "visible_m": "Visible (m)", "visible_share": "Visible share"},
-}
-
 
 def _observer(ctx, store, at: str | None, gate: str | None, marker: str | None):
     """(lon, lat, label) of the observer named by exactly one of the options."""
@@ -129,7 +142,7 @@ def viewshed(ctx, at, gate, marker, radius, dem_path, observer_height, target_he
                                              "visible_m": 2, "visible_share": 4})
     if fmt == "tif":
         v.to_tif(output)
-        _emit_table(sections, "table", None, _HEADERS[ctx.obj["lang"]])
+        _emit_table(sections, "table", None)  # headers: bienmoc.model.labels.DERIVED
         return
     olon, olat = v.observer_lonlat
     summary = {"observer": {"name": label, "lon": round(olon, 7), "lat": round(olat, 7),

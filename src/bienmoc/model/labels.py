@@ -162,6 +162,32 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
               "resurvey": ("đo đạc lại vị trí", "resurvey")},
 }
 
+# commands merged after the catalogue: patrol coverage, viewshed, landslide risk, check --dem
+DERIVED.update({k: v for k, v in {
+    # coverage
+    "start_m": ("Từ lý trình (m)", "From chainage (m)"),
+    "end_m": ("Đến lý trình (m)", "To chainage (m)"),
+    "km": ("Km", "Km"),
+    "covered_share": ("Tỷ lệ đã tuần tra", "Share patrolled"),
+    "unilateral_share": ("Tỷ lệ tuần tra đơn phương", "Share patrolled unilaterally"),
+    "joint_share": ("Tỷ lệ tuần tra song phương", "Share patrolled jointly"),
+    "last_visit": ("Lần tuần tra gần nhất", "Last patrolled"),
+    "days_since_visit": ("Số ngày chưa tuần tra", "Days since patrolled"),
+    "overdue": ("Quá hạn", "Overdue"),
+    # terrain viewshed
+    "length_in_radius_m": ("Dài trong bán kính (m)", "Length within radius (m)"),
+    "visible_m": ("Dài nhìn thấy (m)", "Visible length (m)"),
+    "visible_share": ("Tỷ lệ nhìn thấy", "Visible share"),
+    # check --dem, terrain fill-elevations
+    "recorded_m": ("Độ cao ghi nhận (m)", "Recorded elevation (m)"),
+    "dem_m": ("Độ cao theo DEM (m)", "DEM elevation (m)"),
+    "diff_m": ("Chênh lệch (m)", "Difference (m)"),
+}.items() if k not in DERIVED})
+VALUES["check"].setdefault("elevation_vs_dem", ("độ cao lệch DEM", "elevation off the DEM"))
+for _col in ("exposure", "max_exposure"):  # terrain risk classes
+    VALUES.setdefault(_col, {"low": ("thấp", "low"), "medium": ("trung bình", "medium"),
+                             "high": ("cao", "high")})
+
 #: Columns holding codes of an enum that is not a field of the table's layer.
 _DERIVED_ENUMS = {"condition_found": "FoundCondition", "work_status": "WorkStatus"}
 

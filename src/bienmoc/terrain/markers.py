@@ -85,11 +85,17 @@ def check_elevations(source, dem=None, *, border: str | None = None,
     ``tolerance_m``; ``value`` is recorded - DEM (m)."""
     from bienmoc.analysis.qa import QA_COLUMNS
 
+    from bienmoc.fmt import fmt_number
+
+    def vi(x, digits=None, sign=False):  # 3.785,7 (bienmoc.fmt), '+' kept as in the English
+        return ("+" if sign and x >= 0 else "") + fmt_number(x, "vi", digits)
+
     rows = marker_dem_elevations(source, dem, border=border, method=method)
     bad = rows[np.abs(rows["diff_m"]) > tolerance_m]
     out = [("warning", "elevation_vs_dem", r.border, r.number, round(float(r.diff_m), 1),
-            f"mốc {r.number}: độ cao ghi nhận {r.recorded_m:g} m, DEM cho {r.dem_m:.1f} m "
-            f"(lệch {r.diff_m:+.1f} m, quá {tolerance_m:g} m)",
+            f"mốc {r.number}: độ cao ghi nhận {vi(float(f'{r.recorded_m:g}'))} m, DEM cho "
+            f"{vi(r.dem_m, 1)} m (lệch {vi(r.diff_m, 1, True)} m, quá "
+            f"{vi(float(f'{tolerance_m:g}'))} m)",
             f"marker {r.number}: recorded elevation {r.recorded_m:g} m, the DEM gives "
             f"{r.dem_m:.1f} m ({r.diff_m:+.1f} m, beyond {tolerance_m:g} m)")
            for r in bad.itertuples(index=False)]
