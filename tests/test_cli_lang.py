@@ -109,6 +109,18 @@ ARGS: dict[str, list[tuple[list[str], int]]] = {
                          (["--marker", "LA:99999", "--dem", "{dem}"], 1)],
 }
 ARGS["import"] += [(["patrols", "{gpx}", "--team", "Tổ 1"], 1), (["patrols", "{gpx}"], 1)]
+# the store's schema and users (the GeoPackage of the world; PostGIS has its own tests)
+ARGS.update({
+    "store check": [([], 0)],
+    "store init": [([], 0), (["--app-role", "bienmoc_app"], 1)],
+    "store migrate": [([], 0)],
+    "store copy": [(["{store_path}", "{tmp}/copy.gpkg"], 0),
+                   (["{store_path}", "{store_path}"], 1)],
+    # (a user is added once per module: the English run meets the Vietnamese run's user)
+    "users add": [(["nguyen van a", "--role", "editor"], 1)],
+    "users list": [([], 0)],
+    "users disable": [(["khong.co"], 1)],
+})
 ARGS["check"] += [(["--border", "LA", "--dem", "{dem}"], 0)]
 #: Commands that cannot run in a test, and why (their --help is still checked).
 NOT_RUN = {"serve": "starts a web server that only returns when stopped"}
@@ -216,7 +228,7 @@ def world(tmp_path_factory, demo_store_path):
     docx.Document().save(plain_docx)
     return {"store": store, "tmp": tmp, "dem": dem, "points": points, "gates": gates,
             "bad_markers": bad, "lon": f"{m207.x:.6f}", "lat": f"{m207.y:.6f}", "gpx": gpx,
-            "report_docx": report_docx, "plain_docx": plain_docx}
+            "report_docx": report_docx, "plain_docx": plain_docx, "store_path": store.uri}
 
 
 def _data_words(store) -> set[str]:

@@ -41,6 +41,8 @@ HELP: dict[str, tuple[str, str | None]] = {
          "incidents."),
     "--store": ("Kho dữ liệu (mặc định: $BIENMOC_STORE, nếu không có thì kho dữ liệu mẫu của "
                 "người dùng).", None),
+    "--user": ("Tên ghi vào nhật ký của kho cho các thao tác ghi của bạn (mặc định: "
+               "$BIENMOC_USER, nếu không có thì tên đăng nhập).", None),
     "--lang": ("Ngôn ngữ của trợ giúp, bảng và thông báo: vi (tiếng Việt) hoặc en (tiếng Anh) "
                "(mặc định: $BIENMOC_LANG, nếu không có thì vi).", None),
     # options shared by many commands

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from bienmoc.cli.lang import HELP
 from bienmoc.cli.main import MSG, UserError, _t
 from bienmoc.model.layers import SCHEMAS
 from bienmoc.storage import STORE_ENV, open_store
@@ -30,6 +31,25 @@ MSG.update({
     "copy_bad": ("Đã chép {src} → {dst} nhưng {n} lớp không khớp.",
                  "Copied {src} -> {dst} but {n} layer(s) differ."),
     "copy_same": ("nguồn và đích là cùng một kho", "source and target are the same store"),
+})
+
+
+HELP.update({
+    "store": ("Lược đồ của kho dữ liệu (khởi tạo, nâng cấp, kiểm tra) và chép giữa các kho.",
+              None),
+    "store init": ("Tạo kho dữ liệu (PostGIS: lược đồ, các bảng và chỉ mục) hoặc cập nhật nó.",
+                   None),
+    "store migrate": ("Áp dụng các bước nâng cấp lược đồ còn thiếu (PostGIS: ghi trong "
+                      "schema_migrations).", None),
+    "store check": ("Báo những gì khác lược đồ mong đợi hoặc không đọc được; mã thoát 1 nếu có.",
+                    None),
+    "store copy": ("Chép mọi lớp của NGUỒN sang ĐÍCH (GeoPackage <-> PostGIS; các lớp của ĐÍCH "
+                   "bị thay thế), giữ mã bản ghi, lịch sử và bộ đếm mã, rồi so sánh từng lớp.",
+                   None),
+    "store init --app-role": ("Vai trò PostgreSQL của ứng dụng (máy chủ): đọc và ghi các lớp, "
+                              "chỉ được thêm (INSERT) vào các bảng lịch sử.", None),
+    "store migrate --app-role": ("Vai trò PostgreSQL của ứng dụng (máy chủ): đọc và ghi các "
+                                 "lớp, chỉ được thêm (INSERT) vào các bảng lịch sử.", None),
 })
 
 

@@ -10,6 +10,7 @@ import json
 import click
 import pandas as pd
 
+from bienmoc.cli.lang import HELP
 from bienmoc.cli.main import _WHAT_VI, MSG, _emit_table, _store, _t
 from bienmoc.users import ROLES
 
@@ -29,6 +30,18 @@ MSG.update({
                  "--role reporter)."),
 })
 
+HELP.update({
+    "users": ("Người dùng, vai trò và mã truy cập API.\n\nVai trò: reader (chỉ đọc) < reporter "
+              "(báo cáo hiện trường: thêm vụ việc, kiểm tra - POST) < editor (biên tập: sửa vụ "
+              "việc - PATCH) < admin (quản trị: mọi quyền).", None),
+    "users add": ("Tạo người dùng TÊN với một vai trò; mã truy cập chỉ in ra một lần.", None),
+    "users add --role": ("Vai trò: reader (chỉ đọc), reporter (POST), editor (POST, PATCH) "
+                         "hoặc admin (quản trị).", None),
+    "users list": ("Danh sách người dùng và vai trò (không bao giờ in mã truy cập hay giá trị "
+                   "băm).", None),
+    "users disable": ("Vô hiệu hóa người dùng TÊN: mã truy cập của họ bị từ chối từ nay.", None),
+})
+
 #: Column headers of ``users list`` (the users table is not a border layer: no schema labels).
 _HEADERS = {
     "vi": {"name": "Tên", "role": "Vai trò", "created_at": "Tạo lúc (UTC)",
@@ -44,10 +57,10 @@ ROLE_VI = {"reader": "chỉ đọc", "reporter": "báo cáo hiện trường", "
 
 @click.group()
 def users():
-    """Người dùng, vai trò và mã truy cập API (users, roles, API tokens).
+    """Users, their roles and API tokens.
 
-    Vai trò / roles: reader (chỉ đọc) < reporter (thêm vụ việc, kiểm tra: POST) < editor
-    (sửa vụ việc: PATCH) < admin (mọi quyền)."""
+    Roles: reader < reporter (may add incidents and inspections: POST) < editor (may also
+    change incidents: PATCH) < admin (everything)."""
 
 
 @users.command("add")

@@ -18,6 +18,11 @@ __all__ = ["DERIVED", "VALUES", "column_label", "value_label", "enum_of", "table
 
 #: Labels of derived (computed) columns: name -> (vi, en).
 DERIVED: dict[str, tuple[str, str]] = {
+    # users (bienmoc users list)
+    "role": ("Vai trò", "Role"),
+    "created_at": ("Tạo lúc (UTC)", "Created (UTC)"),
+    "disabled": ("Vô hiệu hóa", "Disabled"),
+    "disabled_at": ("Vô hiệu hóa lúc (UTC)", "Disabled at (UTC)"),
     # terrain (terrain visibility, terrain risk)
     "border": ("Tuyến", "Border"),
     "relief_m": ("Chênh cao cục bộ (m)", "Local relief (m)"),
