@@ -25,17 +25,43 @@ calls, then evaluated with numpy. Shapely's STRtree does the one-off candidate q
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from bienmoc.geometry.crs import STORAGE_CRS, metric_crs
 from bienmoc.errors import InvalidData
 
-__all__ = ["LineIndex", "Located"]
+__all__ = ["LineIndex", "Located", "threads", "split_run"]
+
+#: Below this many points one thread does the work (starting threads costs more).
+PARALLEL_MIN = 50_000
+
+
+def threads() -> int:
+    """Worker threads for the vectorised hot loops: shapely, numpy, pyproj and Arrow release
+    the GIL there, so threads use every core without copying the data (``BIENMOC_THREADS``
+    overrides; default: the CPU count, at most 8)."""
+    env = os.environ.get("BIENMOC_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def split_run(fn, n: int, *, min_size: int = PARALLEL_MIN) -> list:
+    """``fn(start, stop)`` over ``threads()`` consecutive slices of ``range(n)`` at once (one
+    slice when ``n < min_size``); the results in slice order."""
+    k = min(threads(), max(1, n // max(1, min_size // 2))) if n >= min_size else 1
+    bounds = np.linspace(0, n, k + 1).astype(np.int64)
+    if k == 1:
+        return [fn(0, n)]
+    with ThreadPoolExecutor(k) as pool:
+        return list(pool.map(fn, bounds[:-1], bounds[1:]))
 
 
 @dataclass
@@ -162,15 +188,33 @@ class LineIndex:
         self._add_cells(new)
         return np.searchsorted(self._cells, cids)
 
-    def _add_cells(self, new: np.ndarray) -> None:
+    def prepare(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Build the grid cells the metric points (x, y) fall in, so that later calls for
+        them only read the index (and may run in several threads at once)."""
+        if len(x):
+            self._ensure_cells(self._cell_ids(np.asarray(x, float), np.asarray(y, float)))
+
+    def _cell_candidates(self, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cell number in ``new``, segment) pairs: the segments each new cell keeps."""
         cx = ((new & ((1 << 31) - 1)) - (1 << 30) + 0.5) * self.cell
         cy = ((new >> 31) - (1 << 30) + 0.5) * self.cell
         centres = shapely.points(cx, cy)
-        _, dc = self._tree_all.query_nearest(centres, return_distance=True, all_matches=False)
+        (qc, sc), dc = self._tree_all.query_nearest(centres, return_distance=True,
+                                                    all_matches=False)
+        dist = np.empty(len(new))
+        dist[qc] = dc
         h = self.cell / 2
         boxes = shapely.box(cx - h, cy - h, cx + h, cy + h)
-        qi, sj = self._tree_all.query(boxes, predicate="dwithin",
-                                      distance=dc + self.cell * np.sqrt(0.5) + 1e-6)
+        return self._tree_all.query(boxes, predicate="dwithin",
+                                    distance=dist + self.cell * np.sqrt(0.5) + 1e-6)
+
+    def _add_cells(self, new: np.ndarray) -> None:
+        # the STRtree queries release the GIL: the new cells are split between threads
+        parts = split_run(lambda a, b: self._cell_candidates(new[a:b]), len(new),
+                          min_size=8192)
+        starts = np.linspace(0, len(new), len(parts) + 1).astype(np.int64)
+        qi = np.concatenate([p[0] + s for p, s in zip(parts, starts)])
+        sj = np.concatenate([p[1] for p in parts])
         # merge the new cells' CSR lists with the existing ones (cells kept sorted)
         old_counts = np.diff(self._ptr)
         new_counts = np.bincount(qi, minlength=len(new))
@@ -292,6 +336,9 @@ class LineIndex:
             gs = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms
             if gs.crs is None:
                 gs = gs.set_crs(STORAGE_CRS)
+            fast = self._points_xy(gs)
+            if fast is not None:
+                return fast
             gs = gs.to_crs(self.crs)
             arr = np.asarray(gs.values, dtype=object)
         else:
@@ -301,6 +348,10 @@ class LineIndex:
             return np.empty((0, 2))
         if shapely.is_missing(arr).any() or shapely.is_empty(arr).any():
             raise InvalidData("cannot locate missing or empty geometries")
+        return self._metric_xy(arr)
+
+    def _metric_xy(self, arr: np.ndarray) -> np.ndarray:
+        """:meth:`to_metric_xy` of geometries already in this index's CRS."""
         types = shapely.get_type_id(arr)
         if (types == 0).all():
             return shapely.get_coordinates(arr)
@@ -316,6 +367,25 @@ class LineIndex:
         near = shapely.shortest_line(arr[other], segs)
         out[other] = shapely.get_coordinates(shapely.get_point(near, 0))
         return out
+
+    def _points_xy(self, gs: gpd.GeoSeries) -> np.ndarray | None:
+        """Metric (x, y) of a 2D point layer, transformed as coordinates (no new geometry
+        objects) by the same pyproj operation as ``GeoSeries.to_crs``, in threads; None for
+        any other layer (lines, polygons, missing, empty or 3D points)."""
+        arr = np.asarray(gs.values, dtype=object)
+        if not len(arr) or not (shapely.get_type_id(arr) == 0).all() or \
+                shapely.is_empty(arr).any() or shapely.has_z(arr).any():
+            return None
+        xy = shapely.get_coordinates(arr)
+        if gs.crs.is_exact_same(self.crs):
+            return xy
+        src = gs.crs
+
+        def run(a, b):  # one Transformer per thread: PROJ contexts are per thread
+            t = Transformer.from_crs(src, self.crs, always_xy=True)
+            x, y = t.transform(xy[a:b, 0], xy[a:b, 1])
+            return np.column_stack([x, y])
+        return np.concatenate(split_run(run, len(xy)))
 
     def point_at(self, border: str, chainage_m) -> np.ndarray:
         """Metric (x, y) of the line point(s) at ``chainage_m`` on ``border`` (clipped)."""
