@@ -15,14 +15,13 @@ tie, so the few values within 1e-6 of a tie are formatted by ``format_distance``
 """
 from __future__ import annotations
 
-import string
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["describe_many", "format_distances", "as_str_column"]
+__all__ = ["describe_many", "describe_both", "format_distances", "as_str_column"]
 
 _TIE = 1e-6
 _STR = pa.large_string()
@@ -89,48 +88,84 @@ def format_distances(m, lang: str = "vi") -> pa.Array:
     return out
 
 
-def _template(tpl: str, **cols) -> pa.Array:
-    """``tpl.format(**cols)`` element-wise; ``cols`` are Arrow string arrays."""
-    parts = []
-    for literal, field, _, _ in string.Formatter().parse(tpl):
-        if literal:
-            parts.append(literal)
-        if field is not None:
-            parts.append(cols[field])
-    return _join(*parts)
+def _codes(labels: pa.Array) -> tuple[np.ndarray, list]:
+    """Integer codes of a label column (-1 missing) and the distinct labels."""
+    enc = pc.dictionary_encode(labels)
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, enc.dictionary.to_pylist()
+
+
+def _side_name(code: str, lang: str) -> str:
+    from bienmoc.geometry.locate import _ADJECTIVES_EN, NEIGHBOURS
+
+    if lang == "vi":
+        return NEIGHBOURS.get(code, (code, code))[0]
+    return _ADJECTIVES_EN.get(code, NEIGHBOURS.get(code, (code, code))[1])
 
 
 def describe_many(before, after, nearest, nearest_d, side, dist, lang: str = "vi") -> pa.Array:
     """:func:`~bienmoc.geometry.locate.describe` for whole columns (an Arrow string array).
 
     ``before``/``after``/``nearest``/``side`` are label columns (Arrow string arrays, or
-    arrays/Series with None or NaN for missing); ``nearest_d``/``dist`` are metres."""
-    from bienmoc.geometry.locate import _ADJECTIVES_EN, _PHRASES, NEIGHBOURS
+    arrays/Series with None or NaN for missing); ``nearest_d``/``dist`` are metres.
 
-    p = _PHRASES[lang]
-    b, a, nm, sd = (_as_strings(v) for v in (before, after, nearest, side))
-    n = len(b)
-    empty = pa.scalar("", _STR)
-    fill = lambda arr: pc.fill_null(arr, "")  # noqa: E731 - templates need no nulls
-    one = _template(p["one"], a=fill(b))
-    two = _template(p["two"], a=fill(b), b=pc.fill_null(a, "None"))  # as str.format
-    same = pc.fill_null(pc.equal(b, a), False)
-    where = pc.if_else(pc.is_null(b), empty, pc.if_else(same, one, two))
-    near = _template(p["near"], m=fill(nm), d=format_distances(nearest_d, lang))
-    where = _join(where, pc.if_else(pc.is_null(nm), empty, near))
-    # side names: a handful of codes, looked up once each
-    codes = pc.unique(sd).to_pylist()
-    def name(code):  # noqa: E306
-        if lang == "vi":
-            return NEIGHBOURS.get(code, (code, code))[0]
-        return _ADJECTIVES_EN.get(code, NEIGHBOURS.get(code, (code, code))[1])
-    known = [c for c in codes if c]
-    names = pc.take(pa.array([name(c) for c in known] or [""], _STR),
-                    pc.index_in(sd, value_set=pa.array(known or [""], _STR)))
-    on_side = _join(_template(p["side"], s=fill(names)),
-                    _template(p["line"], d=format_distances(dist, lang)))
-    no_side = pc.or_(pc.is_null(sd), pc.equal(pc.fill_null(sd, ""), ""))
-    tail = pc.if_else(no_side, pa.scalar(p["on"], _STR), on_side)
-    out = _join(where, tail)
-    assert len(out) == n
+    A description is ``head + d1 + mid + side_head + d2`` where the texts around the two
+    distances depend only on the marker triple (before, after, nearest) or on the side: those
+    are written once per distinct triple/side by the very phrases of ``describe`` (a few
+    thousand), then taken per row; the distances are formatted column-wise.
+    """
+    return describe_both(before, after, nearest, nearest_d, side, dist, (lang,))[lang]
+
+
+def describe_both(before, after, nearest, nearest_d, side, dist,
+                  langs=("vi", "en")) -> dict[str, pa.Array]:
+    """:func:`describe_many` in several languages, sharing the work common to them."""
+    from bienmoc.geometry.locate import _PHRASES
+
+    cols = [_as_strings(v) for v in (before, after, nearest, side)]
+    (cb, lb), (ca, la), (cm, lm), (cs, ls) = (_codes(c) for c in cols)
+    # one code per distinct (before, after, nearest) triple
+    key = ((cb + 1) * (len(la) + 1) + (ca + 1)) * (len(lm) + 1) + (cm + 1)
+    triples, inv = np.unique(key, return_inverse=True)
+    tm = triples % (len(lm) + 1) - 1
+    ta = (triples // (len(lm) + 1)) % (len(la) + 1) - 1
+    tb = triples // ((len(lm) + 1) * (len(la) + 1)) - 1
+    d1_all = format_distances(nearest_d, "vi")
+    d2_all = format_distances(dist, "vi")
+    has_m = pa.array(cm >= 0)
+    on_line = np.array([not v for v in ls] + [True])[cs]  # missing side: code -1 -> last
+    out = {}
+    for lang in langs:
+        p = _PHRASES[lang]
+        d1, d2 = (d if lang == "vi" else pc.replace_substring(d, ",", ".")
+                  for d in (d1_all, d2_all))
+        near_pre, near_post = p["near"].split("{d}")
+        line_pre, line_post = p["line"].split("{d}")
+        heads, mids = [], []
+        for b, a, m in zip(tb, ta, tm):
+            bv, av = (lb[b] if b >= 0 else None), (la[a] if a >= 0 else None)
+            if bv is None:
+                where = ""
+            elif bv == av:
+                where = p["one"].format(a=bv)
+            else:
+                where = p["two"].format(a=bv, b=av)
+            if m >= 0:
+                heads.append(where + near_pre.format(m=lm[m]))
+                mids.append(near_post.format(m=lm[m]))
+            else:
+                heads.append(where)
+                mids.append("")
+        side_heads = [p["side"].format(s=_side_name(v, lang)) + line_pre if v else p["on"]
+                      for v in ls] + [p["on"]]
+        side_tails = [line_post if v else "" for v in ls] + [""]
+        inv_a = pa.array(inv)
+        sides = pa.array(np.where(cs >= 0, cs, len(ls)))
+        empty = pa.scalar("", _STR)
+        out[lang] = _join(pc.take(pa.array(heads, _STR), inv_a),
+                          pc.if_else(has_m, d1, empty),
+                          pc.take(pa.array(mids, _STR), inv_a),
+                          pc.take(pa.array(side_heads, _STR), sides),
+                          pc.if_else(pa.array(on_line), empty, d2),
+                          pc.take(pa.array(side_tails, _STR), sides))
     return out

@@ -30,7 +30,7 @@ import shapely
 
 from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.errors import InvalidData
-from bienmoc.geometry.descriptions import as_str_column, describe_many
+from bienmoc.geometry.descriptions import as_str_column, describe_both
 from bienmoc.geometry.linear import LineIndex, split_run
 from bienmoc.geometry.provinces import DEFAULT_SLACK_M, ProvinceIndex
 from bienmoc.model.numbers import parse_number
@@ -241,8 +241,8 @@ class BorderModel:
             # whole columns at once (bienmoc.geometry.descriptions), not one f-string per row
             args = [out[c] for c in ("marker_before", "marker_after", "nearest_marker",
                                      "nearest_marker_distance_m", "side", "distance_m")]
-            out["location_vi"] = describe_many(*args, lang="vi")
-            out["location_en"] = describe_many(*args, lang="en")
+            texts = describe_both(*args)
+            out["location_vi"], out["location_en"] = texts["vi"], texts["en"]
         return out
 
 
