@@ -26,6 +26,7 @@ calls, then evaluated with numpy. Shapely's STRtree does the one-off candidate q
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -168,6 +169,19 @@ class LineIndex:
         self._cells = np.empty(0, np.int64)
         self._ptr = np.zeros(1, np.int64)
         self._cand = np.empty(0, np.int64)
+        # (cells, ptr, cand) replaced as one tuple: readers in other threads (dask partitions
+        # on a shared model) always see a consistent grid; builders take the lock
+        self._grid = (self._cells, self._ptr, self._cand)
+        self._lock = threading.Lock()
+
+    def __getstate__(self):  # pickled for dask workers: the lock stays behind
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     # -- exact nearest segment -------------------------------------------------------------
     def _cell_ids(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -175,18 +189,27 @@ class LineIndex:
         cy = np.floor(y / self.cell).astype(np.int64) + (1 << 30)
         return (cy << 31) | cx
 
-    def _ensure_cells(self, cids: np.ndarray) -> np.ndarray:
-        """Build the cells not built yet; return each id's position in ``self._cells``."""
-        if len(self._cells):
-            pos = np.searchsorted(self._cells, cids)
-            ok = self._cells[np.minimum(pos, len(self._cells) - 1)] == cids
-            if ok.all():  # the common case once the index is warm: nothing to build
-                return pos
-            new = np.unique(cids[~ok])
-        else:
-            new = np.unique(cids)
-        self._add_cells(new)
-        return np.searchsorted(self._cells, cids)
+    def _ensure_cells(self, cids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Build the cells not built yet; return each id's position in the grid and the
+        grid's CSR arrays (ptr, cand) those positions refer to."""
+        cells, ptr, cand = self._grid
+        if len(cells):
+            pos = np.searchsorted(cells, cids)
+            if (cells[np.minimum(pos, len(cells) - 1)] == cids).all():
+                return pos, ptr, cand  # the common case once the index is warm
+        with self._lock:
+            cells = self._cells
+            if len(cells):
+                pos = np.searchsorted(cells, cids)
+                ok = cells[np.minimum(pos, len(cells) - 1)] == cids
+                new = np.unique(cids[~ok])
+            else:
+                new = np.unique(cids)
+            if len(new):
+                self._add_cells(new)
+                self._grid = (self._cells, self._ptr, self._cand)
+            cells, ptr, cand = self._grid
+        return np.searchsorted(cells, cids), ptr, cand
 
     def prepare(self, x: np.ndarray, y: np.ndarray) -> None:
         """Build the grid cells the metric points (x, y) fall in, so that later calls for
@@ -236,11 +259,10 @@ class LineIndex:
     def nearest_segment(self, x: np.ndarray, y: np.ndarray, chunk: int = 131072
                         ) -> tuple[np.ndarray, np.ndarray]:
         """Index of the nearest segment (gap connectors included) and its squared distance."""
-        inv = self._ensure_cells(self._cell_ids(x, y))
+        inv, ptr, cand = self._ensure_cells(self._cell_ids(x, y))
         n = len(x)
         best = np.empty(n, np.int64)
         best_d2 = np.empty(n)
-        ptr, cand = self._ptr, self._cand
         for s in range(0, n, chunk):
             e = min(n, s + chunk)
             c = inv[s:e]

@@ -340,8 +340,15 @@ def locate(data: gpd.GeoDataFrame, source, *, crs: object | None = None) -> gpd.
 
     ``source`` is a store, a :class:`BorderModel`, or a mapping with 'boundary' (and
     optionally 'markers', 'provinces') frames. Existing columns of the same names are replaced.
+
+    ``data`` may also be a **dask-geopandas** GeoDataFrame (the ``bienmoc[dask]`` extra): the
+    result is then a lazy dask-geopandas frame located partition by partition, with the model
+    built once here and sent once to the workers (one task in the graph, not one copy per
+    partition); computed, it equals the in-memory answer row for row.
     """
     model = BorderModel.from_source(source, crs=crs)
+    if _is_dask(data):
+        return _locate_dask(data, model)
     if not isinstance(data, gpd.GeoDataFrame):
         raise InvalidData("locate needs a GeoDataFrame")
     if data.crs is None:
@@ -351,3 +358,28 @@ def locate(data: gpd.GeoDataFrame, source, *, crs: object | None = None) -> gpd.
     for c in LOCATE_COLUMNS:
         out[c] = res[c].array  # positional (data may have any index), no re-inference
     return out
+
+
+def _is_dask(data) -> bool:
+    return type(data).__module__.startswith("dask_geopandas") or \
+        type(data).__module__.startswith("dask.")
+
+
+def _locate_dask(data, model: BorderModel):
+    import dask
+
+    if not hasattr(data, "map_partitions") or not hasattr(data, "crs"):
+        raise InvalidData("locate needs a GeoDataFrame (or a dask-geopandas GeoDataFrame)")
+    shared = dask.delayed(model, pure=False, traverse=False)  # one task, reused by all
+    crs = data.crs if data.crs is not None else STORAGE_CRS
+    meta = locate(data._meta.set_crs(crs, allow_override=True), model)
+    for c in ("border", "side", "marker_before", "marker_after", "nearest_marker", "province",
+              "section_province", "location_vi", "location_en"):
+        meta[c] = meta[c].astype("str")
+    return data.map_partitions(_locate_partition, shared, crs, meta=meta)
+
+
+def _locate_partition(part: gpd.GeoDataFrame, model: BorderModel, crs) -> gpd.GeoDataFrame:
+    if part.crs is None:
+        part = part.set_crs(crs)
+    return locate(part, model)
