@@ -97,10 +97,14 @@ def _csv_bytes(gdf: gpd.GeoDataFrame) -> bytes | None:
         at = pa.Table.from_pandas(table, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
-    buf = _io.BytesIO()
-    buf.write("\ufeff".encode("utf-8"))
-    pacsv.write_csv(at, buf, pacsv.WriteOptions(eol="\r\n", batch_size=65536))
-    return buf.getvalue()
+    from bienmoc.geometry.linear import split_run
+
+    def part(a, b):  # Arrow formats in C++ without the GIL: slices are written in threads
+        buf = _io.BytesIO()
+        pacsv.write_csv(at.slice(a, b - a), buf, pacsv.WriteOptions(
+            include_header=a == 0, eol="\r\n", batch_size=65536))
+        return buf.getvalue()
+    return b"".join(["\ufeff".encode("utf-8"), *split_run(part, len(at))])
 
 
 def _write_geojson(gdf: gpd.GeoDataFrame, output) -> None:
