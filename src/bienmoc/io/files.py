@@ -294,8 +294,11 @@ def _read_geo(path: Path, fmt: str, encoding: str | None, layer: str | None,
     try:
         layers = [layer] if layer is not None or fmt != "shp" else \
             [str(n) for n in pyogrio.list_layers(src)[:, 0]]
-        frames = [pyogrio.read_dataframe(src, layer=name, encoding=encoding, use_arrow=arrow)
+        frames = [(_read_arrow(src, name, encoding) if arrow and fmt != "shp" else None)
                   for name in (layers or [None])]
+        frames = [f if f is not None else
+                  pyogrio.read_dataframe(src, layer=name, encoding=encoding, use_arrow=arrow)
+                  for f, name in zip(frames, layers or [None])]
     except InvalidData:
         raise
     except Exception as e:  # pyogrio.errors.DataSourceError etc.
@@ -314,6 +317,33 @@ def _read_geo(path: Path, fmt: str, encoding: str | None, layer: str | None,
                 gdf[col] = [(lambda m: f"{m[1]}-{m[2]}-{m[3]}" if m else v)(
                     _DBF_DATETIME.match(v) if isinstance(v, str) else None) for v in gdf[col]]
     return gdf
+
+
+def _read_arrow(src: str, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame | None:
+    """``pyogrio.read_dataframe(..., use_arrow=True)`` for millions of rows: the same frame,
+    with the WKB decoded in threads (shapely releases the GIL) and text columns kept as Arrow
+    strings; None when the layer has no single WKB geometry column (pyogrio then reads it)."""
+    import pyarrow as pa
+
+    from bienmoc.geometry.linear import split_run
+
+    meta, table = pyogrio.read_arrow(src, layer=layer, encoding=encoding)
+    gname = meta.get("geometry_name") or "wkb_geometry"
+    if gname not in table.column_names:
+        return None
+    wkb = table.column(gname).combine_chunks()
+    if not (pa.types.is_binary(wkb.type) or pa.types.is_large_binary(wkb.type) or
+            pa.types.is_binary(getattr(wkb.type, "storage_type", None)) or
+            pa.types.is_large_binary(getattr(wkb.type, "storage_type", None))):
+        return None
+    if isinstance(wkb, pa.ExtensionArray):
+        wkb = wkb.storage
+    raw = wkb.to_numpy(zero_copy_only=False)
+    geoms = np.concatenate(split_run(lambda a, b: shapely.from_wkb(raw[a:b]), len(raw)))
+    strings = pd.StringDtype(na_value=np.nan)
+    df = table.drop_columns([gname]).to_pandas(
+        types_mapper={pa.string(): strings, pa.large_string(): strings}.get)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=meta.get("crs")))
 
 
 def _keep_vn2000(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
