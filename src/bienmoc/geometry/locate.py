@@ -178,6 +178,8 @@ class BorderModel:
         if self.provinces:
             self.provinces.edges()
         self._names()
+        for bm in self.markers.values():
+            _parts_table(bm)
         parts = split_run(lambda a, b: self._locate_slice(xy[a:b], describe), len(xy))
         cols = {}
         for c in parts[0]:
@@ -261,17 +263,26 @@ def _smooth(owner: np.ndarray, min_samples: int) -> np.ndarray:
 
 def _dist_to_parts(bm: _BorderMarkers, idx: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Distance from each point to the nearest part of marker position idx[i]."""
-    out = np.empty(len(idx))
-    single = np.array([len(bm.parts_x[i]) == 1 for i in range(len(bm.parts_x))])
-    one = single[idx]
-    px = np.array([bm.parts_x[i][0] for i in range(len(bm.parts_x))])
-    py = np.array([bm.parts_y[i][0] for i in range(len(bm.parts_y))])
-    out[one] = np.hypot(xy[one, 0] - px[idx[one]], xy[one, 1] - py[idx[one]])
-    for j in np.flatnonzero(~one):
-        i = idx[j]
-        out[j] = np.min(np.hypot(np.asarray(bm.parts_x[i]) - xy[j, 0],
-                                 np.asarray(bm.parts_y[i]) - xy[j, 1]))
-    return out
+    px, py = _parts_table(bm)  # (positions, parts) padded with NaN
+    dx = px[idx] - xy[:, :1]
+    dy = py[idx] - xy[:, 1:]
+    if px.shape[1] == 1:
+        return np.hypot(dx[:, 0], dy[:, 0])
+    d = np.hypot(dx, dy)
+    return np.where(np.isnan(d), np.inf, d).min(axis=1)
+
+
+def _parts_table(bm: _BorderMarkers) -> tuple[np.ndarray, np.ndarray]:
+    """The parts' coordinates of every position as two (positions, max parts) arrays."""
+    if getattr(bm, "_table", None) is None:
+        k = max((len(p) for p in bm.parts_x), default=1)
+        px = np.full((len(bm.parts_x), k), np.nan)
+        py = np.full((len(bm.parts_x), k), np.nan)
+        for i, (xs, ys) in enumerate(zip(bm.parts_x, bm.parts_y)):
+            px[i, :len(xs)] = xs
+            py[i, :len(ys)] = ys
+        bm._table = (px, py)
+    return bm._table
 
 
 def format_distance(m: float, lang: str = "vi") -> str:
