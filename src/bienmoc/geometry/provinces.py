@@ -53,20 +53,29 @@ class ProvinceIndex:
         out = np.full(len(x), None, dtype=object)
         if self.tree is None or not len(x):
             return out
-        pts = shapely.points(x, y)
-        # candidates by bounding box, then containment per polygon with the prepared polygon
-        # (GEOS prepares the *input* of a tree predicate query, here the points: 70x slower)
-        qi, gi = self.tree.query(pts)
-        for k in np.unique(gi):  # in layer order: on a shared edge the first polygon wins
-            cand = qi[gi == k]
-            cand = cand[out[cand] == None]  # noqa: E711 - elementwise on an object array
-            out[cand[shapely.contains_xy(self.geoms[k], x[cand], y[cand])]] = self.names[k]
-        rest = np.flatnonzero(out == None)  # noqa: E711 - elementwise on an object array
+        # candidates by bounding box (numpy on the few polygons' bounds: no point objects),
+        # then containment per polygon with the prepared polygon (GEOS prepares the *input*
+        # of a tree predicate query, here the points: 70x slower)
+        bounds = self._bounds()
+        free = np.ones(len(x), bool)
+        for k in range(len(self.geoms)):  # in layer order: on a shared edge the first wins
+            x0, y0, x1, y1 = bounds[k]
+            cand = np.flatnonzero(free & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+            inside = cand[shapely.contains_xy(self.geoms[k], x[cand], y[cand])]
+            out[inside] = self.names[k]
+            free[inside] = False
+        rest = np.flatnonzero(free)
         if len(rest) and slack_m > 0:
             tree, owner = self.edges()
-            qn, sn = tree.query_nearest(pts[rest], max_distance=slack_m, all_matches=False)
+            qn, sn = tree.query_nearest(shapely.points(x[rest], y[rest]), max_distance=slack_m,
+                                        all_matches=False)
             out[rest[qn]] = self.names[owner[sn]]
         return out
+
+    def _bounds(self) -> np.ndarray:
+        if getattr(self, "_bounds_arr", None) is None:
+            self._bounds_arr = shapely.bounds(self.geoms)
+        return self._bounds_arr
 
     def candidates(self, x, y, within_m: float) -> list[set]:
         """The province names a record at each metric point may rightly give: the polygon
