@@ -166,3 +166,24 @@ def test_csv_with_a_bad_coordinate_still_names_the_row(tmp_path):
         read_source(src, arrow=True)
     (p,) = e.value.problems
     assert p.row == 2 and "104.x" in p.reason
+
+
+def test_province_slack_by_grid_equals_geos_point_by_point():
+    """Many points outside every province: the grid answer equals GEOS's nearest-edge
+    answer (reached below 10k points), ties on the vertex two provinces share included."""
+    from bienmoc.geometry.provinces import ProvinceIndex
+
+    prov = world()["provinces"]
+    index = ProvinceIndex(prov, UTM)
+    rng = np.random.default_rng(4)
+    n = 30_000
+    x = X0 + rng.uniform(-4000, 15000, n)
+    y = Y0 + rng.uniform(-4000, 13000, n)
+    x[:500] = X0 + 5200.0  # straight below/above the shared corner: two provinces tie
+    y[:500] = Y0 - rng.uniform(0, 2500, 500)
+    many = index.of_xy(x, y)
+    few = np.concatenate([index.of_xy(x[i:i + 5000], y[i:i + 5000]) for i in range(0, n, 5000)])
+    assert list(many) == list(few)
+    assert {"A", "B", None} <= set(many)
+    outside = (y < Y0) | (y > Y0 + 9000) | (x < X0 - 1000) | (x > X0 + 12000)
+    assert outside.sum() > 10_000  # the grid path ran

@@ -176,7 +176,7 @@ class BorderModel:
         xy = np.asarray(xy, float).reshape(-1, 2)
         self.index.prepare(xy[:, 0], xy[:, 1])  # the grid is filled once, before the threads
         if self.provinces:
-            self.provinces.edges()
+            self.provinces.edge_grid()
         self._names()
         for bm in self.markers.values():
             _parts_table(bm)

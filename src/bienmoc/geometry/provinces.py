@@ -31,6 +31,7 @@ class ProvinceIndex:
     def __init__(self, provinces: gpd.GeoDataFrame | None, crs: object):
         self.crs = crs
         self._edges = None
+        self._grid = None
         if provinces is None or not len(provinces):
             self.names = np.array([], dtype=object)
             self.tree = None
@@ -67,10 +68,49 @@ class ProvinceIndex:
         rest = np.flatnonzero(free)
         if len(rest) and slack_m > 0:
             tree, owner = self.edges()
+            if len(rest) >= 10_000:
+                rest = self._near_by_grid(x, y, rest, slack_m, out)
             qn, sn = tree.query_nearest(shapely.points(x[rest], y[rest]), max_distance=slack_m,
                                         all_matches=False)
             out[rest[qn]] = self.names[owner[sn]]
         return out
+
+    def edge_grid(self):
+        """The nearest-edge grid (built once; call before sharing the index between
+        threads)."""
+        from bienmoc.geometry.linear import SegmentGrid
+
+        if self._grid is None:
+            self.edges()
+            self._grid = SegmentGrid(*self._edge_ab)
+        return self._grid
+
+    def _near_by_grid(self, x, y, rest, slack_m: float, out) -> np.ndarray:
+        """The slack answer for many points outside every polygon by the exact nearest-edge
+        grid (:class:`~bienmoc.geometry.linear.SegmentGrid`, numpy, ~5x cheaper than GEOS
+        nearest queries point by point): points in grid cells whose centre is farther than
+        the slack + half a cell diagonal get None; the others get the owner of their nearest
+        edge within the slack. Returns the points left to GEOS: those within 1e-6 m of the
+        slack or with edges of two provinces equally near (GEOS breaks such ties its own way,
+        so it decides them, as before)."""
+        tree, owner = self.edges()
+        grid = self.edge_grid()
+        xr, yr = x[rest], y[rest]
+        cells, inv = np.unique(grid._cell_ids(xr, yr), return_inverse=True)
+        cx = ((cells & ((1 << 31) - 1)) - (1 << 30) + 0.5) * grid.cell
+        cy = ((cells >> 31) - (1 << 30) + 0.5) * grid.cell
+        reach = slack_m + grid.cell * np.sqrt(0.5) + 1e-3
+        qc, _ = tree.query_nearest(shapely.points(cx, cy), max_distance=reach,
+                                   all_matches=False)
+        near_cell = np.zeros(len(cells), bool)
+        near_cell[qc] = True
+        sel = np.flatnonzero(near_cell[inv])
+        best, d2, mixed = grid.nearest_segment(xr[sel], yr[sel], owners=owner)
+        d = np.sqrt(d2)
+        sure = ~mixed & (np.abs(d - slack_m) > 1e-6)
+        within = sure & (d <= slack_m)
+        out[rest[sel[within]]] = self.names[owner[best[within]]]
+        return rest[sel[~sure]]
 
     def _bounds(self) -> np.ndarray:
         if getattr(self, "_bounds_arr", None) is None:
@@ -96,7 +136,8 @@ class ProvinceIndex:
             coords, idx = shapely.get_coordinates(shapely.boundary(self.geoms),
                                                   return_index=True)
             same = idx[1:] == idx[:-1]
-            segs = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
+            self._edge_ab = (coords[:-1][same], coords[1:][same])
+            segs = shapely.linestrings(np.stack(self._edge_ab, axis=1))
             self._edges = (shapely.STRtree(segs), idx[:-1][same])
         return self._edges
 
