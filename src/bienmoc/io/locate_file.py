@@ -30,7 +30,7 @@ import pyarrow.csv as pacsv
 import pyogrio
 
 from bienmoc.geometry.crs import STORAGE_CRS
-from bienmoc.io.write import FORMULA_START, _emit, _tabular, _umask, escape_cell, export_layer
+from bienmoc.io.write import FORMULA_START, _tabular, _umask, escape_cell, export_layer
 
 __all__ = ["locate_file", "write_located", "LOCATE_FORMATS"]
 
@@ -67,11 +67,11 @@ def write_located(gdf: gpd.GeoDataFrame, fmt: str, output) -> None:
     """Write located features as ``fmt`` ('csv' or 'geojson') to a path or binary stream, as
     :func:`bienmoc.io.write.export_layer` would (it is used where the fast path cannot be)."""
     if fmt == "csv":
-        data = _csv_bytes(gdf)
-        if data is None:
+        parts = _csv_parts(gdf)
+        if parts is None:
             export_layer(gdf, "csv", output)
         else:
-            _emit(data, output)
+            _emit_parts(parts, output)
     elif fmt == "geojson":
         _write_geojson(gdf, output)
     else:
@@ -80,6 +80,34 @@ def write_located(gdf: gpd.GeoDataFrame, fmt: str, output) -> None:
 
 def _csv_bytes(gdf: gpd.GeoDataFrame) -> bytes | None:
     """The CSV ``export_layer`` writes, by Arrow (None if a column does not convert)."""
+    parts = _csv_parts(gdf)
+    return None if parts is None else b"".join(parts)
+
+
+def _emit_parts(parts: list, output) -> None:
+    """Write buffers one after the other to a path (beside it, then renamed into place, as
+    :func:`bienmoc.io.write._emit`) or a binary stream, without joining them in memory."""
+    if isinstance(output, (str, os.PathLike)):
+        path = Path(output)
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                for p in parts:
+                    fh.write(p)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    else:
+        for p in parts:
+            output.write(p)
+        if hasattr(output, "flush"):
+            output.flush()
+
+
+def _csv_parts(gdf: gpd.GeoDataFrame) -> list | None:
+    """:func:`_csv_bytes` as consecutive buffers (slices formatted in threads)."""
     table = _tabular(gdf, iso_dates=True)
     for col in table.columns:
         s = table[col]
@@ -103,8 +131,8 @@ def _csv_bytes(gdf: gpd.GeoDataFrame) -> bytes | None:
         buf = _io.BytesIO()
         pacsv.write_csv(at.slice(a, b - a), buf, pacsv.WriteOptions(
             include_header=a == 0, eol="\r\n", batch_size=65536))
-        return buf.getvalue()
-    return b"".join(["\ufeff".encode("utf-8"), *split_run(part, len(at))])
+        return buf.getbuffer()
+    return ["\ufeff".encode("utf-8"), *split_run(part, len(at))]
 
 
 def _write_geojson(gdf: gpd.GeoDataFrame, output) -> None:
