@@ -12,6 +12,11 @@ two markers that bracket that chainage, the nearer of the two and its distance. 
                    timed: the first call on a fresh model ("cold": it fills the lazily built
                    nearest-segment grid), the raw ``model.index.locate_xy`` and
                    ``model.locate(points)`` with the Vietnamese/English descriptions.
+* ``bienmoc_e2e``  END TO END, the function ``bienmoc locate FILE -o OUT`` runs
+                   (``bienmoc.io.locate_file.locate_file``): read the GeoPackage, build the
+                   model (boundary, markers, demo provinces), locate with vi/en descriptions,
+                   write CSV (median of runs) and GeoJSON (one run). Process start-up and
+                   imports are not in it (~1 s: python -X importtime bienmoc).
 * ``shapely``      plain vectorised shapely 2: STRtree of the line's segments,
                    ``query_nearest`` + numpy (the peer benchmark's method ii).
 * ``geopandas``    the straightforward analyst way (peer method i): ``distance``,
@@ -578,7 +583,51 @@ def postgis_prep(port) -> float:
         return time.perf_counter() - t0
 
 
-METHODS = {"bienmoc": method_bienmoc, "shapely": method_shapely,
+def method_bienmoc_e2e(tag, runs, single_above):
+    """End to end, as ``bienmoc locate FILE --format csv|geojson -o OUT`` runs it: the same
+    function (bienmoc.io.locate_file.locate_file) reads the GeoPackage (Arrow), builds the
+    model from the boundary and markers, locates with the vi/en descriptions (threads) and
+    writes the result; only the boundary/markers frames are read beforehand (a store read)."""
+    import geopandas as gpd
+
+    from bienmoc.geometry.linear import threads
+    from bienmoc.io.locate_file import locate_file
+
+    t = Timer()
+    with t("read"):
+        frames = {"boundary": read_boundary_la(),
+                  "markers": gpd.read_file(markers_path(), engine="pyogrio"),
+                  # the demo provinces, as a store has them: locate names each point's
+                  "provinces": gpd.read_file(REPO / "data" / "markers" / "provinces.geojson",
+                                             engine="pyogrio")}
+    t.peak_rss_read_mb = peak_rss_mb()
+    res = {"variants": {}, "threads": threads()}
+    out_dir = Path(tempfile.mkdtemp(prefix="e2e-", dir=WORK))
+    kept = {}
+    try:
+        for fmt in ("csv", "geojson"):
+            target = out_dir / f"located.{fmt}"
+            reset_peak_rss()
+            times, out = timed_runs(lambda: locate_file(incidents_path(tag), frames, fmt=fmt,
+                                                        output=target, metric_crs=UTM),
+                                    runs if fmt == "csv" else 1, single_above)
+            res["variants"][fmt] = {"times": times, "peak_rss_mb": peak_rss_mb(),
+                                    "output_mb": target.stat().st_size / 1e6}
+            kept[fmt] = out
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    out = kept["csv"]
+    side = np.where(out["side"] == "VN", 1, np.where(out["side"] == "", 0, -1))
+    df = frame(dist_m=out["distance_m"].to_numpy(), side=side,
+               chainage_m=out["chainage_m"].to_numpy(),
+               before=out["marker_before"].to_numpy(), after=out["marker_after"].to_numpy(),
+               nearest=out["nearest_marker"].to_numpy(),
+               nearest_d=out["nearest_marker_distance_m"].to_numpy())
+    return t, res, df
+
+
+METHODS = {"bienmoc": method_bienmoc, "bienmoc_e2e": method_bienmoc_e2e,
+           "shapely": method_shapely,
            "geopandas": method_geopandas, "postgis_knn": method_postgis_knn}
 
 
@@ -639,7 +688,9 @@ def rows_for(res) -> list[dict]:
               ("bienmoc", "describe"): "bienmoc locate + vi/en descriptions",
               ("shapely", "compute"): "(ii) shapely 2 vectorised",
               ("geopandas", "compute"): "(i) geopandas, the analyst way",
-              ("postgis_knn", "compute"): "(iii) PostGIS KNN on segments"}
+              ("postgis_knn", "compute"): "(iii) PostGIS KNN on segments",
+              ("bienmoc_e2e", "csv"): "bienmoc END TO END gpkg→locate+vi/en→csv",
+              ("bienmoc_e2e", "geojson"): "bienmoc END TO END gpkg→locate+vi/en→geojson"}
     out = []
     for v, d in res["variants"].items():
         comp = med(d["times"])
@@ -720,6 +771,11 @@ def check_targets(rows, checks, tags) -> list[dict]:
         target("at least as fast as vectorised shapely", f"{r:.1f}×", r >= 1)
     target("≤ 2 µs/point compute (index built once, reused)", f"{b['us_per_point']:.2f} µs",
            b["us_per_point"] <= 2.0, "BorderModel.locate(describe=False), warm")
+    e2e = by.get("bienmoc_e2e:csv")
+    if e2e:
+        target("≤ 5 s end to end (read gpkg, locate + vi/en, write csv) at 1M",
+               f"{e2e['compute_s']:.2f} s", e2e["compute_s"] <= 5.0 and e2e["n"] >= 1_000_000,
+               f"load {e2e['load_before']} → {e2e['load_after']}; nproc {os.cpu_count()}")
     c = checks.get(f"postgis_knn|{tag}")
     if c:
         n_bad = c["dist_gt_tol"] + c["chainage_gt_tol"] + c["pair_differs"]
@@ -825,7 +881,7 @@ def main():
 
         for tag in tags:
             print(f"\n== N = {tag}  (load {loadavg()})", flush=True)
-            methods = ["bienmoc", "shapely"]
+            methods = ["bienmoc", "bienmoc_e2e", "shapely"]
             if tag != "1M" or a.full:
                 methods.append("geopandas")
             if cluster is not None:
@@ -863,7 +919,8 @@ def main():
     ref_by_n = {r["N"]: r["compute_s"] for r in rows if r["method"] == "bienmoc:locate"}
     order = {"bienmoc:locate": 0, "bienmoc:cold": 1, "bienmoc:locate_xy": 2,
              "bienmoc:describe": 3, "shapely:compute": 4, "postgis_knn:compute": 5,
-             "geopandas:compute": 6, "geopandas:extrapolated": 7}
+             "geopandas:compute": 6, "geopandas:extrapolated": 7, "bienmoc_e2e:csv": 8,
+             "bienmoc_e2e:geojson": 9}
     rows.sort(key=lambda r: (SIZES[r["N"]], order[r["method"]]))
     for r in rows:
         ref = ref_by_n.get(r["N"])
@@ -883,7 +940,7 @@ def main():
         if "bienmoc" not in by:
             continue
         ref = pd.read_pickle(by["bienmoc"]["out"])
-        for m in ("postgis_knn", "shapely", "geopandas"):
+        for m in ("bienmoc_e2e", "postgis_knn", "shapely", "geopandas"):
             if m not in by:
                 continue
             c = compare(ref, pd.read_pickle(by[m]["out"]), L)

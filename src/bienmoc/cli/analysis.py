@@ -56,17 +56,12 @@ def _lonlat(data, file: Path):
 @click.pass_context
 def locate(ctx, file, fmt, output, crs, xy, metric_crs):
     """Locate the features of FILE: border, distance, side, chainage, markers, province."""
-    from bienmoc.io.files import read_source
-    from bienmoc.geometry.locate import locate as _locate
+    from bienmoc.io.locate_file import locate_file
 
-    data, _ = read_source(file, crs=crs, xy=xy)
-    data = _lonlat(data, file)
-    out = _locate(data, _model(ctx, metric_crs))
-    if fmt == "geojson":
-        export_layer(out.to_crs(4326), "geojson", output or sys.stdout.buffer)
-    elif fmt == "csv":
-        export_layer(out.to_crs(4326), "csv", output or sys.stdout.buffer)
-    else:
+    # one function for the CLI, the benchmark and scripts: Arrow reading, threads, Arrow writing
+    out = locate_file(file, _model(ctx, metric_crs), fmt=fmt, crs=crs, xy=xy,
+                      output=output or sys.stdout.buffer, check=lambda d: _lonlat(d, file))
+    if fmt == "table":
         cols = [c for c in out.columns if c != out.geometry.name]
         table = pd.DataFrame(out[cols]).round({"distance_m": 1, "chainage_m": 1,
                                                "nearest_marker_distance_m": 1})

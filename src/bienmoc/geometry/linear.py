@@ -25,17 +25,44 @@ calls, then evaluated with numpy. Shapely's STRtree does the one-off candidate q
 """
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from bienmoc.geometry.crs import STORAGE_CRS, metric_crs
 from bienmoc.errors import InvalidData
 
-__all__ = ["LineIndex", "Located"]
+__all__ = ["LineIndex", "Located", "SegmentGrid", "threads", "split_run"]
+
+#: Below this many points one thread does the work (starting threads costs more).
+PARALLEL_MIN = 50_000
+
+
+def threads() -> int:
+    """Worker threads for the vectorised hot loops: shapely, numpy, pyproj and Arrow release
+    the GIL there, so threads use every core without copying the data (``BIENMOC_THREADS``
+    overrides; default: the CPU count, at most 8)."""
+    env = os.environ.get("BIENMOC_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def split_run(fn, n: int, *, min_size: int = PARALLEL_MIN) -> list:
+    """``fn(start, stop)`` over ``threads()`` consecutive slices of ``range(n)`` at once (one
+    slice when ``n < min_size``); the results in slice order."""
+    k = min(threads(), max(1, n // max(1, min_size // 2))) if n >= min_size else 1
+    bounds = np.linspace(0, n, k + 1).astype(np.int64)
+    if k == 1:
+        return [fn(0, n)]
+    with ThreadPoolExecutor(k) as pool:
+        return list(pool.map(fn, bounds[:-1], bounds[1:]))
 
 
 @dataclass
@@ -50,7 +77,182 @@ class Located:
     y: np.ndarray
 
 
-class LineIndex:
+def _segment_box_distance(a: np.ndarray, b: np.ndarray, x0, y0, x1, y1) -> np.ndarray:
+    """Distance between segments a-b and axis-aligned boxes, pair by pair. Two disjoint
+    convex sets are nearest at a vertex of one of them: the minimum of the two endpoints'
+    distances to the box and the four corners' distances to the segment; zero where they
+    intersect (no separating axis among x, y and the segment's normal)."""
+    ax, ay, bx, by = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
+
+    def to_box(px, py):
+        return np.hypot(np.maximum(np.maximum(x0 - px, px - x1), 0.0),
+                        np.maximum(np.maximum(y0 - py, py - y1), 0.0))
+
+    d = np.minimum(to_box(ax, ay), to_box(bx, by))
+    dx, dy = bx - ax, by - ay
+    l2 = dx * dx + dy * dy
+    l2 = np.where(l2 > 0, l2, 1.0)
+    proj = []
+    for qx, qy in ((x0, y0), (x1, y0), (x0, y1), (x1, y1)):
+        t = np.clip(((qx - ax) * dx + (qy - ay) * dy) / l2, 0.0, 1.0)
+        d = np.minimum(d, np.hypot(qx - (ax + t * dx), qy - (ay + t * dy)))
+        proj.append((qx - ax) * dy - (qy - ay) * dx)  # corner on the normal, A at 0
+    pmin = np.minimum(np.minimum(proj[0], proj[1]), np.minimum(proj[2], proj[3]))
+    pmax = np.maximum(np.maximum(proj[0], proj[1]), np.maximum(proj[2], proj[3]))
+    apart = (np.maximum(ax, bx) < x0) | (np.minimum(ax, bx) > x1) | \
+        (np.maximum(ay, by) < y0) | (np.minimum(ay, by) > y1) | (pmin > 0) | (pmax < 0)
+    return np.where(apart, d, 0.0)
+
+
+class SegmentGrid:
+    """Exact nearest segment among many, for many points: a uniform grid whose cells keep
+    every segment that can be the nearest for some point in the cell, filled lazily for the
+    cells points fall in, evaluated with numpy (see the module notes). :class:`LineIndex`
+    is one; province edges are another (:mod:`bienmoc.geometry.provinces`)."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, cell: float = 500.0):
+        self.A = np.asarray(a, float)
+        self.D = np.asarray(b, float) - self.A
+        self.L = np.hypot(self.D[:, 0], self.D[:, 1])
+        self.L2 = np.where(self.L > 0, self.L * self.L, 1.0)
+        self._tree_all = shapely.STRtree(shapely.linestrings(np.stack([self.A, self.A + self.D],
+                                                                      axis=1)))
+        self.cell = float(cell)
+        self._cells = np.empty(0, np.int64)
+        self._ptr = np.zeros(1, np.int64)
+        self._cand = np.empty(0, np.int64)
+        self._grid = (self._cells, self._ptr, self._cand)
+        self._lock = threading.Lock()
+
+    def __getstate__(self):  # pickled for dask workers: the lock stays behind
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    # -- exact nearest segment -------------------------------------------------------------
+    def _cell_ids(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        cx = np.floor(x / self.cell).astype(np.int64) + (1 << 30)
+        cy = np.floor(y / self.cell).astype(np.int64) + (1 << 30)
+        return (cy << 31) | cx
+
+    def _ensure_cells(self, cids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Build the cells not built yet; return each id's position in the grid and the
+        grid's CSR arrays (ptr, cand) those positions refer to."""
+        cells, ptr, cand = self._grid
+        if len(cells):
+            pos = np.searchsorted(cells, cids)
+            if (cells[np.minimum(pos, len(cells) - 1)] == cids).all():
+                return pos, ptr, cand  # the common case once the index is warm
+        with self._lock:
+            cells = self._cells
+            if len(cells):
+                pos = np.searchsorted(cells, cids)
+                ok = cells[np.minimum(pos, len(cells) - 1)] == cids
+                new = np.unique(cids[~ok])
+            else:
+                new = np.unique(cids)
+            if len(new):
+                self._add_cells(new)
+                self._grid = (self._cells, self._ptr, self._cand)
+            cells, ptr, cand = self._grid
+        return np.searchsorted(cells, cids), ptr, cand
+
+    def prepare(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Build the grid cells the metric points (x, y) fall in, so that later calls for
+        them only read the index (and may run in several threads at once)."""
+        if len(x):
+            self._ensure_cells(self._cell_ids(np.asarray(x, float), np.asarray(y, float)))
+
+    def _cell_candidates(self, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cell number in ``new``, segment) pairs: the segments each new cell keeps."""
+        cx = ((new & ((1 << 31) - 1)) - (1 << 30) + 0.5) * self.cell
+        cy = ((new >> 31) - (1 << 30) + 0.5) * self.cell
+        centres = shapely.points(cx, cy)
+        (qc, sc), dc = self._tree_all.query_nearest(centres, return_distance=True,
+                                                    all_matches=False)
+        dist = np.empty(len(new))
+        dist[qc] = dc
+        h = self.cell / 2
+        r = dist + self.cell * np.sqrt(0.5) + 1e-3
+        # candidates by bounding box (cheap), then the exact segment-to-cell distance in
+        # numpy: GEOS's "dwithin" predicate per pair costs 5x more. A superset of the segments
+        # that can be nearest is all the grid needs (ties go to the lowest segment number
+        # among the candidates, which then always hold every tied segment).
+        qi, sj = self._tree_all.query(shapely.box(cx - h - r, cy - h - r, cx + h + r,
+                                                  cy + h + r))
+        keep = _segment_box_distance(self.A[sj], self.A[sj] + self.D[sj], cx[qi] - h,
+                                     cy[qi] - h, cx[qi] + h, cy[qi] + h) <= r[qi]
+        return qi[keep], sj[keep]
+
+    def _add_cells(self, new: np.ndarray) -> None:
+        # the STRtree queries release the GIL: the new cells are split between threads
+        parts = split_run(lambda a, b: self._cell_candidates(new[a:b]), len(new),
+                          min_size=8192)
+        starts = np.linspace(0, len(new), len(parts) + 1).astype(np.int64)
+        qi = np.concatenate([p[0] + s for p, s in zip(parts, starts)])
+        sj = np.concatenate([p[1] for p in parts])
+        # merge the new cells' CSR lists with the existing ones (cells kept sorted)
+        old_counts = np.diff(self._ptr)
+        new_counts = np.bincount(qi, minlength=len(new))
+        order = np.lexsort((sj, qi))
+        new_cand = sj[order]
+        cells = np.concatenate([self._cells, new])
+        counts = np.concatenate([old_counts, new_counts])
+        starts = np.concatenate([self._ptr[:-1], len(self._cand) + np.concatenate(
+            [[0], np.cumsum(new_counts)[:-1]])])
+        cand_all = np.concatenate([self._cand, new_cand])
+        perm = np.argsort(cells, kind="stable")
+        self._cells = cells[perm]
+        counts = counts[perm]
+        starts = starts[perm]
+        self._ptr = np.concatenate([[0], np.cumsum(counts)])
+        idx = np.repeat(starts - self._ptr[:-1], counts) + np.arange(self._ptr[-1])
+        self._cand = cand_all[idx]
+
+    def nearest_segment(self, x: np.ndarray, y: np.ndarray, chunk: int = 131072,
+                        owners: np.ndarray | None = None):
+        """Index of the nearest segment (gap connectors included) and its squared distance.
+
+        With ``owners`` (a group number per segment), also a flag per point: True where
+        segments of different groups are nearest within a relative 1e-9 (a tie another
+        implementation may break the other way)."""
+        inv, ptr, cand = self._ensure_cells(self._cell_ids(x, y))
+        n = len(x)
+        best = np.empty(n, np.int64)
+        best_d2 = np.empty(n)
+        mixed = np.zeros(n, bool)
+        for s in range(0, n, chunk):
+            e = min(n, s + chunk)
+            c = inv[s:e]
+            cnt = ptr[c + 1] - ptr[c]
+            first = np.cumsum(cnt) - cnt
+            owner = np.repeat(np.arange(e - s), cnt)
+            seg = cand[np.repeat(ptr[c] - first, cnt) + np.arange(int(cnt.sum()))]
+            px, py = x[s:e][owner], y[s:e][owner]
+            ax, ay, dx, dy = self.A[seg, 0], self.A[seg, 1], self.D[seg, 0], self.D[seg, 1]
+            t = np.clip(((px - ax) * dx + (py - ay) * dy) / self.L2[seg], 0.0, 1.0)
+            ex, ey = px - (ax + t * dx), py - (ay + t * dy)
+            d2 = ex * ex + ey * ey
+            gmin = np.minimum.reduceat(d2, first)
+            hit = np.flatnonzero(d2 == np.repeat(gmin, cnt))
+            _, firsthit = np.unique(owner[hit], return_index=True)
+            best[s:e] = seg[hit[firsthit]]
+            best_d2[s:e] = gmin
+            if owners is not None:
+                near = np.flatnonzero(d2 <= np.repeat(gmin * (1 + 1e-9) + 1e-9, cnt))
+                g = owners[seg[near]]
+                starts = np.unique(owner[near], return_index=True)[1]
+                mixed[s:e] = np.minimum.reduceat(g, starts) != np.maximum.reduceat(g, starts)
+        if owners is not None:
+            return best, best_d2, mixed
+        return best, best_d2
+
+
+class LineIndex(SegmentGrid):
     """Segments of every border in a metric CRS, with an exact nearest-segment grid.
 
     Parameters
@@ -142,79 +344,11 @@ class LineIndex:
         self._cells = np.empty(0, np.int64)
         self._ptr = np.zeros(1, np.int64)
         self._cand = np.empty(0, np.int64)
+        # (cells, ptr, cand) replaced as one tuple: readers in other threads (dask partitions
+        # on a shared model) always see a consistent grid; builders take the lock
+        self._grid = (self._cells, self._ptr, self._cand)
+        self._lock = threading.Lock()
 
-    # -- exact nearest segment -------------------------------------------------------------
-    def _cell_ids(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        cx = np.floor(x / self.cell).astype(np.int64) + (1 << 30)
-        cy = np.floor(y / self.cell).astype(np.int64) + (1 << 30)
-        return (cy << 31) | cx
-
-    def _ensure_cells(self, cids: np.ndarray) -> np.ndarray:
-        """Build the cells not built yet; return each id's position in ``self._cells``."""
-        if len(self._cells):
-            pos = np.searchsorted(self._cells, cids)
-            ok = self._cells[np.minimum(pos, len(self._cells) - 1)] == cids
-            if ok.all():  # the common case once the index is warm: nothing to build
-                return pos
-            new = np.unique(cids[~ok])
-        else:
-            new = np.unique(cids)
-        self._add_cells(new)
-        return np.searchsorted(self._cells, cids)
-
-    def _add_cells(self, new: np.ndarray) -> None:
-        cx = ((new & ((1 << 31) - 1)) - (1 << 30) + 0.5) * self.cell
-        cy = ((new >> 31) - (1 << 30) + 0.5) * self.cell
-        centres = shapely.points(cx, cy)
-        _, dc = self._tree_all.query_nearest(centres, return_distance=True, all_matches=False)
-        h = self.cell / 2
-        boxes = shapely.box(cx - h, cy - h, cx + h, cy + h)
-        qi, sj = self._tree_all.query(boxes, predicate="dwithin",
-                                      distance=dc + self.cell * np.sqrt(0.5) + 1e-6)
-        # merge the new cells' CSR lists with the existing ones (cells kept sorted)
-        old_counts = np.diff(self._ptr)
-        new_counts = np.bincount(qi, minlength=len(new))
-        order = np.lexsort((sj, qi))
-        new_cand = sj[order]
-        cells = np.concatenate([self._cells, new])
-        counts = np.concatenate([old_counts, new_counts])
-        starts = np.concatenate([self._ptr[:-1], len(self._cand) + np.concatenate(
-            [[0], np.cumsum(new_counts)[:-1]])])
-        cand_all = np.concatenate([self._cand, new_cand])
-        perm = np.argsort(cells, kind="stable")
-        self._cells = cells[perm]
-        counts = counts[perm]
-        starts = starts[perm]
-        self._ptr = np.concatenate([[0], np.cumsum(counts)])
-        idx = np.repeat(starts - self._ptr[:-1], counts) + np.arange(self._ptr[-1])
-        self._cand = cand_all[idx]
-
-    def nearest_segment(self, x: np.ndarray, y: np.ndarray, chunk: int = 131072
-                        ) -> tuple[np.ndarray, np.ndarray]:
-        """Index of the nearest segment (gap connectors included) and its squared distance."""
-        inv = self._ensure_cells(self._cell_ids(x, y))
-        n = len(x)
-        best = np.empty(n, np.int64)
-        best_d2 = np.empty(n)
-        ptr, cand = self._ptr, self._cand
-        for s in range(0, n, chunk):
-            e = min(n, s + chunk)
-            c = inv[s:e]
-            cnt = ptr[c + 1] - ptr[c]
-            first = np.cumsum(cnt) - cnt
-            owner = np.repeat(np.arange(e - s), cnt)
-            seg = cand[np.repeat(ptr[c] - first, cnt) + np.arange(int(cnt.sum()))]
-            px, py = x[s:e][owner], y[s:e][owner]
-            ax, ay, dx, dy = self.A[seg, 0], self.A[seg, 1], self.D[seg, 0], self.D[seg, 1]
-            t = np.clip(((px - ax) * dx + (py - ay) * dy) / self.L2[seg], 0.0, 1.0)
-            ex, ey = px - (ax + t * dx), py - (ay + t * dy)
-            d2 = ex * ex + ey * ey
-            gmin = np.minimum.reduceat(d2, first)
-            hit = np.flatnonzero(d2 == np.repeat(gmin, cnt))
-            _, firsthit = np.unique(owner[hit], return_index=True)
-            best[s:e] = seg[hit[firsthit]]
-            best_d2[s:e] = gmin
-        return best, best_d2
 
     # -- the public questions --------------------------------------------------------------
     def locate_xy(self, x: np.ndarray, y: np.ndarray) -> Located:
@@ -292,6 +426,9 @@ class LineIndex:
             gs = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms
             if gs.crs is None:
                 gs = gs.set_crs(STORAGE_CRS)
+            fast = self._points_xy(gs)
+            if fast is not None:
+                return fast
             gs = gs.to_crs(self.crs)
             arr = np.asarray(gs.values, dtype=object)
         else:
@@ -301,6 +438,10 @@ class LineIndex:
             return np.empty((0, 2))
         if shapely.is_missing(arr).any() or shapely.is_empty(arr).any():
             raise InvalidData("cannot locate missing or empty geometries")
+        return self._metric_xy(arr)
+
+    def _metric_xy(self, arr: np.ndarray) -> np.ndarray:
+        """:meth:`to_metric_xy` of geometries already in this index's CRS."""
         types = shapely.get_type_id(arr)
         if (types == 0).all():
             return shapely.get_coordinates(arr)
@@ -316,6 +457,25 @@ class LineIndex:
         near = shapely.shortest_line(arr[other], segs)
         out[other] = shapely.get_coordinates(shapely.get_point(near, 0))
         return out
+
+    def _points_xy(self, gs: gpd.GeoSeries) -> np.ndarray | None:
+        """Metric (x, y) of a 2D point layer, transformed as coordinates (no new geometry
+        objects) by the same pyproj operation as ``GeoSeries.to_crs``, in threads; None for
+        any other layer (lines, polygons, missing, empty or 3D points)."""
+        arr = np.asarray(gs.values, dtype=object)
+        if not len(arr) or not (shapely.get_type_id(arr) == 0).all() or \
+                shapely.is_empty(arr).any() or shapely.has_z(arr).any():
+            return None
+        xy = shapely.get_coordinates(arr)
+        if gs.crs.is_exact_same(self.crs):
+            return xy
+        src = gs.crs
+
+        def run(a, b):  # one Transformer per thread: PROJ contexts are per thread
+            t = Transformer.from_crs(src, self.crs, always_xy=True)
+            x, y = t.transform(xy[a:b, 0], xy[a:b, 1])
+            return np.column_stack([x, y])
+        return np.concatenate(split_run(run, len(xy)))
 
     def point_at(self, border: str, chainage_m) -> np.ndarray:
         """Metric (x, y) of the line point(s) at ``chainage_m`` on ``border`` (clipped)."""

@@ -24,11 +24,14 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.errors import InvalidData
-from bienmoc.geometry.linear import LineIndex
+from bienmoc.geometry.descriptions import as_str_column, describe_both
+from bienmoc.geometry.linear import LineIndex, split_run
 from bienmoc.geometry.provinces import DEFAULT_SLACK_M, ProvinceIndex
 from bienmoc.model.numbers import parse_number
 
@@ -161,14 +164,51 @@ class BorderModel:
     def locate(self, data: gpd.GeoDataFrame | gpd.GeoSeries, *, describe: bool = True
                ) -> pd.DataFrame:
         """The :data:`LOCATE_COLUMNS` for each feature, in input order (without the two
-        ``location_*`` texts when ``describe`` is False: building a string per point costs
-        more than locating it)."""
-        xy = self.index.to_metric_xy(data)
+        ``location_*`` texts when ``describe`` is False).
+
+        Large inputs are split into consecutive slices located in threads (see
+        :func:`bienmoc.geometry.linear.split_run`); the answers do not depend on the split.
+        """
+        return self.locate_xy(self.index.to_metric_xy(data), describe=describe)
+
+    def locate_xy(self, xy: np.ndarray, *, describe: bool = True) -> pd.DataFrame:
+        """:meth:`locate` of points given as (N, 2) coordinates in this model's metric CRS."""
+        xy = np.asarray(xy, float).reshape(-1, 2)
+        self.index.prepare(xy[:, 0], xy[:, 1])  # the grid is filled once, before the threads
+        if self.provinces:
+            self.provinces.edge_grid()
+        self._names()
+        for bm in self.markers.values():
+            _parts_table(bm)
+        parts = split_run(lambda a, b: self._locate_slice(xy[a:b], describe), len(xy))
+        cols = {}
+        for c in parts[0]:
+            vals = [p[c] for p in parts]
+            if isinstance(vals[0], pa.Array):
+                cols[c] = as_str_column(pa.concat_arrays(vals) if len(vals) > 1 else vals[0])
+            else:
+                cols[c] = np.concatenate(vals)
+        return pd.DataFrame({c: cols[c] for c in LOCATE_COLUMNS if c in cols})
+
+    def _names(self) -> tuple[pa.Array, dict[str, int]]:
+        """All marker positions of all borders in one Arrow array, and each border's offset
+        into it (labels are taken from it by index: no Python string per point)."""
+        if getattr(self, "_names_cache", None) is None:
+            offsets, names, k = {}, [], 0
+            for b, bm in self.markers.items():
+                offsets[b] = k
+                names.extend(str(v) for v in bm.position)
+                k += len(bm.position)
+            self._names_cache = (pa.array(names, pa.large_string()), offsets)
+        return self._names_cache
+
+    def _locate_slice(self, xy: np.ndarray, describe: bool) -> dict:
         loc = self.index.locate_xy(xy[:, 0], xy[:, 1])
         n = len(xy)
-        before = np.full(n, None, dtype=object)
-        after = np.full(n, None, dtype=object)
-        nearest = np.full(n, None, dtype=object)
+        names, offsets = self._names()
+        before = np.full(n, -1, np.int64)
+        after = np.full(n, -1, np.int64)
+        nearest = np.full(n, -1, np.int64)
         nearest_d = np.full(n, np.nan)
         for b, bm in self.markers.items():
             sel = np.flatnonzero(loc.border == b)
@@ -183,26 +223,28 @@ class BorderModel:
             d_lo = _dist_to_parts(bm, lo, xy[sel])
             d_hi = _dist_to_parts(bm, hi, xy[sel])
             first, second = (lo, hi) if bm.direction > 0 else (hi, lo)
-            before[sel] = bm.position[first]
-            after[sel] = bm.position[second]
+            o = offsets[b]
+            before[sel] = o + first
+            after[sel] = o + second
             use_hi = d_hi < d_lo
-            nearest[sel] = np.where(use_hi, bm.position[hi], bm.position[lo])
+            nearest[sel] = o + np.where(use_hi, hi, lo)
             nearest_d[sel] = np.where(use_hi, d_hi, d_lo)
         section_province = self.province_at(loc.border, loc.chainage_m)
         province = self.provinces.of_xy(xy[:, 0], xy[:, 1], DEFAULT_SLACK_M)
         side = np.where(loc.side > 0, "VN", np.where(loc.side < 0, loc.border, "")).astype(object)
-        out = pd.DataFrame({
-            "border": loc.border, "distance_m": loc.distance_m, "side": side,
-            "chainage_m": loc.chainage_m, "marker_before": before, "marker_after": after,
-            "nearest_marker": nearest, "nearest_marker_distance_m": nearest_d,
-            "province": province, "section_province": section_province})
-        if not describe:
-            return out
-        # plain lists: iterating pandas string columns element by element is slow
-        cols = [out[c].tolist() for c in ("marker_before", "marker_after", "nearest_marker",
-                                          "nearest_marker_distance_m", "side", "distance_m")]
-        out["location_vi"] = [_describe(*r, "vi") for r in zip(*cols)]
-        out["location_en"] = [_describe(*r, "en") for r in zip(*cols)]
+        take = lambda i: pc.take(names, pa.array(i, mask=i < 0)) if len(names) else \
+            pa.nulls(len(i), pa.large_string())  # noqa: E731
+        out = {"border": loc.border, "distance_m": loc.distance_m, "side": side,
+               "chainage_m": loc.chainage_m, "marker_before": take(before),
+               "marker_after": take(after), "nearest_marker": take(nearest),
+               "nearest_marker_distance_m": nearest_d, "province": province,
+               "section_province": section_province}
+        if describe:
+            # whole columns at once (bienmoc.geometry.descriptions), not one f-string per row
+            args = [out[c] for c in ("marker_before", "marker_after", "nearest_marker",
+                                     "nearest_marker_distance_m", "side", "distance_m")]
+            texts = describe_both(*args)
+            out["location_vi"], out["location_en"] = texts["vi"], texts["en"]
         return out
 
 
@@ -221,17 +263,26 @@ def _smooth(owner: np.ndarray, min_samples: int) -> np.ndarray:
 
 def _dist_to_parts(bm: _BorderMarkers, idx: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Distance from each point to the nearest part of marker position idx[i]."""
-    out = np.empty(len(idx))
-    single = np.array([len(bm.parts_x[i]) == 1 for i in range(len(bm.parts_x))])
-    one = single[idx]
-    px = np.array([bm.parts_x[i][0] for i in range(len(bm.parts_x))])
-    py = np.array([bm.parts_y[i][0] for i in range(len(bm.parts_y))])
-    out[one] = np.hypot(xy[one, 0] - px[idx[one]], xy[one, 1] - py[idx[one]])
-    for j in np.flatnonzero(~one):
-        i = idx[j]
-        out[j] = np.min(np.hypot(np.asarray(bm.parts_x[i]) - xy[j, 0],
-                                 np.asarray(bm.parts_y[i]) - xy[j, 1]))
-    return out
+    px, py = _parts_table(bm)  # (positions, parts) padded with NaN
+    dx = px[idx] - xy[:, :1]
+    dy = py[idx] - xy[:, 1:]
+    if px.shape[1] == 1:
+        return np.hypot(dx[:, 0], dy[:, 0])
+    d = np.hypot(dx, dy)
+    return np.where(np.isnan(d), np.inf, d).min(axis=1)
+
+
+def _parts_table(bm: _BorderMarkers) -> tuple[np.ndarray, np.ndarray]:
+    """The parts' coordinates of every position as two (positions, max parts) arrays."""
+    if getattr(bm, "_table", None) is None:
+        k = max((len(p) for p in bm.parts_x), default=1)
+        px = np.full((len(bm.parts_x), k), np.nan)
+        py = np.full((len(bm.parts_x), k), np.nan)
+        for i, (xs, ys) in enumerate(zip(bm.parts_x, bm.parts_y)):
+            px[i, :len(xs)] = xs
+            py[i, :len(ys)] = ys
+        bm._table = (px, py)
+    return bm._table
 
 
 def format_distance(m: float, lang: str = "vi") -> str:
@@ -301,8 +352,15 @@ def locate(data: gpd.GeoDataFrame, source, *, crs: object | None = None) -> gpd.
 
     ``source`` is a store, a :class:`BorderModel`, or a mapping with 'boundary' (and
     optionally 'markers', 'provinces') frames. Existing columns of the same names are replaced.
+
+    ``data`` may also be a **dask-geopandas** GeoDataFrame (the ``bienmoc[dask]`` extra): the
+    result is then a lazy dask-geopandas frame located partition by partition, with the model
+    built once here and sent once to the workers (one task in the graph, not one copy per
+    partition); computed, it equals the in-memory answer row for row.
     """
     model = BorderModel.from_source(source, crs=crs)
+    if _is_dask(data):
+        return _locate_dask(data, model)
     if not isinstance(data, gpd.GeoDataFrame):
         raise InvalidData("locate needs a GeoDataFrame")
     if data.crs is None:
@@ -310,5 +368,30 @@ def locate(data: gpd.GeoDataFrame, source, *, crs: object | None = None) -> gpd.
     res = model.locate(data)
     out = data.drop(columns=[c for c in LOCATE_COLUMNS if c in data.columns]).copy()
     for c in LOCATE_COLUMNS:
-        out[c] = res[c].to_numpy()
+        out[c] = res[c].array  # positional (data may have any index), no re-inference
     return out
+
+
+def _is_dask(data) -> bool:
+    return type(data).__module__.startswith("dask_geopandas") or \
+        type(data).__module__.startswith("dask.")
+
+
+def _locate_dask(data, model: BorderModel):
+    import dask
+
+    if not hasattr(data, "map_partitions") or not hasattr(data, "crs"):
+        raise InvalidData("locate needs a GeoDataFrame (or a dask-geopandas GeoDataFrame)")
+    shared = dask.delayed(model, pure=False, traverse=False)  # one task, reused by all
+    crs = data.crs if data.crs is not None else STORAGE_CRS
+    meta = locate(data._meta.set_crs(crs, allow_override=True), model)
+    for c in ("border", "side", "marker_before", "marker_after", "nearest_marker", "province",
+              "section_province", "location_vi", "location_en"):
+        meta[c] = meta[c].astype("str")
+    return data.map_partitions(_locate_partition, shared, crs, meta=meta)
+
+
+def _locate_partition(part: gpd.GeoDataFrame, model: BorderModel, crs) -> gpd.GeoDataFrame:
+    if part.crs is None:
+        part = part.set_crs(crs)
+    return locate(part, model)

@@ -31,6 +31,7 @@ class ProvinceIndex:
     def __init__(self, provinces: gpd.GeoDataFrame | None, crs: object):
         self.crs = crs
         self._edges = None
+        self._grid = None
         if provinces is None or not len(provinces):
             self.names = np.array([], dtype=object)
             self.tree = None
@@ -53,20 +54,68 @@ class ProvinceIndex:
         out = np.full(len(x), None, dtype=object)
         if self.tree is None or not len(x):
             return out
-        pts = shapely.points(x, y)
-        # candidates by bounding box, then containment per polygon with the prepared polygon
-        # (GEOS prepares the *input* of a tree predicate query, here the points: 70x slower)
-        qi, gi = self.tree.query(pts)
-        for k in np.unique(gi):  # in layer order: on a shared edge the first polygon wins
-            cand = qi[gi == k]
-            cand = cand[out[cand] == None]  # noqa: E711 - elementwise on an object array
-            out[cand[shapely.contains_xy(self.geoms[k], x[cand], y[cand])]] = self.names[k]
-        rest = np.flatnonzero(out == None)  # noqa: E711 - elementwise on an object array
+        # candidates by bounding box (numpy on the few polygons' bounds: no point objects),
+        # then containment per polygon with the prepared polygon (GEOS prepares the *input*
+        # of a tree predicate query, here the points: 70x slower)
+        bounds = self._bounds()
+        free = np.ones(len(x), bool)
+        for k in range(len(self.geoms)):  # in layer order: on a shared edge the first wins
+            x0, y0, x1, y1 = bounds[k]
+            cand = np.flatnonzero(free & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+            inside = cand[shapely.contains_xy(self.geoms[k], x[cand], y[cand])]
+            out[inside] = self.names[k]
+            free[inside] = False
+        rest = np.flatnonzero(free)
         if len(rest) and slack_m > 0:
             tree, owner = self.edges()
-            qn, sn = tree.query_nearest(pts[rest], max_distance=slack_m, all_matches=False)
+            if len(rest) >= 10_000:
+                rest = self._near_by_grid(x, y, rest, slack_m, out)
+            qn, sn = tree.query_nearest(shapely.points(x[rest], y[rest]), max_distance=slack_m,
+                                        all_matches=False)
             out[rest[qn]] = self.names[owner[sn]]
         return out
+
+    def edge_grid(self):
+        """The nearest-edge grid (built once; call before sharing the index between
+        threads)."""
+        from bienmoc.geometry.linear import SegmentGrid
+
+        if self._grid is None:
+            self.edges()
+            self._grid = SegmentGrid(*self._edge_ab)
+        return self._grid
+
+    def _near_by_grid(self, x, y, rest, slack_m: float, out) -> np.ndarray:
+        """The slack answer for many points outside every polygon by the exact nearest-edge
+        grid (:class:`~bienmoc.geometry.linear.SegmentGrid`, numpy, ~5x cheaper than GEOS
+        nearest queries point by point): points in grid cells whose centre is farther than
+        the slack + half a cell diagonal get None; the others get the owner of their nearest
+        edge within the slack. Returns the points left to GEOS: those within 1e-6 m of the
+        slack or with edges of two provinces equally near (GEOS breaks such ties its own way,
+        so it decides them, as before)."""
+        tree, owner = self.edges()
+        grid = self.edge_grid()
+        xr, yr = x[rest], y[rest]
+        cells, inv = np.unique(grid._cell_ids(xr, yr), return_inverse=True)
+        cx = ((cells & ((1 << 31) - 1)) - (1 << 30) + 0.5) * grid.cell
+        cy = ((cells >> 31) - (1 << 30) + 0.5) * grid.cell
+        reach = slack_m + grid.cell * np.sqrt(0.5) + 1e-3
+        qc, _ = tree.query_nearest(shapely.points(cx, cy), max_distance=reach,
+                                   all_matches=False)
+        near_cell = np.zeros(len(cells), bool)
+        near_cell[qc] = True
+        sel = np.flatnonzero(near_cell[inv])
+        best, d2, mixed = grid.nearest_segment(xr[sel], yr[sel], owners=owner)
+        d = np.sqrt(d2)
+        sure = ~mixed & (np.abs(d - slack_m) > 1e-6)
+        within = sure & (d <= slack_m)
+        out[rest[sel[within]]] = self.names[owner[best[within]]]
+        return rest[sel[~sure]]
+
+    def _bounds(self) -> np.ndarray:
+        if getattr(self, "_bounds_arr", None) is None:
+            self._bounds_arr = shapely.bounds(self.geoms)
+        return self._bounds_arr
 
     def candidates(self, x, y, within_m: float) -> list[set]:
         """The province names a record at each metric point may rightly give: the polygon
@@ -87,7 +136,8 @@ class ProvinceIndex:
             coords, idx = shapely.get_coordinates(shapely.boundary(self.geoms),
                                                   return_index=True)
             same = idx[1:] == idx[:-1]
-            segs = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
+            self._edge_ab = (coords[:-1][same], coords[1:][same])
+            segs = shapely.linestrings(np.stack(self._edge_ab, axis=1))
             self._edges = (shapely.STRtree(segs), idx[:-1][same])
         return self._edges
 

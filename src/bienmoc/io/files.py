@@ -106,6 +106,71 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     return df.map(unescape_cell) if len(df) else df
 
 
+def _read_csv_arrow(path: Path, encoding: str | None) -> pd.DataFrame | None:
+    """:func:`_read_csv` by ``pyarrow.csv`` (multi-threaded, for millions of rows): the same
+    table of text cells, or None for anything it does not read the same way (another
+    encoding, ragged rows, duplicate headers...), which the pandas reader then handles."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    if encoding is not None and encoding.replace("_", "-").lower() not in ("utf-8", "utf8"):
+        return None
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16).decode("utf-8-sig", errors="ignore")
+    if not head.strip():
+        return None
+    line = head.splitlines()[0]
+    sep = ";" if line.count(";") > line.count(",") else ","
+    names = next(csv.reader([line], delimiter=sep))
+    if len(set(names)) != len(names) or "" in names:
+        return None
+    try:
+        table = pacsv.read_csv(path, pacsv.ReadOptions(encoding="utf8"),
+                               pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+                               pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                    strings_can_be_null=False,
+                                                    quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError):
+        return None
+    if table.column_names != names or any(not pa.types.is_string(t) for t in table.schema.types):
+        return None
+    df = table.to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=np.nan)}.get)
+    for col in df.columns:  # cells bienmoc's export protected against formula injection
+        if len(df) and pc.any(pc.match_substring_regex(table[col], "^'[=+\\-@\\t\\r']")).as_py():
+            df[col] = df[col].map(unescape_cell)
+    return df
+
+
+def _points_fast(xs: pd.Series, ys: pd.Series, north_first: bool) -> np.ndarray | None:
+    """The points of two text columns of coordinates, column-wise (Arrow's correctly rounded
+    number parsing, as ``float``); None when a cell needs the row-wise path (blank on one side
+    only, not a number, not finite), which then reports it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (isinstance(xs.dtype, pd.StringDtype) and isinstance(ys.dtype, pd.StringDtype)):
+        return None
+    ax, ay = (pc.utf8_trim_whitespace(pa.array(s, from_pandas=True)) for s in (xs, ys))
+    if ax.null_count or ay.null_count:
+        return None
+    bx, by = pc.equal(ax, ""), pc.equal(ay, "")
+    if not pc.all(pc.equal(bx, by)).as_py():
+        return None
+    try:
+        x, y = (pc.cast(pc.replace_substring(pc.if_else(bx, "0", a), ",", "."), pa.float64())
+                .to_numpy(zero_copy_only=False) for a in (ax, ay))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None
+    geoms = shapely.points(y, x) if north_first else shapely.points(x, y)
+    geoms[bx.to_numpy(zero_copy_only=False)] = None
+    return geoms
+
+
 def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
     """The first (or the named) sheet as a table of cell values: text, numbers and dates as
     Excel stores them; formulas are never evaluated (their cached value is read)."""
@@ -162,7 +227,7 @@ def _swapped_xy(geoms: np.ndarray, crs: object, xcol: str, ycol: str, xy: str) -
 
 
 def _table_frame(df: pd.DataFrame, name: str, crs: object | None, kind: str | None,
-                 xy: str) -> gpd.GeoDataFrame:
+                 xy: str, fast: bool = False) -> gpd.GeoDataFrame:
     """A table's coordinate columns (lon/lat, x/y or WKT) as the geometry of a GeoDataFrame."""
     if df.empty:
         raise InvalidData(Problem(None, None, f"{name} has a header but no rows"))
@@ -180,7 +245,10 @@ def _table_frame(df: pd.DataFrame, name: str, crs: object | None, kind: str | No
     geoms = np.full(len(df), None, dtype=object)
     if xcol is not None and ycol is not None:
         north_first = projected and xy == XY_ORDERS[1]
-        for i, (xs, ys) in enumerate(zip(df[xcol], df[ycol])):
+        got = _points_fast(df[xcol], df[ycol], north_first) if fast else None
+        if got is not None:
+            geoms = got
+        for i, (xs, ys) in enumerate([] if got is not None else zip(df[xcol], df[ycol])):
             if _blank(xs) and _blank(ys):
                 continue
             try:
@@ -216,7 +284,8 @@ def _table_frame(df: pd.DataFrame, name: str, crs: object | None, kind: str | No
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=source_crs))
 
 
-def _read_geo(path: Path, fmt: str, encoding: str | None, layer: str | None) -> gpd.GeoDataFrame:
+def _read_geo(path: Path, fmt: str, encoding: str | None, layer: str | None,
+              arrow: bool = False) -> gpd.GeoDataFrame:
     """A geospatial file through pyogrio; a zip holding several Shapefiles (a mixed layer as
     bienmoc exports it) is read whole, its files one after the other."""
     if path.stat().st_size == 0:
@@ -225,8 +294,11 @@ def _read_geo(path: Path, fmt: str, encoding: str | None, layer: str | None) -> 
     try:
         layers = [layer] if layer is not None or fmt != "shp" else \
             [str(n) for n in pyogrio.list_layers(src)[:, 0]]
-        frames = [pyogrio.read_dataframe(src, layer=name, encoding=encoding, use_arrow=False)
+        frames = [(_read_arrow(src, name, encoding) if arrow and fmt != "shp" else None)
                   for name in (layers or [None])]
+        frames = [f if f is not None else
+                  pyogrio.read_dataframe(src, layer=name, encoding=encoding, use_arrow=arrow)
+                  for f, name in zip(frames, layers or [None])]
     except InvalidData:
         raise
     except Exception as e:  # pyogrio.errors.DataSourceError etc.
@@ -245,6 +317,33 @@ def _read_geo(path: Path, fmt: str, encoding: str | None, layer: str | None) -> 
                 gdf[col] = [(lambda m: f"{m[1]}-{m[2]}-{m[3]}" if m else v)(
                     _DBF_DATETIME.match(v) if isinstance(v, str) else None) for v in gdf[col]]
     return gdf
+
+
+def _read_arrow(src: str, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame | None:
+    """``pyogrio.read_dataframe(..., use_arrow=True)`` for millions of rows: the same frame,
+    with the WKB decoded in threads (shapely releases the GIL) and text columns kept as Arrow
+    strings; None when the layer has no single WKB geometry column (pyogrio then reads it)."""
+    import pyarrow as pa
+
+    from bienmoc.geometry.linear import split_run
+
+    meta, table = pyogrio.read_arrow(src, layer=layer, encoding=encoding)
+    gname = meta.get("geometry_name") or "wkb_geometry"
+    if gname not in table.column_names:
+        return None
+    wkb = table.column(gname).combine_chunks()
+    if not (pa.types.is_binary(wkb.type) or pa.types.is_large_binary(wkb.type) or
+            pa.types.is_binary(getattr(wkb.type, "storage_type", None)) or
+            pa.types.is_large_binary(getattr(wkb.type, "storage_type", None))):
+        return None
+    if isinstance(wkb, pa.ExtensionArray):
+        wkb = wkb.storage
+    raw = wkb.to_numpy(zero_copy_only=False)
+    geoms = np.concatenate(split_run(lambda a, b: shapely.from_wkb(raw[a:b]), len(raw)))
+    strings = pd.StringDtype(na_value=np.nan)
+    df = table.drop_columns([gname]).to_pandas(
+        types_mapper={pa.string(): strings, pa.large_string(): strings}.get)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=meta.get("crs")))
 
 
 def _keep_vn2000(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -273,7 +372,8 @@ def _keep_vn2000(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def read_source(path: str | os.PathLike, kind: str | None = None, *, crs: object | None = None,
                 encoding: str | None = None, layer: str | None = None,
-                xy: str = XY_ORDERS[0]) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+                xy: str = XY_ORDERS[0], arrow: bool = False
+                ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Read a file as raw records and their 1-based row numbers, in EPSG:4326 when possible.
 
     ``crs`` is the source CRS for files that do not declare one (CSV/XLSX x/y columns, a
@@ -281,7 +381,9 @@ def read_source(path: str | os.PathLike, kind: str | None = None, *, crs: object
     ``xy`` is the order of CSV/XLSX ``x``/``y`` columns: ``"easting,northing"`` (GIS) or
     ``"northing,easting"`` (Vietnamese survey sheets). ``layer`` names a GeoPackage layer, a
     Shapefile in a zip or an XLSX sheet. In a zip of several Shapefiles the row numbers run on
-    from one file to the next.
+    from one file to the next. ``arrow=True`` reads through Arrow (pyogrio ``use_arrow``,
+    ``pyarrow.csv``; for millions of rows; column types may differ slightly, e.g. datetime
+    resolution).
     """
     path = Path(path)
     if not path.exists():
@@ -289,10 +391,12 @@ def read_source(path: str | os.PathLike, kind: str | None = None, *, crs: object
     fmt = format_from_path(path)
     crs = parse_crs(crs) if crs is not None else None
     if fmt in ("csv", "xlsx"):
-        table = _read_csv(path, encoding) if fmt == "csv" else _read_xlsx(path, layer)
-        gdf = _table_frame(table, path.name, crs, kind, xy)
+        table = _read_csv_arrow(path, encoding) if fmt == "csv" and arrow else None
+        if table is None or table.empty:
+            table = _read_csv(path, encoding) if fmt == "csv" else _read_xlsx(path, layer)
+        gdf = _table_frame(table, path.name, crs, kind, xy, fast=arrow)
     else:
-        gdf = _read_geo(path, fmt, encoding, layer)
+        gdf = _read_geo(path, fmt, encoding, layer, arrow)
         if gdf.crs is None and crs is not None:
             gdf = gdf.set_crs(crs)
     if len(gdf) == 0:
