@@ -9,7 +9,7 @@ import click
 import pandas as pd
 
 from bienmoc.cli.main import (CRS_ANY, MSG, OUTPUT, XY, _METRIC, UserError, _emit_table, _lang,
-                              _reason, _store, _t, border_option)
+                              _reason, _store, _t, _write_doc, border_option)
 from bienmoc.fmt import fmt_number
 from bienmoc.cli.lang import HELP
 from bienmoc.terrain.dem import DEM_ENV, METHODS, DemError, open_dem
@@ -205,11 +205,7 @@ def profile(ctx, border, from_km, to_km, dem_path, step, fmt, output, slope, met
         doc = {"border": border, "step_m": step, "dem": dem.path, "crs": model.crs.to_string(),
                "profile": json.loads(rows.to_json(orient="records")),
                "markers": json.loads(marks.to_json(orient="records"))}
-        text = json.dumps(doc, ensure_ascii=False, indent=2)
-        if output:
-            Path(output).write_text(text, encoding="utf-8")
-        else:
-            click.echo(text)
+        _write_doc(doc, output)
         return
     rows["marker"] = ""
     marks = marks.rename(columns={"number": "marker"})
@@ -275,11 +271,7 @@ def visibility(ctx, border, dem_path, observer_height, target_height, max_range,
                "pairs": json.loads(rows.drop(columns="stakes").to_json(orient="records")),
                "stakes": json.loads(stakes.round({"chainage_m": 2, "lon": 7, "lat": 7})
                                     .to_json(orient="records"))}
-        text = json.dumps(doc, ensure_ascii=False, indent=2)
-        if output:
-            Path(output).write_text(text, encoding="utf-8")
-        else:
-            click.echo(text)
+        _write_doc(doc, output)
         return
     _emit_table(rows, fmt, output)
 
@@ -341,11 +333,7 @@ def risk(ctx, border, dem_path, by, method, step, fmt, output, metric_crs):
         doc = {"border": border, "dem": dem.path, **ex.meta(),
                "markers": json.loads(ex.markers.to_json(orient="records")),
                "sections": json.loads(ex.sections.to_json(orient="records"))}
-        text = json.dumps(doc, ensure_ascii=False, indent=2)
-        if output:
-            Path(output).write_text(text, encoding="utf-8")
-        else:
-            click.echo(text)
+        _write_doc(doc, output)
         return
     if fmt == "table":  # classes as labels via bienmoc.model.labels.VALUES, numbers via fmt
         auc = "" if ex.auc is None else \

@@ -30,7 +30,7 @@ import pyarrow.csv as pacsv
 import pyogrio
 
 from bienmoc.geometry.crs import STORAGE_CRS
-from bienmoc.io.write import FORMULA_START, _tabular, _umask, escape_cell, export_layer
+from bienmoc.io.write import FORMULA_START, _emit, _tabular, _umask, escape_cell, export_layer
 
 __all__ = ["locate_file", "write_located", "LOCATE_FORMATS"]
 
@@ -85,25 +85,9 @@ def _csv_bytes(gdf: gpd.GeoDataFrame) -> bytes | None:
 
 
 def _emit_parts(parts: list, output) -> None:
-    """Write buffers one after the other to a path (beside it, then renamed into place, as
-    :func:`bienmoc.io.write._emit`) or a binary stream, without joining them in memory."""
-    if isinstance(output, (str, os.PathLike)):
-        path = Path(output)
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                for p in parts:
-                    fh.write(p)
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    else:
-        for p in parts:
-            output.write(p)
-        if hasattr(output, "flush"):
-            output.flush()
+    """Write buffers one after the other to a path (beside it, then renamed into place) or a
+    binary stream, without joining them in memory."""
+    _emit(parts, output)
 
 
 def _csv_parts(gdf: gpd.GeoDataFrame) -> list | None:

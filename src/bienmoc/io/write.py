@@ -411,7 +411,10 @@ def _umask() -> int:
     return mask
 
 
-def _emit(data: bytes, output) -> None:
+def _emit(data: bytes | list, output) -> None:
+    """Write ``data`` (bytes, or a list of buffers written one after the other, never joined
+    in memory) to a path or a binary stream."""
+    parts = data if isinstance(data, list) else [data]
     if isinstance(output, (str, os.PathLike)):
         path = Path(output)
         # write beside the target, then rename: a failed export never leaves half a file.
@@ -419,13 +422,15 @@ def _emit(data: bytes, output) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}-")
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                for p in parts:
+                    fh.write(p)
             os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
     else:
-        output.write(data)
+        for p in parts:
+            output.write(p)
         if hasattr(output, "flush"):
             output.flush()
