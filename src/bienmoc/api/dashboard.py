@@ -24,6 +24,7 @@ from bienmoc.maps.filters import known_values
 from bienmoc.analysis.status import _OPEN_INCIDENT
 from bienmoc.api.security import page_csp
 from bienmoc.api.settings import Settings
+from bienmoc.fmt import fmt_date, fmt_number
 from bienmoc.messages import to_vi
 from bienmoc.model.dates import parse_date
 from bienmoc.model.schema import GateStatus, IncidentKind, IncidentStatus
@@ -92,8 +93,9 @@ def _label(enum, code: str, lang: str) -> str:
     return m.en if lang == "en" else m.vi
 
 
-def _dmy(iso: str | None) -> str:
-    return "" if not iso else pd.Timestamp(iso).strftime("%d/%m/%Y")
+def _dmy(iso: str | None, lang: str) -> str:
+    """A date in the page's language (bienmoc.fmt: dd/mm/yyyy or yyyy-mm-dd)."""
+    return "" if not iso else fmt_date(iso, lang)
 
 
 def _fold(text: str) -> str:
@@ -112,8 +114,7 @@ def _a(href: str, text) -> str:
 
 
 def _num(v, lang: str) -> str:
-    s = f"{v:,.0f}"
-    return s.replace(",", ".") if lang == "vi" else s
+    return fmt_number(v, lang, 0)
 
 
 def _page(title: str, body: str, lang: str) -> str:
@@ -225,8 +226,9 @@ def dashboard_html(f: dict, lang: str = "vi") -> str:
     body = (
         f'<p><a href="./?lang={lang}">{escape(_t("home", lang))}</a> · '
         f'{_a(switch, _t("lang", lang))}</p><h1>{escape(title)}</h1>'
-        f'<p>{escape(_t("as_of", lang))} {_dmy(f["as_of"])} · {escape(_t("period", lang))} '
-        f'{_dmy(per["start"])}–{_dmy(per["end"])}</p>'
+        f'<p>{escape(_t("as_of", lang))} {_dmy(f["as_of"], lang)} · '
+        f'{escape(_t("period", lang))} '
+        f'{_dmy(per["start"], lang)}–{_dmy(per["end"], lang)}</p>'
         f'<p id="sentence">{sentence}</p><div class="cards">{cards}</div>'
         f'<h2>{escape(_t("conditions", lang))}</h2><table>{cond}</table>'
         f'<h2>{escape(_t("inspections", lang))}</h2><table>{insp}</table>'
@@ -236,7 +238,7 @@ def dashboard_html(f: dict, lang: str = "vi") -> str:
         f'<h2>{escape(_t("gates", lang))}</h2><table>{gates}</table>'
         f'<h2>{escape(_t("incidents", lang))}</h2><p><span class="big" id="incidents-total">'
         f'{_a(incidents(), inc["total"])}</span> · {escape(_t("previous", lang))} '
-        f'({_dmy(prev["start"])}–{_dmy(prev["end"])}): '
+        f'({_dmy(prev["start"], lang)}–{_dmy(prev["end"], lang)}): '
         f'{_a(incidents(prev["start"], prev["end"]), inc["previous_total"])} · '
         f'<span class="{cls}" id="incidents-change">'
         f'{_a(incidents(prev["start"], per["end"]), change_text)}'

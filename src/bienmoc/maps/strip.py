@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 
 from bienmoc.errors import InvalidData
+from bienmoc.fmt import fmt_date
 from bienmoc.geometry.locate import BorderModel, locate
 from bienmoc.maps.style import (BOUNDARY_COLOUR, CONDITION_COLOURS, GATE_COLOUR,
                                 INCIDENT_COLOURS, SECTION_COLOURS, STATUS_COLOURS, WORK_COLOURS,
@@ -175,7 +176,7 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
     title = T["title"].format(b=border_name(border, lang), a=_fmt_km(lo / 1000),
                               z=_fmt_km(hi / 1000))
     if as_of is not None:
-        title += " – " + T["as_of"].format(d=pd.Timestamp(as_of).date().isoformat())
+        title += " – " + T["as_of"].format(d=fmt_date(pd.Timestamp(as_of), lang))
     o.append(f'<text x="10" y="20" font-size="15" font-weight="bold">{_e(title)}</text>')
     for key, y in rows.items():
         if key not in ("labels", "axis"):
