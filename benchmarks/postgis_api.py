@@ -242,9 +242,9 @@ def wrk(srv: Server, path: str, boxes: list[str], seconds: float, warmup: float 
     script = WORK / f"{srv.name}.lua"
     script.write_text(LUA % (",".join(f'"{b}"' for b in boxes), path))
     cmd = ["wrk", "-t2", "-c16", "--timeout", "60s", "-s", str(script), srv.base]
-    subprocess.run(cmd[:1] + [f"-d{warmup}s"] + cmd[1:], capture_output=True, check=True)
+    subprocess.run(cmd[:1] + [f"-d{int(warmup)}s"] + cmd[1:], capture_output=True, check=True)
     wait_idle(srv.pids())
-    out = subprocess.run(cmd[:1] + [f"-d{seconds}s"] + cmd[1:], capture_output=True,
+    out = subprocess.run(cmd[:1] + [f"-d{int(seconds)}s"] + cmd[1:], capture_output=True,
                          text=True, check=True).stdout
     wait_idle(srv.pids())
     r = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
@@ -567,7 +567,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--rss-at", type=int, default=200_000)
     ap.add_argument("--boxes", type=int, default=100, help="random boxes for p50/p95")
-    ap.add_argument("--duration", type=float, default=10, help="seconds of each wrk run")
+    ap.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
     ap.add_argument("--page", type=int, default=5000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--clients", type=int, default=8)
