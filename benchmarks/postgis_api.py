@@ -505,6 +505,8 @@ def run(c, a) -> None:
     part("done")
     report(R, a)
     pg.close()
+    for f in (gpath, gpath.with_name(gpath.name + ".lock")):  # 280 MB at 1M rows
+        f.unlink(missing_ok=True)
 
 
 def serve_parts(srv: Server, k: str, a, boxes, schema, pg, count) -> dict:
