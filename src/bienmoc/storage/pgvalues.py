@@ -7,7 +7,7 @@ import pandas as pd
 import shapely
 
 from bienmoc.geometry.crs import STORAGE_CRS
-from bienmoc.model.schema import LAYERS, conform
+from bienmoc.model.schema import LAYERS, SCHEMAS, conform
 from bienmoc.storage.pgconn import _EWKB
 
 def _missing(v) -> bool:
@@ -88,6 +88,29 @@ def _text(v):
     return v if isinstance(v, str) else str(v)
 
 
+_DTYPES = {"text": "object", "date": "datetime64[ms]", "bool": "boolean", "int": "Int64",
+           "float": "float64"}
+
+
+def _typed(layer: str, df: pd.DataFrame) -> bool:
+    """Whether the columns read from PostgreSQL already have the canonical dtypes of
+    :func:`conform` (the table's columns are typed from the schema), so that conform's
+    column-by-column rebuild — 2/3 of the time of an API page of 100 features, the SQL being
+    ~1 ms — can be skipped. Datetime fields (conform keeps Python datetimes) always conform."""
+    for f in SCHEMAS[layer].fields:
+        want = "object" if f.is_enum else _DTYPES.get(f.type)
+        if want is None or f.name not in df.columns or str(df[f.name].dtype) != want:
+            return False
+    return True
+
+
+def _canonical(layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The frame as :func:`conform` returns it, for frames :func:`_typed` accepts: the
+    schema's column order, the geometry last (text columns hold str or None already)."""
+    names = [f.name for f in SCHEMAS[layer].fields]
+    return gpd.GeoDataFrame(gdf[names], geometry=gdf.geometry.values, crs="EPSG:4326")
+
+
 def _frame(layer: str, rows: list, names: list[str], cols: dict[str, str], geo: bool):
     """The rows of a SELECT (fid, names..., WKB) as the canonical frame of ``layer``."""
     data = list(zip(*rows)) if rows else [()] * (1 + len(names) + geo)
@@ -111,8 +134,9 @@ def _frame(layer: str, rows: list, names: list[str], cols: dict[str, str], geo: 
     if layer in LAYERS:
         geoms = shapely.from_wkb(np.array(data[-1], dtype=object)) if geo and n else \
             np.full(n, None, dtype=object)
-        return conform(layer, gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(
-            geoms, crs=STORAGE_CRS).values, crs=STORAGE_CRS)), fids
+        gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS).values,
+                               crs=STORAGE_CRS)
+        return (_canonical(layer, gdf) if _typed(layer, df) else conform(layer, gdf)), fids
     if not geo:
         return df, fids
     geoms = shapely.from_wkb(np.array(data[-1], dtype=object)) if n else \
