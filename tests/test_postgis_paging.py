@@ -42,8 +42,9 @@ def test_next_links_reach_every_feature_when_the_estimate_is_too_low(demo_store_
     real = pq.query_items
 
     def low_estimate(*a, **kw):  # the real SQL page, with an estimate far below the truth
-        frame, fids, _, _ = real(*a, **kw)
-        return frame, fids, 1, False
+        import dataclasses
+
+        return dataclasses.replace(real(*a, **kw), matched=1, exact=False)
 
     monkeypatch.setattr(pq, "query_items", low_estimate)
     api = TestClient(create_app(store=pg, settings=settings, tiles=None))
