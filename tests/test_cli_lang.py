@@ -163,7 +163,9 @@ def raw_names_in(text: str) -> list[str]:
     work_progress``) are what users type."""
     from bienmoc.records.rules import RULE_NAMES
 
-    return sorted(set(SNAKE.findall(text)) - set(RULE_NAMES) - set(SCHEMAS))
+    from bienmoc.cli.io import _LOG_TITLES  # the store's logs: layer names too
+
+    return sorted(set(SNAKE.findall(text)) - set(RULE_NAMES) - set(SCHEMAS) - set(_LOG_TITLES))
 
 
 def vietnamese_in(text: str, data_words: set[str]) -> list[str]:

@@ -50,7 +50,9 @@ def nearest_segment(index, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np
     """``index.nearest_segment(x, y)``: compiled when numba is installed."""
     if not HAVE_NUMBA:
         return index.nearest_segment(x, y)
-    inv = index._ensure_cells(index._cell_ids(x, y))
+    # the cells' positions and the grid's CSR arrays they refer to (one consistent snapshot:
+    # another thread may extend the grid meanwhile)
+    inv, ptr, cand = index._ensure_cells(index._cell_ids(x, y))
     arrays = getattr(index, "_nb_arrays", None)
     if arrays is None:
         arrays = (np.ascontiguousarray(index.A[:, 0]), np.ascontiguousarray(index.A[:, 1]),
@@ -59,6 +61,6 @@ def nearest_segment(index, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np
         index._nb_arrays = arrays
     best = np.empty(len(x), np.int64)
     best_d2 = np.empty(len(x))
-    _kernel(np.ascontiguousarray(x), np.ascontiguousarray(y), inv, index._ptr, index._cand,
+    _kernel(np.ascontiguousarray(x), np.ascontiguousarray(y), inv, ptr, cand,
             *arrays, best, best_d2)
     return best, best_d2

@@ -128,6 +128,14 @@ def export(ctx, kind, fmt, output, labels, crs):
         click.echo(_t(ctx, "exported", n=len(data), out=output), err=True)
 
 
+#: The store's own tables beside the border layers (logs and accounts).
+_LOG_TITLES = {"incident_changes": ("Nhật ký thay đổi vụ việc", "Incident change log"),
+               "marker_changes": ("Nhật ký thay đổi mốc", "Marker change log"),
+               "write_log": ("Nhật ký ghi (ai ghi gì, khi nào)",
+                             "Write log (who wrote what, when)"),
+               "users": ("Người dùng", "Users")}
+
+
 @click.command()
 @click.pass_context
 def layers(ctx):
@@ -136,6 +144,7 @@ def layers(ctx):
     click.echo(_t(ctx, "using", path=store.uri))
     for name in store.layers():
         n = len(store.read(name))
-        title = (SCHEMAS[name].vi if _lang(ctx) == "vi" else SCHEMAS[name].en) \
-            if name in SCHEMAS else ""
+        vi, en = (SCHEMAS[name].vi, SCHEMAS[name].en) if name in SCHEMAS else \
+            _LOG_TITLES.get(name, ("", ""))
+        title = vi if _lang(ctx) == "vi" else en
         click.echo(f"  {name:<13} {fmt_number(n, _lang(ctx)):>7}  {title}")
