@@ -146,6 +146,17 @@ class GeoPackageStore:
             df = df[np.asarray(keep, dtype=bool)].reset_index(drop=True)
         return conform(layer, df) if layer in LAYERS else df
 
+    def read_columns(self, layer: str, columns: list[str]) -> pd.DataFrame:
+        """Some attribute columns of a layer as they are stored (no geometry, no conversion):
+        a fast read of large tables (a million patrol fixes in about a second). Read through
+        this process's own SQLite, never through GDAL: two SQLite libraries in one process
+        release each other's POSIX locks on the file and break its WAL ("disk I/O error")."""
+        with self._reader() as con:
+            if con is None or not sq.table_columns(con, layer):
+                return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+            sel = ", ".join(sq.q(c) for c in columns)
+            return pd.read_sql_query(f"SELECT {sel} FROM {sq.q(layer)} ORDER BY fid", con)
+
     def read_rows(self, layer: str, *, after_fid: int = 0, fids=None
                   ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
         """The layer's rows whose fid is above ``after_fid`` (all rows by default), or the
