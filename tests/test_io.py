@@ -439,3 +439,19 @@ def test_report_csv_cells_are_formula_safe(store):
     r = run(store, "status", "--format", "csv")
     assert r.exit_code == 0
     assert ",'=1+2," in r.stdout and ",=1+2" not in r.stdout
+
+
+def test_the_store_itself_is_refused_as_an_import(tmp_path, layers):
+    """Importing the store's own GeoPackage would open it through GDAL beside the store's
+    SQLite (two SQLite libraries in one process break its locks): refused, nothing read."""
+    from bienmoc.storage import GeoPackageStore
+
+    store = GeoPackageStore(tmp_path / "own.gpkg")  # (a file store: PostGIS has no path)
+    store.write_many(layers)
+    before = store.read("incidents")
+    r = run(store, "import", "incidents", str(store.path))
+    assert r.exit_code == 1
+    assert "chính là kho dữ liệu" in r.output
+    pd.testing.assert_frame_equal(pd.DataFrame(store.read("incidents")), pd.DataFrame(before))
+    r = run(store, "--lang", "en", "import", "incidents", str(store.path))
+    assert r.exit_code == 1 and "is the store itself" in r.output

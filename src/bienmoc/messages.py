@@ -60,6 +60,9 @@ def _order(m: re.Match) -> str:
 
 _CATALOGUE: list[tuple[str, str]] = [
     (r"value is required", "thiếu giá trị bắt buộc"),
+    (r"(.+?) is the store itself: export the layer to a file first, or import from another "
+     r"store", r"\1 chính là kho dữ liệu: hãy xuất lớp ra một tệp trước, hoặc nhập từ một kho "
+     r"khác"),
     (r"required column is missing", "thiếu cột bắt buộc"),
     (r"unknown value (.+?); allowed: (.+)", lambda m: f"giá trị không hợp lệ {m[1]}; các giá "
      f"trị được phép: {_allowed_vi(m[2])}"),

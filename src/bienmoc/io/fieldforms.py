@@ -417,6 +417,9 @@ def import_field_export(store, kind: str, path: str | os.PathLike, *,
     from bienmoc.records import import_records
 
     path = Path(path)
+    from bienmoc.io.files import not_the_store
+
+    not_the_store(store, path)
     export = read_field_export(path, kind, layer=layer)
     bad = np.flatnonzero(export.accuracy > max_accuracy_m)
     if len(bad):

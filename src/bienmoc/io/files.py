@@ -409,6 +409,16 @@ def read_source(path: str | os.PathLike, kind: str | None = None, *, crs: object
     return gdf, np.arange(1, len(gdf) + 1)
 
 
+def not_the_store(store, path: str | os.PathLike) -> None:
+    """Refuse to import a store's own file into it: GDAL (which reads import files) and the
+    store's SQLite would then hold the same file from two SQLite libraries in one process,
+    whose POSIX locks release each other and break the store's write-ahead log."""
+    own = getattr(store, "path", None)
+    if own is not None and Path(path).exists() and Path(path).resolve() == Path(own).resolve():
+        raise InvalidData(Problem(None, None, f"{Path(path).name} is the store itself: export "
+                                  "the layer to a file first, or import from another store"))
+
+
 def import_layer(store, kind: str, path: str | os.PathLike, *, crs: object | None = None,
                  encoding: str | None = None, mode: str = "append", layer: str | None = None,
                  xy: str = XY_ORDERS[0], allow=(), settings=None, user: str | None = None
@@ -423,6 +433,7 @@ def import_layer(store, kind: str, path: str | os.PathLike, *, crs: object | Non
 
     if kind not in SCHEMAS:
         raise InvalidData(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
+    not_the_store(store, path)
     raw, rows = read_source(path, kind, crs=crs, encoding=encoding, layer=layer, xy=xy)
     return import_records(store, kind, raw, rows=rows, mode=mode, allow=allow,
                           settings=settings, what=f"{Path(path).name}", user=user)
