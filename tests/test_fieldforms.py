@@ -7,7 +7,6 @@ to the east; markers 100 (21.0), 100/1, 101 (20.99), 101/1 (20.985), 102 (20.97)
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 import json
 import zipfile
@@ -273,4 +272,3 @@ def test_read_field_export_keeps_ids_per_tool(tmp_path):
     assert np.allclose(kobo.accuracy, 5.0)
     qf = read_field_export(_qfield_gpkg(tmp_path), "incidents")
     assert qf.keys[0] == "qfield:6f1c0e2a-0000-4000-8000-000000000001"
-    assert io  # (module used by helpers in other tests)
