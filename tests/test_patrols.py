@@ -215,3 +215,23 @@ def test_cli_patrol_options_and_errors(demo, tracks, tmp_path):
 def _write(path, text):
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_element_lines_and_point_coordinates_read_from_buffers():
+    from bienmoc.io.tracks import _element_lines, _point_xy
+    import pyarrow as pa
+
+    doc = (b'<gpx>\n<trk><trkseg><trkpt lat="1" lon="2">\n<time>x</time></trkpt>'
+           b'<trkpt\tlat="3" lon="4"/>\n\n<trkptx/><!-- <trkpt> -->\n<trkpt\n lat="5"/>')
+    # the fourth is inside a comment: counted (GDAL would not read it, so the caller's length
+    # check falls back to positions), <trkptx is another element and is not counted
+    assert _element_lines(doc, b"trkpt").tolist() == [2, 3, 5, 6]
+    assert _element_lines(b"", b"trkpt").tolist() == []
+    pts = shapely.points([[102.5, 21.25], [-1.0, 0.0]])
+    got = _point_xy(pa.array(shapely.to_wkb(pts, byte_order=1).tolist(), pa.binary()))
+    assert got.tolist() == [[102.5, 21.25], [-1.0, 0.0]]
+    # big-endian and 3D points take the general path and give the same numbers
+    be = _point_xy(pa.array(shapely.to_wkb(pts, byte_order=0).tolist(), pa.binary()))
+    assert be.tolist() == [[102.5, 21.25], [-1.0, 0.0]]
+    z = _point_xy(pa.array(shapely.to_wkb(shapely.points([[1.0, 2.0, 3.0]])).tolist()))
+    assert z.tolist() == [[1.0, 2.0]]
