@@ -5,7 +5,8 @@
 
 Coverage (fixes -> walked chainage intervals of the VN-Laos line, per patrol, within 500 m):
 
-* ``bienmoc``            :func:`bienmoc.analysis.coverage.coverage` on N fixes (one core): cold
+* ``bienmoc``            :func:`bienmoc.analysis.coverage.coverage` on N fixes, the process
+                         pinned to one CPU (``sched_setaffinity``): cold
                          (first call fills the nearest-segment grid) and warm; also the numpy
                          kernel (numba switched off) for the compiled kernel's share.
 * ``shapely naive``      ``line.distance(p)`` + ``line.line_locate_point(p)`` per fix (Python
@@ -151,17 +152,36 @@ def peer_movingpandas(model, df, corridor):
     return tc.clip(corridor.iloc[0])
 
 
+class one_core:
+    """Pin this process to one CPU for the block (the issue's target is "on one core"); the
+    process CPU time is kept too, so a thread on a second core would show (cpu > wall)."""
+
+    def __enter__(self):
+        self.was = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(self.was)})
+        self.cpu = time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.cpu = time.process_time() - self.cpu
+        os.sched_setaffinity(0, self.was)
+
+
 def run_coverage(model, n: int, sample: int) -> list[tuple]:
     df = make_fixes(model, n)
     rows = []
-    cold, cov = timed(coverage, df, model, "LA")
-    warm, cov = timed(coverage, df, model, "LA")
+    with one_core() as pin:
+        cold, cov = timed(coverage, df, model, "LA")
+        warm, cov = timed(coverage, df, model, "LA")
+    print(f"  bienmoc coverage pinned to one CPU (sched_setaffinity): wall {cold + warm:.2f} s, "
+          f"process CPU {pin.cpu:.2f} s for the cold + warm calls", flush=True)
     rows.append(("bienmoc coverage (cold: fills the grid)", n, cold))
     rows.append(("bienmoc coverage (warm)", n, warm))
     if _nearest.HAVE_NUMBA:
         _nearest.HAVE_NUMBA = False
         try:
-            t, _ = timed(coverage, df, model, "LA")
+            with one_core():
+                t, _ = timed(coverage, df, model, "LA")
         finally:
             _nearest.HAVE_NUMBA = True
         rows.append(("bienmoc coverage, numpy kernel (no numba)", n, t))
