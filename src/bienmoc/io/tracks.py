@@ -163,11 +163,11 @@ def _point_xy(wkb: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if len(arr) and arr.null_count == 0 and arr.type == pa.binary():
         offsets = np.frombuffer(arr.buffers()[1], np.int32)[arr.offset: arr.offset + len(arr) + 1]
         body = np.frombuffer(arr.buffers()[2], np.uint8)
-        start = offsets[:-1]
-        if (np.diff(offsets) == 21).all() and (body[start] == 1).all() and \
-                (body[start + 1] == 1).all() and not body[start[:, None] + [2, 3, 4]].any():
-            cells = body[start[:, None] + np.arange(5, 21)]  # x then y, float64 little-endian
-            return np.ascontiguousarray(cells).view("<f8").reshape(len(arr), 2).astype(float)
+        if (np.diff(offsets) == 21).all():  # equal lengths: the points are one (n, 21) block
+            rec = body[offsets[0]: offsets[-1]].reshape(len(arr), 21)
+            if (rec[:, 0] == 1).all() and (rec[:, 1] == 1).all() and not rec[:, 2:5].any():
+                # byte order 1 (little-endian), type 1 (2D point); then x, y as float64
+                return np.ascontiguousarray(rec[:, 5:21]).view("<f8").astype(float)
     return shapely.get_coordinates(shapely.from_wkb(np.asarray(arr.to_numpy(
         zero_copy_only=False), dtype=object)))
 
@@ -441,7 +441,10 @@ def _patrol_records(fixes: pd.DataFrame, metric_crs, team, unit, kind, neighbour
         for s in pd.unique(seg):
             k = g[seg == s]
             if len(k) >= 2:
-                line = shapely.simplify(shapely.linestrings(x[k], y[k]), 5.0)  # 5 m, metric
+                # 5 m, metric; plain Douglas-Peucker: a map line of a walk that may cross
+                # itself needs no topology kept (that variant was 5x slower: 2.3 s per 1M fixes)
+                line = shapely.simplify(shapely.linestrings(x[k], y[k]), 5.0,
+                                        preserve_topology=False)
                 c = shapely.get_coordinates(line)
                 lon, lat = back.transform(c[:, 0], c[:, 1])
                 parts.append(shapely.linestrings(lon, lat))
