@@ -550,8 +550,8 @@ _AS_OF = click.option("--as-of", "as_of", default=None, type=DATE,
                       help="Compute as of this date (default today).")
 
 
-# -- tables in the CLI's language (bienmoc.cli.tables), then the commands ---------------------
-from bienmoc.cli.tables import (_emit_table, _headers, _kind_labels, _one_language,  # noqa: E402
+# -- tables in the CLI's language (bienmoc.cli.tables; re-exported for the command modules) --
+from bienmoc.cli.tables import (_emit_table, _headers, _kind_labels, _one_language,  # noqa: E402,F401
                                 _write_sheets)
 
 # -- the commands, one module per group (rasterio's rio/ layout) ----------------------------

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 from pyproj import CRS, Transformer
 
 from bienmoc.errors import BienmocError, InvalidData
