@@ -289,3 +289,30 @@ def test_strip_page_in_chromium(server, tmp_path):
         finally:
             b.close()
     assert (art / "strip.png").stat().st_size > 10_000
+
+
+def test_gates_drawn_by_kind_and_status_as_on_the_web_maps(demo_ro):
+    """Shape by kind, look by status (the web maps' rule); the legend names each pair drawn."""
+    gates = demo_ro.read("gates")
+    svg = strip_svg(demo_ro, "CN", 0, 2000)
+    drawn = _groups(svg, "gate")
+    want = gates[gates["border"] == "CN"]
+    assert sorted((g.get("data-kind"), g.get("data-status")) for g in drawn) == sorted(
+        zip(want["kind"], want["status"]))
+    shape = {"international": "rect", "border_market": "rect", "main": "polygon",
+             "auxiliary": "circle", "opening": "circle"}
+    for g in drawn:
+        first = list(g)[0]
+        assert first.tag == SVG + shape[g.get("data-kind")]
+        st = g.get("data-status")
+        assert first.get("fill") == ("#ffffff" if st in ("planned", "closed") else "#000000")
+        if st == "planned":
+            assert first.get("stroke-dasharray") == "3 2"
+        if st == "upgrading":
+            assert first.get("stroke") == "#e6ab02"
+        if st == "suspended":  # half filled: a white half over the black shape
+            assert list(g)[1].get("fill") == "#ffffff"
+    legend = [t.text for t in ET.fromstring(svg).iter(SVG + "text")]
+    assert "cửa khẩu chính – quy hoạch" in legend and "lối mở – tạm dừng" in legend
+    assert "cửa khẩu chính – đang nâng cấp" in legend
+    assert not any("chợ biên giới" in (t or "") for t in legend)  # only the pairs drawn

@@ -35,6 +35,7 @@ from bienmoc.errors import InvalidData
 from bienmoc.fmt import fmt_date
 from bienmoc.geometry.locate import BorderModel, locate
 from bienmoc.maps.style import (BOUNDARY_COLOUR, CONDITION_COLOURS, GATE_COLOUR,
+                                GATE_UPGRADING_RING,
                                 INCIDENT_COLOURS, SECTION_COLOURS, STATUS_COLOURS, WORK_COLOURS,
                                 marker_colour)
 from bienmoc.maps.text import border_name
@@ -165,7 +166,10 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
 
     rows = {"province": 50, "demarcation": 88, "labels": 150, "axis": 165, "stakes": 205, "gates": 240,
             "works": 280, "incidents": 325, "hotspots": 400}
-    legend_svg, legend_rows = _legend(lang)
+    gates = d["gates"]
+    combos = (set(zip(gates["kind"], gates["status"])) if len(gates) and
+              {"kind", "status"} <= set(gates.columns) else set())
+    legend_svg, legend_rows = _legend(lang, gates=combos)
     band = 110 if dem is not None else 0   # the terrain profile band (bienmoc.terrain.plot)
     height = 490 + band + LEGEND_ROW_PX * (legend_rows - 1)   # the legend wraps within WIDTH
     o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
@@ -233,8 +237,9 @@ def strip_svg(source, border: str, from_km: float, to_km: float, *, as_of=None,
     for r in d["gates"].itertuples():
         xg = float(x(r.chainage_m))
         y = rows["gates"]
-        o.append(f'<g class="gate"><rect x="{xg - 5:.1f}" y="{y - 5}" width="10" height="10" '
-                 f'fill="{GATE_COLOUR}"><title>{_e(r.name)}</title></rect><text x="{xg + 7:.1f}" '
+        kind, status = getattr(r, "kind", None), getattr(r, "status", None)
+        o.append(f'<g class="gate" data-kind="{_e(kind)}" data-status="{_e(status)}">'
+                 f'{gate_svg(kind, status, xg, y, _e(r.name))}<text x="{xg + 9:.1f}" '
                  f'y="{y + 4}" font-size="9">{_e(r.name)}</text></g>')
     for r in d["works"].itertuples():
         x0 = float(x(max(r.start_m, lo)))
@@ -299,23 +304,66 @@ LEGEND_ROW_PX = 16
 _CHAR_PX = 6.4   # generous width of a 10 px DejaVu Sans/Arial character (Vietnamese too)
 
 
-def _legend(lang: str, y: int = 0) -> tuple[str, int]:
-    """Swatches of marker status and condition, work status, incident status, wrapped into
-    rows that fit WIDTH (one long line overflowed the page at 1280 px). Returns the SVG group
-    and the number of rows."""
+#: Gate symbols as on the web maps (maps.css, :data:`bienmoc.maps.style.GATE_SHAPES`): the
+#: shape says the kind, the fill and outline the status. Half sizes in px.
+_GATE_HALF = {"international": 7, "main": 6, "auxiliary": 6, "opening": 4, "border_market": 4}
+_GATE_ROUND = {"auxiliary", "opening"}
+
+
+def gate_svg(kind, status, x: float, y: float, title: str = "") -> str:
+    """One gate's symbol centred on (x, y): square (international, border market), diamond
+    (main), circle (auxiliary, opening); solid (open), white with a dashed (planned) or dotted
+    (closed) outline, half filled (suspended), solid with a gold ring (upgrading)."""
+    h = _GATE_HALF.get(kind, 5)
+    ink = GATE_COLOUR
+    fill, dash, ring = ink, "", ""
+    if status == "planned":
+        fill, dash = "#ffffff", ' stroke-dasharray="3 2"'
+    elif status == "closed":
+        fill, dash = "#ffffff", ' stroke-dasharray="1 2"'
+    elif status == "upgrading":
+        ring = f' stroke="{GATE_UPGRADING_RING}" stroke-width="2"'
+    look = f'stroke="{ink}" stroke-width="1.5"{dash}' if not ring else ring[1:]
+    tip = f"<title>{title}</title>" if title else ""
+    if kind in _GATE_ROUND:
+        shape = f'<circle cx="{x:.1f}" cy="{y}" r="{h}" fill="{fill}" {look}>{tip}</circle>'
+        half = (f'<path d="M{x - h:.1f} {y} A{h} {h} 0 0 1 {x + h:.1f} {y} Z" fill="#ffffff"/>'
+                if status == "suspended" else "")
+    elif kind == "main":
+        pts = f"{x:.1f},{y - h} {x + h:.1f},{y} {x:.1f},{y + h} {x - h:.1f},{y}"
+        shape = f'<polygon points="{pts}" fill="{fill}" {look}>{tip}</polygon>'
+        half = (f'<polygon points="{x:.1f},{y - h} {x + h:.1f},{y} {x - h:.1f},{y}" '
+                f'fill="#ffffff"/>' if status == "suspended" else "")
+    else:
+        shape = (f'<rect x="{x - h:.1f}" y="{y - h}" width="{2 * h}" height="{2 * h}" '
+                 f'fill="{fill}" {look}>{tip}</rect>')
+        half = (f'<polygon points="{x - h:.1f},{y - h} {x + h:.1f},{y - h} {x - h:.1f},{y + h}" '
+                f'fill="#ffffff"/>' if status == "suspended" else "")
+    return shape + half
+
+
+def _legend(lang: str, y: int = 0, gates: set = frozenset()) -> tuple[str, int]:
+    """Swatches of marker status and condition, work status, incident status and the gate
+    kind x status pairs drawn (``gates``), wrapped into rows that fit WIDTH (one long line
+    overflowed the page at 1280 px). Returns the SVG group and the number of rows."""
     from bienmoc.analysis.progress import WorkStatus
-    from bienmoc.model.schema import (Condition, ConstructionStatus, IncidentStatus, label)
+    from bienmoc.model.schema import (Condition, ConstructionStatus, GateKind, GateStatus,
+                                      IncidentStatus, label)
 
     items = [(c, label(ConstructionStatus(k), lang), "circle") for k, c in STATUS_COLOURS.items()]
     items += [(c, label(Condition(k), lang), "circle") for k, c in CONDITION_COLOURS.items()]
     items += [(c, label(WorkStatus(k), lang), "rect") for k, c in WORK_COLOURS.items()]
     items += [(c, label(IncidentStatus(k), lang), "dot") for k, c in INCIDENT_COLOURS.items()]
+    items += [((k.value, s.value), f"{label(k, lang)} – {label(s, lang)}", "gate")
+              for k in GateKind for s in GateStatus if (k.value, s.value) in gates]
     out, x, row = ['<g class="legend" font-size="10">'], 10.0, 0
     for colour, text, shape in items:
         w = 24 + _CHAR_PX * len(text)
         if x + w > WIDTH - 10 and x > 10:
             x, row, y = 10.0, row + 1, y + LEGEND_ROW_PX
-        if shape == "rect":
+        if shape == "gate":
+            out.append(gate_svg(*colour, x + 5, y))
+        elif shape == "rect":
             out.append(f'<rect x="{x:.0f}" y="{y - 5}" width="12" height="10" fill="{colour}"/>')
         else:
             r = 4 if shape == "circle" else 3
