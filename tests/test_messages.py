@@ -40,3 +40,12 @@ def test_examples():
     assert to_vi("value is required") == "thiếu giá trị bắt buộc"
     assert to_vi("2999-01-01 is in the future") == "01/01/2999 là ngày trong tương lai"
     assert to_vi("something new") == "something new"
+
+
+def test_measured_quantities_take_the_vietnamese_separators():
+    assert to_vi("the GPS fix is accurate to 35.5 m, worse than the 20 m required").endswith(
+        "35,5 m, worse than the 20 m required")
+    got = to_vi("section 1200–3400 m of LA overlaps (12345.5–20000 m)")
+    assert "1.200–3.400 m" in got and "(12.345,5–20.000 m)" in got
+    # numbers that are not quantities stay as written: ids, coordinates, versions
+    assert to_vi("V-000123 at 102.5, 21.3 (version 1.2)") == "V-000123 at 102.5, 21.3 (version 1.2)"

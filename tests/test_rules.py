@@ -524,7 +524,7 @@ def test_a_record_on_another_line_is_refused_by_the_border_rule(tmp_path):
     p = _refused(store, lambda: import_records(store, "markers", rec), "border", "border",
                  r"marker 105 says border LA but lies 10\.\d m from the CN line and "
                  r"10\.\d km from the LA line")
-    assert to_vi(p.reason).startswith("mốc 105 ghi tuyến LA nhưng cách đường biên giới CN 10.")
+    assert to_vi(p.reason).startswith("mốc 105 ghi tuyến LA nhưng cách đường biên giới CN 10,")
     # the before_existence message reads in Vietnamese too
     assert to_vi("2010-01-01 is before marker 222(1) was built (2014-07-24)") == \
         "01/01/2010 trước ngày mốc 222(1) được xây dựng xong (24/07/2014)"

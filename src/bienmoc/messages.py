@@ -337,10 +337,30 @@ def _vi_date(m: re.Match) -> str:
     return f"{m[3]}/{m[2]}/{m[1]}"
 
 
+#: A measured quantity: a number (or the first of a range "120–340") before a unit.
+_QUANTITY = re.compile(r"(?<![\w.,/:-])(\d+(?:\.\d+)?)(?=(?:–\d+(?:\.\d+)?)?\s?"
+                       r"(?:m|km|km/h|s|%)(?![\w/]))")
+
+
+def _vi_quantity(m: re.Match) -> str:
+    from bienmoc.fmt import fmt_number
+
+    text = m[1]
+    digits = len(text.partition(".")[2])
+    return fmt_number(int(text) if not digits else float(text), "vi", digits or None)
+
+
+def _vi_numbers(text: str) -> str:
+    """Dates as Vietnamese write them (2025-03-01 -> 01/03/2025) and measured quantities with
+    the Vietnamese separators (10.5 m -> 10,5 m; 12345 m -> 12.345 m)."""
+    return _QUANTITY.sub(_vi_quantity, _ISO_DATE.sub(_vi_date, text))
+
+
 def to_vi(message: str) -> str:
     """The Vietnamese rendering of a library message (the message itself if unknown); dates
-    in it as Vietnamese write them (2025-03-01 -> 01/03/2025)."""
+    and measured quantities in it as Vietnamese write them (2025-03-01 -> 01/03/2025,
+    10.5 m -> 10,5 m)."""
     for pat, rep in _COMPILED:
         if pat.match(message):
-            return _ISO_DATE.sub(_vi_date, pat.sub(rep, message))
-    return _ISO_DATE.sub(_vi_date, message)
+            return _vi_numbers(pat.sub(rep, message))
+    return _vi_numbers(message)
