@@ -318,3 +318,43 @@ def test_dashboard_figures_count_patrols_and_coverage(demo, model, tmp_path):
     assert f["patrols"]["line_km"] == pytest.approx(model.index.length_m["LA"] / 1000, abs=0.01)
     national = dashboard_figures(demo, start="2026-10-01", end="2026-11-30", as_of="2026-11-30")
     assert national["patrols"]["total"] == 2 and national["patrols"]["covered_km"] is None
+
+
+def test_report_states_patrols_and_coverage_of_its_area(demo, model, tmp_path):
+    from bienmoc.io.tracks import import_patrols
+    from bienmoc.report import build_report
+
+    a = along_line(model.index, "LA", [(10000, 14000, 80)], interval_s=30,
+                   start="2026-11-02T07:00:00+07:00")
+    b = along_line(model.index, "LA", [(20000, 21000, 80)], interval_s=30,
+                   start="2026-10-02T07:00:00+07:00")
+    write_gpx_by_hand(tmp_path / "a.gpx", [a, b])
+    import_patrols(demo, tmp_path / "a.gpx", team="Tổ 1", kind="joint",
+                   neighbour_unit="Đại đội 1")
+    rep = build_report(demo, border="LA", start="2026-11-01", end="2026-11-30",
+                       with_maps=False)
+    f = rep.figures
+    assert (f["patrols.total"], f["patrols.unilateral"], f["patrols.joint"]) == (1, 0, 1)
+    (cov,) = f["patrols.coverage"]
+    assert cov["border"] == "LA" and cov["covered_km"] == pytest.approx(4.0, abs=0.05)
+    assert cov["line_km"] == pytest.approx(model.index.length_m["LA"] / 1000, abs=0.1)
+    assert cov["sections_unvisited"] == cov["sections"] - 2 or \
+        cov["sections_unvisited"] == cov["sections"] - 1   # 4 km spans one or two sections
+    text = " ".join(x for s in rep.sections for x in s.blocks if isinstance(x, str))
+    assert "01 lượt tuần tra biên giới (0 lượt đơn phương, 01 lượt song phương)" in text
+    assert "tuần tra đã đi qua 4,0 km trên" in text
+    # a province's report: the patrol counts where its track lies
+    (home,) = set(model.province_at(np.array(["LA", "LA"], dtype=object),
+                                    np.array([10000.0, 14000.0])))
+    far = model.province_at(np.array(["LA"], dtype=object), np.array([1500000.0]))[0]
+    assert far != home
+    mine = build_report(demo, province=home, start="2026-11-01", end="2026-11-30",
+                        with_maps=False).figures
+    assert mine["patrols.total"] == 1
+    assert mine["patrols.coverage"][0]["covered_km"] == pytest.approx(4.0, abs=0.05)
+    assert mine["patrols.coverage"][0]["line_km"] < cov["line_km"]   # clipped to the province
+    other = build_report(demo, province=far, start="2026-11-01", end="2026-11-30",
+                         with_maps=False, lang="en")
+    assert other.figures["patrols.total"] == 0 and other.figures["patrols.coverage"] == []
+    assert "No patrol is recorded in the database for the period." in [
+        x for s in other.sections for x in s.blocks if isinstance(x, str)]

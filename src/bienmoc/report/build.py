@@ -24,6 +24,12 @@ installed, ``bienmoc.analysis.demarcation.demarcation_summary``.
 ``conditions.damaged/displaced/destroyed/missing/needs_action``  current conditions
 ``inspections.in_period/unilateral/joint``  effective inspections dated in the period
 ``inspections.due/overdue/never``      built markers due as of ``as_of``
+``patrols.total/unilateral/joint``     patrols started in the period in the area (a province:
+                                       those whose track crosses it)
+``patrols.coverage``                   per border of the area with patrols: border, covered_km,
+                                       line_km, covered_pct, sections, sections_unvisited
+                                       (:func:`~bienmoc.analysis.coverage.coverage`, clipped
+                                       to the province; only from a store holding the fixes)
 ``works.total/not_started/in_progress/stalled/completed``  works by derived status
 ``works.percent_complete``, ``works.budget_planned_vnd``, ``works.budget_disbursed_vnd``,
 ``works.disbursed_pct``                ``progress_summary`` total row
@@ -74,7 +80,7 @@ MAX_ROWS = 40
 TOP_SECTION_M = 5000.0
 
 _LAYERS = ("markers", "gates", "incidents", "inspections", "works", "work_progress",
-           "boundary", "provinces")
+           "boundary", "provinces", "patrols")
 
 
 
@@ -189,7 +195,7 @@ def build_report(source, *, province: str | None = None, border: str | None = No
     if with_maps:
         rep.sections[-1].blocks.append(_map(fr, lang, province, border, start_d, end_d,
                                             as_of_d))
-    rep.sections.append(_inspections_section(fr, dash, fig, lang, province, border,
+    rep.sections.append(_inspections_section(source, fr, dash, fig, lang, province, border,
                                              start_d, end_d, as_of_d))
     rep.sections.append(_works_section(fr, dash, fig, lang, province, border, start_d,
                                        end_d, as_of_d, stall_days))
@@ -284,7 +290,7 @@ def _map(fr, lang, province, border, start_d, end_d, as_of_d) -> Image:
     return Image(_t("map", lang), png, width_mm=160.0)
 
 
-def _inspections_section(fr, dash, fig, lang, province, border, start_d, end_d,
+def _inspections_section(source, fr, dash, fig, lang, province, border, start_d, end_d,
                          as_of_d) -> Section:
     from bienmoc.analysis.inspections import inspections_due
 
@@ -315,7 +321,63 @@ def _inspections_section(fr, dash, fig, lang, province, border, start_d, end_d,
                                     shown["days_overdue"]]})))
         if len(due) > len(shown):
             sec.blocks.append(_t("due_more", lang, n=len(due) - len(shown)))
+    _patrol_blocks(source, fr, sec, fig, lang, province, border, start_d, end_d)
     return sec
+
+
+def _patrol_blocks(source, fr, sec, fig, lang, province, border, start_d, end_d) -> None:
+    """Patrols of the period in the area and, per border, the share of the line they
+    covered (:func:`bienmoc.analysis.coverage.coverage`; a province's report: its sections)."""
+    p = fr["patrols"]
+    if len(p):
+        start = pd.to_datetime(p["start_time"], utc=True, format="ISO8601").dt.tz_convert(
+            "Asia/Ho_Chi_Minh").dt.tz_localize(None).dt.normalize()
+        p = p[((start >= pd.Timestamp(start_d)) & (start <= pd.Timestamp(end_d))).to_numpy()]
+        if border is not None:
+            p = p[p["border"] == border]
+        if province and len(p):
+            prov = fr["provinces"]
+            shape = prov[prov["name"].str.casefold() == province.casefold()].geometry
+            p = p[p.geometry.intersects(shape.union_all())] if len(shape) else p.iloc[:0]
+    n, u, j = len(p), int((p["kind"] == "unilateral").sum()), int((p["kind"] == "joint").sum())
+    fig.update({"patrols.total": n, "patrols.unilateral": u, "patrols.joint": j,
+                "patrols.coverage": []})
+    if not n:
+        sec.blocks.append(_t("no_patrols", lang))
+        return
+    sec.blocks.append(_t("patrols", lang, n=_n(n, lang), u=_n(u, lang), j=_n(j, lang)))
+    if not hasattr(source, "read"):
+        return
+    from bienmoc.analysis.coverage import coverage
+    from bienmoc.geometry.locate import BorderModel
+
+    model = BorderModel.from_source(source)
+    names = {b: (nv if lang == "vi" else ne) for b, nv, ne in zip(
+        fr["boundary"]["border"], fr["boundary"]["name_vi"], fr["boundary"]["name_en"])}
+    borders = set(p["border"].dropna())
+    if province:  # the lines that pass through the province
+        m = fr["markers"]
+        borders &= set(m.loc[m["province"].fillna("").str.casefold() == province.casefold(),
+                             "border"])
+    for b in sorted(borders):
+        cov = coverage(source, model, b, start=start_d, end=end_d, province=province)
+        if province:  # the length of the line in the province (the model's province runs)
+            pl = model.province_lengths()
+            line_km = float(pl.loc[(pl["border"] == b) & (pl["province"].astype(str)
+                                   .str.casefold() == province.casefold()), "length_km"].sum())
+        else:
+            line_km = model.index.length_m[b] / 1000
+        covered_km = cov.covered_m() / 1000
+        unvisited = int((cov.sections["covered_share"].fillna(0) == 0).sum())
+        pct = 100 * covered_km / line_km if line_km else 0.0
+        fig["patrols.coverage"].append({
+            "border": b, "covered_km": round(covered_km, 1), "line_km": round(line_km, 1),
+            "covered_pct": round(pct, 1), "sections": len(cov.sections),
+            "sections_unvisited": unvisited})
+        sec.blocks.append(_t("patrol_cover", lang, bname=names.get(b, b),
+                             covered=_pct(covered_km, lang), total=_pct(line_km, lang),
+                             pct=_pct(pct, lang), unvisited=unvisited,
+                             sections=len(cov.sections)))
 
 
 def _works_section(fr, dash, fig, lang, province, border, start_d, end_d, as_of_d,

@@ -42,6 +42,17 @@ TEXT = {
                     "{n} marker inspections were made in the period ({u} unilateral, {j} "
                     "joint). As of {as_of}: overdue for inspection {overdue}, never inspected "
                     "{never}."),
+    "patrols": ("Trong kỳ các lực lượng đã tổ chức {n} lượt tuần tra biên giới ({u} lượt đơn "
+                "phương, {j} lượt song phương).",
+                "{n} border patrols were made in the period ({u} unilateral, {j} joint)."),
+    "no_patrols": ("Trong kỳ chưa ghi nhận lượt tuần tra nào trong cơ sở dữ liệu.",
+                   "No patrol is recorded in the database for the period."),
+    "patrol_cover": ("{bname}: tuần tra đã đi qua {covered} km trên {total} km đường biên "
+                     "({pct} %); {unvisited}/{sections} đoạn giữa hai mốc chưa được tuần tra "
+                     "trong kỳ.",
+                     "{bname}: patrols covered {covered} km of {total} km of the line "
+                     "({pct} %); {unvisited} of {sections} marker sections were not patrolled "
+                     "in the period."),
     "due_table": ("Mốc đến hạn kiểm tra (quá hạn, chưa kiểm tra)",
                   "Markers due for inspection (overdue, never inspected)"),
     "due_more": ("(và {n} mốc khác, không liệt kê)", "(and {n} more, not listed)"),
