@@ -329,25 +329,60 @@ def update_incident(store, record_id: str, values: Mapping[str, object], *,
                 raise StaleRecord(record_id, current)
         for k, v in values.items():
             rec[k] = pd.Series([v], dtype=object)
-        boundary = read_layer(tx, "boundary")
-        data = validate("incidents", rec, borders=set(boundary["border"]) or None,
-                        what="incident")
-        ctx = Context(tx, "incidents", data, np.array([1]), settings, lambda: border_model(tx))
-        found = [p for p in run_rules(ctx) if p.field in values
-                 or (p.field == "geometry" and "border" in values)]
-        blocking = [p for p in found if p.rule not in allowed]
-        if blocking:
-            raise InvalidData(blocking, "incident")
-        out = {k: _stored_text(data[k].iloc[0]) for k in values}
-        if found:
-            apply_overrides(data, np.array([1]), found, "incidents")
-            out["overrides"] = data["overrides"].iloc[0]
-        changes = tx.update_fields("incidents", record_id, out, log_layer=INCIDENT_LOG,
-                                   note=note, **({"user": user} if user is not None else {}))
-        if changes:
-            log_writes(tx, "incidents", [record_id], "update", user)
-        mark_updated(tx, "incidents")
-        return changes
+        changes = _update_checked(tx, "incidents", rec, np.array([1]), list(values),
+                                  allowed=allowed, settings=settings, log_layer=INCIDENT_LOG,
+                                  note=note, user=user, what="incident")
+        return changes.get(record_id, {})
+
+
+def _stored_value(v):
+    """A validated value as an in-place update stores it: numbers stay numbers, times as GDAL
+    writes a GeoPackage DATETIME, the rest as text."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v)
+    return _stored_text(v)
+
+
+def _update_checked(tx, kind: str, rec: gpd.GeoDataFrame, rows: np.ndarray, changed: list[str],
+                    *, allowed, settings: RuleSettings, log_layer: str, note, user,
+                    what: str) -> dict[str, dict]:
+    """The one path of in-place changes (an incident's PATCH, filled marker elevations): the
+    changed records ``rec`` (whole, with the new values) pass the layer's schema and its rules
+    as new records do - problems of fields that did not change are not held against them -
+    then each record's changed fields are written and logged in ``log_layer``, attributed to
+    ``user``. Problems of rules in ``allowed`` are stored on the record (``overrides``).
+    Returns {record id: {field: (old, new)}} for the records that changed."""
+    boundary = read_layer(tx, "boundary")
+    data = validate(kind, rec, rows=rows, borders=set(boundary["border"]) or None, what=what)
+    ctx = Context(tx, kind, data, rows, settings, lambda: border_model(tx))
+    found = [p for p in run_rules(ctx) if p.field in changed
+             or (p.field == "geometry" and "border" in changed)]
+    blocking = [p for p in found if p.rule not in allowed]
+    if blocking:
+        raise InvalidData(blocking, what)
+    if found and "overrides" in data:
+        apply_overrides(data, rows, found, kind)
+    flagged = {int(p.row) for p in found}
+    out: dict[str, dict] = {}
+    for i, r in enumerate(rows):
+        values = {k: _stored_value(data[k].iloc[i]) for k in changed}
+        if int(r) in flagged:
+            values["overrides"] = data["overrides"].iloc[i]
+        rid = str(data["id"].iloc[i])
+        got = tx.update_fields(kind, rid, values, log_layer=log_layer, note=note,
+                               **({"user": user} if user is not None else {}))
+        if got:
+            out[rid] = got
+    if out:
+        log_writes(tx, kind, list(out), "update", user)
+    mark_updated(tx, kind)
+    return out
 
 
 #: The change log of in-place marker changes (filled elevations), one row per changed field.
@@ -355,12 +390,14 @@ MARKER_LOG = "marker_changes"
 
 
 def fill_marker_elevations(store, elevations: Mapping[str, float], *,
-                           note: str | None = None, user: str | None = None) -> pd.DataFrame:
+                           note: str | None = None, user: str | None = None,
+                           settings: RuleSettings | None = None) -> pd.DataFrame:
     """Set ``elevation_m`` of the markers whose id is a key of ``elevations`` and that have
     none recorded; a recorded elevation is never overwritten, a NaN value is skipped. The new
-    values pass the markers schema (its elevation range) before anything is written, all in
-    one transaction, each change logged in :data:`MARKER_LOG` with ``note``. Returns the
-    filled markers: ``id, border, number, elevation_m``."""
+    values pass the markers schema (its elevation range) and the marker rules, as an
+    incident's change does (:func:`_update_checked`), before anything is written, all in one
+    transaction, each change logged in :data:`MARKER_LOG` with ``note``. Returns the filled
+    markers: ``id, border, number, elevation_m``."""
     cols = ["id", "border", "number", "elevation_m"]
     with transaction(store) as tx:
         markers = read_layer(tx, "markers")
@@ -374,13 +411,7 @@ def fill_marker_elevations(store, elevations: Mapping[str, float], *,
             return pd.DataFrame(columns=cols)
         rec = markers[hit].copy()
         rec["elevation_m"] = new[hit]
-        boundary = read_layer(tx, "boundary")
-        validate("markers", rec, rows=np.flatnonzero(hit) + 1, what="markers",
-                 borders=set(boundary["border"]) or None)
-        for rid, v in zip(rec["id"], rec["elevation_m"]):
-            tx.update_fields("markers", str(rid), {"elevation_m": float(v)},
-                             log_layer=MARKER_LOG, note=note,
-                             **({"user": user} if user is not None else {}))
-        log_writes(tx, "markers", [str(r) for r in rec["id"]], "update", user)
-        mark_updated(tx, "markers")
+        _update_checked(tx, "markers", rec, np.flatnonzero(hit) + 1, ["elevation_m"],
+                        allowed=frozenset(), settings=settings or RuleSettings(),
+                        log_layer=MARKER_LOG, note=note, user=user, what="markers")
     return pd.DataFrame(rec[cols]).reset_index(drop=True)
