@@ -429,9 +429,10 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, collectio
             if after is not None and not (after.isdigit() and len(after) < 19):
                 return _param_error("after", "the fid after which the page starts (from a "
                                     "next link)")
-            got = push.query_items(name, boxes=boxes, interval=interval, equals=equals,
-                                   limit=limit, offset=offset,
-                                   after=None if after is None else int(after))
+            # in the threadpool: the event loop serves other requests while PostgreSQL works
+            got = await run_in_threadpool(
+                push.query_items, name, boxes=boxes, interval=interval, equals=equals,
+                limit=limit, offset=offset, after=None if after is None else int(after))
             matched = got.matched
             if not got.exact:  # the planner's estimate can be far below the truth (e.g. 43
                 # for ~4,600 in a bbox of 1M rows before ANALYZE): never report fewer than
@@ -469,7 +470,7 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, collectio
         from bienmoc.records.versions import etag_matches
 
         if push is not None:
-            got = push.get_item(name, key, featureId)
+            got = await run_in_threadpool(push.get_item, name, key, featureId)
             if not got.ids:
                 return not_found(f"no feature {featureId!r} in collection {name!r}")
             body = add_links(request, name, featureId, page_feature_bytes(name, got)[0])
