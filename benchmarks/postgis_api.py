@@ -224,7 +224,10 @@ class Server:
 def bienmoc_server(name: str, store_uri: str, n_workers: int) -> Server:
     return Server(name, [sys.executable, "-m", "uvicorn", "bienmoc.api:create_app", "--factory",
                          "--host", "127.0.0.1", "--port", "{port}", "--workers", str(n_workers),
-                         "--log-level", "warning", "--no-access-log"],
+                         "--log-level", "warning", "--no-access-log",
+                         # TCP_NODELAY: as server/README.md runs it (gunicorn, which serves
+                         # pygeoapi, sets it itself)
+                         "--http", "bienmoc.api.tcp:NoDelay"],
                   {"PYTHONPATH": str(SRC), "BIENMOC_STORE": store_uri,
                    "BIENMOC_API_TOKEN": TOKEN}, "/conformance")
 
