@@ -304,6 +304,10 @@ def features_router(store, settings: Settings) -> APIRouter:
 
     reads = asyncio.Semaphore(READERS)
 
+    async def _docs(make):
+        # PostGIS: the layers' counts and extents are SQL - in the threadpool, off the loop
+        return await run_in_threadpool(make) if push is not None else make()
+
     def collection_doc(name: str, base: str) -> dict:
         if push is not None:
             n, box, t = push.layer_facts(name)
@@ -343,7 +347,7 @@ def features_router(store, settings: Settings) -> APIRouter:
         base = base_url(request)
         return _json_response({
             "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
-            "collections": [collection_doc(n, base) for n in COLLECTIONS]})
+            "collections": await _docs(lambda: [collection_doc(n, base) for n in COLLECTIONS])})
 
     for name in COLLECTIONS:
         _add_collection_routes(r, name, cache, collection_doc, tag, push, reads)
@@ -380,7 +384,10 @@ def _add_collection_routes(r: APIRouter, name: str, cache: QueryCache, collectio
     key = schema.key[0] if name == "boundary" else "id"
 
     async def collection(request: Request, f: Optional[Literal["json"]] = Query(None)):
-        return _json_response(collection_doc(name, base_url(request)))
+        base = base_url(request)
+        doc = await run_in_threadpool(collection_doc, name, base) if push is not None else \
+            collection_doc(name, base)
+        return _json_response(doc)
 
     r.add_api_route(f"/collections/{name}", collection, methods=["GET"], tags=tag,
                     summary=f"Collection {name}", name=f"collection_{name}")
