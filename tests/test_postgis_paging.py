@@ -159,3 +159,27 @@ def psycopg_connect(store):
     import psycopg
 
     return psycopg.connect(store.conninfo, autocommit=True)
+
+
+def test_a_nan_written_by_another_client_is_served_as_null(pg):
+    """NaN is not JSON: the properties PostgreSQL builds carry null, as the in-memory path."""
+    from fastapi.testclient import TestClient
+
+    from bienmoc.api import create_app
+    from bienmoc.api.settings import Settings
+    from bienmoc.testing import make_layers
+
+    pg.write_many(make_layers())
+    with psycopg_connect(pg) as con:  # e.g. QGIS or psql
+        (fid, rid), (fid2, rid2) = con.execute(
+            f'SELECT fid, id FROM "{pg.schema}".incidents ORDER BY fid LIMIT 2').fetchall()
+        con.execute(f"UPDATE \"{pg.schema}\".incidents SET chainage_m = 'NaN' WHERE fid = %s",
+                    (fid,))
+        con.execute(f'UPDATE "{pg.schema}".incidents SET chainage_m = 12.5 WHERE fid = %s',
+                    (fid2,))
+    api = TestClient(create_app(store=pg, settings=Settings(api_token="t"), tiles=None))
+    r = api.get("/collections/incidents/items?limit=1000")
+    assert r.status_code == 200
+    props = {f["id"]: f["properties"] for f in r.json()["features"]}  # strict JSON parses
+    assert props[rid]["chainage_m"] is None
+    assert props[rid2]["chainage_m"] == 12.5

@@ -12,13 +12,18 @@ each worker; on a PostGIS store the API asks the database instead (:func:`query_
 * property filters: ``column = value``.
 * paging: ``ORDER BY fid LIMIT n OFFSET k``, or keyset (``fid > after``) when the caller
   knows the last fid of the previous page - a deep page then costs what page 1 costs.
-* ``numberMatched``: exact (``count(*)`` with the same filters) while the table holds at most
-  :data:`EXACT_COUNT_ROWS` rows by the planner's statistics; above that, the planner's row
-  estimate for the filtered query (``EXPLAIN``), and the answer says it is estimated.
+* ``numberMatched``: exact while at most :data:`EXACT_MATCHED` rows match - one statement
+  finds the matching fids once (``LIMIT EXACT_MATCHED + 1``), counts them and reads the page's
+  rows by primary key (the ORDER BY fid needs every match anyway, so the count is nearly
+  free); more matches: the planner's row estimate (``EXPLAIN``, never below the bound + 1),
+  and the answer says it is estimated (``Number-Matched: estimated``). The whole layer (no
+  filter) of more than EXACT_MATCHED rows: ``pg_class.reltuples``, no scan.
 
-The page's rows come back as plain values (:class:`ItemsPage`: no data frame, which would cost
-more than the query) and the API serialises them with the same code as its in-memory path
-(``shapely.to_geojson`` and the same property order), so both paths give the same bytes.
+Items pages come back as ready GeoJSON Feature bytes (:attr:`ItemsPage.features`): the
+properties are compact JSON built by PostgreSQL (``row_to_json``, schema order, dates
+'YYYY-MM-DD', NaN as null), the geometry is written by ``shapely.to_geojson`` from WKB as on
+the in-memory path - no data frame, no per-value Python. :func:`get_item` still returns the
+values (the ETag hashes them).
 """
 from __future__ import annotations
 
