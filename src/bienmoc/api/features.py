@@ -298,8 +298,8 @@ def features_router(store, settings: Settings) -> APIRouter:
 
     push = store if hasattr(store, "query_items") else None  # PostGIS: SQL, no copy
     # PostGIS reads waiting for a database slot wait here, in the event loop, not as threads
-    # blocked on a lock (measured: 16 connections on one worker spent ~1/6 of its CPU waking
-    # threads that queued on the store's read semaphore)
+    # blocked on a lock (measured with py-spy --gil: 16 connections on one worker spent ~11 % of its
+    # CPU waking threads that queued on the store's read semaphore)
     from bienmoc.storage.pgquery import READERS
 
     reads = asyncio.Semaphore(READERS)
