@@ -275,7 +275,7 @@ def query_items(store, layer: str, *, boxes=None, interval=None, equals=None, li
 
 def get_item(store, layer: str, key_field: str, value: str) -> ItemsPage:
     """The one feature whose ``key_field`` is ``value`` (an empty page if none)."""
-    with _read_slot(store), store._reader() as con:
+    with store._reader() as con:  # no read slot: the write path answers with it
         if not store._exists(con) or not store.columns(con, layer):
             return ItemsPage([], [], np.empty(0, dtype=object), [])
         return _rows(store, con, layer, f"WHERE {q(key_field)} = %s", (value,), limit=1)
