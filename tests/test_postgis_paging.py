@@ -109,6 +109,11 @@ def test_more_matches_than_counted_page_in_sql_to_the_same_features(demo_store_p
     assert exact.content.split(b'"features":', 1)[1] == \
         gp.get(url).content.split(b'"features":', 1)[1]  # the same bytes
 
+    past = api.get(url + "&offset=5000").json()  # past the last match: still counted
+    assert past["features"] == [] and past["numberMatched"] == n == \
+        gp.get(url + "&offset=5000").json()["numberMatched"]
+    assert api.get(url + "&after=999999999").json()["numberMatched"] == n
+
     monkeypatch.setattr(pq, "EXACT_MATCHED", 5)  # fewer than match: the estimate
     seen, heads = _follow(api, url)
     assert seen == [f["id"] for f in want]
