@@ -15,9 +15,9 @@ each worker; on a PostGIS store the API asks the database instead (:func:`query_
 * ``numberMatched``: exact while at most :data:`EXACT_MATCHED` rows match - one statement
   finds the matching fids once (``LIMIT EXACT_MATCHED + 1``), counts them (a window) and
   reads the page's rows by primary key (the ORDER BY fid needs every match anyway, so the
-  count is nearly free); more matches: the planner's row estimate (``EXPLAIN``, never below the bound + 1),
-  and the answer says it is estimated (``Number-Matched: estimated``). The whole layer (no
-  filter) of more than EXACT_MATCHED rows: ``pg_class.reltuples``, no scan.
+  count is nearly free); more matches: the planner's row estimate (``EXPLAIN``, never below
+  the bound + 1), and the answer says it is estimated (``Number-Matched: estimated``). The
+  whole layer (no filter) of more than EXACT_MATCHED rows: ``pg_class.reltuples``, no scan.
 
 Items pages come back as ready GeoJSON Feature bytes (:attr:`ItemsPage.features`): the
 properties are compact JSON built by PostgreSQL (``row_to_json``, schema order, dates
@@ -215,7 +215,7 @@ def query_items(store, layer: str, *, boxes=None, interval=None, equals=None, li
     """The page of ``layer`` matching the filters, with numberMatched (module text).
 
     One statement while at most :data:`EXACT_MATCHED` rows match: their fids are found once
-    (the GiST index for a bbox), counted, and the page's rows - the lowest fids after
+    (the GiST index for a bbox), counted by a window, and the page's rows - the lowest fids after
     ``offset`` or after the keyset ``after`` - are read by primary key with their JSON. More
     matches: the page alone (the planner picks the index) and the planner's estimate."""
     where, params = _where(layer, boxes, interval, equals)
