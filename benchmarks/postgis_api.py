@@ -224,7 +224,10 @@ class Server:
 def bienmoc_server(name: str, store_uri: str, n_workers: int) -> Server:
     return Server(name, [sys.executable, "-m", "uvicorn", "bienmoc.api:create_app", "--factory",
                          "--host", "127.0.0.1", "--port", "{port}", "--workers", str(n_workers),
-                         "--log-level", "warning", "--no-access-log"],
+                         "--log-level", "warning", "--no-access-log",
+                         # TCP_NODELAY: as server/README.md runs it (gunicorn, which serves
+                         # pygeoapi, sets it itself)
+                         "--http", "bienmoc.api.tcp:NoDelay"],
                   {"PYTHONPATH": str(SRC), "BIENMOC_STORE": store_uri,
                    "BIENMOC_API_TOKEN": TOKEN}, "/conformance")
 
@@ -437,6 +440,7 @@ def run(c, a) -> None:
     gpath.unlink(missing_ok=True)
     gp = GeoPackageStore(gpath)
     stores = {"postgis": (pg, url), "gpkg": (gp, str(gpath))}
+    stores = {k: v for k, v in stores.items() if k in a.stores.split(",")}
 
     part(f"data: {a.rows:,} incidents near the demo border lines")
     t0 = time.perf_counter()
@@ -532,8 +536,9 @@ def serve_parts(srv: Server, k: str, a, boxes, schema, pg, count) -> dict:
     print(f"  pages of {PAGE} (median ms, first id): {out['pages']}   [{load()}]", flush=True)
     out["rss_full"] = srv.rss()
     print(f"  RSS per worker: {out['rss_full']} MB")
-    out["writes"] = writes(srv, a.clients, a.per_client, count)
-    print(f"  writes: {out['writes']}   [{load()}]", flush=True)
+    if a.only != "reads":
+        out["writes"] = writes(srv, a.clients, a.per_client, count)
+        print(f"  writes: {out['writes']}   [{load()}]", flush=True)
     return out
 
 
@@ -543,8 +548,17 @@ def report(R: dict, a) -> None:
           f"{a.clients} writers x {a.per_client} POSTs   [{load()}]")
     print(f"{'figure':<44} {'PostGIS':>14} {'GeoPackage':>14}  target / ratio")
 
+    def val(f, r):
+        try:
+            return f(r) if r else "-"
+        except KeyError:  # a part not run (--only reads, --stores)
+            return "-"
+
+    def ratio(r, peer):
+        return f"{r['wrk100']['rps'] / peer['wrk100']['rps']:.1f}x"
+
     def row(label, f, target=""):
-        v = [f(r) if r else "-" for r in (pgr, gpr)]
+        v = [val(f, r) for r in (pgr, gpr)]
         print(f"{label:<44} {v[0]:>14} {v[1]:>14}  {target}")
 
     row("load, s per million rows", lambda r: f"{r['load_s_per_m']:.1f}", "<= 30 (PostGIS)")
@@ -557,7 +571,8 @@ def report(R: dict, a) -> None:
         row("bbox limit=100 req/s (wrk 16 conns)", lambda r: f"{r['wrk100']['rps']:.1f}",
             (f"pygeoapi/PostgreSQL {pyr['wrk100']['rps']:.1f} req/s -> PostGIS "
              f"{pgr['wrk100']['rps'] / pyr['wrk100']['rps']:.1f}x, GeoPackage "
-             f"{gpr['wrk100']['rps'] / pyr['wrk100']['rps']:.1f}x (>= 5x)") if pyr else "")
+             f"{val(lambda r: ratio(r, pyr), gpr)}"
+             " (>= 5x)") if pyr else "")
         row("  errors / non-2xx", lambda r: f"{r['wrk100']['errors']}/{r['wrk100']['non2xx']}",
             f"pygeoapi {pyr['wrk100']['errors']}/{pyr['wrk100']['non2xx']}" if pyr else "")
     labels = list(pgr["pages"])
@@ -589,12 +604,18 @@ def main() -> None:
     ap.add_argument("--per-client", type=int, default=500)
     ap.add_argument("--no-pygeoapi", action="store_true")
     ap.add_argument("--pygeoapi-venv", default=str(WORK / "venv"))
+    ap.add_argument("--only", choices=["reads"], help="reads: skip the writers part")
+    ap.add_argument("--stores", default="postgis,gpkg",
+                    help="comma-separated: postgis, gpkg (default both)")
+    ap.add_argument("--shared-buffers", default="128MB",
+                    help="PostgreSQL shared_buffers of the throw-away cluster (default: "
+                    "PostgreSQL's stock 128MB; the tests run 16MB)")
     a = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     from pgcluster import cluster
 
     with tempfile.TemporaryDirectory(dir=WORK):
-        with cluster() as c:
+        with cluster(shared_buffers=a.shared_buffers) as c:
             run(c, a)
 
 

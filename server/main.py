@@ -1,6 +1,6 @@
 """Deployable ASGI entry point of the bienmoc map server.
 
-    uvicorn server.main:app --host 0.0.0.0 --port 8000 --workers 2
+    uvicorn server.main:app --host 0.0.0.0 --port 8000 --workers 2 --http bienmoc.api.tcp:NoDelay
     gunicorn -c server/gunicorn.conf.py server.main:app
 
 Configuration comes from ``BIENMOC_*`` environment variables (see server/README.md). The

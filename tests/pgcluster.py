@@ -73,7 +73,9 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def cluster():
+def cluster(shared_buffers: str = "16MB"):
+    """The running :class:`Cluster`; ``shared_buffers``: the tests' small 16MB unless asked
+    (benchmarks/postgis_api.py runs PostgreSQL's stock 128MB)."""
     try:
         import psycopg
     except ImportError:
@@ -108,7 +110,7 @@ def cluster():
             f.write(f"\n# throw-away test cluster\nlisten_addresses = '127.0.0.1'\n"
                     f"port = {port}\nunix_socket_directories = '{sock}'\n"
                     "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                    "jit = off\nshared_buffers = 16MB\nmax_connections = 60\n")
+                    f"jit = off\nshared_buffers = {shared_buffers}\nmax_connections = 60\n")
         try:
             run(bindir / "pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "start")
         except subprocess.CalledProcessError as e:

@@ -63,3 +63,128 @@ def test_next_links_reach_every_feature_when_the_estimate_is_too_low(demo_store_
         assert pages < 200
     assert sorted(seen) == sorted(want)
     assert len(seen) == len(set(seen))
+
+
+def _follow(api, url):
+    """Every feature id reached by following next links from ``url``, and the pages' headers
+    and numberMatched."""
+    seen, heads = [], []
+    while url:
+        r = api.get(url)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        seen += [f["id"] for f in body["features"]]
+        heads.append((r.headers.get("number-matched"), body["numberMatched"]))
+        nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        url = nxt[0].split("testserver", 1)[1] if nxt else None
+        assert len(heads) < 200
+    return seen, heads
+
+
+def test_more_matches_than_counted_page_in_sql_to_the_same_features(demo_store_path, pg,
+                                                                    monkeypatch):
+    """Above EXACT_MATCHED matches the page is read on its own and numberMatched is the
+    planner's estimate (never below the bound + 1, said in the header); below it, one
+    statement counts exactly. Both give the GeoPackage path's features, bytes for bytes."""
+    from fastapi.testclient import TestClient
+
+    import bienmoc.storage.pgquery as pq
+    from bienmoc.api import create_app
+    from bienmoc.api.settings import Settings
+
+    copy_store(GeoPackageStore(demo_store_path), pg)
+    settings = Settings(api_token="t", lang="vi")
+    gp = TestClient(create_app(store=GeoPackageStore(demo_store_path), settings=settings,
+                               tiles=None))
+    api = TestClient(create_app(store=pg, settings=settings, tiles=None))
+    url = f"/collections/incidents/items?bbox={BBOX}&limit=7"
+    want = gp.get(url.replace("limit=7", "limit=10000")).json()["features"]
+    n = len(want)
+    assert n > 14
+
+    # exact: counted with the page
+    exact = api.get(url)
+    assert "number-matched" not in exact.headers
+    assert exact.json()["numberMatched"] == n
+    assert exact.content.split(b'"features":', 1)[1] == \
+        gp.get(url).content.split(b'"features":', 1)[1]  # the same bytes
+
+    past = api.get(url + "&offset=5000").json()  # past the last match: still counted
+    assert past["features"] == [] and past["numberMatched"] == n == \
+        gp.get(url + "&offset=5000").json()["numberMatched"]
+    assert api.get(url + "&after=999999999").json()["numberMatched"] == n
+
+    monkeypatch.setattr(pq, "EXACT_MATCHED", 5)  # fewer than match: the estimate
+    seen, heads = _follow(api, url)
+    assert seen == [f["id"] for f in want]
+    assert all(h == "estimated" and m >= 6 for h, m in heads)
+    second = api.get(url.replace("limit=7", "limit=7&offset=7")).json()["features"]
+    assert second == want[7:14]
+
+    # the whole layer: its size from the planner's statistics, pages by primary key
+    with psycopg_connect(pg) as con:
+        con.execute(f'ANALYZE "{pg.schema}".incidents')
+    everything = gp.get("/collections/incidents/items?limit=10000").json()["features"]
+    seen, heads = _follow(api, "/collections/incidents/items?limit=9")
+    assert seen == [f["id"] for f in everything]
+    assert all(h == "estimated" and m == len(everything) for h, m in heads)
+
+
+def test_items_query_runs_off_the_event_loop(pg, monkeypatch):
+    """The SQL of an items page runs in the threadpool, so a slow query does not stop the
+    worker's event loop from serving other requests."""
+    import asyncio
+
+    from fastapi.testclient import TestClient
+
+    from bienmoc.api import create_app
+    from bienmoc.api.settings import Settings
+    from bienmoc.testing import make_layers
+
+    pg.write_many(make_layers())
+    loops = []
+    real = type(pg).query_items
+
+    def spy(self, *a, **kw):
+        try:
+            asyncio.get_running_loop()
+            loops.append(True)
+        except RuntimeError:
+            loops.append(False)
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(type(pg), "query_items", spy)
+    api = TestClient(create_app(store=pg, settings=Settings(api_token="t"), tiles=None))
+    r = api.get("/collections/markers/items?limit=2")
+    assert r.status_code == 200 and len(r.json()["features"]) == 2
+    assert loops == [False]  # no event loop runs in the thread that waited on PostgreSQL
+
+
+def psycopg_connect(store):
+    import psycopg
+
+    return psycopg.connect(store.conninfo, autocommit=True)
+
+
+def test_a_nan_written_by_another_client_is_served_as_null(pg):
+    """NaN is not JSON: the properties PostgreSQL builds carry null, as the in-memory path."""
+    from fastapi.testclient import TestClient
+
+    from bienmoc.api import create_app
+    from bienmoc.api.settings import Settings
+    from bienmoc.testing import make_layers
+
+    pg.write_many(make_layers())
+    with psycopg_connect(pg) as con:  # e.g. QGIS or psql
+        (fid, rid), (fid2, rid2) = con.execute(
+            f'SELECT fid, id FROM "{pg.schema}".incidents ORDER BY fid LIMIT 2').fetchall()
+        con.execute(f"UPDATE \"{pg.schema}\".incidents SET chainage_m = 'NaN' WHERE fid = %s",
+                    (fid,))
+        con.execute(f'UPDATE "{pg.schema}".incidents SET chainage_m = 12.5 WHERE fid = %s',
+                    (fid2,))
+    api = TestClient(create_app(store=pg, settings=Settings(api_token="t"), tiles=None))
+    r = api.get("/collections/incidents/items?limit=1000")
+    assert r.status_code == 200
+    props = {f["id"]: f["properties"] for f in r.json()["features"]}  # strict JSON parses
+    assert props[rid]["chainage_m"] is None
+    assert props[rid2]["chainage_m"] == 12.5

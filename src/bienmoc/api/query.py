@@ -340,7 +340,9 @@ def frame_feature_bytes(name: str, frame) -> list[bytes]:
 def page_feature_bytes(name: str, page) -> list[bytes]:
     """GeoJSON Feature bytes of a page a store read in SQL
     (:class:`bienmoc.storage.pgquery.ItemsPage`), exactly as :meth:`LayerIndex.feature_bytes`
-    serialises the same records."""
+    serialises the same records (or the bytes the store built itself: ``page.features``)."""
+    if getattr(page, "features", None) is not None:
+        return page.features
     key = SCHEMAS[name].key[0] if name == "boundary" else "id"
     geo = shapely.to_geojson(page.geoms) if len(page.geoms) else []
     return [_feature(fid, gj, {k: v for k, v in p.items() if k != key or name == "boundary"})
