@@ -69,9 +69,9 @@ def test_vectorised_descriptions_equal_row_wise_ones():
 def test_describe_many_on_arbitrary_columns():
     rng = np.random.default_rng(3)
     n = 5000
-    m = np.concatenate([rng.uniform(0, 5000, n - 40),
+    m = np.concatenate([rng.uniform(0, 5000, n - 41),
                         [0.0, 0.5, 1.5, 99.5, 100.0, 125.0, 135.0, 995.0, 999.99, 1000.0,
-                         1049.99, 1050.0, 1150.0, 1250.0, 2350.0, 12345.678, np.nan, np.inf,
+                         1049.99, 1050.0, 1150.0, 1250.0, 2350.0, 12345.678, 1234567.0, np.nan, np.inf,
                          *np.arange(22) * 50.0 + 1000.0]])
     pos = np.array(["1", "2", "3/1", "1088/2", "5(1)"], dtype=object)
     b = pos[rng.integers(0, 5, n)]
@@ -87,6 +87,26 @@ def test_describe_many_on_arbitrary_columns():
         assert got == [describe(*row, lang) for row in zip(b, a, nm, m, side, d2)]
     assert format_distances([1250.0], "vi").to_pylist() == ["1,2 km"]  # half to even
     assert format_distances([1350.0], "en").to_pylist() == ["1.4 km"]
+
+
+def test_compiled_and_arrow_descriptions_agree(monkeypatch):
+    """The numba builder (bienmoc[fast]) and the Arrow path write the same bytes."""
+    from bienmoc.geometry import descriptions
+
+    if not descriptions.HAVE_NUMBA:
+        if os.environ.get("CI"):
+            raise AssertionError("numba (the bienmoc[fast] extra, in the test extra) missing")
+        pytest.skip("numba is not installed")
+    r = locate(varied_points(), two_borders(), crs=UTM)
+    args = [r[c].to_numpy() for c in TEXT_COLS]
+    compiled = descriptions.describe_both(*args)
+    monkeypatch.setattr(descriptions, "HAVE_NUMBA", False)
+    arrow = descriptions.describe_both(*args)
+    for lang in ("vi", "en"):
+        assert compiled[lang].equals(arrow[lang])
+        assert compiled[lang].to_pylist() == r[f"location_{lang}"].tolist()
+    assert "1.234,6 km" in descriptions.describe_many(
+        ["1"], ["2"], ["2"], [1234567.0], ["VN"], [5.0], "vi").to_pylist()[0]
 
 
 def test_threads_give_the_single_thread_answer(monkeypatch):

@@ -16,6 +16,7 @@ tie, so the few values within 1e-6 of a tie are formatted by ``format_distance``
 """
 from __future__ import annotations
 
+import os
 
 import numpy as np
 import pandas as pd
@@ -73,7 +74,7 @@ def format_distances(m, lang: str = "vi") -> pa.Array:
     tens = mm / 10
     km10 = (mm / 1000) * 10
     amb = (ok & (mm < 0)) | (mid & (np.abs(tens - np.floor(tens) - 0.5) < _TIE)) | \
-        (big & (np.abs(km10 - np.floor(km10) - 0.5) < _TIE)) | (big & (mm > 1e15))
+        (big & (np.abs(km10 - np.floor(km10) - 0.5) < _TIE)) | (big & (mm >= 1e6))
     metres = np.where(small, np.rint(mm), np.rint(tens) * 10)
     metres = np.where(small | mid, metres, 0).astype(np.int64)
     k = np.where(big & ~amb, np.rint(km10), 0).astype(np.int64)
@@ -131,15 +132,12 @@ def describe_both(before, after, nearest, nearest_d, side, dist,
     tm = triples % (len(lm) + 1) - 1
     ta = (triples // (len(lm) + 1)) % (len(la) + 1) - 1
     tb = triples // ((len(lm) + 1) * (len(la) + 1)) - 1
-    d1_all = format_distances(nearest_d, "vi")
-    d2_all = format_distances(dist, "vi")
-    has_m = pa.array(cm >= 0)
-    on_line = np.array([not v for v in ls] + [True])[cs]  # missing side: code -1 -> last
-    out = {}
+    sides = np.where(cs >= 0, cs, len(ls))  # missing side: code -1 -> last
+    on_line = np.array([not v for v in ls] + [True])[sides]
+    has_m = cm >= 0
+    tables = {}
     for lang in langs:
         p = _PHRASES[lang]
-        d1, d2 = (d if lang == "vi" else pc.replace_substring(d, ",", ".")
-                  for d in (d1_all, d2_all))
         near_pre, near_post = p["near"].split("{d}")
         line_pre, line_post = p["line"].split("{d}")
         heads, mids = [], []
@@ -160,13 +158,173 @@ def describe_both(before, after, nearest, nearest_d, side, dist,
         side_heads = [p["side"].format(s=_side_name(v, lang)) + line_pre if v else p["on"]
                       for v in ls] + [p["on"]]
         side_tails = [line_post if v else "" for v in ls] + [""]
+        tables[lang] = (heads, mids, side_heads, side_tails)
+    if HAVE_NUMBA:
+        return _describe_compiled(inv, sides, has_m, on_line, nearest_d, dist, tables)
+    out = {}
+    for lang, (heads, mids, side_heads, side_tails) in tables.items():
+        d1, d2 = format_distances(nearest_d, lang), format_distances(dist, lang)
         inv_a = pa.array(inv)
-        sides = pa.array(np.where(cs >= 0, cs, len(ls)))
+        sides_a = pa.array(sides)
         empty = pa.scalar("", _STR)
         out[lang] = _join(pc.take(pa.array(heads, _STR), inv_a),
-                          pc.if_else(has_m, d1, empty),
+                          pc.if_else(pa.array(has_m), d1, empty),
                           pc.take(pa.array(mids, _STR), inv_a),
-                          pc.take(pa.array(side_heads, _STR), sides),
+                          pc.take(pa.array(side_heads, _STR), sides_a),
                           pc.if_else(pa.array(on_line), empty, d2),
-                          pc.take(pa.array(side_tails, _STR), sides))
+                          pc.take(pa.array(side_tails, _STR), sides_a))
     return out
+
+
+# -- compiled: the description bytes written straight into one Arrow buffer -------------------
+# Hand-written because no library joins "phrase + formatted integer + phrase" per row without a
+# Python object per row; Arrow's binary_join_element_wise of six columns (plus the integer
+# casts and if_else around it) cost ~1 µs a point per language, more than locating the point.
+# Same pieces, same numbers and the same rounding as the Arrow path above (which is kept for
+# installs without numba, the ``bienmoc[fast]`` extra), so the text is byte for byte the same.
+
+def _distance_codes(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per value of ``m`` (metres): a kind (0 "?", 1 whole metres, 2 tenths of km, 3 text
+    given by :func:`~bienmoc.geometry.locate.format_distance` itself), the integer to write,
+    and the rows of kind 3. The rounding of :func:`format_distances`."""
+    m = np.asarray(pd.to_numeric(pd.Series(m, dtype=object) if np.asarray(m).dtype == object
+                                 else m), dtype=float)
+    ok = np.isfinite(m)
+    mm = np.where(ok, m, 0.0)
+    small = ok & (mm < 100)
+    mid = ok & (mm >= 100) & (mm < 1000)
+    big = ok & (mm >= 1000)
+    tens = mm / 10
+    km10 = (mm / 1000) * 10
+    amb = (ok & (mm < 0)) | (mid & (np.abs(tens - np.floor(tens) - 0.5) < _TIE)) | \
+        (big & (np.abs(km10 - np.floor(km10) - 0.5) < _TIE)) | (big & (mm >= 1e6))
+    value = np.where(small, np.rint(mm), np.rint(tens) * 10)
+    value = np.where(big, np.rint(km10), np.where(small | mid, value, 0)).astype(np.int64)
+    kind = np.where(big, 2, 1).astype(np.int8)
+    kind[~ok] = 0
+    kind[amb] = 3
+    return kind, value, np.flatnonzero(amb)
+
+
+def _pieces(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as one UTF-8 byte buffer and their offsets into it."""
+    enc = [t.encode("utf-8") for t in texts]
+    off = np.zeros(len(enc) + 1, np.int64)
+    off[1:] = np.cumsum([len(e) for e in enc])
+    return np.frombuffer(b"".join(enc) or b"\0", np.uint8), off
+
+
+def _describe_compiled(inv, sides, has_m, on_line, nearest_d, dist, tables) -> dict:
+    from bienmoc.geometry.locate import format_distance
+
+    k1, v1, amb1 = _distance_codes(nearest_d)
+    k2, v2, amb2 = _distance_codes(dist)
+    m1 = np.asarray(nearest_d, dtype=float) if len(amb1) else None
+    m2 = np.asarray(dist, dtype=float) if len(amb2) else None
+    out = {}
+    for lang, (heads, mids, side_heads, side_tails) in tables.items():
+        # the rare values near a rounding tie: the row-wise formatter's text, by index
+        o1 = np.full(len(k1), -1, np.int64)
+        o1[amb1] = np.arange(len(amb1))
+        o2 = np.full(len(k2), -1, np.int64)
+        o2[amb2] = np.arange(len(amb2)) + len(amb1)
+        over = [format_distance(float(m1[i]), lang) for i in amb1] + \
+            [format_distance(float(m2[i]), lang) for i in amb2]
+        args = (np.ascontiguousarray(inv, np.int64), np.ascontiguousarray(sides, np.int64),
+                np.ascontiguousarray(has_m), np.ascontiguousarray(on_line),
+                k1, v1, o1, k2, v2, o2, *_pieces(over), ord("," if lang == "vi" else "."),
+                *_pieces(heads), *_pieces(mids), *_pieces(side_heads), *_pieces(side_tails))
+        offsets, data = _build(*args)
+        out[lang] = pa.LargeStringArray.from_buffers(len(inv), pa.py_buffer(offsets),
+                                                     pa.py_buffer(data))
+    return out
+
+
+try:  # optional: bienmoc[fast]
+    import numba
+except ImportError:  # pragma: no cover - exercised only without the extra
+    numba = None
+
+HAVE_NUMBA = numba is not None and os.environ.get("BIENMOC_NO_NUMBA", "") == ""
+
+if HAVE_NUMBA:
+    @numba.njit(cache=True, nogil=True)
+    def _ndigits(v):  # pragma: no cover - compiled
+        n = 1
+        while v >= 10:
+            v //= 10
+            n += 1
+        return n
+
+    @numba.njit(cache=True, nogil=True)
+    def _dlen(kind, v, o, ov_off):  # pragma: no cover - compiled
+        if kind == 0:
+            return 1                        # "?"
+        if kind == 1:
+            return _ndigits(v) + 2          # "320 m"
+        if kind == 2:
+            return _ndigits(v // 10) + 5    # "1,2 km"
+        return ov_off[o + 1] - ov_off[o]
+
+    @numba.njit(cache=True, nogil=True)
+    def _put_int(out, pos, v):  # pragma: no cover - compiled
+        n = _ndigits(v)
+        for j in range(n - 1, -1, -1):
+            out[pos + j] = 48 + v % 10
+            v //= 10
+        return pos + n
+
+    @numba.njit(cache=True, nogil=True)
+    def _put(out, pos, buf, off, i):  # pragma: no cover - compiled
+        for j in range(off[i], off[i + 1]):
+            out[pos] = buf[j]
+            pos += 1
+        return pos
+
+    @numba.njit(cache=True, nogil=True)
+    def _put_d(out, pos, kind, v, o, ov_buf, ov_off, sep):  # pragma: no cover - compiled
+        if kind == 0:
+            out[pos] = 63  # ?
+            return pos + 1
+        if kind == 1:
+            pos = _put_int(out, pos, v)
+            out[pos] = 32
+            out[pos + 1] = 109  # " m"
+            return pos + 2
+        if kind == 2:
+            pos = _put_int(out, pos, v // 10)
+            out[pos] = sep
+            out[pos + 1] = 48 + v % 10
+            out[pos + 2] = 32
+            out[pos + 3] = 107
+            out[pos + 4] = 109  # " km"
+            return pos + 5
+        return _put(out, pos, ov_buf, ov_off, o)
+
+    @numba.njit(cache=True, nogil=True)
+    def _build(inv, sides, has_m, on_line, k1, v1, o1, k2, v2, o2, ov_buf, ov_off, sep,
+               h_buf, h_off, m_buf, m_off, s_buf, s_off, t_buf, t_off):  # pragma: no cover
+        n = inv.shape[0]
+        offsets = np.empty(n + 1, np.int64)
+        offsets[0] = 0
+        for i in range(n):
+            t, s = inv[i], sides[i]
+            size = h_off[t + 1] - h_off[t] + m_off[t + 1] - m_off[t] + \
+                s_off[s + 1] - s_off[s] + t_off[s + 1] - t_off[s]
+            if has_m[i]:
+                size += _dlen(k1[i], v1[i], o1[i], ov_off)
+            if not on_line[i]:
+                size += _dlen(k2[i], v2[i], o2[i], ov_off)
+            offsets[i + 1] = offsets[i] + size
+        out = np.empty(offsets[n], np.uint8)
+        for i in range(n):
+            t, s = inv[i], sides[i]
+            pos = _put(out, offsets[i], h_buf, h_off, t)
+            if has_m[i]:
+                pos = _put_d(out, pos, k1[i], v1[i], o1[i], ov_buf, ov_off, sep)
+            pos = _put(out, pos, m_buf, m_off, t)
+            pos = _put(out, pos, s_buf, s_off, s)
+            if not on_line[i]:
+                pos = _put_d(out, pos, k2[i], v2[i], o2[i], ov_buf, ov_off, sep)
+            pos = _put(out, pos, t_buf, t_off, s)
+        return offsets, out
