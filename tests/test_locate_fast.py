@@ -93,20 +93,26 @@ def test_compiled_and_arrow_descriptions_agree(monkeypatch):
     """The numba builder (bienmoc[fast]) and the Arrow path write the same bytes."""
     from bienmoc.geometry import descriptions
 
-    if not descriptions.HAVE_NUMBA:
+    if descriptions._compiled() is None:
         if os.environ.get("CI"):
             raise AssertionError("numba (the bienmoc[fast] extra, in the test extra) missing")
         pytest.skip("numba is not installed")
     r = locate(varied_points(), two_borders(), crs=UTM)
     args = [r[c].to_numpy() for c in TEXT_COLS]
+    monkeypatch.setattr(descriptions, "COMPILED_MIN", 0)
     compiled = descriptions.describe_both(*args)
-    monkeypatch.setattr(descriptions, "HAVE_NUMBA", False)
+    monkeypatch.setattr(descriptions, "COMPILED_MIN", len(r) + 1)
     arrow = descriptions.describe_both(*args)
     for lang in ("vi", "en"):
         assert compiled[lang].equals(arrow[lang])
         assert compiled[lang].to_pylist() == r[f"location_{lang}"].tolist()
-    assert "1.234,6 km" in descriptions.describe_many(
-        ["1"], ["2"], ["2"], [1234567.0], ["VN"], [5.0], "vi").to_pylist()[0]
+    for limit in (0, 10):  # compiled and Arrow
+        monkeypatch.setattr(descriptions, "COMPILED_MIN", limit)
+        got = descriptions.describe_both(["1"], ["2"], ["2"], [1234567.0], ["VN"], [5.0])
+        assert {k: v.to_pylist() for k, v in got.items()} == {"vi": ["khu vực mốc 1 – 2, cách mốc 2 khoảng 1.234,6 km về phía Việt Nam, "
+                       "cách đường biên giới 5 m"],
+                "en": ["area of markers 1 – 2, about 1,234.6 km from marker 2 on the "
+                       "Vietnamese side, 5 m from the boundary line"]}
 
 
 def test_threads_give_the_single_thread_answer(monkeypatch):

@@ -159,7 +159,7 @@ def describe_both(before, after, nearest, nearest_d, side, dist,
                       for v in ls] + [p["on"]]
         side_tails = [line_post if v else "" for v in ls] + [""]
         tables[lang] = (heads, mids, side_heads, side_tails)
-    if HAVE_NUMBA:
+    if len(inv) >= COMPILED_MIN and _compiled() is not None:
         return _describe_compiled(inv, sides, has_m, on_line, nearest_d, dist, tables)
     out = {}
     for lang, (heads, mids, side_heads, side_tails) in tables.items():
@@ -176,12 +176,25 @@ def describe_both(before, after, nearest, nearest_d, side, dist,
     return out
 
 
-# -- compiled: the description bytes written straight into one Arrow buffer -------------------
-# Hand-written because no library joins "phrase + formatted integer + phrase" per row without a
-# Python object per row; Arrow's binary_join_element_wise of six columns (plus the integer
-# casts and if_else around it) cost ~1 µs a point per language, more than locating the point.
-# Same pieces, same numbers and the same rounding as the Arrow path above (which is kept for
-# installs without numba, the ``bienmoc[fast]`` extra), so the text is byte for byte the same.
+# -- compiled: the description bytes written straight into one Arrow buffer (see
+# bienmoc.geometry._describe_nb; the Arrow path above is kept for installs without numba)
+
+#: From this many rows on, descriptions go through the compiled builder when numba is
+#: installed (below, the Arrow path: loading numba and its cached code costs ~0.5 s CPU).
+COMPILED_MIN = 50_000
+
+
+def _compiled():
+    """The compiled builder module (:mod:`bienmoc.geometry._describe_nb`), None without numba
+    (or with ``BIENMOC_NO_NUMBA`` set)."""
+    if os.environ.get("BIENMOC_NO_NUMBA", ""):
+        return None
+    try:
+        from bienmoc.geometry import _describe_nb
+    except ImportError:  # pragma: no cover - exercised only without the bienmoc[fast] extra
+        return None
+    return _describe_nb
+
 
 def _distance_codes(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per value of ``m`` (metres): a kind (0 "?", 1 whole metres, 2 tenths of km, 3 text
@@ -234,97 +247,7 @@ def _describe_compiled(inv, sides, has_m, on_line, nearest_d, dist, tables) -> d
                 np.ascontiguousarray(has_m), np.ascontiguousarray(on_line),
                 k1, v1, o1, k2, v2, o2, *_pieces(over), ord("," if lang == "vi" else "."),
                 *_pieces(heads), *_pieces(mids), *_pieces(side_heads), *_pieces(side_tails))
-        offsets, data = _build(*args)
+        offsets, data = _compiled().build(*args)
         out[lang] = pa.LargeStringArray.from_buffers(len(inv), pa.py_buffer(offsets),
                                                      pa.py_buffer(data))
     return out
-
-
-try:  # optional: bienmoc[fast]
-    import numba
-except ImportError:  # pragma: no cover - exercised only without the extra
-    numba = None
-
-HAVE_NUMBA = numba is not None and os.environ.get("BIENMOC_NO_NUMBA", "") == ""
-
-if HAVE_NUMBA:
-    @numba.njit(cache=True, nogil=True)
-    def _ndigits(v):  # pragma: no cover - compiled
-        n = 1
-        while v >= 10:
-            v //= 10
-            n += 1
-        return n
-
-    @numba.njit(cache=True, nogil=True)
-    def _dlen(kind, v, o, ov_off):  # pragma: no cover - compiled
-        if kind == 0:
-            return 1                        # "?"
-        if kind == 1:
-            return _ndigits(v) + 2          # "320 m"
-        if kind == 2:
-            return _ndigits(v // 10) + 5    # "1,2 km"
-        return ov_off[o + 1] - ov_off[o]
-
-    @numba.njit(cache=True, nogil=True)
-    def _put_int(out, pos, v):  # pragma: no cover - compiled
-        n = _ndigits(v)
-        for j in range(n - 1, -1, -1):
-            out[pos + j] = 48 + v % 10
-            v //= 10
-        return pos + n
-
-    @numba.njit(cache=True, nogil=True)
-    def _put(out, pos, buf, off, i):  # pragma: no cover - compiled
-        for j in range(off[i], off[i + 1]):
-            out[pos] = buf[j]
-            pos += 1
-        return pos
-
-    @numba.njit(cache=True, nogil=True)
-    def _put_d(out, pos, kind, v, o, ov_buf, ov_off, sep):  # pragma: no cover - compiled
-        if kind == 0:
-            out[pos] = 63  # ?
-            return pos + 1
-        if kind == 1:
-            pos = _put_int(out, pos, v)
-            out[pos] = 32
-            out[pos + 1] = 109  # " m"
-            return pos + 2
-        if kind == 2:
-            pos = _put_int(out, pos, v // 10)
-            out[pos] = sep
-            out[pos + 1] = 48 + v % 10
-            out[pos + 2] = 32
-            out[pos + 3] = 107
-            out[pos + 4] = 109  # " km"
-            return pos + 5
-        return _put(out, pos, ov_buf, ov_off, o)
-
-    @numba.njit(cache=True, nogil=True)
-    def _build(inv, sides, has_m, on_line, k1, v1, o1, k2, v2, o2, ov_buf, ov_off, sep,
-               h_buf, h_off, m_buf, m_off, s_buf, s_off, t_buf, t_off):  # pragma: no cover
-        n = inv.shape[0]
-        offsets = np.empty(n + 1, np.int64)
-        offsets[0] = 0
-        for i in range(n):
-            t, s = inv[i], sides[i]
-            size = h_off[t + 1] - h_off[t] + m_off[t + 1] - m_off[t] + \
-                s_off[s + 1] - s_off[s] + t_off[s + 1] - t_off[s]
-            if has_m[i]:
-                size += _dlen(k1[i], v1[i], o1[i], ov_off)
-            if not on_line[i]:
-                size += _dlen(k2[i], v2[i], o2[i], ov_off)
-            offsets[i + 1] = offsets[i] + size
-        out = np.empty(offsets[n], np.uint8)
-        for i in range(n):
-            t, s = inv[i], sides[i]
-            pos = _put(out, offsets[i], h_buf, h_off, t)
-            if has_m[i]:
-                pos = _put_d(out, pos, k1[i], v1[i], o1[i], ov_buf, ov_off, sep)
-            pos = _put(out, pos, m_buf, m_off, t)
-            pos = _put(out, pos, s_buf, s_off, s)
-            if not on_line[i]:
-                pos = _put_d(out, pos, k2[i], v2[i], o2[i], ov_buf, ov_off, sep)
-            pos = _put(out, pos, t_buf, t_off, s)
-        return offsets, out

@@ -21,6 +21,7 @@ import io as _io
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -33,6 +34,7 @@ import pyogrio
 import shapely
 
 from bienmoc.geometry.crs import STORAGE_CRS
+from bienmoc.geometry.locate import warm_compiled
 from bienmoc.io.write import FORMULA_START, _emit, _tabular, _umask, escape_cell, export_layer
 
 __all__ = ["locate_file", "write_located", "LOCATE_FORMATS"]
@@ -50,8 +52,18 @@ def locate_file(path: str | os.PathLike, source, *, fmt: str | None = "geojson",
     :class:`~bienmoc.geometry.locate.BorderModel` or frames) and, when ``fmt`` is one of
     :data:`LOCATE_FORMATS` and ``output`` is given, write them there. Returns the located
     features (EPSG:4326). ``check`` may vet or fix the frame read (e.g. set a missing CRS)."""
+    warming = None
+    if os.path.isfile(path) and os.path.getsize(path) >= _WARM_BYTES:
+        warming = threading.Thread(target=warm_compiled, daemon=True)
+        warming.start()
     with _no_gc():
-        return _locate_file(path, source, fmt, output, crs, xy, metric_crs, check)
+        return _locate_file(path, source, fmt, output, crs, xy, metric_crs, check, warming)
+
+
+#: Input files from this size on (~100k points) load the compiled kernels in a thread while
+#: the file is read and the model built (numba's import and cached code: ~0.7 s CPU that would
+#: otherwise come before the locating threads start).
+_WARM_BYTES = 8 << 20
 
 
 @contextlib.contextmanager
@@ -70,14 +82,18 @@ def _no_gc():
             gc.enable()
 
 
-def _locate_file(path, source, fmt, output, crs, xy, metric_crs, check) -> gpd.GeoDataFrame:
+def _locate_file(path, source, fmt, output, crs, xy, metric_crs, check, warming
+                 ) -> gpd.GeoDataFrame:
     from bienmoc.geometry.locate import BorderModel, locate
     from bienmoc.io.files import XY_ORDERS, read_source
 
     data, _ = read_source(path, crs=crs, xy=xy or XY_ORDERS[0], arrow=True)
     if check is not None:
         data = check(data)
-    out = locate(data, BorderModel.from_source(source, crs=metric_crs))
+    model = BorderModel.from_source(source, crs=metric_crs)
+    if warming is not None:
+        warming.join()  # compiled code is first called by one thread only, never by several
+    out = locate(data, model)
     if out.crs is not None and not out.crs.equals(STORAGE_CRS):
         out = out.to_crs(STORAGE_CRS)
     if fmt in LOCATE_FORMATS and output is not None:
