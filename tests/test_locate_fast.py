@@ -213,3 +213,34 @@ def test_province_slack_by_grid_equals_geos_point_by_point():
     assert {"A", "B", None} <= set(many)
     outside = (y < Y0) | (y > Y0 + 9000) | (x < X0 - 1000) | (x > X0 + 12000)
     assert outside.sum() > 10_000  # the grid path ran
+
+
+def test_compiled_and_numpy_searches_agree(monkeypatch):
+    """The compiled nearest-segment searches (line; province edges with the tie flag) give
+    numpy's answer: whole located frames compared, numba against BIENMOC_NO_NUMBA."""
+    from bienmoc.geometry.linear import compiled_nearest
+
+    if compiled_nearest() is None:
+        if os.environ.get("CI"):
+            raise AssertionError("numba (the bienmoc[fast] extra, in the test extra) missing")
+        pytest.skip("numba is not installed")
+    import bienmoc.analysis._nearest as nearest
+    import bienmoc.geometry.linear as linear
+    import bienmoc.geometry.provinces as provinces
+
+    pts = varied_points(60_000, seed=13)
+    monkeypatch.setattr(linear, "COMPILED_MIN", 1)  # every call compiled, however small
+    monkeypatch.setattr(provinces, "COMPILED_MIN", 1)
+    calls = []
+    monkeypatch.setattr(nearest, "nearest_segment_owners",
+                        lambda *a, f=nearest.nearest_segment_owners: calls.append(1) or f(*a))
+    fast = BorderModel.from_source(two_borders(), crs=UTM)
+    assert fast.index.cell == 2000.0
+    got = fast.locate(pts)
+    monkeypatch.setenv("BIENMOC_NO_NUMBA", "1")
+    slow = BorderModel.from_source(two_borders(), crs=UTM)
+    assert slow.index.cell == 500.0
+    want = slow.locate(pts)
+    assert calls  # the province-edge search was the compiled one
+    assert got["province"].notna().sum() > 20_000 and got["province"].isna().sum() > 1000
+    pd.testing.assert_frame_equal(got, want, check_exact=True)

@@ -88,8 +88,11 @@ def warm_compiled_nearest() -> None:
     kernel = compiled_nearest()
     if kernel is None:
         return
+    from bienmoc.analysis._nearest import nearest_segment_owners
+
     grid = SegmentGrid(np.zeros((1, 2)), np.ones((1, 2)))
     kernel(grid, np.zeros(1), np.zeros(1))
+    nearest_segment_owners(grid, np.zeros(1), np.zeros(1), np.zeros(1, np.int64))
 
 
 @dataclass
