@@ -244,3 +244,40 @@ def test_compiled_and_numpy_searches_agree(monkeypatch):
     assert calls  # the province-edge search was the compiled one
     assert got["province"].notna().sum() > 20_000 and got["province"].isna().sum() > 1000
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_locate_file_csv_is_export_layers_csv(tmp_path, monkeypatch):
+    """The fast CSV (Arrow columns, first-byte formula check, slices written in order from
+    threads) is byte for byte export_layer's; the model built and the compiled code loaded
+    beside the read (as for big files) change nothing."""
+    import bienmoc.io.locate_file as lf
+    from bienmoc.io.write import export_layer
+
+    pts = varied_points(5000, seed=21).to_crs(4326)
+    pts["ref"] = [f"=r{i}" if i % 11 == 0 else ("-x" if i % 13 == 0 else f"r{i}")
+                  for i in range(len(pts))]
+    pts["note"] = pd.array([None if i % 3 else f"n{i}" for i in range(len(pts))], dtype="str")
+    src = tmp_path / "pts.gpkg"
+    pts.to_file(src, engine="pyogrio")
+    monkeypatch.setattr(lf, "_CSV_SLICE", 700)  # 8 slices over the threads
+    monkeypatch.setenv("BIENMOC_THREADS", "3")
+    monkeypatch.setattr(lf, "_WARM_BYTES", 0)  # model + compiled code in the helper thread
+    out = tmp_path / "out.csv"
+    res = locate_file(src, two_borders(), fmt="csv", output=out, metric_crs=UTM)
+    want = tmp_path / "want.csv"
+    export_layer(res, "csv", want)
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\r\n") == len(pts) + 1
+    # the same cells (Arrow quotes the header and every text cell, pandas only where needed)
+    read = lambda p: pd.read_csv(p, dtype=str, keep_default_na=False,  # noqa: E731
+                                 encoding="utf-8-sig")
+    got, exp = read(out), read(want)
+    nums = ["distance_m", "chainage_m", "nearest_marker_distance_m", "lon", "lat"]
+    for c in nums:  # Arrow writes 0.0 as "0"; the numbers are the same
+        np.testing.assert_array_equal(pd.to_numeric(got[c]), pd.to_numeric(exp[c]))
+    pd.testing.assert_frame_equal(got.drop(columns=nums), exp.drop(columns=nums))
+    assert got.loc[0, "ref"] == "'=r0" and got.loc[13, "ref"] == "'-x"
+    assert got.loc[1, "note"] == "" and got.loc[3, "note"] == "n3"
+    monkeypatch.setattr(lf, "_WARM_BYTES", 1 << 60)
+    again = locate_file(src, two_borders(), fmt=None, metric_crs=UTM)
+    pd.testing.assert_frame_equal(pd.DataFrame(again), pd.DataFrame(res), check_exact=True)

@@ -21,7 +21,8 @@ import io as _io
 import os
 import shutil
 import tempfile
-import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -34,7 +35,7 @@ import pyogrio
 import shapely
 
 from bienmoc.geometry.crs import STORAGE_CRS
-from bienmoc.geometry.locate import warm_compiled
+from bienmoc.geometry.locate import BorderModel, warm_compiled
 from bienmoc.io.write import FORMULA_START, _emit, _tabular, _umask, escape_cell, export_layer
 
 __all__ = ["locate_file", "write_located", "LOCATE_FORMATS"]
@@ -52,17 +53,23 @@ def locate_file(path: str | os.PathLike, source, *, fmt: str | None = "geojson",
     :class:`~bienmoc.geometry.locate.BorderModel` or frames) and, when ``fmt`` is one of
     :data:`LOCATE_FORMATS` and ``output`` is given, write them there. Returns the located
     features (EPSG:4326). ``check`` may vet or fix the frame read (e.g. set a missing CRS)."""
-    warming = None
+    model = warming = None
     if os.path.isfile(path) and os.path.getsize(path) >= _WARM_BYTES:
-        warming = threading.Thread(target=warm_compiled, daemon=True)
-        warming.start()
+        # beside the read (GDAL and the WKB decoding release the GIL): the model from frames
+        # (a store is read in this thread: its connection belongs to it) and the compiled code
+        helper = ThreadPoolExecutor(1)
+        if isinstance(source, Mapping):
+            model = helper.submit(BorderModel.from_source, source, crs=metric_crs)
+        warming = helper.submit(warm_compiled)
+        helper.shutdown(wait=False)
     with _no_gc():
-        return _locate_file(path, source, fmt, output, crs, xy, metric_crs, check, warming)
+        return _locate_file(path, source, fmt, output, crs, xy, metric_crs, check, model,
+                            warming)
 
 
 #: Input files from this size on (~100k points) load the compiled kernels in a thread while
-#: the file is read and the model built (numba's import and cached code: ~0.7 s CPU that would
-#: otherwise come before the locating threads start).
+#: the file is read (numba's import and cached code: ~0.7 s CPU that would otherwise come
+#: before the locating threads start), and build a model from frames there too.
 _WARM_BYTES = 8 << 20
 
 
@@ -82,17 +89,18 @@ def _no_gc():
             gc.enable()
 
 
-def _locate_file(path, source, fmt, output, crs, xy, metric_crs, check, warming
+def _locate_file(path, source, fmt, output, crs, xy, metric_crs, check, model, warming
                  ) -> gpd.GeoDataFrame:
-    from bienmoc.geometry.locate import BorderModel, locate
+    from bienmoc.geometry.locate import locate
     from bienmoc.io.files import XY_ORDERS, read_source
 
     data, _ = read_source(path, crs=crs, xy=xy or XY_ORDERS[0], arrow=True)
     if check is not None:
         data = check(data)
-    model = BorderModel.from_source(source, crs=metric_crs)
+    model = model.result() if model is not None else \
+        BorderModel.from_source(source, crs=metric_crs)
     if warming is not None:
-        warming.join()  # compiled code is first called by one thread only, never by several
+        warming.result()  # compiled code is first called by one thread only, never by several
     out = locate(data, model)
     if out.crs is not None and not out.crs.equals(STORAGE_CRS):
         out = out.to_crs(STORAGE_CRS)
@@ -193,8 +201,6 @@ def _csv_parts(gdf: gpd.GeoDataFrame):
     at = _csv_table(gdf)
     if at is None:
         return None
-    from concurrent.futures import ThreadPoolExecutor
-
     from bienmoc.geometry.linear import threads
 
     def part(a):
