@@ -66,7 +66,15 @@ def test_vectorised_descriptions_equal_row_wise_ones():
     assert r.loc[r["distance_m"] == 0, "location_en"].str.endswith("on the boundary line").all()
 
 
-def test_describe_many_on_arbitrary_columns():
+@pytest.mark.parametrize("compiled", [False, True])
+def test_describe_many_on_arbitrary_columns(compiled, monkeypatch):
+    from bienmoc.geometry import descriptions
+
+    if compiled and descriptions._compiled() is None:
+        if os.environ.get("CI"):
+            raise AssertionError("numba (the bienmoc[fast] extra, in the test extra) missing")
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(descriptions, "COMPILED_MIN", 0 if compiled else 1 << 40)
     rng = np.random.default_rng(3)
     n = 5000
     m = np.concatenate([rng.uniform(0, 5000, n - 41),

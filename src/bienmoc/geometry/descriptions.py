@@ -7,7 +7,10 @@ operation per row (one f-string per row cost ~13 µs a point, more than locating
 around the two distances depends only on the marker triple (before, after, nearest) and on the
 side, so it is written once per distinct triple/side by the phrases of ``describe``; the
 distances are formatted from integer arrays (:func:`format_distances`) and the pieces joined
-with Arrow compute kernels (``take``, ``binary_join_element_wise``), which release the GIL.
+with Arrow compute kernels (``take``, ``binary_join_element_wise``), which release the GIL. From
+:data:`COMPILED_MIN` rows on, with numba installed (``bienmoc[fast]``), the same pieces and
+integers are written straight into one Arrow string buffer per language by a compiled loop
+(:mod:`bienmoc.geometry._describe_nb`, ~4x cheaper); the bytes are the same.
 
 Rounding is the same as :func:`~bienmoc.geometry.locate.format_distance`: ``f"{m:.0f}"`` is
 round-half-even on the exact binary value, as ``numpy.rint``; ``round(m, -1)`` and
@@ -196,10 +199,10 @@ def _compiled():
     return _describe_nb
 
 
-def _distance_codes(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _distance_codes(m) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per value of ``m`` (metres): a kind (0 "?", 1 whole metres, 2 tenths of km, 3 text
     given by :func:`~bienmoc.geometry.locate.format_distance` itself), the integer to write,
-    and the rows of kind 3. The rounding of :func:`format_distances`."""
+    the rows of kind 3 and ``m`` as floats. The rounding of :func:`format_distances`."""
     m = np.asarray(pd.to_numeric(pd.Series(m, dtype=object) if np.asarray(m).dtype == object
                                  else m), dtype=float)
     ok = np.isfinite(m)
@@ -216,7 +219,7 @@ def _distance_codes(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     kind = np.where(big, 2, 1).astype(np.int8)
     kind[~ok] = 0
     kind[amb] = 3
-    return kind, value, np.flatnonzero(amb)
+    return kind, value, np.flatnonzero(amb), m
 
 
 def _pieces(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -230,10 +233,8 @@ def _pieces(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 def _describe_compiled(inv, sides, has_m, on_line, nearest_d, dist, tables) -> dict:
     from bienmoc.geometry.locate import format_distance
 
-    k1, v1, amb1 = _distance_codes(nearest_d)
-    k2, v2, amb2 = _distance_codes(dist)
-    m1 = np.asarray(nearest_d, dtype=float) if len(amb1) else None
-    m2 = np.asarray(dist, dtype=float) if len(amb2) else None
+    k1, v1, amb1, m1 = _distance_codes(nearest_d)
+    k2, v2, amb2, m2 = _distance_codes(dist)
     out = {}
     for lang, (heads, mids, side_heads, side_tails) in tables.items():
         # the rare values near a rounding tie: the row-wise formatter's text, by index
