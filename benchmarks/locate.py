@@ -879,6 +879,11 @@ def main():
         if pg_note:
             print(pg_note, flush=True)
 
+        # numba's on-disk cache of bienmoc's compiled kernels (bienmoc[fast]) filled once, in
+        # a process of its own, untimed: the workers then load it as any later `bienmoc
+        # locate` does (a fresh install compiles once, ~10 s, on its first large call)
+        subprocess.run([sys.executable, "-c", "from bienmoc.geometry.locate import "
+                        "warm_compiled; warm_compiled()"], check=False)
         for tag in tags:
             print(f"\n== N = {tag}  (load {loadavg()})", flush=True)
             methods = ["bienmoc", "bienmoc_e2e", "shapely"]

@@ -66,12 +66,20 @@ def test_vectorised_descriptions_equal_row_wise_ones():
     assert r.loc[r["distance_m"] == 0, "location_en"].str.endswith("on the boundary line").all()
 
 
-def test_describe_many_on_arbitrary_columns():
+@pytest.mark.parametrize("compiled", [False, True])
+def test_describe_many_on_arbitrary_columns(compiled, monkeypatch):
+    from bienmoc.geometry import descriptions
+
+    if compiled and descriptions._compiled() is None:
+        if os.environ.get("CI"):
+            raise AssertionError("numba (the bienmoc[fast] extra, in the test extra) missing")
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(descriptions, "COMPILED_MIN", 0 if compiled else 1 << 40)
     rng = np.random.default_rng(3)
     n = 5000
-    m = np.concatenate([rng.uniform(0, 5000, n - 40),
+    m = np.concatenate([rng.uniform(0, 5000, n - 41),
                         [0.0, 0.5, 1.5, 99.5, 100.0, 125.0, 135.0, 995.0, 999.99, 1000.0,
-                         1049.99, 1050.0, 1150.0, 1250.0, 2350.0, 12345.678, np.nan, np.inf,
+                         1049.99, 1050.0, 1150.0, 1250.0, 2350.0, 12345.678, 1234567.0, np.nan, np.inf,
                          *np.arange(22) * 50.0 + 1000.0]])
     pos = np.array(["1", "2", "3/1", "1088/2", "5(1)"], dtype=object)
     b = pos[rng.integers(0, 5, n)]
@@ -87,6 +95,32 @@ def test_describe_many_on_arbitrary_columns():
         assert got == [describe(*row, lang) for row in zip(b, a, nm, m, side, d2)]
     assert format_distances([1250.0], "vi").to_pylist() == ["1,2 km"]  # half to even
     assert format_distances([1350.0], "en").to_pylist() == ["1.4 km"]
+
+
+def test_compiled_and_arrow_descriptions_agree(monkeypatch):
+    """The numba builder (bienmoc[fast]) and the Arrow path write the same bytes."""
+    from bienmoc.geometry import descriptions
+
+    if descriptions._compiled() is None:
+        if os.environ.get("CI"):
+            raise AssertionError("numba (the bienmoc[fast] extra, in the test extra) missing")
+        pytest.skip("numba is not installed")
+    r = locate(varied_points(), two_borders(), crs=UTM)
+    args = [r[c].to_numpy() for c in TEXT_COLS]
+    monkeypatch.setattr(descriptions, "COMPILED_MIN", 0)
+    compiled = descriptions.describe_both(*args)
+    monkeypatch.setattr(descriptions, "COMPILED_MIN", len(r) + 1)
+    arrow = descriptions.describe_both(*args)
+    for lang in ("vi", "en"):
+        assert compiled[lang].equals(arrow[lang])
+        assert compiled[lang].to_pylist() == r[f"location_{lang}"].tolist()
+    for limit in (0, 10):  # compiled and Arrow
+        monkeypatch.setattr(descriptions, "COMPILED_MIN", limit)
+        got = descriptions.describe_both(["1"], ["2"], ["2"], [1234567.0], ["VN"], [5.0])
+        assert {k: v.to_pylist() for k, v in got.items()} == {"vi": ["khu vực mốc 1 – 2, cách mốc 2 khoảng 1.234,6 km về phía Việt Nam, "
+                       "cách đường biên giới 5 m"],
+                "en": ["area of markers 1 – 2, about 1,234.6 km from marker 2 on the "
+                       "Vietnamese side, 5 m from the boundary line"]}
 
 
 def test_threads_give_the_single_thread_answer(monkeypatch):
@@ -187,3 +221,71 @@ def test_province_slack_by_grid_equals_geos_point_by_point():
     assert {"A", "B", None} <= set(many)
     outside = (y < Y0) | (y > Y0 + 9000) | (x < X0 - 1000) | (x > X0 + 12000)
     assert outside.sum() > 10_000  # the grid path ran
+
+
+def test_compiled_and_numpy_searches_agree(monkeypatch):
+    """The compiled nearest-segment searches (line; province edges with the tie flag) give
+    numpy's answer: whole located frames compared, numba against BIENMOC_NO_NUMBA."""
+    from bienmoc.geometry.linear import compiled_nearest
+
+    if compiled_nearest() is None:
+        if os.environ.get("CI"):
+            raise AssertionError("numba (the bienmoc[fast] extra, in the test extra) missing")
+        pytest.skip("numba is not installed")
+    import bienmoc.analysis._nearest as nearest
+    import bienmoc.geometry.linear as linear
+    import bienmoc.geometry.provinces as provinces
+
+    pts = varied_points(60_000, seed=13)
+    monkeypatch.setattr(linear, "COMPILED_MIN", 1)  # every call compiled, however small
+    monkeypatch.setattr(provinces, "COMPILED_MIN", 1)
+    calls = []
+    monkeypatch.setattr(nearest, "nearest_segment_owners",
+                        lambda *a, f=nearest.nearest_segment_owners: calls.append(1) or f(*a))
+    fast = BorderModel.from_source(two_borders(), crs=UTM)
+    assert fast.index.cell == 2000.0
+    got = fast.locate(pts)
+    monkeypatch.setenv("BIENMOC_NO_NUMBA", "1")
+    slow = BorderModel.from_source(two_borders(), crs=UTM)
+    assert slow.index.cell == 500.0
+    want = slow.locate(pts)
+    assert calls  # the province-edge search was the compiled one
+    assert got["province"].notna().sum() > 20_000 and got["province"].isna().sum() > 1000
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_locate_file_csv_is_export_layers_csv(tmp_path, monkeypatch):
+    """The fast CSV (Arrow columns, first-byte formula check, slices written in order from
+    threads) is byte for byte export_layer's; the model built and the compiled code loaded
+    beside the read (as for big files) change nothing."""
+    import bienmoc.io.locate_file as lf
+    from bienmoc.io.write import export_layer
+
+    pts = varied_points(5000, seed=21).to_crs(4326)
+    pts["ref"] = [f"=r{i}" if i % 11 == 0 else ("-x" if i % 13 == 0 else f"r{i}")
+                  for i in range(len(pts))]
+    pts["note"] = pd.array([None if i % 3 else f"n{i}" for i in range(len(pts))], dtype="str")
+    src = tmp_path / "pts.gpkg"
+    pts.to_file(src, engine="pyogrio")
+    monkeypatch.setattr(lf, "_CSV_SLICE", 700)  # 8 slices over the threads
+    monkeypatch.setenv("BIENMOC_THREADS", "3")
+    monkeypatch.setattr(lf, "_WARM_BYTES", 0)  # model + compiled code in the helper thread
+    out = tmp_path / "out.csv"
+    res = locate_file(src, two_borders(), fmt="csv", output=out, metric_crs=UTM)
+    want = tmp_path / "want.csv"
+    export_layer(res, "csv", want)
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\r\n") == len(pts) + 1
+    # the same cells (Arrow quotes the header and every text cell, pandas only where needed)
+    read = lambda p: pd.read_csv(p, dtype=str, keep_default_na=False,  # noqa: E731
+                                 encoding="utf-8-sig")
+    got, exp = read(out), read(want)
+    nums = ["distance_m", "chainage_m", "nearest_marker_distance_m", "lon", "lat"]
+    for c in nums:  # Arrow writes 0.0 as "0"; the numbers are the same
+        np.testing.assert_array_equal(pd.to_numeric(got[c]), pd.to_numeric(exp[c]))
+    pd.testing.assert_frame_equal(got.drop(columns=nums), exp.drop(columns=nums))
+    assert got.loc[0, "ref"] == "'=r0" and got.loc[13, "ref"] == "'-x"
+    assert got.loc[1, "note"] == "" and got.loc[3, "note"] == "n3"
+    monkeypatch.setattr(lf, "_WARM_BYTES", 1 << 60)
+    again = locate_file(src, two_borders(), fmt=None, metric_crs=UTM)
+    pd.testing.assert_frame_equal(pd.DataFrame(again), pd.DataFrame(res), check_exact=True)

@@ -16,7 +16,7 @@ try:  # optional
 except ImportError:  # pragma: no cover - exercised only without the extra
     numba = None
 
-__all__ = ["nearest_segment", "HAVE_NUMBA"]
+__all__ = ["nearest_segment", "nearest_segment_owners", "HAVE_NUMBA"]
 
 HAVE_NUMBA = numba is not None
 
@@ -44,6 +44,75 @@ if HAVE_NUMBA:
                     bs = s
             best[i] = bs
             best_d2[i] = bd
+
+    @numba.njit(cache=True, nogil=True)
+    def _kernel_owners(x, y, inv, ptr, cand, ax, ay, dx, dy, l2, owners, best, best_d2,
+                       mixed):  # pragma: no cover
+        # _kernel, and the flag of SegmentGrid.nearest_segment(owners=...): candidates of
+        # different groups within a relative 1e-9 of the least squared distance
+        for i in range(x.shape[0]):
+            c = inv[i]
+            bd = np.inf
+            bs = -1
+            px = x[i]
+            py = y[i]
+            for k in range(ptr[c], ptr[c + 1]):
+                s = cand[k]
+                t = ((px - ax[s]) * dx[s] + (py - ay[s]) * dy[s]) / l2[s]
+                if t < 0.0:
+                    t = 0.0
+                elif t > 1.0:
+                    t = 1.0
+                ex = px - (ax[s] + t * dx[s])
+                ey = py - (ay[s] + t * dy[s])
+                d2 = ex * ex + ey * ey
+                if d2 < bd:
+                    bd = d2
+                    bs = s
+            best[i] = bs
+            best_d2[i] = bd
+            limit = bd * (1 + 1e-9) + 1e-9
+            lo = np.iinfo(np.int64).max
+            hi = np.iinfo(np.int64).min
+            for k in range(ptr[c], ptr[c + 1]):
+                s = cand[k]
+                t = ((px - ax[s]) * dx[s] + (py - ay[s]) * dy[s]) / l2[s]
+                if t < 0.0:
+                    t = 0.0
+                elif t > 1.0:
+                    t = 1.0
+                ex = px - (ax[s] + t * dx[s])
+                ey = py - (ay[s] + t * dy[s])
+                if ex * ex + ey * ey <= limit:
+                    g = owners[s]
+                    lo = min(lo, g)
+                    hi = max(hi, g)
+            mixed[i] = lo != hi
+
+
+def _arrays(index):
+    arrays = getattr(index, "_nb_arrays", None)
+    if arrays is None:
+        arrays = (np.ascontiguousarray(index.A[:, 0]), np.ascontiguousarray(index.A[:, 1]),
+                  np.ascontiguousarray(index.D[:, 0]), np.ascontiguousarray(index.D[:, 1]),
+                  np.ascontiguousarray(index.L2))
+        index._nb_arrays = arrays
+    return arrays
+
+
+def nearest_segment_owners(index, x: np.ndarray, y: np.ndarray, owners: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``index.nearest_segment(x, y, owners=owners)``: compiled when numba is installed."""
+    if not HAVE_NUMBA:
+        return index.nearest_segment(x, y, owners=owners)
+    x, y = np.ascontiguousarray(x, float), np.ascontiguousarray(y, float)
+    inv, ptr, cand = index._ensure_cells(index._cell_ids(x, y))
+    best = np.empty(len(x), np.int64)
+    best_d2 = np.empty(len(x))
+    mixed = np.empty(len(x), bool)
+    _kernel_owners(x, y, inv, ptr, cand, *_arrays(index),
+                   np.ascontiguousarray(owners, np.int64), best, best_d2, mixed)
+    return best, best_d2, mixed
 
 
 def nearest_segment(index, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

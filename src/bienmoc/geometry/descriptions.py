@@ -7,7 +7,10 @@ operation per row (one f-string per row cost ~13 µs a point, more than locating
 around the two distances depends only on the marker triple (before, after, nearest) and on the
 side, so it is written once per distinct triple/side by the phrases of ``describe``; the
 distances are formatted from integer arrays (:func:`format_distances`) and the pieces joined
-with Arrow compute kernels (``take``, ``binary_join_element_wise``), which release the GIL.
+with Arrow compute kernels (``take``, ``binary_join_element_wise``), which release the GIL. From
+:data:`COMPILED_MIN` rows on, with numba installed (``bienmoc[fast]``), the same pieces and
+integers are written straight into one Arrow string buffer per language by a compiled loop
+(:mod:`bienmoc.geometry._describe_nb`, ~4x cheaper); the bytes are the same.
 
 Rounding is the same as :func:`~bienmoc.geometry.locate.format_distance`: ``f"{m:.0f}"`` is
 round-half-even on the exact binary value, as ``numpy.rint``; ``round(m, -1)`` and
@@ -16,6 +19,7 @@ tie, so the few values within 1e-6 of a tie are formatted by ``format_distance``
 """
 from __future__ import annotations
 
+import os
 
 import numpy as np
 import pandas as pd
@@ -73,7 +77,7 @@ def format_distances(m, lang: str = "vi") -> pa.Array:
     tens = mm / 10
     km10 = (mm / 1000) * 10
     amb = (ok & (mm < 0)) | (mid & (np.abs(tens - np.floor(tens) - 0.5) < _TIE)) | \
-        (big & (np.abs(km10 - np.floor(km10) - 0.5) < _TIE)) | (big & (mm > 1e15))
+        (big & (np.abs(km10 - np.floor(km10) - 0.5) < _TIE)) | (big & (mm >= 1e6))
     metres = np.where(small, np.rint(mm), np.rint(tens) * 10)
     metres = np.where(small | mid, metres, 0).astype(np.int64)
     k = np.where(big & ~amb, np.rint(km10), 0).astype(np.int64)
@@ -131,15 +135,12 @@ def describe_both(before, after, nearest, nearest_d, side, dist,
     tm = triples % (len(lm) + 1) - 1
     ta = (triples // (len(lm) + 1)) % (len(la) + 1) - 1
     tb = triples // ((len(lm) + 1) * (len(la) + 1)) - 1
-    d1_all = format_distances(nearest_d, "vi")
-    d2_all = format_distances(dist, "vi")
-    has_m = pa.array(cm >= 0)
-    on_line = np.array([not v for v in ls] + [True])[cs]  # missing side: code -1 -> last
-    out = {}
+    sides = np.where(cs >= 0, cs, len(ls))  # missing side: code -1 -> last
+    on_line = np.array([not v for v in ls] + [True])[sides]
+    has_m = cm >= 0
+    tables = {}
     for lang in langs:
         p = _PHRASES[lang]
-        d1, d2 = (d if lang == "vi" else pc.replace_substring(d, ",", ".")
-                  for d in (d1_all, d2_all))
         near_pre, near_post = p["near"].split("{d}")
         line_pre, line_post = p["line"].split("{d}")
         heads, mids = [], []
@@ -160,13 +161,94 @@ def describe_both(before, after, nearest, nearest_d, side, dist,
         side_heads = [p["side"].format(s=_side_name(v, lang)) + line_pre if v else p["on"]
                       for v in ls] + [p["on"]]
         side_tails = [line_post if v else "" for v in ls] + [""]
+        tables[lang] = (heads, mids, side_heads, side_tails)
+    if len(inv) >= COMPILED_MIN and _compiled() is not None:
+        return _describe_compiled(inv, sides, has_m, on_line, nearest_d, dist, tables)
+    out = {}
+    for lang, (heads, mids, side_heads, side_tails) in tables.items():
+        d1, d2 = format_distances(nearest_d, lang), format_distances(dist, lang)
         inv_a = pa.array(inv)
-        sides = pa.array(np.where(cs >= 0, cs, len(ls)))
+        sides_a = pa.array(sides)
         empty = pa.scalar("", _STR)
         out[lang] = _join(pc.take(pa.array(heads, _STR), inv_a),
-                          pc.if_else(has_m, d1, empty),
+                          pc.if_else(pa.array(has_m), d1, empty),
                           pc.take(pa.array(mids, _STR), inv_a),
-                          pc.take(pa.array(side_heads, _STR), sides),
+                          pc.take(pa.array(side_heads, _STR), sides_a),
                           pc.if_else(pa.array(on_line), empty, d2),
-                          pc.take(pa.array(side_tails, _STR), sides))
+                          pc.take(pa.array(side_tails, _STR), sides_a))
+    return out
+
+
+# -- compiled: the description bytes written straight into one Arrow buffer (see
+# bienmoc.geometry._describe_nb; the Arrow path above is kept for installs without numba)
+
+#: From this many rows on, descriptions go through the compiled builder when numba is
+#: installed (below, the Arrow path: loading numba and its cached code costs ~0.5 s CPU).
+COMPILED_MIN = 50_000
+
+
+def _compiled():
+    """The compiled builder module (:mod:`bienmoc.geometry._describe_nb`), None without numba
+    (or with ``BIENMOC_NO_NUMBA`` set)."""
+    if os.environ.get("BIENMOC_NO_NUMBA", ""):
+        return None
+    try:
+        from bienmoc.geometry import _describe_nb
+    except ImportError:  # pragma: no cover - exercised only without the bienmoc[fast] extra
+        return None
+    return _describe_nb
+
+
+def _distance_codes(m) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per value of ``m`` (metres): a kind (0 "?", 1 whole metres, 2 tenths of km, 3 text
+    given by :func:`~bienmoc.geometry.locate.format_distance` itself), the integer to write,
+    the rows of kind 3 and ``m`` as floats. The rounding of :func:`format_distances`."""
+    m = np.asarray(pd.to_numeric(pd.Series(m, dtype=object) if np.asarray(m).dtype == object
+                                 else m), dtype=float)
+    ok = np.isfinite(m)
+    mm = np.where(ok, m, 0.0)
+    small = ok & (mm < 100)
+    mid = ok & (mm >= 100) & (mm < 1000)
+    big = ok & (mm >= 1000)
+    tens = mm / 10
+    km10 = (mm / 1000) * 10
+    amb = (ok & (mm < 0)) | (mid & (np.abs(tens - np.floor(tens) - 0.5) < _TIE)) | \
+        (big & (np.abs(km10 - np.floor(km10) - 0.5) < _TIE)) | (big & (mm >= 1e6))
+    value = np.where(small, np.rint(mm), np.rint(tens) * 10)
+    value = np.where(big, np.rint(km10), np.where(small | mid, value, 0)).astype(np.int64)
+    kind = np.where(big, 2, 1).astype(np.int8)
+    kind[~ok] = 0
+    kind[amb] = 3
+    return kind, value, np.flatnonzero(amb), m
+
+
+def _pieces(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as one UTF-8 byte buffer and their offsets into it."""
+    enc = [t.encode("utf-8") for t in texts]
+    off = np.zeros(len(enc) + 1, np.int64)
+    off[1:] = np.cumsum([len(e) for e in enc])
+    return np.frombuffer(b"".join(enc) or b"\0", np.uint8), off
+
+
+def _describe_compiled(inv, sides, has_m, on_line, nearest_d, dist, tables) -> dict:
+    from bienmoc.geometry.locate import format_distance
+
+    k1, v1, amb1, m1 = _distance_codes(nearest_d)
+    k2, v2, amb2, m2 = _distance_codes(dist)
+    out = {}
+    for lang, (heads, mids, side_heads, side_tails) in tables.items():
+        # the rare values near a rounding tie: the row-wise formatter's text, by index
+        o1 = np.full(len(k1), -1, np.int64)
+        o1[amb1] = np.arange(len(amb1))
+        o2 = np.full(len(k2), -1, np.int64)
+        o2[amb2] = np.arange(len(amb2)) + len(amb1)
+        over = [format_distance(float(m1[i]), lang) for i in amb1] + \
+            [format_distance(float(m2[i]), lang) for i in amb2]
+        args = (np.ascontiguousarray(inv, np.int64), np.ascontiguousarray(sides, np.int64),
+                np.ascontiguousarray(has_m), np.ascontiguousarray(on_line),
+                k1, v1, o1, k2, v2, o2, *_pieces(over), ord("," if lang == "vi" else "."),
+                *_pieces(heads), *_pieces(mids), *_pieces(side_heads), *_pieces(side_tails))
+        offsets, data = _compiled().build(*args)
+        out[lang] = pa.LargeStringArray.from_buffers(len(inv), pa.py_buffer(offsets),
+                                                     pa.py_buffer(data))
     return out

@@ -65,6 +65,36 @@ def split_run(fn, n: int, *, min_size: int = PARALLEL_MIN) -> list:
         return list(pool.map(fn, bounds[:-1], bounds[1:]))
 
 
+#: From this many points on (per call), the compiled nearest-segment search is used when
+#: numba is installed (loading it costs ~0.3 s CPU once per process).
+COMPILED_MIN = 20_000
+
+
+def compiled_nearest():
+    """:func:`bienmoc.analysis._nearest.nearest_segment` (the same search, compiled: one fused
+    loop per point instead of numpy arrays of (point, candidate) pairs), None without numba
+    (the ``bienmoc[fast]`` extra) or with ``BIENMOC_NO_NUMBA`` set."""
+    if os.environ.get("BIENMOC_NO_NUMBA", ""):
+        return None
+    try:
+        from bienmoc.analysis import _nearest
+    except ImportError:  # pragma: no cover - exercised only without the extra
+        return None
+    return _nearest.nearest_segment if _nearest.HAVE_NUMBA else None
+
+
+def warm_compiled_nearest() -> None:
+    """Load the compiled nearest-segment search now (a no-op without numba)."""
+    kernel = compiled_nearest()
+    if kernel is None:
+        return
+    from bienmoc.analysis._nearest import nearest_segment_owners
+
+    grid = SegmentGrid(np.zeros((1, 2)), np.ones((1, 2)))
+    kernel(grid, np.zeros(1), np.zeros(1))
+    nearest_segment_owners(grid, np.zeros(1), np.zeros(1), np.zeros(1, np.int64))
+
+
 @dataclass
 class Located:
     """Per-point answers of :meth:`LineIndex.locate` (numpy arrays of equal length)."""
@@ -191,7 +221,7 @@ class SegmentGrid:
     def _add_cells(self, new: np.ndarray) -> None:
         # the STRtree queries release the GIL: the new cells are split between threads
         parts = split_run(lambda a, b: self._cell_candidates(new[a:b]), len(new),
-                          min_size=8192)
+                          min_size=2048)  # 2 km cells: ~50 µs each
         starts = np.linspace(0, len(new), len(parts) + 1).astype(np.int64)
         qi = np.concatenate([p[0] + s for p, s in zip(parts, starts)])
         sj = np.concatenate([p[1] for p in parts])
@@ -358,7 +388,8 @@ class LineIndex(SegmentGrid):
         if len(x) == 0:
             e = np.empty(0)
             return Located(np.empty(0, object), e, e.astype(np.int8), e, e, e)
-        seg, d2 = self.nearest_segment(x, y)
+        kernel = compiled_nearest() if len(x) >= COMPILED_MIN else None
+        seg, d2 = kernel(self, x, y) if kernel is not None else self.nearest_segment(x, y)
         return self._answer(x, y, seg, d2)
 
     def locate_on(self, border: str, x: np.ndarray, y: np.ndarray) -> Located:

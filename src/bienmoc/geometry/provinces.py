@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 
 from bienmoc.geometry.crs import STORAGE_CRS
+from bienmoc.geometry.linear import COMPILED_MIN, compiled_nearest
 
 __all__ = ["ProvinceIndex", "province_of", "DEFAULT_SLACK_M"]
 
@@ -105,7 +106,12 @@ class ProvinceIndex:
         near_cell = np.zeros(len(cells), bool)
         near_cell[qc] = True
         sel = np.flatnonzero(near_cell[inv])
-        best, d2, mixed = grid.nearest_segment(xr[sel], yr[sel], owners=owner)
+        if len(sel) >= COMPILED_MIN and compiled_nearest() is not None:
+            from bienmoc.analysis._nearest import nearest_segment_owners
+
+            best, d2, mixed = nearest_segment_owners(grid, xr[sel], yr[sel], owner)
+        else:
+            best, d2, mixed = grid.nearest_segment(xr[sel], yr[sel], owners=owner)
         d = np.sqrt(d2)
         sure = ~mixed & (np.abs(d - slack_m) > 1e-6)
         within = sure & (d <= slack_m)

@@ -411,10 +411,10 @@ def _umask() -> int:
     return mask
 
 
-def _emit(data: bytes | list, output) -> None:
-    """Write ``data`` (bytes, or a list of buffers written one after the other, never joined
-    in memory) to a path or a binary stream."""
-    parts = data if isinstance(data, list) else [data]
+def _emit(data, output) -> None:
+    """Write ``data`` (bytes, or a list or iterator of buffers written one after the other as
+    they come, never joined in memory) to a path or a binary stream."""
+    parts = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
     if isinstance(output, (str, os.PathLike)):
         path = Path(output)
         # write beside the target, then rename: a failed export never leaves half a file.
