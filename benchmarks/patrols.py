@@ -1,7 +1,7 @@
 """Patrol coverage and track import: bienmoc next to its peers, in one run.
 
-    python benchmarks/coverage.py                 # 10M fixes coverage, 1M fixes import
-    python benchmarks/coverage.py --n 2M --import-n 200k      # quicker
+    python benchmarks/patrols.py                 # 10M fixes coverage, 1M fixes import
+    python benchmarks/patrols.py --n 2M --import-n 200k      # quicker
 
 Coverage (fixes -> walked chainage intervals of the VN-Laos line, per patrol, within 500 m):
 
@@ -37,8 +37,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-# this file's name shadows coverage.py (which numba imports): take benchmarks/ off the path
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(REPO / "src"))
 
 from bienmoc.analysis import _nearest  # noqa: E402
