@@ -20,8 +20,8 @@ from bienmoc.errors import InvalidData, Problem
 from bienmoc.model.numbers import parse_number
 from bienmoc.model.schema import SCHEMAS, conform, validate
 from bienmoc.records.attribution import log_writes
-from bienmoc.records.rules import (RULE_NAMES, Context, RuleProblem, RuleSettings, read_layer,
-                                   run_rules)
+from bienmoc.records.rules import (RULE_NAMES, Context, RuleProblem, RuleSettings,
+                                   buffered_layers, layer_states, read_layer, run_rules)
 
 #: the column that keeps a client's retry token with the records it wrote (see :func:`enter`)
 IDEMPOTENCY_KEY = "idempotency_key"
@@ -139,17 +139,18 @@ def border_model(tx, store=None, *, with_markers: bool = False):
     from bienmoc.geometry.locate import BorderModel
 
     store = store or getattr(tx, "store", None)
-    state = getattr(store, "layer_state", None)
-    buffered = getattr(tx, "_frames", {}) or getattr(tx, "_appended", {})
     layers = ("boundary", "provinces") + (("markers",) if with_markers else ())
     key = None
-    if state is not None and not (set(layers) & set(buffered)):
-        key = (getattr(store, "uri", id(store)),) + tuple(state(n) for n in layers)
-        if key in _MODELS:
-            return _MODELS[key]
-        if not with_markers and "markers" not in buffered:  # a model with markers serves too
-            fuller = key + (state("markers"),)
-            if fuller in _MODELS:
+    if not set(layers) & buffered_layers(tx):
+        # the markers' token too (one query on PostGIS): a model with markers serves too
+        states = layer_states(tx, ("boundary", "provinces", "markers"))
+        if states is not None:
+            uri = getattr(store, "uri", id(store))
+            key = (uri,) + tuple(states[n] for n in layers)
+            if key in _MODELS:
+                return _MODELS[key]
+            fuller = key + (states["markers"],)
+            if not with_markers and fuller in _MODELS:
                 return _MODELS[fuller]
     boundary = read_layer(tx, "boundary")
     markers = read_layer(tx, "markers") if with_markers else None

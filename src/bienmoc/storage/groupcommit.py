@@ -82,6 +82,8 @@ class GroupWriter:
         #: groups committed and writes in them (for measurements)
         self.groups = 0
         self.writes = 0
+        #: committed groups by size (index 16: 16 or more)
+        self.sizes = [0] * 17
 
     def submit(self, fn: Callable[[Any], Any]) -> Future:
         """Queue ``fn(tx)``; the future resolves after the group's commit."""
@@ -162,18 +164,37 @@ class GroupWriter:
                     stop = True
                     break
                 group.append(nxt)
-            self._commit(group)
+            stop = self._commit(group) or stop
             if stop:
                 _checkpoint(self.store)
                 return
 
-    def _commit(self, group: list) -> None:
+    def _drain(self, group: list) -> bool:
+        """Add the writes queued meanwhile to ``group`` (up to ``max_group``); True when the
+        stop mark was among them (the loop ends after this group)."""
+        while len(group) < self.max_group:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if nxt is _STOP:
+                return True
+            group.append(nxt)
+        return False
+
+    def _commit(self, group: list) -> bool:
+        """Write ``group`` in one transaction; True when the stop mark was taken from the
+        queue meanwhile."""
         outcomes: list[tuple[Future, bool, Any]] = []
+        stop = False
         try:
             if self._checkpoint_kw is None:
                 params = inspect.signature(self.store.transaction).parameters
                 self._checkpoint_kw = {"checkpoint": False} if "checkpoint" in params else {}
             with self.store.transaction(timeout=self.timeout, **self._checkpoint_kw) as tx:
+                # writes that arrived while the store's lock was awaited (another process's
+                # group held it) join this group: the lock wait becomes batching, not idling
+                stop = self._drain(group)
                 batches: dict[Any, list] = {}
                 for fn, fut in group:
                     if not fut.set_running_or_notify_cancel():
@@ -188,8 +209,10 @@ class GroupWriter:
             for _, fut in group:
                 if not fut.done():
                     fut.set_exception(e)
-            return  # (the writer thread lives on for the next group)
+            return stop  # (the writer thread lives on for the next group)
         self.groups += 1
         self.writes += sum(ok for _, ok, _ in outcomes)
+        self.sizes[min(len(group), len(self.sizes) - 1)] += 1
         for fut, ok, value in outcomes:
             fut.set_result(value) if ok else fut.set_exception(value)
+        return stop

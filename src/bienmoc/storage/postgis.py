@@ -157,8 +157,13 @@ class PostGISStore:
 
     # -- reading ---------------------------------------------------------------------------
     def _exists(self, con) -> bool:
-        return con.execute("SELECT to_regclass(%s) IS NOT NULL",
-                           (q(self.schema, "bienmoc_layers"),)).fetchone()[0]
+        # once seen, remembered: every read and state check asked it (a round trip each)
+        if getattr(self, "_seen_schema", False):
+            return True
+        found = con.execute("SELECT to_regclass(%s) IS NOT NULL",
+                            (q(self.schema, "bienmoc_layers"),)).fetchone()[0]
+        self._seen_schema = bool(found)
+        return found
 
     def layers(self) -> list[str]:
         with self._reader() as con:
@@ -234,6 +239,24 @@ class PostGISStore:
             n, top = con.execute(f"SELECT count(*), max(fid) FROM {self._t(layer)}").fetchone()
             return (int(row[0]), int(n), int(top or 0), row[1])
 
+    def layer_tokens(self, layers) -> dict[str, tuple | None]:
+        """A change token of each of ``layers`` in ONE query: ``(generation, last_change)``
+        from ``bienmoc_layers``, None for an absent layer. The statement trigger of every
+        table moves ``last_change`` strictly forward on any write by any client (QGIS's too)
+        and a delete bumps the generation, so equal tokens mean equal content - without the
+        ``count(*)``/``max(fid)`` of :meth:`layer_state` (the rule caches ask per write).
+        Inside this thread's transaction it sees the transaction's own writes."""
+        layers = list(layers)
+        out: dict[str, tuple | None] = dict.fromkeys(layers)
+        with self._reader() as con:
+            if not self._exists(con):
+                return out
+            for name, gen, last in con.execute(
+                    f"SELECT layer, generation, last_change FROM {self._t('bienmoc_layers')} "
+                    "WHERE layer = ANY(%s) AND present", (layers,)):
+                out[name] = ("pg", int(gen), last)
+        return out
+
     def version(self) -> str:
         with self._reader() as con:
             if not self._exists(con):
@@ -275,9 +298,11 @@ class PostGISStore:
         with self._pool.connection() as con:
             try:
                 with con.transaction():
-                    con.execute(f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}")
                     try:
-                        con.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                        # one round trip (two statements, no parameters: both are integers
+                        # formatted here); the timeout is set before the lock is asked for
+                        con.execute(f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}; "
+                                    f"SELECT pg_advisory_xact_lock({int(self._lock_key)})")
                     except psycopg.errors.LockNotAvailable:
                         raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
                                         retry_after=1.0) from None
@@ -299,6 +324,18 @@ class _Transaction:
 
     def __init__(self, store: PostGISStore, con):
         self.store, self.con = store, con
+        self._tokens: dict[str, tuple | None] = {}  # layer_tokens memo (cleared on writes)
+
+    def layer_tokens(self, layers) -> dict[str, tuple | None]:
+        """:meth:`PostGISStore.layer_tokens`, asked once per transaction for each layer:
+        the memo is cleared by this transaction's own writes and at the end of each
+        savepoint (a rolled-back write restores the stored token). A commit of another
+        client (not bienmoc: they wait on the advisory lock) made during this transaction
+        is seen by the next transaction, as a read of the layer made earlier in this one."""
+        want = [n for n in layers if n not in self._tokens]
+        if want:
+            self._tokens.update(self.store.layer_tokens(want))
+        return {n: self._tokens[n] for n in layers}
 
     def read(self, layer: str) -> gpd.GeoDataFrame:
         return self.store.read(layer)  # this thread's transaction: sees its own writes
@@ -331,6 +368,7 @@ class _Transaction:
     def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
         if not len(data):
             return []
+        self._tokens.clear()
         cols = self._columns(layer, data)
         ids: list | None = None
         if "id" in data.columns:
@@ -366,6 +404,24 @@ class _Transaction:
 
     def _next_numbers(self, layer: str, prefix: str, n: int) -> list[str]:
         seqs = self.store._t("bienmoc_sequences")
+        # the common case in ONE round trip: advance the layer's counter by n and return it
+        # with whichever of the n new ids another editor already stored (ids of more than six
+        # digits are written in full, as f"{n:06d}" does)
+        row = self.con.execute(
+            f"WITH s AS (UPDATE {seqs} SET last = last + %(n)s WHERE layer = %(layer)s "
+            "RETURNING last) SELECT s.last, ARRAY(SELECT t.id FROM "
+            f"{self.store._t(layer)} t WHERE t.id IN (SELECT %(prefix)s || '-' || "
+            "lpad(k::text, greatest(6, length(k::text)), '0') FROM "
+            "generate_series(s.last - %(n)s + 1, s.last) k)) FROM s",
+            {"n": n, "layer": layer, "prefix": prefix}).fetchone()
+        if row is not None:
+            last = int(row[0])
+            taken = set(row[1] or ())
+            out = [c for c in (f"{prefix}-{last - n + k + 1:06d}" for k in range(n))
+                   if c not in taken]
+            if len(out) == n:
+                return out
+            return out + self._more_numbers(layer, prefix, n - len(out), last)
         row = self.con.execute(f"SELECT last FROM {seqs} WHERE layer = %s", (layer,)).fetchone()
         if row is None:
             last = self.con.execute(
@@ -374,6 +430,10 @@ class _Transaction:
                 (f"^{prefix}-(\\d+)$", f"^{prefix}-\\d+$")).fetchone()[0]
         else:
             last = int(row[0])
+        return self._more_numbers(layer, prefix, n, last)
+
+    def _more_numbers(self, layer: str, prefix: str, n: int, last: int) -> list[str]:
+        seqs = self.store._t("bienmoc_sequences")
         out: list[str] = []
         while len(out) < n:  # skip ids another editor stored (checked in one query per batch)
             cands = [f"{prefix}-{last + k + 1:06d}" for k in range(n - len(out))]
@@ -416,11 +476,11 @@ class _Transaction:
                                       else "geometry" for c in names])
                         for r in rows:
                             cp.write_row(r)
-                else:
-                    marks = ", ".join("%b" if c == "geom" else "%s" for c in names)
-                    with self.con.cursor() as cur:
-                        cur.executemany(f"INSERT INTO {t} ({', '.join(map(q, names))}) "
-                                        f"VALUES ({marks})", rows)
+                else:  # one statement of n rows: one round trip, no pipeline set-up
+                    marks = "(" + ", ".join("%b" if c == "geom" else "%s" for c in names) + ")"
+                    self.con.execute(f"INSERT INTO {t} ({', '.join(map(q, names))}) VALUES "
+                                     + ", ".join([marks] * len(rows)),
+                                     [v for r in rows for v in r])
         except psycopg.errors.UniqueViolation as e:
             if IDEMPOTENCY in str(e) or "_idem" in str(e):
                 raise DuplicateKey(layer, [str(k) for k in data[IDEMPOTENCY].dropna()]
@@ -431,6 +491,7 @@ class _Transaction:
                                ")") from None
 
     def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
+        self._tokens.clear()
         cols = self._columns(layer, data)
         if len(data) and "id" in data.columns:
             given = [str(v) for v in data["id"] if not _missing(v)]
@@ -450,6 +511,7 @@ class _Transaction:
             raise StorageError(f"layer {layer!r} has no updatable field(s) {bad}")
         fields = list(values)
         t = self.store._t(layer)
+        self._tokens.clear()
         row = self.con.execute(f"SELECT fid, {', '.join(map(q, fields))} FROM {t} "
                                "WHERE id = %s FOR UPDATE", (record_id,)).fetchone()
         if row is None:
@@ -488,5 +550,8 @@ class _Transaction:
     @contextlib.contextmanager
     def savepoint(self) -> Iterator["_Transaction"]:
         """Undo only what the block wrote when it raises (the transaction goes on)."""
-        with self.con.transaction():
-            yield self
+        try:
+            with self.con.transaction():
+                yield self
+        finally:
+            self._tokens.clear()
