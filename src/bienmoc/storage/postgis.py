@@ -463,8 +463,13 @@ class _Transaction:
         rows = list(zip(*lists)) if lists else [()] * len(data)
         t = self.store._t(layer)
         psycopg = _psycopg()
+        # a savepoint: a failed insert is undone alone. Small inserts go in pipeline mode:
+        # SAVEPOINT, INSERT and RELEASE leave in one round trip (errors still surface here,
+        # when the pipeline block ends)
+        small = bool(names) and len(rows) <= COPY_ROWS
         try:
-            with self.con.transaction():  # a savepoint: a failed insert is undone alone
+            with (self.con.pipeline() if small else contextlib.nullcontext()), \
+                    self.con.transaction():
                 if not names:
                     for _ in rows:
                         self.con.execute(f"INSERT INTO {t} DEFAULT VALUES")
