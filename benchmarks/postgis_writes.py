@@ -65,6 +65,13 @@ def one(name: str, store, uri: str, a) -> dict:
             1, out["codes"].get(201, 0)) * 1000
         if spy is not None:
             spy.wait()
+        if name == "postgis":  # records per write transaction: a batch logs one time stamp
+            with store._reader() as con:
+                n, groups = con.execute(
+                    f"SELECT count(*), count(DISTINCT at) FROM {store.schema}.write_log WHERE "
+                    "layer = 'incidents'").fetchone()
+            out["per_batch"] = n / max(groups, 1)
+            print(f"  {name}: {out['per_batch']:.2f} records per write batch", flush=True)
         print(f"  {name}: {out['writes_s']:.0f} writes/s, errors {out['errors']}, stored "
               f"{out['stored']} (== 201s: {out['stored'] == out['codes'].get(201, 0)}), "
               f"p50/p99 {out['p50']:.0f}/{out['p99']:.0f} ms, server CPU "

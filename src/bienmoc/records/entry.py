@@ -300,7 +300,8 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
             elif keys is not None:
                 data[IDEMPOTENCY_KEY] = keys
             ids = tx.append(kind, data)
-            data = data.drop(columns=[IDEMPOTENCY_KEY], errors="ignore")
+            if IDEMPOTENCY_KEY in data:  # (a drop copies the frame even when it has none)
+                data = data.drop(columns=[IDEMPOTENCY_KEY])
             if "id" in data:
                 data["id"] = ids
             log_writes(tx, kind, ids if ids else [None] * len(data), "create", user)
