@@ -119,3 +119,35 @@ def test_postgis_tokens_follow_writes_of_other_clients(store, store_backend, pg_
                 assert tx.layer_tokens(["markers"])["markers"] != t0
                 raise RuntimeError("undo")
         assert tx.layer_tokens(["markers"])["markers"] == t0  # the write was rolled back
+
+
+def test_postgis_lazy_lock_redoes_checks_made_on_changed_references(store, store_backend,
+                                                                     pg_cluster):
+    """The group writer's lazy lock (PostGIS): the rules run before the write lock; a marker
+    moved by another client between those reads and the lock is detected when the lock is
+    taken (StaleRead) and the record is checked again - it is stored with the new pair."""
+    if store_backend != "postgis":
+        pytest.skip("PostGIS lazy lock")
+    assert _pair(store, 20.94) == {"102", "103"}  # warm caches
+    moved = []
+    with store.transaction(lazy_lock=True) as tx:
+        take = tx.lock
+
+        def lock_after_a_concurrent_move():
+            if not tx._locked and not moved:  # between the rules and the lock
+                with pg_cluster.connect() as con:
+                    con.execute(f'UPDATE "{store.schema}".markers SET geom = ST_SetSRID('
+                                "ST_MakePoint(%s, 20.95), 4326) WHERE number = '103'", (LON,))
+                moved.append(True)
+            take()
+
+        tx.lock = lock_after_a_concurrent_move
+        with tx.savepoint():
+            got = record_incidents(tx, [{"kind": "illegal_crossing",
+                                         "geometry": (LON + 0.001, 20.94),
+                                         "reported_date": "2025-01-02"}])
+    assert moved
+    assert {got["marker_before"].iloc[0], got["marker_after"].iloc[0]} == {"103", "104"}
+    stored = store.read("incidents")
+    row = stored[stored["id"] == got["id"].iloc[0]]
+    assert {row["marker_before"].iloc[0], row["marker_after"].iloc[0]} == {"103", "104"}

@@ -101,3 +101,12 @@ class Transaction(Protocol):
         """A nested step: what the block wrote is undone alone when it raises (used by
         :class:`bienmoc.storage.groupcommit.GroupWriter`, one savepoint per queued write)."""
         ...
+
+
+class StaleRead(Exception):
+    """Raised by a transaction opened with ``lazy_lock=True`` (PostGIS, for the group writer)
+    when it takes the store's write lock at its first write and finds that a layer it read
+    before (by its change token) was changed meanwhile by another writer. Nothing was written
+    in the transaction yet and the lock is now held: the caller redoes its reads and checks
+    (:func:`bienmoc.records.entry.enter` and the group writer do, once)."""
+

@@ -38,11 +38,19 @@ class _Batched:
 
 
 def _one(tx, fut: Future, fn) -> tuple[Future, bool, Any]:
-    try:
-        with tx.savepoint():
-            return fut, True, fn(tx)
-    except BaseException as e:  # this write alone is undone
-        return fut, False, e
+    from bienmoc.storage.base import StaleRead
+
+    for again in (False, True):
+        try:
+            with tx.savepoint():
+                return fut, True, fn(tx)
+        except StaleRead as e:  # read before the lazy lock, changed meanwhile: redo locked
+            if again:
+                return fut, False, e
+            tx.lock()  # at the group's level: the rest of the group runs under the lock
+        except BaseException as e:  # this write alone is undone
+            return fut, False, e
+    raise AssertionError("unreachable")
 
 
 def _batch(tx, items: list) -> list[tuple[Future, bool, Any]]:
@@ -191,6 +199,8 @@ class GroupWriter:
             if self._checkpoint_kw is None:
                 params = inspect.signature(self.store.transaction).parameters
                 self._checkpoint_kw = {"checkpoint": False} if "checkpoint" in params else {}
+                if "lazy_lock" in params:  # validate outside the store's write lock
+                    self._checkpoint_kw["lazy_lock"] = True
             with self.store.transaction(timeout=self.timeout, **self._checkpoint_kw) as tx:
                 # writes that arrived while the store's lock was awaited (another process's
                 # group held it) join this group: the lock wait becomes batching, not idling

@@ -284,9 +284,15 @@ class PostGISStore:
                                     changed_at=changed_at)
 
     @contextlib.contextmanager
-    def transaction(self, *, timeout: float | None = None, **_ignored
-                    ) -> Iterator["_Transaction"]:
-        """One database transaction holding the store's advisory write lock (module text)."""
+    def transaction(self, *, timeout: float | None = None, lazy_lock: bool = False,
+                    **_ignored) -> Iterator["_Transaction"]:
+        """One database transaction holding the store's advisory write lock (module text).
+
+        ``lazy_lock`` (the group writer's): the lock is taken at the transaction's first write
+        (or direct read, lookup), not at its start, so that another process's writer can
+        commit while this one validates (the rule layer's CPU work runs outside the lock);
+        the layers read before it through their change tokens (the rule caches) are checked
+        then, and :class:`~bienmoc.storage.base.StaleRead` is raised if one changed."""
         outer = self._tx()
         if outer is not None:
             with outer.savepoint():
@@ -303,9 +309,10 @@ class PostGISStore:
                         # formatted here); the timeout is set before the lock is asked for
                         # ... and the change tokens of every layer come with it (the rule
                         # caches ask for them first: one round trip fewer per write)
+                        lock = ("" if lazy_lock else
+                                f"SELECT pg_advisory_xact_lock({int(self._lock_key)}); ")
                         cur = con.execute(
-                            f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}; "
-                            f"SELECT pg_advisory_xact_lock({int(self._lock_key)}); "
+                            f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}; {lock}"
                             f"SELECT layer, generation, last_change FROM "
                             f"{self._t('bienmoc_layers')} WHERE present")
                         while cur.nextset():
@@ -317,6 +324,7 @@ class PostGISStore:
                     tx = _Transaction(self, con)
                     tx._tokens.update((n, ("pg", int(g), last)) for n, g, last in rows)
                     tx._all_tokens = True
+                    tx._locked = not lazy_lock
                     self._local.tx = tx
                     try:
                         yield tx
@@ -336,6 +344,37 @@ class _Transaction:
         self.store, self.con = store, con
         self._tokens: dict[str, tuple | None] = {}  # layer_tokens memo (cleared on writes)
         self._all_tokens = False  # the memo holds every present layer (absent: None)
+        self._locked = True  # holds the store's advisory lock (lazy_lock: from the 1st write)
+        self._used: dict[str, tuple | None] = {}  # tokens handed out before the lock
+        self._depth = 0  # savepoint nesting (a rolled-back savepoint releases its lock)
+        self._lock_depth = 0
+
+    def lock(self) -> None:
+        """Take the store's write lock now if this (lazy) transaction does not hold it; raise
+        :class:`~bienmoc.storage.base.StaleRead` when a layer read before (through its change
+        token) changed meanwhile. One round trip: the lock and every layer's token."""
+        if self._locked:
+            return
+        from bienmoc.storage.base import StaleRead
+
+        psycopg = _psycopg()
+        s = self.store
+        try:
+            cur = self.con.execute(
+                f"SELECT pg_advisory_xact_lock({int(s._lock_key)}); SELECT layer, "
+                f"generation, last_change FROM {s._t('bienmoc_layers')} WHERE present")
+        except psycopg.errors.LockNotAvailable:
+            raise StoreBusy(f"another writer holds the store; waited {s.lock_timeout:g} s",
+                            retry_after=1.0) from None
+        while cur.nextset():
+            pass
+        fresh = {n: ("pg", int(g), last) for n, g, last in cur.fetchall()}
+        self._locked, self._lock_depth = True, self._depth
+        used, self._used = self._used, {}
+        self._tokens, self._all_tokens = dict(fresh), True
+        changed = sorted(n for n, t in used.items() if fresh.get(n) != t)
+        if changed:
+            raise StaleRead(f"layer(s) {', '.join(changed)} changed before the write lock")
 
     def _forget_tokens(self) -> None:
         self._tokens.clear()
@@ -348,13 +387,19 @@ class _Transaction:
         client (not bienmoc: they wait on the advisory lock) made during this transaction
         is seen by the next transaction, as a read of the layer made earlier in this one."""
         if self._all_tokens:
-            return {n: self._tokens.get(n) for n in layers}
-        want = [n for n in layers if n not in self._tokens]
-        if want:
-            self._tokens.update(self.store.layer_tokens(want))
-        return {n: self._tokens[n] for n in layers}
+            out = {n: self._tokens.get(n) for n in layers}
+        else:
+            want = [n for n in layers if n not in self._tokens]
+            if want:
+                self._tokens.update(self.store.layer_tokens(want))
+            out = {n: self._tokens[n] for n in layers}
+        if not self._locked:  # checked when the lock is taken
+            for n, t in out.items():
+                self._used.setdefault(n, t)
+        return out
 
     def read(self, layer: str) -> gpd.GeoDataFrame:
+        self.lock()  # a read without a change token is only consistent under the lock
         return self.store.read(layer)  # this thread's transaction: sees its own writes
 
     def _columns(self, layer: str, data=None) -> dict[str, str]:
@@ -385,6 +430,7 @@ class _Transaction:
     def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
         if not len(data):
             return []
+        self.lock()
         self._forget_tokens()
         cols = self._columns(layer, data)
         ids: list | None = None
@@ -513,6 +559,7 @@ class _Transaction:
                                ")") from None
 
     def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
+        self.lock()
         self._forget_tokens()
         cols = self._columns(layer, data)
         if len(data) and "id" in data.columns:
@@ -533,6 +580,7 @@ class _Transaction:
             raise StorageError(f"layer {layer!r} has no updatable field(s) {bad}")
         fields = list(values)
         t = self.store._t(layer)
+        self.lock()
         self._forget_tokens()
         row = self.con.execute(f"SELECT fid, {', '.join(map(q, fields))} FROM {t} "
                                "WHERE id = %s FOR UPDATE", (record_id,)).fetchone()
@@ -562,6 +610,7 @@ class _Transaction:
         return changes
 
     def lookup(self, layer: str, field: str, value) -> list[str]:
+        self.lock()  # (an idempotency lookup and the append after it: one locked step)
         cols = self.store.columns(self.con, layer)
         if field not in cols or "id" not in cols:
             return []
@@ -572,8 +621,17 @@ class _Transaction:
     @contextlib.contextmanager
     def savepoint(self) -> Iterator["_Transaction"]:
         """Undo only what the block wrote when it raises (the transaction goes on)."""
+        self._depth += 1
         try:
             with self.con.transaction():
                 yield self
+        except BaseException:
+            if self._locked and self._lock_depth >= self._depth:
+                self._locked = False  # PostgreSQL released the lock with the savepoint
+                self._used = {}
+            raise
+        else:  # released into the enclosing level: the lock now belongs to it
+            self._lock_depth = min(self._lock_depth, self._depth - 1)
         finally:
+            self._depth -= 1
             self._forget_tokens()
