@@ -151,3 +151,41 @@ def test_postgis_lazy_lock_redoes_checks_made_on_changed_references(store, store
     stored = store.read("incidents")
     row = stored[stored["id"] == got["id"].iloc[0]]
     assert {row["marker_before"].iloc[0], row["marker_after"].iloc[0]} == {"103", "104"}
+
+
+def test_postgis_lazy_lock_busy_store_fails_the_group_fast(store, store_backend, pg_cluster):
+    """Another session holds the store's lock: the group writer's lazy lock waits the
+    timeout once and every write of the group gets StoreBusy (nothing written); afterwards
+    the writer goes on."""
+    import time
+
+    from bienmoc.errors import StoreBusy
+
+    if store_backend != "postgis":
+        pytest.skip("PostGIS lazy lock")
+    before = len(store.read("incidents"))
+    item = {"kind": "illegal_crossing", "geometry": (LON + 0.001, 20.95),
+            "reported_date": "2025-01-02"}
+
+    def batch(tx, items):
+        return list(record_incidents(tx, items)["id"])
+
+    gw = GroupWriter(store, timeout=0.3)
+    with pg_cluster.connect() as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (store._lock_key,))
+        gate, started = threading.Event(), threading.Event()
+        first = gw.submit(lambda tx: (started.set(), gate.wait(10)))  # the 4 form one group
+        assert started.wait(10)
+        futs = [gw.submit_batched("i", item, batch) for _ in range(4)]
+        t0 = time.monotonic()
+        gate.set()
+        first.result(10)
+        for f in futs:
+            with pytest.raises(StoreBusy):
+                f.result(20)
+        assert time.monotonic() - t0 < 0.3 * 4  # not one full wait per write
+        holder.execute("SELECT pg_advisory_unlock(%s)", (store._lock_key,))
+    assert len(store.read("incidents")) == before
+    assert gw.run_batched("i", item, batch).startswith("V-")
+    gw.close()
+    assert len(store.read("incidents")) == before + 1

@@ -22,6 +22,8 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Callable
 
+from bienmoc.errors import StoreBusy
+
 __all__ = ["GroupWriter"]
 
 _STOP = object()
@@ -48,6 +50,8 @@ def _one(tx, fut: Future, fn) -> tuple[Future, bool, Any]:
             if again:
                 return fut, False, e
             tx.lock()  # at the group's level: the rest of the group runs under the lock
+        except StoreBusy:  # the lazy lock could not be had: the whole group gets it
+            raise
         except BaseException as e:  # this write alone is undone
             return fut, False, e
     raise AssertionError("unreachable")
@@ -63,6 +67,8 @@ def _batch(tx, items: list) -> list[tuple[Future, bool, Any]]:
             if len(results) == len(items):
                 return [(fut, True, r) for (_, fut), r in zip(items, results)]
             raise RuntimeError("a batch function returned the wrong number of results")
+        except StoreBusy:  # the lazy lock could not be had: the whole group gets it
+            raise
         except Exception:  # noqa: BLE001 - a bad payload in the batch: retried alone below
             pass
     return [_one(tx, fut, lambda t, b=b: b.fn(t, [b.payload])[0]) for b, fut in items]

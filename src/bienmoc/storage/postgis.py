@@ -324,7 +324,7 @@ class PostGISStore:
                     tx = _Transaction(self, con)
                     tx._tokens.update((n, ("pg", int(g), last)) for n, g, last in rows)
                     tx._all_tokens = True
-                    tx._locked = not lazy_lock
+                    tx._locked, tx._wait = not lazy_lock, wait
                     self._local.tx = tx
                     try:
                         yield tx
@@ -348,6 +348,7 @@ class _Transaction:
         self._used: dict[str, tuple | None] = {}  # tokens handed out before the lock
         self._depth = 0  # savepoint nesting (a rolled-back savepoint releases its lock)
         self._lock_depth = 0
+        self._wait = store.lock_timeout
 
     def lock(self) -> None:
         """Take the store's write lock now if this (lazy) transaction does not hold it; raise
@@ -364,7 +365,7 @@ class _Transaction:
                 f"SELECT pg_advisory_xact_lock({int(s._lock_key)}); SELECT layer, "
                 f"generation, last_change FROM {s._t('bienmoc_layers')} WHERE present")
         except psycopg.errors.LockNotAvailable:
-            raise StoreBusy(f"another writer holds the store; waited {s.lock_timeout:g} s",
+            raise StoreBusy(f"another writer holds the store; waited {self._wait:g} s",
                             retry_after=1.0) from None
         while cur.nextset():
             pass
