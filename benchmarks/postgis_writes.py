@@ -90,7 +90,11 @@ def main() -> None:
     ap.add_argument("--stores", default="postgis,gpkg")
     ap.add_argument("--spy", help="py-spy output of one PostGIS worker (.svg, or .txt: raw)")
     ap.add_argument("--spy-seconds", type=int, default=10)
+    ap.add_argument("--server-src", help="serve another source tree (e.g. a baseline "
+                    "worktree's src) for an A/B in the same machine state")
     a = ap.parse_args()
+    if a.server_src:
+        pa.SRC = Path(a.server_src).resolve()
     pa.WORK.mkdir(parents=True, exist_ok=True)
     from pgcluster import cluster
 

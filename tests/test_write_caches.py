@@ -170,7 +170,7 @@ def test_postgis_lazy_lock_busy_store_fails_the_group_fast(store, store_backend,
     def batch(tx, items):
         return list(record_incidents(tx, items)["id"])
 
-    gw = GroupWriter(store, timeout=0.3)
+    gw = GroupWriter(store, timeout=0.3, lazy_lock=True)
     with pg_cluster.connect() as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (store._lock_key,))
         gate, started = threading.Event(), threading.Event()

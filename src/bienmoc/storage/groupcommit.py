@@ -82,8 +82,15 @@ def _checkpoint(store) -> bool:
 class GroupWriter:
     """One writer thread per store (per process) that commits queued writes in groups."""
 
-    def __init__(self, store, *, max_group: int = 256, timeout: float | None = None):
+    def __init__(self, store, *, max_group: int = 256, timeout: float | None = None,
+                 lazy_lock: bool = False):
         self.store = store
+        #: validate outside the store's write lock where the store can (PostGIS
+        #: ``transaction(lazy_lock=True)``): writers of several processes then validate in
+        #: parallel, but no write waits in the queue while the lock is awaited, so groups are
+        #: smaller. Measured on 2 shared cores (benchmarks/README.md): the same writes/s for
+        #: ~50 % more CPU per write, hence off by default; for machines with cores to spare.
+        self.lazy_lock = bool(lazy_lock)
         self.max_group = int(max_group)
         self.timeout = timeout  # lock wait per group (the store's default when None)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -205,7 +212,7 @@ class GroupWriter:
             if self._checkpoint_kw is None:
                 params = inspect.signature(self.store.transaction).parameters
                 self._checkpoint_kw = {"checkpoint": False} if "checkpoint" in params else {}
-                if "lazy_lock" in params:  # validate outside the store's write lock
+                if self.lazy_lock and "lazy_lock" in params:
                     self._checkpoint_kw["lazy_lock"] = True
             with self.store.transaction(timeout=self.timeout, **self._checkpoint_kw) as tx:
                 # writes that arrived while the store's lock was awaited (another process's
