@@ -96,6 +96,11 @@ class Transaction(Protocol):
 
     # Optional: ``held_keys(layer, keys) -> set[str]``, which of many idempotency keys the
     # layer holds in one query (records.entry falls back to one lookup() per key).
+    # Optional: ``layer_tokens(layers) -> {layer: token}``, a change token per layer as this
+    # transaction sees it, cheap (the rule caches of records.rules ask it for every write;
+    # they fall back to the store's ``layer_state``). PostGIS: memoised, one query at most.
+    # Optional: ``lock()``, take the write lock of a ``transaction(lazy_lock=True)`` now
+    # (the group writer's; raises StaleRead when tokens handed out before changed).
 
     def savepoint(self) -> ContextManager["Transaction"]:
         """A nested step: what the block wrote is undone alone when it raises (used by
