@@ -20,8 +20,9 @@ from bienmoc.errors import InvalidData, Problem
 from bienmoc.model.numbers import parse_number
 from bienmoc.model.schema import SCHEMAS, conform, validate
 from bienmoc.records.attribution import log_writes
-from bienmoc.records.rules import (RULE_NAMES, Context, RuleProblem, RuleSettings, read_layer,
-                                   run_rules)
+from bienmoc.storage.base import StaleRead
+from bienmoc.records.rules import (RULE_NAMES, Context, RuleProblem, RuleSettings,
+                                   buffered_layers, layer_states, read_layer, run_rules)
 
 #: the column that keeps a client's retry token with the records it wrote (see :func:`enter`)
 IDEMPOTENCY_KEY = "idempotency_key"
@@ -139,17 +140,18 @@ def border_model(tx, store=None, *, with_markers: bool = False):
     from bienmoc.geometry.locate import BorderModel
 
     store = store or getattr(tx, "store", None)
-    state = getattr(store, "layer_state", None)
-    buffered = getattr(tx, "_frames", {}) or getattr(tx, "_appended", {})
     layers = ("boundary", "provinces") + (("markers",) if with_markers else ())
     key = None
-    if state is not None and not (set(layers) & set(buffered)):
-        key = (getattr(store, "uri", id(store)),) + tuple(state(n) for n in layers)
-        if key in _MODELS:
-            return _MODELS[key]
-        if not with_markers and "markers" not in buffered:  # a model with markers serves too
-            fuller = key + (state("markers"),)
-            if fuller in _MODELS:
+    if not set(layers) & buffered_layers(tx):
+        # the markers' token too (one query on PostGIS): a model with markers serves too
+        states = layer_states(tx, ("boundary", "provinces", "markers"))
+        if states is not None:
+            uri = getattr(store, "uri", id(store))
+            key = (uri,) + tuple(states[n] for n in layers)
+            if key in _MODELS:
+                return _MODELS[key]
+            fuller = key + (states["markers"],)
+            if not with_markers and fuller in _MODELS:
                 return _MODELS[fuller]
     boundary = read_layer(tx, "boundary")
     markers = read_layer(tx, "markers") if with_markers else None
@@ -255,59 +257,78 @@ def enter(store, kind: str, records: pd.DataFrame, *, rows: Iterable[int] | None
     """
     allowed = check_allow(allow)
     settings = settings or RuleSettings()
+    rows = list(rows) if rows is not None else None  # (read twice on a retry)
     with transaction(store) as tx:
-        if idempotency_key is not None and mode == "append":
-            done = tx.lookup(kind, IDEMPOTENCY_KEY, idempotency_key)
-            if done:
-                stored = tx.read(kind)
-                stored = stored[stored["id"].isin(done)].reset_index(drop=True)
-                stored.attrs["replayed"] = True
-                return stored
-        rows_arr = (np.arange(1, len(records) + 1) if rows is None
-                    else np.asarray(list(rows), dtype=int))
-        keys, skipped = None, 0
-        if IDEMPOTENCY_KEY in records.columns and mode == "append":
-            records, rows_arr, keys, skipped = _skip_replayed(tx, kind, records, rows_arr)
-            if not len(records):
-                done = _empty(kind)
-                done.attrs["skipped"] = skipped
-                return done
-        if prepare is not None:
-            records = prepare(tx, records)
-        schema = SCHEMAS[kind]
-        given_ids = "id" in records and pd.Series(records["id"]).notna().any()
-        # stored records matter for keys other than a missing id (allocated by tx.append)
-        existing = (read_layer(tx, kind) if mode == "append"
-                    and (schema.key != ("id",) or given_ids) else None)
-        borders = None
-        if kind != "boundary" and "border" in schema.columns:
-            boundary = read_layer(tx, "boundary")
-            borders = set(boundary["border"]) if len(boundary) else None
-        data = validate(kind, records, existing=existing, rows=rows_arr, borders=borders,
-                        what=what, assign_ids=mode != "append")
-        ctx = Context(tx, kind, data, rows_arr, settings, lambda: border_model(tx), mode=mode)
-        problems = reference_problems(kind, data, tx, rows_arr) + run_rules(ctx) + (
-            checks(ctx) if checks else [])
-        blocking = [p for p in problems if getattr(p, "rule", None) not in allowed]
-        if blocking:
-            raise InvalidData(sorted(blocking, key=lambda p: (p.row or 0, p.field or "")), what)
-        if "overrides" in data:
-            apply_overrides(data, rows_arr, [p for p in problems if p not in blocking], kind)
-        if mode == "append":
-            if idempotency_key is not None:
-                data[IDEMPOTENCY_KEY] = idempotency_key
-            elif keys is not None:
-                data[IDEMPOTENCY_KEY] = keys
-            ids = tx.append(kind, data)
-            data = data.drop(columns=[IDEMPOTENCY_KEY], errors="ignore")
-            if "id" in data:
-                data["id"] = ids
-            log_writes(tx, kind, ids if ids else [None] * len(data), "create", user)
-        else:
-            tx.replace(kind, data)
-            log_writes(tx, kind, [None], "replace", user)
-        if also is not None:
-            also(tx, data)
+        for again in (False, True):
+            try:
+                return _enter(tx, kind, records, rows=rows, mode=mode, allowed=allowed,
+                              settings=settings, what=what, prepare=prepare, checks=checks,
+                              also=also, idempotency_key=idempotency_key, user=user)
+            except StaleRead:
+                # a reference layer changed between this transaction's cached reads and its
+                # write lock (a group commit's lazy lock): nothing is written yet and the
+                # lock is held now, so the second pass reads and checks the current state
+                if again:
+                    raise
+    raise AssertionError("unreachable")
+
+
+def _enter(tx, kind, records, *, rows, mode, allowed, settings, what, prepare, checks, also,
+           idempotency_key, user) -> gpd.GeoDataFrame:
+    """:func:`enter`'s work inside the transaction ``tx``."""
+    if idempotency_key is not None and mode == "append":
+        done = tx.lookup(kind, IDEMPOTENCY_KEY, idempotency_key)
+        if done:
+            stored = tx.read(kind)
+            stored = stored[stored["id"].isin(done)].reset_index(drop=True)
+            stored.attrs["replayed"] = True
+            return stored
+    rows_arr = (np.arange(1, len(records) + 1) if rows is None
+                else np.asarray(list(rows), dtype=int))
+    keys, skipped = None, 0
+    if IDEMPOTENCY_KEY in records.columns and mode == "append":
+        records, rows_arr, keys, skipped = _skip_replayed(tx, kind, records, rows_arr)
+        if not len(records):
+            done = _empty(kind)
+            done.attrs["skipped"] = skipped
+            return done
+    if prepare is not None:
+        records = prepare(tx, records)
+    schema = SCHEMAS[kind]
+    given_ids = "id" in records and pd.Series(records["id"]).notna().any()
+    # stored records matter for keys other than a missing id (allocated by tx.append)
+    existing = (read_layer(tx, kind) if mode == "append"
+                and (schema.key != ("id",) or given_ids) else None)
+    borders = None
+    if kind != "boundary" and "border" in schema.columns:
+        boundary = read_layer(tx, "boundary")
+        borders = set(boundary["border"]) if len(boundary) else None
+    data = validate(kind, records, existing=existing, rows=rows_arr, borders=borders,
+                    what=what, assign_ids=mode != "append")
+    ctx = Context(tx, kind, data, rows_arr, settings, lambda: border_model(tx), mode=mode)
+    problems = reference_problems(kind, data, tx, rows_arr) + run_rules(ctx) + (
+        checks(ctx) if checks else [])
+    blocking = [p for p in problems if getattr(p, "rule", None) not in allowed]
+    if blocking:
+        raise InvalidData(sorted(blocking, key=lambda p: (p.row or 0, p.field or "")), what)
+    if "overrides" in data:
+        apply_overrides(data, rows_arr, [p for p in problems if p not in blocking], kind)
+    if mode == "append":
+        if idempotency_key is not None:
+            data[IDEMPOTENCY_KEY] = idempotency_key
+        elif keys is not None:
+            data[IDEMPOTENCY_KEY] = keys
+        ids = tx.append(kind, data)
+        if IDEMPOTENCY_KEY in data:  # (a drop copies the frame even when it has none)
+            data = data.drop(columns=[IDEMPOTENCY_KEY])
+        if "id" in data:
+            data["id"] = ids
+        log_writes(tx, kind, ids if ids else [None] * len(data), "create", user)
+    else:
+        tx.replace(kind, data)
+        log_writes(tx, kind, [None], "replace", user)
+    if also is not None:
+        also(tx, data)
     if skipped:
         data.attrs["skipped"] = skipped
     return data

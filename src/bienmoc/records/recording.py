@@ -35,6 +35,17 @@ __all__ = ["record_progress", "record_inspection", "resurvey_marker", "record_in
 INCIDENT_LOG = "incident_changes"
 
 
+def object_frame(columns: dict, geometry, crs, index=None, *,
+                 geometry_name: str = "geometry") -> gpd.GeoDataFrame:
+    """A GeoDataFrame of object columns (values as given: no str dtype inferred) built in one
+    construction. The write path builds a few frames of 1-10 rows per API batch; pandas 3
+    infers an Arrow string dtype for each object column of ``GeoDataFrame(dict, ...)`` and
+    that (not the data) made each frame cost ~1 ms: this costs ~0.4 ms."""
+    df = pd.DataFrame({**columns, geometry_name: np.asarray(geometry, dtype=object)},
+                      index=index, dtype=object)
+    return gpd.GeoDataFrame(df, geometry=geometry_name, crs=crs)
+
+
 def _one(columns: dict, geometry=None) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({k: [v] for k, v in columns.items()}, geometry=[geometry],
                             crs=STORAGE_CRS)
@@ -159,10 +170,20 @@ def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
     representative point). Positions that validation will refuse are left alone."""
     if not isinstance(records, gpd.GeoDataFrame) or records.geometry.name not in records:
         return records
-    records = records.copy()
-    for col in ("border", "province") + INCIDENT_PLACE:
-        if col not in records or col in INCIDENT_PLACE:
-            records[col] = None
+    n = len(records)
+    gname = records.geometry.name
+    # the columns are gathered as arrays and the frame built once at the end: setting
+    # columns one by one on a GeoDataFrame costs ~0.2 ms each, more than locating a point
+    cols = {c: records[c].to_numpy(dtype=object) for c in records.columns if c != gname}
+    for col in ("border", "province"):
+        cols[col] = cols[col].copy() if col in cols else np.full(n, None, dtype=object)
+    for col in INCIDENT_PLACE:
+        cols[col] = np.full(n, None, dtype=object)
+
+    def done() -> gpd.GeoDataFrame:
+        return object_frame(cols, records.geometry.to_numpy(), records.crs, records.index,
+                            geometry_name=gname)
+
     def missing(v):
         return v is None or (isinstance(v, float) and np.isnan(v)) or (
             isinstance(v, str) and not v.strip())
@@ -174,31 +195,27 @@ def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
         & (bounds[:, 1] >= y0) & (bounds[:, 3] <= y1)
     ok &= shapely.is_valid(arr)
     if not ok.any():
-        return records
+        return done()
     model = border_model(tx, with_markers=True)
     if model is None:
-        return records
+        return done()
     idx = np.flatnonzero(ok)
     points = gpd.GeoSeries(shapely.point_on_surface(arr[idx]), crs=STORAGE_CRS)
-    loc = model.locate(points, describe=False)
+    xy = model.index.to_metric_xy(points)  # once, for the line and the provinces
+    loc = model.locate_xy(xy, describe=False)
     # filled as whole columns (one assignment each, not one per row: this runs per API batch)
-    border = records["border"].to_numpy(dtype=object).copy()
-    province = records["province"].to_numpy(dtype=object).copy()
+    border, province = cols["border"], cols["province"]
     found_b = loc["border"].to_numpy(dtype=object)
-    xy = model.index.to_metric_xy(points)
     found_p = model.provinces.of_xy(xy[:, 0], xy[:, 1])
     for k, i in enumerate(idx):
         if missing(border[i]):
             border[i] = found_b[k]
         if missing(province[i]) and found_p[k] is not None:
             province[i] = found_p[k]
-    records["border"], records["province"] = border, province
     for col in INCIDENT_PLACE:
-        values = np.full(len(records), None, dtype=object)
-        values[idx] = [None if (isinstance(v, float) and np.isnan(v)) or v == "" else v
-                       for v in loc[col].tolist()]
-        records[col] = values
-    return records
+        cols[col][idx] = [None if (isinstance(v, float) and np.isnan(v)) or v == "" else v
+                          for v in loc[col].tolist()]
+    return done()
 
 
 def _fill_section_place(tx, records: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -273,10 +290,10 @@ def record_incidents(store, incidents: list[Mapping], *, allow: Iterable[str] = 
             "description")
     geoms = [shapely.Point(*g[:2]) if isinstance(g, (tuple, list)) else g
              for g in (i["geometry"] for i in incidents)]
-    rec = gpd.GeoDataFrame(
-        {c: [i.get(c, "reported" if c == "status" else None) for i in incidents]
-         for c in cols}, geometry=geoms, crs=STORAGE_CRS)
-    rec["reported_date"] = [today if v is None else v for v in rec["reported_date"]]
+    values = {c: [i.get(c, "reported" if c == "status" else None) for i in incidents]
+              for c in cols}
+    values["reported_date"] = [today if v is None else v for v in values["reported_date"]]
+    rec = object_frame(values, geoms, STORAGE_CRS)
     return enter(store, "incidents", rec, allow=allow, settings=settings, what="incidents",
                  prepare=_fill_incident_place, user=user)
 

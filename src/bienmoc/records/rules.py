@@ -44,7 +44,7 @@ from bienmoc.errors import Problem
 from bienmoc.model.numbers import parse_number
 
 __all__ = ["RuleSettings", "RuleProblem", "Context", "RULES", "RULE_NAMES", "run_rules",
-           "format_m", "read_layer", "mark_updated"]
+           "format_m", "read_layer", "mark_updated", "layer_states"]
 
 
 @dataclass(frozen=True)
@@ -117,17 +117,38 @@ class Context:
 _FRAMES: dict = {}  # (store uri, layer) -> (layer state, frame)
 
 
-def read_layer(tx, layer: str) -> gpd.GeoDataFrame:
-    """``tx.read(layer)``, cached by the store's ``layer_state`` while this transaction has not
-    changed the layer (reference layers are read by every record; re-reading thousands of
-    markers per API request would cost more than the rules). Callers must not modify it."""
-    store = getattr(tx, "store", None)
-    state = getattr(store, "layer_state", None)
+def layer_states(tx, layers) -> dict | None:
+    """A change token of each layer of ``layers`` as ``tx`` sees it (equal tokens: equal
+    content), or None when the store cannot tell. A transaction with ``layer_tokens`` (PostGIS:
+    one query for all, memoised in the transaction) answers it; otherwise the store's
+    ``layer_state`` per layer (GeoPackage)."""
+    tokens = getattr(tx, "layer_tokens", None)
+    if tokens is not None:
+        return tokens(layers)
+    state = getattr(getattr(tx, "store", None), "layer_state", None)
+    if state is None:
+        return None
+    return {n: state(n) for n in layers}
+
+
+def buffered_layers(tx) -> set:
+    """Layers ``tx`` holds changes of that the store's state tokens may not show yet."""
     buffered = set(getattr(tx, "_frames", {}) or {}) | set(getattr(tx, "_appended", {}) or {})
-    buffered |= set(getattr(tx, "_bienmoc_updated", ()) or ())
-    if state is None or layer in buffered:
+    return buffered | set(getattr(tx, "_bienmoc_updated", ()) or ())
+
+
+def read_layer(tx, layer: str) -> gpd.GeoDataFrame:
+    """``tx.read(layer)``, cached by the store's change token (:func:`layer_states`) while this
+    transaction has not changed the layer (reference layers are read by every record;
+    re-reading thousands of markers per API request would cost more than the rules). Callers
+    must not modify it."""
+    store = getattr(tx, "store", None)
+    if layer in buffered_layers(tx):
         return tx.read(layer)
-    key, now = (getattr(store, "uri", id(store)), layer), state(layer)
+    states = layer_states(tx, (layer,))
+    if states is None:
+        return tx.read(layer)
+    key, now = (getattr(store, "uri", id(store)), layer), states[layer]
     hit = _FRAMES.get(key)
     if hit is not None and now is not None and hit[0] == now:
         return hit[1]

@@ -96,8 +96,22 @@ class Transaction(Protocol):
 
     # Optional: ``held_keys(layer, keys) -> set[str]``, which of many idempotency keys the
     # layer holds in one query (records.entry falls back to one lookup() per key).
+    # Optional: ``layer_tokens(layers) -> {layer: token}``, a change token per layer as this
+    # transaction sees it, cheap (the rule caches of records.rules ask it for every write;
+    # they fall back to the store's ``layer_state``). PostGIS: memoised, one query at most.
+    # Optional: ``lock()``, take the write lock of a ``transaction(lazy_lock=True)`` now
+    # (the group writer's; raises StaleRead when tokens handed out before changed).
 
     def savepoint(self) -> ContextManager["Transaction"]:
         """A nested step: what the block wrote is undone alone when it raises (used by
         :class:`bienmoc.storage.groupcommit.GroupWriter`, one savepoint per queued write)."""
         ...
+
+
+class StaleRead(Exception):
+    """Raised by a transaction opened with ``lazy_lock=True`` (PostGIS, for the group writer)
+    when it takes the store's write lock at its first write and finds that a layer it read
+    before (by its change token) was changed meanwhile by another writer. Nothing was written
+    in the transaction yet and the lock is now held: the caller redoes its reads and checks
+    (:func:`bienmoc.records.entry.enter` and the group writer do, once)."""
+

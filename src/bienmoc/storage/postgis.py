@@ -37,6 +37,7 @@ from bienmoc.model.schema import LAYERS, SCHEMAS, empty_layer
 from bienmoc.storage import pgschema as ps
 from bienmoc.storage.base import WriteMode
 from bienmoc.storage.pgconn import _Pool, _psycopg, _without_password, parse_url
+from bienmoc.storage.pglock import LockAndTokens
 from bienmoc.storage.pgschema import IDEMPOTENCY, q
 from bienmoc.storage.pgvalues import (_COPY_TYPES, _column_values, _converter, _frame,
                                       _geometries, _missing, _text)
@@ -157,8 +158,13 @@ class PostGISStore:
 
     # -- reading ---------------------------------------------------------------------------
     def _exists(self, con) -> bool:
-        return con.execute("SELECT to_regclass(%s) IS NOT NULL",
-                           (q(self.schema, "bienmoc_layers"),)).fetchone()[0]
+        # once seen, remembered: every read and state check asked it (a round trip each)
+        if getattr(self, "_seen_schema", False):
+            return True
+        found = con.execute("SELECT to_regclass(%s) IS NOT NULL",
+                            (q(self.schema, "bienmoc_layers"),)).fetchone()[0]
+        self._seen_schema = bool(found)
+        return found
 
     def layers(self) -> list[str]:
         with self._reader() as con:
@@ -234,6 +240,24 @@ class PostGISStore:
             n, top = con.execute(f"SELECT count(*), max(fid) FROM {self._t(layer)}").fetchone()
             return (int(row[0]), int(n), int(top or 0), row[1])
 
+    def layer_tokens(self, layers) -> dict[str, tuple | None]:
+        """A change token of each of ``layers`` in ONE query: ``(generation, last_change)``
+        from ``bienmoc_layers``, None for an absent layer. The statement trigger of every
+        table moves ``last_change`` strictly forward on any write by any client (QGIS's too)
+        and a delete bumps the generation, so equal tokens mean equal content - without the
+        ``count(*)``/``max(fid)`` of :meth:`layer_state` (the rule caches ask per write).
+        Inside this thread's transaction it sees the transaction's own writes."""
+        layers = list(layers)
+        out: dict[str, tuple | None] = dict.fromkeys(layers)
+        with self._reader() as con:
+            if not self._exists(con):
+                return out
+            for name, gen, last in con.execute(
+                    f"SELECT layer, generation, last_change FROM {self._t('bienmoc_layers')} "
+                    "WHERE layer = ANY(%s) AND present", (layers,)):
+                out[name] = ("pg", int(gen), last)
+        return out
+
     def version(self) -> str:
         with self._reader() as con:
             if not self._exists(con):
@@ -261,9 +285,15 @@ class PostGISStore:
                                     changed_at=changed_at)
 
     @contextlib.contextmanager
-    def transaction(self, *, timeout: float | None = None, **_ignored
-                    ) -> Iterator["_Transaction"]:
-        """One database transaction holding the store's advisory write lock (module text)."""
+    def transaction(self, *, timeout: float | None = None, lazy_lock: bool = False,
+                    **_ignored) -> Iterator["_Transaction"]:
+        """One database transaction holding the store's advisory write lock (module text).
+
+        ``lazy_lock`` (the group writer's): the lock is taken at the transaction's first write
+        (or direct read, lookup), not at its start, so that another process's writer can
+        commit while this one validates (the rule layer's CPU work runs outside the lock);
+        the layers read before it through their change tokens (the rule caches) are checked
+        then, and :class:`~bienmoc.storage.base.StaleRead` is raised if one changed."""
         outer = self._tx()
         if outer is not None:
             with outer.savepoint():
@@ -275,13 +305,27 @@ class PostGISStore:
         with self._pool.connection() as con:
             try:
                 with con.transaction():
-                    con.execute(f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}")
                     try:
-                        con.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                        # one round trip (two statements, no parameters: both are integers
+                        # formatted here); the timeout is set before the lock is asked for
+                        # ... and the change tokens of every layer come with it (the rule
+                        # caches ask for them first: one round trip fewer per write)
+                        lock = ("" if lazy_lock else
+                                f"SELECT pg_advisory_xact_lock({int(self._lock_key)}); ")
+                        cur = con.execute(
+                            f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}; {lock}"
+                            f"SELECT layer, generation, last_change FROM "
+                            f"{self._t('bienmoc_layers')} WHERE present")
+                        while cur.nextset():
+                            pass
+                        rows = cur.fetchall()
                     except psycopg.errors.LockNotAvailable:
                         raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
                                         retry_after=1.0) from None
                     tx = _Transaction(self, con)
+                    tx._tokens.update((n, ("pg", int(g), last)) for n, g, last in rows)
+                    tx._all_tokens = True
+                    tx._locked, tx._wait = not lazy_lock, wait
                     self._local.tx = tx
                     try:
                         yield tx
@@ -294,13 +338,16 @@ class PostGISStore:
                 raise StorageError(f"cannot write to the PostgreSQL store: {e}") from e
 
 
-class _Transaction:
-    """One write transaction of a :class:`PostGISStore` (see :class:`Transaction`)."""
+class _Transaction(LockAndTokens):
+    """One write transaction of a :class:`PostGISStore` (see :class:`Transaction`); its write
+    lock, change tokens and savepoints: :class:`~bienmoc.storage.pglock.LockAndTokens`."""
 
     def __init__(self, store: PostGISStore, con):
         self.store, self.con = store, con
+        self._init_tokens(store)
 
     def read(self, layer: str) -> gpd.GeoDataFrame:
+        self.lock()  # a read without a change token is only consistent under the lock
         return self.store.read(layer)  # this thread's transaction: sees its own writes
 
     def _columns(self, layer: str, data=None) -> dict[str, str]:
@@ -331,6 +378,8 @@ class _Transaction:
     def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
         if not len(data):
             return []
+        self.lock()
+        self._forget_tokens()
         cols = self._columns(layer, data)
         ids: list | None = None
         if "id" in data.columns:
@@ -366,6 +415,24 @@ class _Transaction:
 
     def _next_numbers(self, layer: str, prefix: str, n: int) -> list[str]:
         seqs = self.store._t("bienmoc_sequences")
+        # the common case in ONE round trip: advance the layer's counter by n and return it
+        # with whichever of the n new ids another editor already stored (ids of more than six
+        # digits are written in full, as f"{n:06d}" does)
+        row = self.con.execute(
+            f"WITH s AS (UPDATE {seqs} SET last = last + %(n)s WHERE layer = %(layer)s "
+            "RETURNING last) SELECT s.last, ARRAY(SELECT t.id FROM "
+            f"{self.store._t(layer)} t WHERE t.id IN (SELECT %(prefix)s || '-' || "
+            "lpad(k::text, greatest(6, length(k::text)), '0') FROM "
+            "generate_series(s.last - %(n)s + 1, s.last) k)) FROM s",
+            {"n": n, "layer": layer, "prefix": prefix}).fetchone()
+        if row is not None:
+            last = int(row[0])
+            taken = set(row[1] or ())
+            out = [c for c in (f"{prefix}-{last - n + k + 1:06d}" for k in range(n))
+                   if c not in taken]
+            if len(out) == n:
+                return out
+            return out + self._more_numbers(layer, prefix, n - len(out), last)
         row = self.con.execute(f"SELECT last FROM {seqs} WHERE layer = %s", (layer,)).fetchone()
         if row is None:
             last = self.con.execute(
@@ -374,6 +441,10 @@ class _Transaction:
                 (f"^{prefix}-(\\d+)$", f"^{prefix}-\\d+$")).fetchone()[0]
         else:
             last = int(row[0])
+        return self._more_numbers(layer, prefix, n, last)
+
+    def _more_numbers(self, layer: str, prefix: str, n: int, last: int) -> list[str]:
+        seqs = self.store._t("bienmoc_sequences")
         out: list[str] = []
         while len(out) < n:  # skip ids another editor stored (checked in one query per batch)
             cands = [f"{prefix}-{last + k + 1:06d}" for k in range(n - len(out))]
@@ -403,8 +474,13 @@ class _Transaction:
         rows = list(zip(*lists)) if lists else [()] * len(data)
         t = self.store._t(layer)
         psycopg = _psycopg()
+        # a savepoint: a failed insert is undone alone. Small inserts go in pipeline mode:
+        # SAVEPOINT, INSERT and RELEASE leave in one round trip (errors still surface here,
+        # when the pipeline block ends)
+        small = bool(names) and len(rows) <= COPY_ROWS
         try:
-            with self.con.transaction():  # a savepoint: a failed insert is undone alone
+            with (self.con.pipeline() if small else contextlib.nullcontext()), \
+                    self.con.transaction():
                 if not names:
                     for _ in rows:
                         self.con.execute(f"INSERT INTO {t} DEFAULT VALUES")
@@ -416,11 +492,11 @@ class _Transaction:
                                       else "geometry" for c in names])
                         for r in rows:
                             cp.write_row(r)
-                else:
-                    marks = ", ".join("%b" if c == "geom" else "%s" for c in names)
-                    with self.con.cursor() as cur:
-                        cur.executemany(f"INSERT INTO {t} ({', '.join(map(q, names))}) "
-                                        f"VALUES ({marks})", rows)
+                else:  # one statement of n rows: one round trip, no pipeline set-up
+                    marks = "(" + ", ".join("%b" if c == "geom" else "%s" for c in names) + ")"
+                    self.con.execute(f"INSERT INTO {t} ({', '.join(map(q, names))}) VALUES "
+                                     + ", ".join([marks] * len(rows)),
+                                     [v for r in rows for v in r])
         except psycopg.errors.UniqueViolation as e:
             if IDEMPOTENCY in str(e) or "_idem" in str(e):
                 raise DuplicateKey(layer, [str(k) for k in data[IDEMPOTENCY].dropna()]
@@ -431,6 +507,8 @@ class _Transaction:
                                ")") from None
 
     def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
+        self.lock()
+        self._forget_tokens()
         cols = self._columns(layer, data)
         if len(data) and "id" in data.columns:
             given = [str(v) for v in data["id"] if not _missing(v)]
@@ -450,6 +528,8 @@ class _Transaction:
             raise StorageError(f"layer {layer!r} has no updatable field(s) {bad}")
         fields = list(values)
         t = self.store._t(layer)
+        self.lock()
+        self._forget_tokens()
         row = self.con.execute(f"SELECT fid, {', '.join(map(q, fields))} FROM {t} "
                                "WHERE id = %s FOR UPDATE", (record_id,)).fetchone()
         if row is None:
@@ -478,15 +558,10 @@ class _Transaction:
         return changes
 
     def lookup(self, layer: str, field: str, value) -> list[str]:
+        self.lock()  # (an idempotency lookup and the append after it: one locked step)
         cols = self.store.columns(self.con, layer)
         if field not in cols or "id" not in cols:
             return []
         v = _converter(cols[field])(value)
         return [str(r[0]) for r in self.con.execute(
             f"SELECT id FROM {self.store._t(layer)} WHERE {q(field)} = %s ORDER BY fid", (v,))]
-
-    @contextlib.contextmanager
-    def savepoint(self) -> Iterator["_Transaction"]:
-        """Undo only what the block wrote when it raises (the transaction goes on)."""
-        with self.con.transaction():
-            yield self

@@ -1,0 +1,127 @@
+"""The write part of benchmarks/postgis_api.py alone: 8 writers x 500 POSTs, PostGIS and GeoPackage.
+
+Run from the repository root (well under a minute at the defaults)::
+
+    python benchmarks/postgis_writes.py [--clients 8] [--per-client 500] [--workers 2]
+        [--rows 0] [--stores postgis,gpkg] [--spy /tmp/pgwrite.svg]
+
+The same server (``uvicorn bienmoc.api:create_app --factory --workers N``), the same client
+(benchmarks/api_writes.py: a new TCP connection per POST, each writer its own process) and the
+same private PostgreSQL cluster (tests/pgcluster.py) as the full benchmark, on the demo store
+(plus ``--rows`` synthetic incidents). Besides writes/s, errors and p50/p99 it prints the
+server's CPU seconds per POST (user+sys of the workers from /proc, which a noisy neighbour
+disturbs less than the wall time) and the load averages. ``--spy FILE`` records a py-spy
+flame graph (``--format raw`` when FILE ends in .txt) of one worker during the run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent / "tests"), str(HERE)]
+
+import postgis_api as pa  # noqa: E402  (its server, client and helpers)
+from api_writes import _incident  # noqa: E402
+
+
+def one(name: str, store, uri: str, a) -> dict:
+    import sqlite3
+
+    def count():
+        if name == "postgis":
+            with store._reader() as con:
+                return con.execute(f"SELECT count(*) FROM {store.schema}.incidents").fetchone()[0]
+        con = sqlite3.connect(uri)
+        try:
+            return con.execute("SELECT count(*) FROM incidents").fetchone()[0]
+        finally:
+            con.close()
+
+    pa.part(f"{name}: server with {a.workers} workers")
+    srv = pa.bienmoc_server(name, uri, a.workers)
+    try:
+        import httpx
+        for _ in range(a.workers * 4):  # warm-up: every worker builds its caches (not timed)
+            httpx.post(f"{srv.base}/collections/incidents/items", json=_incident(99, 0),
+                       headers={"Authorization": f"Bearer {pa.TOKEN}"}, timeout=120)
+        pa.wait_idle(srv.pids())
+        spy = None
+        if a.spy and name == "postgis":
+            fmt = ["--format", "raw"] if a.spy.endswith(".txt") else []
+            spy = subprocess.Popen(["py-spy", "record", "-p", str(srv.pids()[0]), "-d",
+                                    str(a.spy_seconds), "-r", "50", "-o",
+                                    a.spy,
+                                    *fmt], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            time.sleep(1)
+        cpu0, t0 = pa._cpu(srv.pids()), time.process_time()
+        out = pa.writes(srv, a.clients, a.per_client, count)
+        out["server_cpu_ms_per_post"] = (pa._cpu(srv.pids()) - cpu0) / max(
+            1, out["codes"].get(201, 0)) * 1000
+        if spy is not None:
+            spy.wait()
+        if name == "postgis":  # records per write transaction: a batch logs one time stamp
+            with store._reader() as con:
+                n, groups = con.execute(
+                    f"SELECT count(*), count(DISTINCT at) FROM {store.schema}.write_log WHERE "
+                    "layer = 'incidents'").fetchone()
+            out["per_batch"] = n / max(groups, 1)
+            print(f"  {name}: {out['per_batch']:.2f} records per write batch", flush=True)
+        print(f"  {name}: {out['writes_s']:.0f} writes/s, errors {out['errors']}, stored "
+              f"{out['stored']} (== 201s: {out['stored'] == out['codes'].get(201, 0)}), "
+              f"p50/p99 {out['p50']:.0f}/{out['p99']:.0f} ms, server CPU "
+              f"{out['server_cpu_ms_per_post']:.2f} ms per POST   [{pa.load()}]", flush=True)
+        return out
+    finally:
+        srv.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--per-client", type=int, default=500)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rows", type=int, default=0, help="synthetic incidents added first")
+    ap.add_argument("--stores", default="postgis,gpkg")
+    ap.add_argument("--spy", help="py-spy output of one PostGIS worker (.svg, or .txt: raw)")
+    ap.add_argument("--spy-seconds", type=int, default=10)
+    ap.add_argument("--server-src", help="serve another source tree (e.g. a baseline "
+                    "worktree's src) for an A/B in the same machine state")
+    a = ap.parse_args()
+    if a.server_src:
+        pa.SRC = Path(a.server_src).resolve()
+    pa.WORK.mkdir(parents=True, exist_ok=True)
+    from pgcluster import cluster
+
+    from bienmoc.demo import seed_store
+    from bienmoc.storage import GeoPackageStore
+    from bienmoc.storage.postgis import PostGISStore
+
+    with tempfile.TemporaryDirectory(dir=pa.WORK) as tmp, cluster() as c:
+        url = c.url("bench")
+        gpath = Path(tmp) / "bench.gpkg"
+        stores = {"postgis": (PostGISStore(url), url),
+                  "gpkg": (GeoPackageStore(gpath), str(gpath))}
+        stores = {k: v for k, v in stores.items() if k in a.stores.split(",")}
+        df = pa.make_rows(a.rows) if a.rows else None
+        for s, _ in stores.values():
+            seed_store(s)
+            if df is not None:
+                pa.append(s, df)
+        print(f"{a.clients} writers x {a.per_client} POSTs, {a.workers} workers, demo store + "
+              f"{a.rows:,} incidents; nproc {os.cpu_count()}   [{pa.load()}]")
+        R = {k: one(k, s, uri, a) for k, (s, uri) in stores.items()}
+        if "postgis" in R and "gpkg" in R:
+            print(f"PostGIS / GeoPackage writes/s: "
+                  f"{R['postgis']['writes_s'] / R['gpkg']['writes_s']:.2f}x   [{pa.load()}]")
+        for s, _ in stores.values():
+            getattr(s, "close", lambda: None)()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The write lock, change tokens and savepoints of a PostGIS transaction.
+
+:class:`LockAndTokens` is mixed into :class:`bienmoc.storage.postgis._Transaction` (which has
+``store`` and ``con``). The store's write lock is a transaction-level advisory lock; a
+``lazy_lock`` transaction takes it at its first write (:meth:`LockAndTokens.lock`) and checks
+then the change tokens it handed out before (see :meth:`PostGISStore.layer_tokens`).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from bienmoc.errors import StoreBusy
+from bienmoc.storage.pgconn import _psycopg
+
+__all__ = ["LockAndTokens"]
+
+
+class LockAndTokens:
+    """Change-token memo, lazy write lock and savepoints of one transaction."""
+
+    def _init_tokens(self, store) -> None:
+        self._tokens: dict[str, tuple | None] = {}  # layer_tokens memo (cleared on writes)
+        self._all_tokens = False  # the memo holds every present layer (absent: None)
+        self._locked = True  # holds the store's advisory lock (lazy_lock: from the 1st write)
+        self._used: dict[str, tuple | None] = {}  # tokens handed out before the lock
+        self._depth = 0  # savepoint nesting (a rolled-back savepoint releases its lock)
+        self._lock_depth = 0
+        self._wait = store.lock_timeout
+
+    def lock(self) -> None:
+        """Take the store's write lock now if this (lazy) transaction does not hold it; raise
+        :class:`~bienmoc.storage.base.StaleRead` when a layer read before (through its change
+        token) changed meanwhile. One round trip: the lock and every layer's token."""
+        if self._locked:
+            return
+        from bienmoc.storage.base import StaleRead
+
+        psycopg = _psycopg()
+        s = self.store
+        try:
+            cur = self.con.execute(
+                f"SELECT pg_advisory_xact_lock({int(s._lock_key)}); SELECT layer, "
+                f"generation, last_change FROM {s._t('bienmoc_layers')} WHERE present")
+        except psycopg.errors.LockNotAvailable:
+            raise StoreBusy(f"another writer holds the store; waited {self._wait:g} s",
+                            retry_after=1.0) from None
+        while cur.nextset():
+            pass
+        fresh = {n: ("pg", int(g), last) for n, g, last in cur.fetchall()}
+        self._locked, self._lock_depth = True, self._depth
+        used, self._used = self._used, {}
+        self._tokens, self._all_tokens = dict(fresh), True
+        changed = sorted(n for n, t in used.items() if fresh.get(n) != t)
+        if changed:
+            raise StaleRead(f"layer(s) {', '.join(changed)} changed before the write lock")
+
+    def _forget_tokens(self) -> None:
+        self._tokens.clear()
+        self._all_tokens = False
+
+    def layer_tokens(self, layers) -> dict[str, tuple | None]:
+        """:meth:`PostGISStore.layer_tokens`, asked once per transaction for each layer:
+        the memo is cleared by this transaction's own writes and at the end of each
+        savepoint (a rolled-back write restores the stored token). A commit of another
+        client (not bienmoc: they wait on the advisory lock) made during this transaction
+        is seen by the next transaction, as a read of the layer made earlier in this one."""
+        if self._all_tokens:
+            out = {n: self._tokens.get(n) for n in layers}
+        else:
+            want = [n for n in layers if n not in self._tokens]
+            if want:
+                self._tokens.update(self.store.layer_tokens(want))
+            out = {n: self._tokens[n] for n in layers}
+        if not self._locked:  # checked when the lock is taken
+            for n, t in out.items():
+                self._used.setdefault(n, t)
+        return out
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator["LockAndTokens"]:
+        """Undo only what the block wrote when it raises (the transaction goes on)."""
+        self._depth += 1
+        try:
+            with self.con.transaction():
+                yield self
+        except BaseException:
+            if self._locked and self._lock_depth >= self._depth:
+                self._locked = False  # PostgreSQL released the lock with the savepoint
+                self._used = {}
+            raise
+        else:  # released into the enclosing level: the lock now belongs to it
+            self._lock_depth = min(self._lock_depth, self._depth - 1)
+        finally:
+            self._depth -= 1
+            self._forget_tokens()
