@@ -21,27 +21,29 @@ __all__ = ["nearest_segment", "nearest_segment_owners", "HAVE_NUMBA"]
 HAVE_NUMBA = numba is not None
 
 if HAVE_NUMBA:
+    @numba.njit(cache=True, nogil=True, inline="always")
+    def _d2(px, py, s, ax, ay, dx, dy, l2):  # pragma: no cover
+        # squared distance from (px, py) to segment s (its nearest point clamped to the ends)
+        t = ((px - ax[s]) * dx[s] + (py - ay[s]) * dy[s]) / l2[s]
+        if t < 0.0:
+            t = 0.0
+        elif t > 1.0:
+            t = 1.0
+        ex = px - (ax[s] + t * dx[s])
+        ey = py - (ay[s] + t * dy[s])
+        return ex * ex + ey * ey
+
     @numba.njit(cache=True, nogil=True)
     def _kernel(x, y, inv, ptr, cand, ax, ay, dx, dy, l2, best, best_d2):  # pragma: no cover
         for i in range(x.shape[0]):
             c = inv[i]
             bd = np.inf
             bs = -1
-            px = x[i]
-            py = y[i]
             for k in range(ptr[c], ptr[c + 1]):
-                s = cand[k]
-                t = ((px - ax[s]) * dx[s] + (py - ay[s]) * dy[s]) / l2[s]
-                if t < 0.0:
-                    t = 0.0
-                elif t > 1.0:
-                    t = 1.0
-                ex = px - (ax[s] + t * dx[s])
-                ey = py - (ay[s] + t * dy[s])
-                d2 = ex * ex + ey * ey
+                d2 = _d2(x[i], y[i], cand[k], ax, ay, dx, dy, l2)
                 if d2 < bd:
                     bd = d2
-                    bs = s
+                    bs = cand[k]
             best[i] = bs
             best_d2[i] = bd
 
@@ -50,40 +52,15 @@ if HAVE_NUMBA:
                        mixed):  # pragma: no cover
         # _kernel, and the flag of SegmentGrid.nearest_segment(owners=...): candidates of
         # different groups within a relative 1e-9 of the least squared distance
+        _kernel(x, y, inv, ptr, cand, ax, ay, dx, dy, l2, best, best_d2)
         for i in range(x.shape[0]):
             c = inv[i]
-            bd = np.inf
-            bs = -1
-            px = x[i]
-            py = y[i]
-            for k in range(ptr[c], ptr[c + 1]):
-                s = cand[k]
-                t = ((px - ax[s]) * dx[s] + (py - ay[s]) * dy[s]) / l2[s]
-                if t < 0.0:
-                    t = 0.0
-                elif t > 1.0:
-                    t = 1.0
-                ex = px - (ax[s] + t * dx[s])
-                ey = py - (ay[s] + t * dy[s])
-                d2 = ex * ex + ey * ey
-                if d2 < bd:
-                    bd = d2
-                    bs = s
-            best[i] = bs
-            best_d2[i] = bd
-            limit = bd * (1 + 1e-9) + 1e-9
+            limit = best_d2[i] * (1 + 1e-9) + 1e-9
             lo = np.iinfo(np.int64).max
             hi = np.iinfo(np.int64).min
             for k in range(ptr[c], ptr[c + 1]):
                 s = cand[k]
-                t = ((px - ax[s]) * dx[s] + (py - ay[s]) * dy[s]) / l2[s]
-                if t < 0.0:
-                    t = 0.0
-                elif t > 1.0:
-                    t = 1.0
-                ex = px - (ax[s] + t * dx[s])
-                ey = py - (ay[s] + t * dy[s])
-                if ex * ex + ey * ey <= limit:
+                if _d2(x[i], y[i], s, ax, ay, dx, dy, l2) <= limit:
                     g = owners[s]
                     lo = min(lo, g)
                     hi = max(hi, g)
@@ -122,12 +99,7 @@ def nearest_segment(index, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np
     # the cells' positions and the grid's CSR arrays they refer to (one consistent snapshot:
     # another thread may extend the grid meanwhile)
     inv, ptr, cand = index._ensure_cells(index._cell_ids(x, y))
-    arrays = getattr(index, "_nb_arrays", None)
-    if arrays is None:
-        arrays = (np.ascontiguousarray(index.A[:, 0]), np.ascontiguousarray(index.A[:, 1]),
-                  np.ascontiguousarray(index.D[:, 0]), np.ascontiguousarray(index.D[:, 1]),
-                  np.ascontiguousarray(index.L2))
-        index._nb_arrays = arrays
+    arrays = _arrays(index)
     best = np.empty(len(x), np.int64)
     best_d2 = np.empty(len(x))
     _kernel(np.ascontiguousarray(x), np.ascontiguousarray(y), inv, ptr, cand,
