@@ -299,8 +299,9 @@ def test_coverage_overlay_in_chromium(demo, model, tmp_path):
             v.assert_clean()
 
 
-def test_dashboard_figures_count_patrols_and_coverage(demo, model, tmp_path):
-    from bienmoc.analysis.dashboard import dashboard_figures
+def _two_joint_patrols(demo, model, tmp_path):
+    """A joint patrol over LA 10-14 km in November 2026 and one over 20-21 km in October;
+    returns the November one's fixes."""
     from bienmoc.io.tracks import import_patrols
 
     a = along_line(model.index, "LA", [(10000, 14000, 80)], interval_s=30,
@@ -310,6 +311,13 @@ def test_dashboard_figures_count_patrols_and_coverage(demo, model, tmp_path):
     write_gpx_by_hand(tmp_path / "a.gpx", [a, b])
     import_patrols(demo, tmp_path / "a.gpx", team="Tổ 1", kind="joint",
                    neighbour_unit="Đại đội 1")
+    return a
+
+
+def test_dashboard_figures_count_patrols_and_coverage(demo, model, tmp_path):
+    from bienmoc.analysis.dashboard import dashboard_figures
+
+    a = _two_joint_patrols(demo, model, tmp_path)
     f = dashboard_figures(demo, border="LA", start="2026-11-01", end="2026-11-30",
                           as_of="2026-11-30")
     assert f["patrols"]["total"] == 1 and f["patrols"]["joint"] == 1
@@ -321,16 +329,9 @@ def test_dashboard_figures_count_patrols_and_coverage(demo, model, tmp_path):
 
 
 def test_report_states_patrols_and_coverage_of_its_area(demo, model, tmp_path):
-    from bienmoc.io.tracks import import_patrols
     from bienmoc.report import build_report
 
-    a = along_line(model.index, "LA", [(10000, 14000, 80)], interval_s=30,
-                   start="2026-11-02T07:00:00+07:00")
-    b = along_line(model.index, "LA", [(20000, 21000, 80)], interval_s=30,
-                   start="2026-10-02T07:00:00+07:00")
-    write_gpx_by_hand(tmp_path / "a.gpx", [a, b])
-    import_patrols(demo, tmp_path / "a.gpx", team="Tổ 1", kind="joint",
-                   neighbour_unit="Đại đội 1")
+    _two_joint_patrols(demo, model, tmp_path)
     rep = build_report(demo, border="LA", start="2026-11-01", end="2026-11-30",
                        with_maps=False)
     f = rep.figures
