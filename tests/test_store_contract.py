@@ -131,6 +131,9 @@ def test_lookup_by_idempotency_key(any_store, layers):
     with any_store.transaction() as tx:
         assert tx.lookup("incidents", "idempotency_key", "req-42") == new
         assert tx.lookup("incidents", "idempotency_key", "other") == []
+        # many keys in one question (a field export's submissions), on both backends
+        assert tx.held_keys("incidents", ["other", "req-42", "x"]) == {"req-42"}
+        assert tx.held_keys("incidents", []) == set()
         with pytest.raises(DuplicateKey):
             tx.append("incidents", _row(idempotency_key="req-42"))
 

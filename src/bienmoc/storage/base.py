@@ -95,7 +95,8 @@ class Transaction(Protocol):
         ...
 
     # Optional: ``held_keys(layer, keys) -> set[str]``, which of many idempotency keys the
-    # layer holds in one query (records.entry falls back to one lookup() per key).
+    # layer holds in one query (both stores have it; records.entry falls back to one lookup()
+    # per key for others).
     # Optional: ``layer_tokens(layers) -> {layer: token}``, a change token per layer as this
     # transaction sees it, cheap (the rule caches of records.rules ask it for every write;
     # they fall back to the store's ``layer_state``). PostGIS: memoised, one query at most.

@@ -557,6 +557,16 @@ class _Transaction(LockAndTokens):
                             for f, (o, n) in changes.items()])
         return changes
 
+    def held_keys(self, layer: str, keys) -> set[str]:
+        """Which of ``keys`` the layer's idempotency column holds: one query for all (a field
+        export brings thousands; ``lookup`` per key would be one round trip each)."""
+        self.lock()  # (the lookup and the append after it: one locked step)
+        if IDEMPOTENCY not in self.store.columns(self.con, layer):
+            return set()
+        return {r[0] for r in self.con.execute(
+            f"SELECT {q(IDEMPOTENCY)} FROM {self.store._t(layer)} WHERE {q(IDEMPOTENCY)} = "
+            "ANY(%s)", ([str(k) for k in keys],))}
+
     def lookup(self, layer: str, field: str, value) -> list[str]:
         self.lock()  # (an idempotency lookup and the append after it: one locked step)
         cols = self.store.columns(self.con, layer)
