@@ -9,7 +9,7 @@ from typing import ContextManager, Literal, Mapping, Protocol, runtime_checkable
 
 import geopandas as gpd
 
-__all__ = ["Store", "Transaction", "WriteMode"]
+__all__ = ["Store", "Transaction", "WriteMode", "TransactionWrites"]
 
 WriteMode = Literal["replace", "append"]
 
@@ -116,3 +116,30 @@ class StaleRead(Exception):
     in the transaction yet and the lock is now held: the caller redoes its reads and checks
     (:func:`bienmoc.records.entry.enter` and the group writer do, once)."""
 
+
+
+class TransactionWrites:
+    """The whole-store writes of a store that has :meth:`Store.transaction`: each is one
+    transaction of the matching :class:`Transaction` calls (GeoPackage and PostGIS share it)."""
+
+    def write(self, layer: str, data: gpd.GeoDataFrame, *, mode: WriteMode = "replace") -> None:
+        self.write_many({layer: data}, mode=mode)
+
+    def write_many(self, layers: Mapping[str, gpd.GeoDataFrame], *,
+                   mode: WriteMode = "replace") -> None:
+        if mode not in ("replace", "append"):
+            raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
+        with self.transaction() as tx:
+            for name, data in layers.items():
+                (tx.replace if mode == "replace" else tx.append)(name, data)
+
+    def update_fields(self, layer: str, record_id: str, values: Mapping[str, object], *,
+                      log_layer: str, changed_at=None, note: str | None = None,
+                      user: str | None = None) -> dict[str, tuple]:
+        """Set attribute ``values`` of the record whose ``id`` is ``record_id`` and append one
+        row per changed field to ``log_layer`` (record_id, field, old_value, new_value,
+        changed_at, note, changed_by = ``user``), in one transaction. Returns
+        {field: (old, new)}; NotFound for an unknown id."""
+        with self.transaction() as tx:
+            return tx.update_fields(layer, record_id, values, log_layer=log_layer, note=note,
+                                    changed_at=changed_at, user=user)

@@ -49,7 +49,7 @@ import shapely
 from bienmoc.errors import StorageError, StoreBusy
 from bienmoc.model.schema import LAYERS, SCHEMAS, conform, empty_layer
 from bienmoc.storage import sqlite as sq
-from bienmoc.storage.base import WriteMode
+from bienmoc.storage.base import TransactionWrites
 from bienmoc.storage.sqlite import DuplicateKey
 from bienmoc.storage.writer import (_WAL_LIMIT, _busy, _flock_until, _state, _wal,
                                     _wal_size)
@@ -61,7 +61,7 @@ __all__ = ["GeoPackageStore", "DuplicateKey", "LOCK_TIMEOUT_ENV"]
 LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
 
 
-class GeoPackageStore:
+class GeoPackageStore(TransactionWrites):
     """A bienmoc store in a GeoPackage file (created on first write)."""
 
     #: seconds a writer waits for the write lock (other threads, processes, programs)
@@ -254,28 +254,6 @@ class GeoPackageStore:
         return problems
 
     # -- writing ---------------------------------------------------------------------------
-    def write(self, layer: str, data: gpd.GeoDataFrame, *, mode: WriteMode = "replace") -> None:
-        self.write_many({layer: data}, mode=mode)
-
-    def write_many(self, layers: Mapping[str, gpd.GeoDataFrame], *,
-                   mode: WriteMode = "replace") -> None:
-        if mode not in ("replace", "append"):
-            raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
-        with self.transaction() as tx:
-            for name, data in layers.items():
-                (tx.replace if mode == "replace" else tx.append)(name, data)
-
-    def update_fields(self, layer: str, record_id: str, values: Mapping[str, object], *,
-                      log_layer: str, changed_at: _dt.datetime | None = None,
-                      note: str | None = None, user: str | None = None) -> dict[str, tuple]:
-        """Set attribute ``values`` of the record whose ``id`` is ``record_id`` and append one
-        row per changed field to ``log_layer`` (record_id, field, old_value, new_value,
-        changed_at, note, changed_by = ``user``), in one transaction. Returns
-        {field: (old, new)}; NotFound for an unknown id."""
-        with self.transaction() as tx:
-            return tx.update_fields(layer, record_id, values, log_layer=log_layer, note=note,
-                                    changed_at=changed_at, user=user)
-
     @contextlib.contextmanager
     def transaction(self, *, timeout: float | None = None, checkpoint: bool = True
                     ) -> Iterator["_Transaction"]:

@@ -26,7 +26,7 @@ import contextlib
 import datetime as _dt
 import os
 import threading
-from typing import Iterator, Mapping
+from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -35,7 +35,7 @@ import pandas as pd
 from bienmoc.errors import NotFound, StorageError, StoreBusy
 from bienmoc.model.schema import LAYERS, SCHEMAS, empty_layer
 from bienmoc.storage import pgschema as ps
-from bienmoc.storage.base import WriteMode
+from bienmoc.storage.base import TransactionWrites
 from bienmoc.storage.pgconn import _Pool, _psycopg, _without_password, parse_url
 from bienmoc.storage.pglock import LockAndTokens
 from bienmoc.storage.pgschema import IDEMPOTENCY, q
@@ -50,7 +50,7 @@ COPY_ROWS = 50
 LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
 
 
-class PostGISStore:
+class PostGISStore(TransactionWrites):
     """A bienmoc store in one schema of a PostgreSQL database with PostGIS."""
 
     lock_timeout: float = 30.0
@@ -267,23 +267,6 @@ class PostGISStore:
         return f"pg-{row[0] if row else 0}"
 
     # -- writing ---------------------------------------------------------------------------
-    def write(self, layer: str, data: gpd.GeoDataFrame, *, mode: WriteMode = "replace") -> None:
-        self.write_many({layer: data}, mode=mode)
-
-    def write_many(self, layers: Mapping[str, gpd.GeoDataFrame], *,
-                   mode: WriteMode = "replace") -> None:
-        if mode not in ("replace", "append"):
-            raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
-        with self.transaction() as tx:
-            for name, data in layers.items():
-                (tx.replace if mode == "replace" else tx.append)(name, data)
-
-    def update_fields(self, layer: str, record_id: str, values: Mapping[str, object], *,
-                      log_layer: str, note: str | None = None, changed_at=None):
-        with self.transaction() as tx:
-            return tx.update_fields(layer, record_id, values, log_layer=log_layer, note=note,
-                                    changed_at=changed_at)
-
     @contextlib.contextmanager
     def transaction(self, *, timeout: float | None = None, lazy_lock: bool = False,
                     **_ignored) -> Iterator["_Transaction"]:
