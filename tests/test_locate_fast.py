@@ -320,3 +320,20 @@ def test_point_wkb_read_from_the_arrow_buffer_equals_from_wkb(tmp_path):
                 [shapely.to_wkb(shapely.Point())] * 2,  # empty: NaN coordinates
                 shapely.to_wkb(geoms[:3], byte_order=0).tolist()):  # big-endian
         assert _wkb_points(pa.array(bad, pa.binary())) is None
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_text_columns_by_index_equal_the_object_columns(monkeypatch, threads):
+    """border/side/province/section_province taken by index as Arrow strings (and the slices'
+    strings kept as chunks) give the frame the object arrays gave: same values, same None."""
+    monkeypatch.setenv("BIENMOC_THREADS", threads)
+    pts = varied_points(60_000, seed=13).to_crs(4326)  # >= PARALLEL_MIN: slices in threads
+    model = BorderModel.from_source(two_borders(), crs=UTM)
+    fast = model.locate(pts)
+    assert model._dictionaries() is not None
+    model._dict_cache = None  # the object path
+    slow = model.locate(pts)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    assert {"VN", "LA", "CN", ""} <= set(fast["side"])
+    assert fast["province"].isna().any() and fast["province"].notna().any()
+    assert fast["section_province"].notna().any()
