@@ -100,9 +100,9 @@ class ProvinceIndex:
         grid (:class:`~bienmoc.geometry.linear.SegmentGrid`, numpy, ~5x cheaper than GEOS
         nearest queries point by point): points in grid cells whose centre is farther than
         the slack + half a cell diagonal get none (-1); the others get the owner (the index
-        into :attr:`names`) of their nearest edge within the slack. Returns the points left to GEOS: those within 1e-6 m of the
-        slack or with edges of two provinces equally near (GEOS breaks such ties its own way,
-        so it decides them, as before)."""
+        into :attr:`names`) of their nearest edge within the slack. Returns the points left
+        to GEOS: those within 1e-6 m of the slack or with edges of two provinces equally near
+        (GEOS breaks such ties its own way, so it decides them, as before)."""
         tree, owner = self.edges()
         grid = self.edge_grid()
         xr, yr = x[rest], y[rest]
