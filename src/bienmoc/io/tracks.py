@@ -155,19 +155,14 @@ def _element_lines(data: bytes, tag: bytes) -> np.ndarray:
 
 
 def _point_xy(wkb: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """(n, 2) lon/lat of WKB points. GDAL writes a GPX fix as a 21-byte little-endian 2D
-    point; those are read straight from the Arrow buffer (shapely's ``from_wkb`` +
-    ``get_coordinates`` cost 0.7 s per million fixes for the same numbers). Anything else goes
-    through shapely."""
+    """(n, 2) lon/lat of WKB points: GDAL's 2D points straight from the Arrow buffer
+    (:func:`bienmoc.io.files.wkb_point_xy`), anything else through shapely."""
+    from bienmoc.io.files import wkb_point_xy
+
+    xy = wkb_point_xy(wkb)
+    if xy is not None:
+        return np.column_stack(xy)
     arr = wkb.combine_chunks() if isinstance(wkb, pa.ChunkedArray) else wkb
-    if len(arr) and arr.null_count == 0 and arr.type == pa.binary():
-        offsets = np.frombuffer(arr.buffers()[1], np.int32)[arr.offset: arr.offset + len(arr) + 1]
-        body = np.frombuffer(arr.buffers()[2], np.uint8)
-        if (np.diff(offsets) == 21).all():  # equal lengths: the points are one (n, 21) block
-            rec = body[offsets[0]: offsets[-1]].reshape(len(arr), 21)
-            if (rec[:, 0] == 1).all() and (rec[:, 1] == 1).all() and not rec[:, 2:5].any():
-                # byte order 1 (little-endian), type 1 (2D point); then x, y as float64
-                return np.ascontiguousarray(rec[:, 5:21]).view("<f8").astype(float)
     return shapely.get_coordinates(shapely.from_wkb(np.asarray(arr.to_numpy(
         zero_copy_only=False), dtype=object)))
 
