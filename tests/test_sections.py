@@ -112,8 +112,8 @@ def test_cli_import_export_and_vietnamese_errors(store, tmp_path):
     bad.write_text("border,from_m,to_m,status\nLA,2000,4000,demarcated\n", encoding="utf-8")
     r = CliRunner().invoke(main, ["--store", store.uri, "import", "line_sections", str(bad)])
     assert r.exit_code != 0
-    assert ("dòng 1, trường 'from_m': đoạn 2000–4000 m của đường biên giới LA chồng lấn đoạn "
-            "S-000001 (0–3000 m)") in r.output
+    assert ("dòng 1, trường 'from_m': đoạn 2.000–4.000 m của đường biên giới LA chồng lấn "
+            "đoạn S-000001 (0–3.000 m)") in r.output   # Vietnamese thousands separators
     out = tmp_path / "out.geojson"
     r = CliRunner().invoke(main, ["--store", store.uri, "export", "line_sections", "--format",
                                   "geojson", "-o", str(out)])
