@@ -77,9 +77,9 @@ def test_describe_many_on_arbitrary_columns(compiled, monkeypatch):
     monkeypatch.setattr(descriptions, "COMPILED_MIN", 0 if compiled else 1 << 40)
     rng = np.random.default_rng(3)
     n = 5000
-    m = np.concatenate([rng.uniform(0, 5000, n - 41),
+    m = np.concatenate([rng.uniform(0, 5000, n - 42),
                         [0.0, 0.5, 1.5, 99.5, 100.0, 125.0, 135.0, 995.0, 999.99, 1000.0,
-                         1049.99, 1050.0, 1150.0, 1250.0, 2350.0, 12345.678, 1234567.0, np.nan, np.inf,
+                         1049.99, 1050.0, 1150.0, 1250.0, 2350.0, 12345.678, 999960.0, 1234567.0, np.nan, np.inf,
                          *np.arange(22) * 50.0 + 1000.0]])
     pos = np.array(["1", "2", "3/1", "1088/2", "5(1)"], dtype=object)
     b = pos[rng.integers(0, 5, n)]

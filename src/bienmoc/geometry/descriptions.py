@@ -67,29 +67,17 @@ def format_distances(m, lang: str = "vi") -> pa.Array:
     """:func:`~bienmoc.geometry.locate.format_distance` of every value of ``m`` (metres)."""
     from bienmoc.geometry.locate import format_distance
 
-    m = np.asarray(pd.to_numeric(pd.Series(m, dtype=object) if np.asarray(m).dtype == object
-                                 else m), dtype=float)
-    ok = np.isfinite(m)
-    mm = np.where(ok, m, 0.0)
-    small = ok & (mm < 100)
-    mid = ok & (mm >= 100) & (mm < 1000)
-    big = ok & (mm >= 1000)
-    tens = mm / 10
-    km10 = (mm / 1000) * 10
-    amb = (ok & (mm < 0)) | (mid & (np.abs(tens - np.floor(tens) - 0.5) < _TIE)) | \
-        (big & (np.abs(km10 - np.floor(km10) - 0.5) < _TIE)) | (big & (mm >= 1e6))
-    metres = np.where(small, np.rint(mm), np.rint(tens) * 10)
-    metres = np.where(small | mid, metres, 0).astype(np.int64)
-    k = np.where(big & ~amb, np.rint(km10), 0).astype(np.int64)
-    as_m = _join(pa.array(metres).cast(_STR), " m")
+    kind, value, amb, m = _distance_codes(m)
+    big = kind == 2
+    as_m = _join(pa.array(np.where(kind == 1, value, 0)).cast(_STR), " m")
+    k = np.where(big, value, 0)
     as_km = _join(pa.array(k // 10).cast(_STR), "," if lang == "vi" else ".",
                   pa.array(k % 10).cast(_STR), " km")
     out = pc.if_else(pa.array(big), as_km, as_m)
-    out = pc.if_else(pa.array(ok), out, pa.scalar("?", _STR))
-    if amb.any():  # the rare values near a rounding tie: the row-wise formatter decides
-        idx = np.flatnonzero(amb)
-        out = pc.replace_with_mask(out, pa.array(amb), pa.array(
-            [format_distance(float(m[i]), lang) for i in idx], _STR))
+    out = pc.if_else(pa.array(kind != 0), out, pa.scalar("?", _STR))
+    if len(amb):  # the rare values near a rounding tie: the row-wise formatter decides
+        out = pc.replace_with_mask(out, pa.array(kind == 3), pa.array(
+            [format_distance(float(m[i]), lang) for i in amb], _STR))
     return out
 
 
@@ -213,7 +201,8 @@ def _distance_codes(m) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     tens = mm / 10
     km10 = (mm / 1000) * 10
     amb = (ok & (mm < 0)) | (mid & (np.abs(tens - np.floor(tens) - 0.5) < _TIE)) | \
-        (big & (np.abs(km10 - np.floor(km10) - 0.5) < _TIE)) | (big & (mm >= 1e6))
+        (big & (np.abs(km10 - np.floor(km10) - 0.5) < _TIE)) | (big & (np.rint(km10) >= 1e4))
+    # (from 1,000 km on the text has a thousands separator: the row-wise formatter writes it)
     value = np.where(small, np.rint(mm), np.rint(tens) * 10)
     value = np.where(big, np.rint(km10), np.where(small | mid, value, 0)).astype(np.int64)
     kind = np.where(big, 2, 1).astype(np.int8)
