@@ -283,6 +283,27 @@ def _estimate(con, t: str, layer: str, boxes, interval, equals) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+#: matches expected in the page sample that tells where the matches lie among the fids
+SAMPLE = 64
+
+
+def _reach(con, t: str, where: str, params, est: int, after) -> int | None:
+    """How many fids the walk must pass to reach the matches: the lowest fid among the matches
+    of a random sample of the table's pages (``TABLESAMPLE SYSTEM``, sized to hold about
+    :data:`SAMPLE` matches; a few ms) minus where the walk starts. None: the sample holds no
+    match (they are concentrated on a few pages, so the GiST path's heap reads are cheap).
+    When fid is independent of position this is about ``fids / SAMPLE``; when the box's rows
+    were entered together, where their run of fids begins."""
+    pct = min(100.0, 100.0 * SAMPLE / max(est, 1))
+    lo, start = con.execute(
+        f"SELECT (SELECT min(fid) FROM {t} TABLESAMPLE SYSTEM (%s) REPEATABLE (16) {where}"
+        f"{' AND ' if where else ' WHERE '}fid > %s), (SELECT min(fid) FROM {t})",
+        (pct, *params, -1 if after is None else int(after))).fetchone()
+    if lo is None:
+        return None
+    return lo - (start if after is None else int(after))
+
+
 def _many(con, t: str, sel: str, where: str, params, limit, offset, after, est) -> ItemsPage:
     """The page when about ``est`` (> EXACT_MATCHED) rows match. Two ways, both giving the
     lowest fids after ``offset`` / ``after`` among the matches:
@@ -290,10 +311,11 @@ def _many(con, t: str, sel: str, where: str, params, limit, offset, after, est) 
     * the primary-key walk: rows in fid order, filtered, until the page is full - cheap when
       the matches are spread over the fids (about ``need / share`` rows read), ruinous when
       they are not (fid correlated with position, as when an area's incidents are entered
-      together: the walk reads millions of rows to reach the box). So it is bounded: it reads at
-      most twice the rows it should need, and is only tried when the rows it should need
-      cost less than fetching every match (:data:`WALK_RATIO`); numberMatched is then the
-      estimate. A walk that does not fill the page (the matches elsewhere) falls back to:
+      together: the walk reads millions of rows to reach the box). So it is bounded: it is tried
+      only when the rows it should read - the larger of ``need / share`` and the distance to
+      the matches (:func:`_reach`, from a sample) - cost less than fetching every match
+      (:data:`WALK_RATIO`), and reads at most about twice those; numberMatched is then the
+      estimate. A walk that does not fill the page falls back to:
     * the GiST path: every match's fid through the index (``MATERIALIZED``, once), the top-N
       by fid, the page's rows by primary key; its count is exact and free.
 
@@ -305,10 +327,15 @@ def _many(con, t: str, sel: str, where: str, params, limit, offset, after, est) 
     share = min(1.0, est / max(float(reltuples), est, 1.0))
     need = int(limit) + (0 if after is not None else int(offset))
     expect = need / share  # rows the walk reads if the matches are spread over the fids
-    budget = int(2 * expect) + 1000
     keyset = "" if after is None else "WHERE fid > %s "
     page_args = [int(limit), 0 if after is not None else int(offset)]
-    if expect <= WALK_RATIO * est:
+    reach = _reach(con, t, where, params, est, after) if expect <= WALK_RATIO * est \
+        else None
+    # the walk passes the lowest sampled match (``reach``) and, when the matches are spread
+    # over the fids, ``expect`` rows in all: the larger of the two
+    walk = None if reach is None else max(reach, expect)
+    if walk is not None and walk <= WALK_RATIO * est:
+        budget = int(2 * walk) + 1000
         # the inner LIMIT bounds the rows read; a contiguous run of fids, so the matches in
         # it that fill the page are the lowest ones
         rows = con.execute(
