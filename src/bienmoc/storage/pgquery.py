@@ -15,8 +15,11 @@ each worker; on a PostGIS store the API asks the database instead (:func:`query_
 * ``numberMatched``: exact while at most :data:`EXACT_MATCHED` rows match - one statement
   finds the matching fids once (``LIMIT EXACT_MATCHED + 1``), counts them (a window) and
   reads the page's rows by primary key (the ORDER BY fid needs every match anyway, so the
-  count is nearly free); more matches: the planner's row estimate (``EXPLAIN``, never below
-  the bound + 1), and the answer says it is estimated (``Number-Matched: estimated``). The
+  count is nearly free). More matches (the planner's estimate, asked first, ``EXPLAIN``
+  without the explicit ``&&`` whose double count of the box makes it far too low): a bounded
+  walk of the primary key when the matches are spread over the fids (the count is then the
+  estimate, and the answer says so: ``Number-Matched: estimated``), else every match's fid
+  through the GiST index, counted exactly (:func:`_many`; benchmarks/README.md, 5M rows). The
   whole layer (no filter) of more than EXACT_MATCHED rows: ``pg_class.reltuples``, no scan.
 
 Items pages come back as ready GeoJSON Feature bytes (:attr:`ItemsPage.features`): the
@@ -49,7 +52,7 @@ __all__ = ["query_items", "get_item", "layer_facts", "ItemsPage", "EXACT_COUNT_R
 #: layer_facts: tables up to this many rows (pg_class.reltuples) are counted exactly
 EXACT_COUNT_ROWS = 1_000_000
 #: items: numberMatched is exact while at most this many rows match (counted with the page,
-#: from one scan of the matches; about 1.5 us a row); above it, the planner's estimate
+#: from one scan of the matches; about 1.5 us a row); above it, see _many
 EXACT_MATCHED = 10_000
 
 
@@ -217,7 +220,7 @@ def query_items(store, layer: str, *, boxes=None, interval=None, equals=None, li
     One statement while at most :data:`EXACT_MATCHED` rows match: their fids are found once
     (the GiST index for a bbox), counted by a window, and the page's rows - the lowest fids after
     ``offset`` or after the keyset ``after`` - are read by primary key with their JSON. More
-    matches: the page alone (the planner picks the index) and the planner's estimate."""
+    matches (the planner's estimate, asked first): :func:`_many`."""
     where, params = _where(layer, boxes, interval, equals)
     t = store._t(layer)
     with _read_slot(store), store._reader() as con:
