@@ -325,9 +325,11 @@ def _many(con, t: str, sel: str, where: str, params, limit, offset, after, est) 
     The planner alone picks the unbounded walk (it takes fid and position to be independent)
     or, from its too-low estimate with ``&&``, fetches and sorts every match even when the box
     holds most of the layer."""
-    reltuples = con.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
-                            (t,)).fetchone()[0] or 0
-    share = min(1.0, est / max(float(reltuples), est, 1.0))
+    # the table's rows as the planner counts them for ``est``: reltuples scaled to the pages
+    # the table has now (right after a big COPY, before autovacuum's ANALYZE, reltuples is the
+    # old size: the 5M benchmark's was 200k, so the walks were bounded 25x too short)
+    total = _estimate(con, t, "", None, None, None)
+    share = min(1.0, est / max(float(total), est, 1.0))
     need = int(limit) + (0 if after is not None else int(offset))
     expect = need / share  # rows the walk reads if the matches are spread over the fids
     keyset = "" if after is None else "WHERE fid > %s "
