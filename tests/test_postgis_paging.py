@@ -83,9 +83,9 @@ def _follow(api, url):
 
 def test_more_matches_than_counted_page_in_sql_to_the_same_features(demo_store_path, pg,
                                                                     monkeypatch):
-    """Above EXACT_MATCHED matches the page is read on its own and numberMatched is the
-    planner's estimate (never below the bound + 1, said in the header); below it, one
-    statement counts exactly. Both give the GeoPackage path's features, bytes for bytes."""
+    """Above EXACT_MATCHED matches the page is read on its own: by the primary-key walk, with
+    the planner's estimate (never below the bound + 1, said in the header), or through GiST,
+    counted exactly; below it, one statement counts exactly. Both give the GeoPackage path's features, bytes for bytes."""
     from fastapi.testclient import TestClient
 
     import bienmoc.storage.pgquery as pq
@@ -114,10 +114,16 @@ def test_more_matches_than_counted_page_in_sql_to_the_same_features(demo_store_p
         gp.get(url + "&offset=5000").json()["numberMatched"]
     assert api.get(url + "&after=999999999").json()["numberMatched"] == n
 
-    monkeypatch.setattr(pq, "EXACT_MATCHED", 5)  # fewer than match: the estimate
-    seen, heads = _follow(api, url)
-    assert seen == [f["id"] for f in want]
-    assert all(h == "estimated" and m >= 6 for h, m in heads)
+    monkeypatch.setattr(pq, "EXACT_MATCHED", 5)  # fewer than match: many matches
+    # the primary-key walk (an estimate, said in the header; a last page it cannot fill goes
+    # the GiST way) or every match through GiST (counted exactly): the same features
+    monkeypatch.setattr(pq, "SAMPLE", 10**6)
+    for ratio in (10**4, 0):
+        monkeypatch.setattr(pq, "WALK_RATIO", ratio)
+        seen, heads = _follow(api, url)
+        assert seen == [f["id"] for f in want]
+        assert all((h == "estimated" and m >= 6) or (h is None and m == n) for h, m in heads)
+        assert any(h == "estimated" for h, _ in heads) == bool(ratio), heads
     second = api.get(url.replace("limit=7", "limit=7&offset=7")).json()["features"]
     assert second == want[7:14]
 

@@ -15,8 +15,11 @@ each worker; on a PostGIS store the API asks the database instead (:func:`query_
 * ``numberMatched``: exact while at most :data:`EXACT_MATCHED` rows match - one statement
   finds the matching fids once (``LIMIT EXACT_MATCHED + 1``), counts them (a window) and
   reads the page's rows by primary key (the ORDER BY fid needs every match anyway, so the
-  count is nearly free); more matches: the planner's row estimate (``EXPLAIN``, never below
-  the bound + 1), and the answer says it is estimated (``Number-Matched: estimated``). The
+  count is nearly free). More matches (the planner's estimate, asked first, ``EXPLAIN``
+  without the explicit ``&&`` whose double count of the box makes it far too low): a bounded
+  walk of the primary key when the matches are spread over the fids (the count is then the
+  estimate, and the answer says so: ``Number-Matched: estimated``), else every match's fid
+  through the GiST index, counted exactly (:func:`_many`; benchmarks/README.md, 5M rows). The
   whole layer (no filter) of more than EXACT_MATCHED rows: ``pg_class.reltuples``, no scan.
 
 Items pages come back as ready GeoJSON Feature bytes (:attr:`ItemsPage.features`): the
@@ -49,7 +52,7 @@ __all__ = ["query_items", "get_item", "layer_facts", "ItemsPage", "EXACT_COUNT_R
 #: layer_facts: tables up to this many rows (pg_class.reltuples) are counted exactly
 EXACT_COUNT_ROWS = 1_000_000
 #: items: numberMatched is exact while at most this many rows match (counted with the page,
-#: from one scan of the matches; about 1.5 us a row); above it, the planner's estimate
+#: from one scan of the matches; about 1.5 us a row); above it, see _many
 EXACT_MATCHED = 10_000
 
 
@@ -217,7 +220,7 @@ def query_items(store, layer: str, *, boxes=None, interval=None, equals=None, li
     One statement while at most :data:`EXACT_MATCHED` rows match: their fids are found once
     (the GiST index for a bbox), counted by a window, and the page's rows - the lowest fids after
     ``offset`` or after the keyset ``after`` - are read by primary key with their JSON. More
-    matches: the page alone (the planner picks the index) and the planner's estimate."""
+    matches (the planner's estimate, asked first): :func:`_many`."""
     where, params = _where(layer, boxes, interval, equals)
     t = store._t(layer)
     with _read_slot(store), store._reader() as con:
@@ -237,6 +240,11 @@ def query_items(store, layer: str, *, boxes=None, interval=None, equals=None, li
                     "ORDER BY fid LIMIT %s OFFSET %s", page_params).fetchall())
                 page.matched, page.exact = int(est), False
                 return page
+        est = None
+        if where:  # the planner's row estimate decides the plan (module text)
+            est = _estimate(con, t, layer, boxes, interval, equals)
+            if est > bound:
+                return _many(con, t, sel, where, params, limit, offset, after, est)
         # the matches counted by a window over them (one pass; measured 3.1 ms against 3.5 ms
         # for a CTE counted then sorted, EXPLAIN ANALYZE over 40 boxes), the page's rows read
         # by primary key. Prepared after a few runs (psycopg): its generic plan is the GiST
@@ -258,24 +266,100 @@ def query_items(store, layer: str, *, boxes=None, interval=None, equals=None, li
             page = _features([r[1:] for r in rows])
             page.matched, page.exact = matched, True
             return page
-        # many matches: the page by itself, the planner's estimate for the count (asked
-        # without the explicit && that the index needs, whose double count of the box's
-        # selectivity would make the estimate far too low)
-        if after is not None:  # keyset: the rows after the previous page's last fid
-            page_where = (where + " AND " if where else "WHERE ") + "fid > %s"
-            page_args = (*params, int(after), int(limit), 0)
-        else:
-            page_where, page_args = where, (*params, int(limit), int(offset))
-        # never prepared: for a box holding most of the layer the planner walks the primary
-        # key; a generic plan (box unknown) would read every match through the GiST index
-        page = _features(con.execute(f"SELECT {sel} FROM {t} AS t {page_where} ORDER BY fid "
-                                     f"LIMIT %s OFFSET %s", page_args, prepare=False).fetchall())
-        est_where, est_params = _where(layer, boxes, interval, equals, index=False)
-        plan = con.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {t} {est_where}",
-                           est_params).fetchone()[0]
-        plan = plan if isinstance(plan, list) else json.loads(plan)
-        page.matched = max(int(plan[0]["Plan"]["Plan Rows"]), bound + 1)
-        page.exact = False
+        if est is None:
+            est = _estimate(con, t, layer, boxes, interval, equals)
+        return _many(con, t, sel, where, params, limit, offset, after, max(est, bound + 1))
+
+
+#: many matches: the primary-key walk reads about this many rows in the time the GiST path
+#: fetches one match's heap row (5M incidents placed independently of fid, 0.2-degree boxes of
+#: ~50k matches, EXPLAIN ANALYZE: walk 0.67 us a row, GiST + heap 6.6 us a match)
+WALK_RATIO = 8
+
+
+def _estimate(con, t: str, layer: str, boxes, interval, equals) -> int:
+    """The planner's row estimate of the filters, asked without the explicit ``&&`` that the
+    index needs (its double count of the box's selectivity makes the estimate far too low)."""
+    where, params = _where(layer, boxes, interval, equals, index=False)
+    plan = con.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {t} {where}", params).fetchone()[0]
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+#: matches expected in the page sample that tells where the matches lie among the fids
+SAMPLE = 64
+
+
+def _reach(con, t: str, where: str, params, est: int, after) -> int | None:
+    """How many fids the walk must pass to reach the matches: the lowest fid among the matches
+    of a random sample of the table's pages (``TABLESAMPLE SYSTEM``, sized to hold about
+    :data:`SAMPLE` matches; a few ms) minus where the walk starts. None: the sample holds no
+    match (they are concentrated on a few pages, so the GiST path's heap reads are cheap).
+    When fid is independent of position this is about ``fids / SAMPLE``; when the box's rows
+    were entered together, where their run of fids begins."""
+    pct = min(100.0, 100.0 * SAMPLE / max(est, 1))
+    lo, start = con.execute(
+        f"SELECT (SELECT min(fid) FROM {t} TABLESAMPLE SYSTEM (%s) REPEATABLE (16) {where}"
+        f"{' AND ' if where else ' WHERE '}fid > %s), (SELECT min(fid) FROM {t})",
+        (pct, *params, -1 if after is None else int(after))).fetchone()
+    if lo is None:
+        return None
+    return lo - (start if after is None else int(after))
+
+
+def _many(con, t: str, sel: str, where: str, params, limit, offset, after, est) -> ItemsPage:
+    """The page when about ``est`` (> EXACT_MATCHED) rows match. Two ways, both giving the
+    lowest fids after ``offset`` / ``after`` among the matches:
+
+    * the primary-key walk: rows in fid order, filtered, until the page is full - cheap when
+      the matches are spread over the fids (about ``need / share`` rows read), ruinous when
+      they are not (fid correlated with position, as when an area's incidents are entered
+      together: the walk reads millions of rows to reach the box). So it is bounded: it is tried
+      only when the rows it should read - the larger of ``need / share`` and the distance to
+      the matches (:func:`_reach`, from a sample) - cost less than fetching every match
+      (:data:`WALK_RATIO`), and reads at most about twice those; numberMatched is then the
+      estimate. A walk that does not fill the page falls back to:
+    * the GiST path: every match's fid through the index (``MATERIALIZED``, once), the top-N
+      by fid, the page's rows by primary key; its count is exact and free.
+
+    The planner alone picks the unbounded walk (it takes fid and position to be independent)
+    or, from its too-low estimate with ``&&``, fetches and sorts every match even when the box
+    holds most of the layer."""
+    # the table's rows as the planner counts them for ``est``: reltuples scaled to the pages
+    # the table has now (right after a big COPY, before autovacuum's ANALYZE, reltuples is the
+    # old size: the 5M benchmark's was 200k, so the walks were bounded 25x too short)
+    total = _estimate(con, t, "", None, None, None)
+    share = min(1.0, est / max(float(total), est, 1.0))
+    need = int(limit) + (0 if after is not None else int(offset))
+    expect = need / share  # rows the walk reads if the matches are spread over the fids
+    keyset = "" if after is None else "WHERE fid > %s "
+    page_args = [int(limit), 0 if after is not None else int(offset)]
+    reach = _reach(con, t, where, params, est, after) if expect <= WALK_RATIO * est \
+        else None
+    # the walk passes the lowest sampled match (``reach``) and, when the matches are spread
+    # over the fids, ``expect`` rows in all: the larger of the two
+    walk = None if reach is None else max(reach, expect)
+    if walk is not None and walk <= WALK_RATIO * est:
+        budget = int(2 * walk) + 1000
+        # the inner LIMIT bounds the rows read; a contiguous run of fids, so the matches in
+        # it that fill the page are the lowest ones
+        rows = con.execute(
+            f"SELECT {sel} FROM (SELECT * FROM {t} {keyset}ORDER BY fid LIMIT %s) AS t "
+            f"{where} ORDER BY t.fid LIMIT %s OFFSET %s",
+            (*([] if after is None else [int(after)]), budget, *params, *page_args)).fetchall()
+        if len(rows) == int(limit):
+            page = _features(rows)
+            page.matched, page.exact = int(est), False
+            return page
+    # the count over the same materialised matches (a LEFT JOIN: one row even past the end)
+    rows = con.execute(
+        f"WITH m AS MATERIALIZED (SELECT fid FROM {t} {where}), "
+        f"p AS (SELECT fid FROM m {keyset}ORDER BY fid LIMIT %s OFFSET %s) "
+        f"SELECT c.n, {sel} FROM (SELECT count(*) AS n FROM m) AS c LEFT JOIN "
+        f"(p JOIN {t} AS t ON t.fid = p.fid) ON true ORDER BY t.fid",
+        (*params, *([] if after is None else [int(after)]), *page_args)).fetchall()
+    page = _features([r[1:] for r in rows if r[1] is not None])
+    page.matched, page.exact = int(rows[0][0]), True
     return page
 
 
