@@ -38,8 +38,11 @@ def store_backend():
 
 
 def pytest_generate_tests(metafunc):
-    if (metafunc.definition.get_closest_marker("both_stores")
-            and "store_backend" in metafunc.fixturenames):
+    if "store_backend" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("postgis_only"):
+        metafunc.parametrize("store_backend", ["postgis"])
+    elif metafunc.definition.get_closest_marker("both_stores"):
         metafunc.parametrize("store_backend", ["gpkg", "postgis"])
 
 

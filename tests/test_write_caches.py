@@ -95,12 +95,11 @@ def test_writes_queued_during_the_lock_wait_join_the_group(store):
     assert gw.groups == 1 and gw.sizes[5] == 1
 
 
+@pytest.mark.postgis_only
 def test_postgis_tokens_follow_writes_of_other_clients(store, store_backend, pg_cluster):
     """A change made outside bienmoc (plain SQL, as QGIS) moves the layer's change token and
     the next incident is placed with it; inside a transaction the memoised token follows the
     transaction's own writes and a rolled-back savepoint."""
-    if store_backend != "postgis":
-        pytest.skip("PostGIS change tokens")
     assert _pair(store, 20.94) == {"102", "103"}
     before = store.layer_tokens(["markers", "boundary"])
     with pg_cluster.connect() as con:
@@ -121,13 +120,12 @@ def test_postgis_tokens_follow_writes_of_other_clients(store, store_backend, pg_
         assert tx.layer_tokens(["markers"])["markers"] == t0  # the write was rolled back
 
 
+@pytest.mark.postgis_only
 def test_postgis_lazy_lock_redoes_checks_made_on_changed_references(store, store_backend,
                                                                      pg_cluster):
     """The group writer's lazy lock (PostGIS): the rules run before the write lock; a marker
     moved by another client between those reads and the lock is detected when the lock is
     taken (StaleRead) and the record is checked again - it is stored with the new pair."""
-    if store_backend != "postgis":
-        pytest.skip("PostGIS lazy lock")
     assert _pair(store, 20.94) == {"102", "103"}  # warm caches
     moved = []
     with store.transaction(lazy_lock=True) as tx:
@@ -153,6 +151,7 @@ def test_postgis_lazy_lock_redoes_checks_made_on_changed_references(store, store
     assert {row["marker_before"].iloc[0], row["marker_after"].iloc[0]} == {"103", "104"}
 
 
+@pytest.mark.postgis_only
 def test_postgis_lazy_lock_busy_store_fails_the_group_fast(store, store_backend, pg_cluster):
     """Another session holds the store's lock: the group writer's lazy lock waits the
     timeout once and every write of the group gets StoreBusy (nothing written); afterwards
@@ -161,8 +160,6 @@ def test_postgis_lazy_lock_busy_store_fails_the_group_fast(store, store_backend,
 
     from bienmoc.errors import StoreBusy
 
-    if store_backend != "postgis":
-        pytest.skip("PostGIS lazy lock")
     before = len(store.read("incidents"))
     item = {"kind": "illegal_crossing", "geometry": (LON + 0.001, 20.95),
             "reported_date": "2025-01-02"}
