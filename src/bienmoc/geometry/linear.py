@@ -169,6 +169,8 @@ class SegmentGrid:
         self._cells = np.empty(0, np.int64)
         self._ptr = np.zeros(1, np.int64)
         self._cand = np.empty(0, np.int64)
+        # (cells, ptr, cand) replaced as one tuple: readers in other threads (dask partitions
+        # on a shared model) always see a consistent grid; builders take the lock
         self._grid = (self._cells, self._ptr, self._cand)
         self._lock = threading.Lock()
 
@@ -359,15 +361,13 @@ class LineIndex(SegmentGrid):
             self.length_m[code] = total
         if not A:
             raise InvalidData("boundary has no line geometry")
-        self.A = np.concatenate(A)
-        self.D = np.concatenate(B) - self.A
+        # A, D, L, L2, the all-segments tree and the empty grid: SegmentGrid's
+        super().__init__(np.concatenate(A), np.concatenate(B), cell)
         self.bid = np.concatenate(bid).astype(np.int64)
         self.gap = np.concatenate(gap)
         self.first = np.concatenate(first)
         self.last = np.concatenate(last)
         self.cum0 = np.concatenate(cum0)
-        self.L = np.hypot(self.D[:, 0], self.D[:, 1])
-        self.L2 = np.where(self.L > 0, self.L * self.L, 1.0)
         self.seglen = np.where(self.gap, 0.0, self.L)  # chainage length
         nrm = np.column_stack([-self.D[:, 1], self.D[:, 0]]) / np.where(self.L > 0, self.L,
                                                                        1.0)[:, None]
@@ -382,20 +382,11 @@ class LineIndex(SegmentGrid):
         self.vn_end = nrm.copy()
         nxt = np.flatnonzero(contiguous) - 1
         self.vn_end[nxt] += nrm[nxt + 1]
-        segs = shapely.linestrings(np.stack([self.A, self.A + self.D], axis=1))
-        self._tree_all = shapely.STRtree(segs)
         real = np.flatnonzero(~self.gap)
         self._real = real
-        self._tree_real = shapely.STRtree(segs[real])
+        self._tree_real = shapely.STRtree(shapely.linestrings(
+            np.stack([self.A[real], self.A[real] + self.D[real]], axis=1)))
         self._border_trees: dict[int, tuple[np.ndarray, shapely.STRtree]] = {}
-        self.cell = float(cell)
-        self._cells = np.empty(0, np.int64)
-        self._ptr = np.zeros(1, np.int64)
-        self._cand = np.empty(0, np.int64)
-        # (cells, ptr, cand) replaced as one tuple: readers in other threads (dask partitions
-        # on a shared model) always see a consistent grid; builders take the lock
-        self._grid = (self._cells, self._ptr, self._cand)
-        self._lock = threading.Lock()
 
 
     # -- the public questions --------------------------------------------------------------
