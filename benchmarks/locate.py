@@ -219,6 +219,16 @@ def frame(**cols):
     return pd.DataFrame({k: cols[k] for k in OUT})
 
 
+
+def located_frame(out):
+    """The comparison frame of bienmoc's located output (side as +1 / 0 / -1)."""
+    side = np.where(out["side"] == "VN", 1, np.where(out["side"] == "", 0, -1))
+    return frame(dist_m=out["distance_m"].to_numpy(), side=side,
+                 chainage_m=out["chainage_m"].to_numpy(),
+                 before=out["marker_before"].to_numpy(), after=out["marker_after"].to_numpy(),
+                 nearest=out["nearest_marker"].to_numpy(),
+                 nearest_d=out["nearest_marker_distance_m"].to_numpy())
+
 def reset_peak_rss() -> bool:
     """Reset this process's VmHWM (Linux >= 4.0: write 5 to clear_refs)."""
     try:
@@ -260,12 +270,7 @@ def method_bienmoc(tag, runs, single_above):
     variant("locate_xy", lambda: model.index.locate_xy(xy[:, 0], xy[:, 1]), runs)
     variant("describe", lambda: model.locate(inc, describe=True), runs)
     out = kept["locate"]
-    side = np.where(out["side"] == "VN", 1, np.where(out["side"] == "", 0, -1))
-    df = frame(dist_m=out["distance_m"].to_numpy(), side=side,
-               chainage_m=out["chainage_m"].to_numpy(),
-               before=out["marker_before"].to_numpy(), after=out["marker_after"].to_numpy(),
-               nearest=out["nearest_marker"].to_numpy(),
-               nearest_d=out["nearest_marker_distance_m"].to_numpy())
+    df = located_frame(out)
     grid = model.index
     res["grid_cells"] = len(grid._cells)
     res["grid_mean_candidates"] = float(len(grid._cand) / max(1, len(grid._cells)))
@@ -617,12 +622,7 @@ def method_bienmoc_e2e(tag, runs, single_above):
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
     out = kept["csv"]
-    side = np.where(out["side"] == "VN", 1, np.where(out["side"] == "", 0, -1))
-    df = frame(dist_m=out["distance_m"].to_numpy(), side=side,
-               chainage_m=out["chainage_m"].to_numpy(),
-               before=out["marker_before"].to_numpy(), after=out["marker_after"].to_numpy(),
-               nearest=out["nearest_marker"].to_numpy(),
-               nearest_d=out["nearest_marker_distance_m"].to_numpy())
+    df = located_frame(out)
     return t, res, df
 
 
