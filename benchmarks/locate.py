@@ -774,7 +774,8 @@ def check_targets(rows, checks, tags) -> list[dict]:
     e2e = by.get("bienmoc_e2e:csv")
     if e2e:
         target("≤ 5 s end to end (read gpkg, locate + vi/en, write csv) at 1M",
-               f"{e2e['compute_s']:.2f} s", e2e["compute_s"] <= 5.0 and e2e["n"] >= 1_000_000,
+               f"{e2e['compute_s']:.2f} s at N = {tag}",  # (not met below N = 1M: untested)
+               e2e["compute_s"] <= 5.0 and e2e["n"] >= 1_000_000,
                f"load {e2e['load_before']} → {e2e['load_after']}; nproc {os.cpu_count()}")
     c = checks.get(f"postgis_knn|{tag}")
     if c:
