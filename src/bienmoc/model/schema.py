@@ -37,6 +37,7 @@ from bienmoc.model.enums import (  # noqa: F401 - re-exported: schema is their p
     Arrangement, Condition, ConstructionStatus, DemarcationStatus, FoundCondition, GateKind, GateStatus, HomeSide,
     IncidentKind, IncidentStatus, InspectionTeam, MarkerKind, WorkKind, label)
 from bienmoc.model.dates import parse_date, parse_datetime
+from bienmoc.model.frames import column_array, geo_frame, object_columns
 from bienmoc.model.numbers import parse_number
 from bienmoc.model.fields import Field, LayerSchema  # noqa: F401 - re-exported
 from bienmoc.model.layers import IMPORTABLE, LAYERS, SCHEMAS  # noqa: F401 - re-exported
@@ -162,6 +163,22 @@ def _column(f: Field, values: list) -> pd.Series:
     return pd.Series(values, dtype=_DTYPES[f.type])
 
 
+def _column_values(f: Field, values: list):
+    """:func:`_column`'s values as the array the frame keeps (object, float64,
+    datetime64[ms], Int64 or boolean), without a Series."""
+    if f.is_enum or f.type in ("text", "datetime"):
+        return column_array(values)
+    if f.type == "date":
+        return np.array([_NAT if v is None else np.datetime64(v, "ms") for v in values],
+                        dtype="datetime64[ms]")
+    if f.type == "float":
+        return np.array([np.nan if v is None else v for v in values], dtype="float64")
+    return pd.array(values, dtype=_DTYPES[f.type])
+
+
+_NAT = np.datetime64("NaT", "ms")
+
+
 def empty_layer(kind: str) -> gpd.GeoDataFrame:
     """An empty, correctly typed layer."""
     schema = SCHEMAS[kind]
@@ -216,10 +233,12 @@ def _geometry_problems(schema: LayerSchema, geoms: np.ndarray, rows: np.ndarray)
     return problems
 
 
-def _marker_problems(df: pd.DataFrame, rows: np.ndarray) -> list[Problem]:
-    """Checks that tie 'number', 'arrangement' and 'part' together."""
+def _marker_problems(cols, rows: np.ndarray) -> list[Problem]:
+    """Checks that tie 'number', 'arrangement' and 'part' together (``cols``: the column
+    arrays)."""
     problems = []
-    for i, (num, arr, part) in enumerate(zip(df["number"], df["arrangement"], df["part"])):
+    for i, (num, arr, part) in enumerate(zip(cols["number"], cols["arrangement"],
+                                             cols["part"])):
         if num is None or arr is None:
             continue
         n = parse_number(num)
@@ -272,9 +291,10 @@ def validate(kind: str, data: pd.DataFrame, *, existing: pd.DataFrame | None = N
 
     unknown = [c for c in data.columns if c not in schema.columns
                and c != getattr(gdf, "_geometry_column_name", None)]
+    given = object_columns(data)
     out: dict[str, list] = {}
     for f in schema.fields:
-        values = list(data[f.name]) if f.name in data.columns else [None] * n
+        values = given[f.name] if f.name in given else [None] * n
         if f.required and f.name not in data.columns and not (f.name == "id"):
             problems.append(Problem(None, f.name, "required column is missing"))
             out[f.name] = [None] * n
@@ -316,34 +336,37 @@ def validate(kind: str, data: pd.DataFrame, *, existing: pd.DataFrame | None = N
     for f in schema.fields:  # a missing yes/no flag means no
         if f.type == "bool":
             out[f.name] = [False if v is None else v for v in out[f.name]]
-    # the geometry joins the frame at its construction: GeoDataFrame(frame, geometry=GeoSeries)
-    # at the end cost ~1 ms per call, most of a small API batch's validation
-    frame = pd.DataFrame({**{f.name: _column(f, out[f.name]) for f in schema.fields},
-                          "geometry": gpd.array.from_shapely(geoms, crs=STORAGE_CRS)})
+    cols = {f.name: _column_values(f, out[f.name]) for f in schema.fields}
     if kind == "markers":
-        problems += _marker_problems(frame, rows_arr)
+        problems += _marker_problems(cols, rows_arr)
 
     # ids: assign missing ones; keys unique over existing + new
-    generated = pd.Series(False, index=frame.index)
+    generated = np.zeros(n, bool)
     if "id" in schema.columns:
-        generated = frame["id"].isna()
+        generated = pd.isna(cols["id"])
         if generated.any() and (assign_ids or kind == "markers"):
-            frame.loc[generated, "id"] = _new_ids(schema, frame, generated, existing)
-    problems += _duplicate_problems(schema, frame, rows_arr, existing, generated)
+            cols["id"] = cols["id"].copy()
+            cols["id"][generated] = _new_ids(schema, cols, generated, existing)
+    problems += _duplicate_problems(schema, cols, rows_arr, existing, generated)
 
     if problems:
         problems.sort(key=lambda p: (p.row if p.row is not None else 0, p.field or ""))
         raise InvalidData(problems, what)
-    out_gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS)
+    # built from the typed arrays as they are (bienmoc.model.frames): through the public
+    # constructors the frame cost ~1 ms, most of a small API batch's validation
+    out_gdf = geo_frame(cols, geoms, STORAGE_CRS)
     out_gdf.attrs["ignored_columns"] = unknown
     return out_gdf
 
 
-def _new_ids(schema: LayerSchema, frame: pd.DataFrame, mask: pd.Series,
-             existing: pd.DataFrame | None) -> list[str]:
+def _new_ids(schema: LayerSchema, frame, mask, existing: pd.DataFrame | None) -> list[str]:
+    """Ids for the rows of ``frame`` (a frame or a mapping of column arrays) where ``mask``."""
+    mask = np.asarray(mask, dtype=bool)
     if schema.name == "markers":
-        return [f"{b}-{n}" for b, n in zip(frame.loc[mask, "border"], frame.loc[mask, "number"])]
-    taken = set(frame["id"].dropna())
+        return [f"{b}-{n}" for b, n in zip(np.asarray(frame["border"], dtype=object)[mask],
+                                           np.asarray(frame["number"], dtype=object)[mask])]
+    ids = np.asarray(frame["id"], dtype=object)
+    taken = set(ids[pd.notna(ids)])
     if existing is not None and "id" in existing:
         taken |= set(existing["id"].dropna())
     pat = re.compile(rf"^{schema.id_prefix}-(\d+)$")
@@ -352,28 +375,27 @@ def _new_ids(schema: LayerSchema, frame: pd.DataFrame, mask: pd.Series,
     return [f"{schema.id_prefix}-{start + k:06d}" for k in range(int(mask.sum()))]
 
 
-def _duplicate_problems(schema: LayerSchema, frame: pd.DataFrame, rows: np.ndarray,
-                        existing: pd.DataFrame | None, generated: pd.Series) -> list[Problem]:
+def _duplicate_problems(schema: LayerSchema, cols: dict, rows: np.ndarray,
+                        existing: pd.DataFrame | None, generated: np.ndarray) -> list[Problem]:
+    """Repeated keys within ``cols`` (column arrays) and against ``existing``."""
     problems = []
     keys = [schema.key]
     if "id" in schema.columns and schema.key != ("id",):
         keys.append(("id",))
     for key in keys:
         # (whole columns as arrays first: most API batches have no key to compare at all)
-        valid = pd.Series(np.logical_and.reduce([pd.notna(frame[k].to_numpy(dtype=object))
-                                                 for k in key]), index=frame.index)
+        valid = np.logical_and.reduce([pd.notna(np.asarray(cols[k], dtype=object))
+                                       for k in key])
         if not valid.any():  # nothing to compare (e.g. ids the store will allocate)
             continue
-        sub = frame[list(key)]
         seen: dict[tuple, int] = {}
         if existing is not None and all(k in existing for k in key):
             for tup in existing[list(key)].itertuples(index=False):
                 seen[tuple(tup)] = 0
-        for i, tup in enumerate(sub.itertuples(index=False)):
-            if not valid.iloc[i] or (key == ("id",) and generated.iloc[i]
-                                     and schema.key != ("id",)):
+        for i, t in enumerate(zip(*(cols[k] for k in key))):
+            if not valid[i] or (key == ("id",) and generated[i]
+                                and schema.key != ("id",)):
                 continue  # an id derived from the key repeats only what the key check says
-            t = tuple(tup)
             label_ = ", ".join(f"{k}={v!r}" for k, v in zip(key, t))
             if t in seen:
                 where = "already in the store" if seen[t] == 0 else f"also in row {seen[t]}"

@@ -20,6 +20,7 @@ import shapely
 from bienmoc.analysis.progress import effective
 from bienmoc.errors import InvalidData, NotFound, Problem
 from bienmoc.geometry.crs import STORAGE_CRS
+from bienmoc.model.frames import column_array, geo_frame
 from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
 from bienmoc.records.attribution import log_writes
 from bienmoc.records.entry import (apply_overrides, border_model, check_allow, enter,
@@ -37,13 +38,11 @@ INCIDENT_LOG = "incident_changes"
 
 def object_frame(columns: dict, geometry, crs, index=None, *,
                  geometry_name: str = "geometry") -> gpd.GeoDataFrame:
-    """A GeoDataFrame of object columns (values as given: no str dtype inferred) built in one
-    construction. The write path builds a few frames of 1-10 rows per API batch; pandas 3
-    infers an Arrow string dtype for each object column of ``GeoDataFrame(dict, ...)`` and
-    that (not the data) made each frame cost ~1 ms: this costs ~0.4 ms."""
-    df = pd.DataFrame({**columns, geometry_name: np.asarray(geometry, dtype=object)},
-                      index=index, dtype=object)
-    return gpd.GeoDataFrame(df, geometry=geometry_name, crs=crs)
+    """A GeoDataFrame of object columns (values as given: no str dtype inferred), built by
+    :func:`bienmoc.model.frames.geo_frame` (the write path builds a few frames of 1-16 rows
+    per API batch: ~40 µs each instead of ~0.5 ms through the public constructors)."""
+    return geo_frame({k: column_array(v) for k, v in columns.items()}, geometry, crs,
+                     index=index, geometry_name=geometry_name)
 
 
 def _one(columns: dict, geometry=None) -> gpd.GeoDataFrame:
