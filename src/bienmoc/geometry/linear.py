@@ -480,6 +480,12 @@ class LineIndex(SegmentGrid):
             raise InvalidData("cannot locate missing or empty geometries")
         return self._metric_xy(arr)
 
+    def lonlat_to_metric(self, lonlat: np.ndarray) -> np.ndarray:
+        """(N, 2) longitude/latitude (EPSG:4326) as (N, 2) metric coordinates of this index."""
+        lonlat = np.asarray(lonlat, float).reshape(-1, 2)
+        x, y = _transformer(STORAGE_CRS, self.crs).transform(lonlat[:, 0], lonlat[:, 1])
+        return np.column_stack([x, y])
+
     def _metric_xy(self, arr: np.ndarray) -> np.ndarray:
         """:meth:`to_metric_xy` of geometries already in this index's CRS."""
         types = shapely.get_type_id(arr)

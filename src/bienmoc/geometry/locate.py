@@ -45,6 +45,10 @@ __all__ = ["BorderModel", "locate", "describe", "describe_vi", "describe_en", "N
 NEIGHBOURS = {"CN": ("Trung Quốc", "China"), "LA": ("Lào", "Laos"),
               "KH": ("Campuchia", "Cambodia"), "VN": ("Việt Nam", "Vietnam")}
 
+#: below this many points (without descriptions) :meth:`BorderModel.locate_columns` answers
+#: text as object arrays, in the calling thread
+SMALL = 256
+
 LOCATE_COLUMNS = ["border", "distance_m", "side", "chainage_m", "marker_before", "marker_after",
                   "nearest_marker", "nearest_marker_distance_m", "province", "section_province",
                   "location_vi", "location_en"]
@@ -176,7 +180,18 @@ class BorderModel:
 
     def locate_xy(self, xy: np.ndarray, *, describe: bool = True) -> pd.DataFrame:
         """:meth:`locate` of points given as (N, 2) coordinates in this model's metric CRS."""
+        cols = self.locate_columns(xy, describe=describe)
+        return pd.DataFrame({c: cols[c] for c in LOCATE_COLUMNS if c in cols})
+
+    def locate_columns(self, xy: np.ndarray, *, describe: bool = True) -> dict:
+        """:meth:`locate_xy`'s columns as arrays, without the frame. Text columns are Arrow
+        string columns, or object arrays for fewer than :data:`SMALL` points without
+        descriptions (the write path places 1-16 incidents per batch: there the Arrow
+        dictionaries and the frame cost more than the search)."""
         xy = np.asarray(xy, float).reshape(-1, 2)
+        if len(xy) < SMALL and not describe:
+            self.index.prepare(xy[:, 0], xy[:, 1])
+            return self._locate_slice(xy, False, arrow=False)
         self.index.prepare(xy[:, 0], xy[:, 1])  # the grid is filled once, before the threads
         if self.provinces:
             self.provinces.edge_grid()
@@ -196,7 +211,7 @@ class BorderModel:
                 cols[c] = as_str_column(pa.chunked_array(vals) if len(vals) > 1 else vals[0])
             else:
                 cols[c] = np.concatenate(vals)
-        return pd.DataFrame({c: cols[c] for c in LOCATE_COLUMNS if c in cols})
+        return cols
 
     def _names(self) -> tuple[pa.Array, dict[str, int]]:
         """All marker positions of all borders in one Arrow array, and each border's offset
@@ -209,6 +224,12 @@ class BorderModel:
                 k += len(bm.position)
             self._names_cache = (pa.array(names, pa.large_string()), offsets)
         return self._names_cache
+
+    def _name_objects(self) -> np.ndarray:
+        """:meth:`_names` as an object array (for the small inputs' object columns)."""
+        if getattr(self, "_name_objects_cache", None) is None:
+            self._name_objects_cache = np.asarray(self._names()[0].to_pylist(), dtype=object)
+        return self._name_objects_cache
 
     def _dictionaries(self):
         """The few strings of the border, side, province and section_province columns as
@@ -262,7 +283,9 @@ class BorderModel:
         return take(borders, code), take(sides, side), take(provinces, province), \
             take(provinces, section)
 
-    def _locate_slice(self, xy: np.ndarray, describe: bool) -> dict:
+    def _locate_slice(self, xy: np.ndarray, describe: bool, arrow: bool = True) -> dict:
+        """The columns of the points ``xy``; ``arrow`` False: text as object arrays (None
+        where missing)."""
         loc = self.index.locate_xy(xy[:, 0], xy[:, 1])
         n = len(xy)
         names, offsets = self._names()
@@ -289,9 +312,14 @@ class BorderModel:
             use_hi = d_hi < d_lo
             nearest[sel] = o + np.where(use_hi, hi, lo)
             nearest_d[sel] = np.where(use_hi, d_hi, d_lo)
-        take = lambda i: pc.take(names, pa.array(i, mask=i < 0)) if len(names) else \
-            pa.nulls(len(i), pa.large_string())  # noqa: E731
-        text = self._text_columns(loc, xy)
+        if arrow:
+            take = lambda i: pc.take(names, pa.array(i, mask=i < 0)) if len(names) else \
+                pa.nulls(len(i), pa.large_string())  # noqa: E731
+        else:
+            listed = self._name_objects()
+            take = lambda i: np.where(i >= 0, listed[np.maximum(i, 0)], None) if len(  # noqa
+                listed) else np.full(len(i), None, dtype=object)
+        text = self._text_columns(loc, xy) if arrow else None
         if text is not None:
             border, side, province, section_province = text
         else:

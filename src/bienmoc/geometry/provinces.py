@@ -68,13 +68,25 @@ class ProvinceIndex:
         # then containment per polygon with the prepared polygon (GEOS prepares the *input*
         # of a tree predicate query, here the points: 70x slower)
         bounds = self._bounds()
-        free = np.ones(len(x), bool)
-        for k in range(len(self.geoms)):  # in layer order: on a shared edge the first wins
-            x0, y0, x1, y1 = bounds[k]
-            cand = np.flatnonzero(free & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
-            inside = cand[shapely.contains_xy(self.geoms[k], x[cand], y[cand])]
-            out[inside] = k
-            free[inside] = False
+        if len(x) * len(self.geoms) <= 4096:
+            # few points (an API batch): all (point, polygon) pairs at once, one vectorised
+            # containment test, the first polygon in layer order per point
+            x0, y0, x1, y1 = (bounds[:, j] for j in range(4))
+            pi, pk = np.nonzero((x[:, None] >= x0) & (x[:, None] <= x1)
+                                & (y[:, None] >= y0) & (y[:, None] <= y1))
+            hit = shapely.contains_xy(self.geoms[pk], x[pi], y[pi]) if len(pi) else pi > 0
+            pi, pk = pi[hit], pk[hit]
+            first = np.unique(pi, return_index=True)[1]  # (pairs are ordered point, polygon)
+            out[pi[first]] = pk[first]
+            free = out < 0
+        else:
+            free = np.ones(len(x), bool)
+            for k in range(len(self.geoms)):  # in layer order: on a shared edge the first wins
+                x0, y0, x1, y1 = bounds[k]
+                cand = np.flatnonzero(free & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+                inside = cand[shapely.contains_xy(self.geoms[k], x[cand], y[cand])]
+                out[inside] = k
+                free[inside] = False
         rest = np.flatnonzero(free)
         if len(rest) and slack_m > 0:
             tree, owner = self.edges()

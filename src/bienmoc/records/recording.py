@@ -20,7 +20,7 @@ import shapely
 from bienmoc.analysis.progress import effective
 from bienmoc.errors import InvalidData, NotFound, Problem
 from bienmoc.geometry.crs import STORAGE_CRS
-from bienmoc.model.frames import column_array, geo_frame
+from bienmoc.model.frames import column_array, geo_frame, object_columns
 from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
 from bienmoc.records.attribution import log_writes
 from bienmoc.records.entry import (apply_overrides, border_model, check_allow, enter,
@@ -173,47 +173,47 @@ def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
     gname = records.geometry.name
     # the columns are gathered as arrays and the frame built once at the end: setting
     # columns one by one on a GeoDataFrame costs ~0.2 ms each, more than locating a point
-    cols = {c: records[c].to_numpy(dtype=object) for c in records.columns if c != gname}
+    cols = object_columns(records)
+    arr = cols.pop(gname)  # the geometries, as given (the frame keeps them)
     for col in ("border", "province"):
         cols[col] = cols[col].copy() if col in cols else np.full(n, None, dtype=object)
     for col in INCIDENT_PLACE:
         cols[col] = np.full(n, None, dtype=object)
 
     def done() -> gpd.GeoDataFrame:
-        return object_frame(cols, records.geometry.to_numpy(), records.crs, records.index,
-                            geometry_name=gname)
+        return object_frame(cols, arr, records.crs, records.index, geometry_name=gname)
 
     def missing(v):
-        return v is None or (isinstance(v, float) and np.isnan(v)) or (
+        return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (
             isinstance(v, str) and not v.strip())
-    geoms = records.geometry.to_crs(STORAGE_CRS) if records.crs is not None else records.geometry
+    lonlat = arr if records.crs is None or records.crs == STORAGE_CRS else np.asarray(
+        records.geometry.to_crs(STORAGE_CRS).values, dtype=object)
     x0, y0, x1, y1 = REGION_BOUNDS
-    arr = np.asarray(geoms.values, dtype=object)
-    bounds = shapely.bounds(arr)
+    bounds = shapely.bounds(lonlat)
     ok = np.isfinite(bounds).all(axis=1) & (bounds[:, 0] >= x0) & (bounds[:, 2] <= x1) \
         & (bounds[:, 1] >= y0) & (bounds[:, 3] <= y1)
-    ok &= shapely.is_valid(arr)
+    ok &= shapely.is_valid(lonlat)
     if not ok.any():
         return done()
     model = border_model(tx, with_markers=True)
     if model is None:
         return done()
     idx = np.flatnonzero(ok)
-    points = gpd.GeoSeries(shapely.point_on_surface(arr[idx]), crs=STORAGE_CRS)
-    xy = model.index.to_metric_xy(points)  # once, for the line and the provinces
-    loc = model.locate_xy(xy, describe=False)
+    # once, for the line and the provinces (an area by its representative point)
+    xy = model.index.lonlat_to_metric(shapely.get_coordinates(
+        shapely.point_on_surface(lonlat[idx])))
+    loc = model.locate_columns(xy, describe=False)
     # filled as whole columns (one assignment each, not one per row: this runs per API batch)
     border, province = cols["border"], cols["province"]
-    found_b = loc["border"].to_numpy(dtype=object)
-    found_p = model.provinces.of_xy(xy[:, 0], xy[:, 1])
+    found_b = np.asarray(loc["border"], dtype=object)
+    found_p = np.asarray(loc["province"], dtype=object)
     for k, i in enumerate(idx):
         if missing(border[i]):
             border[i] = found_b[k]
-        if missing(province[i]) and found_p[k] is not None:
+        if missing(province[i]) and not missing(found_p[k]):
             province[i] = found_p[k]
     for col in INCIDENT_PLACE:
-        cols[col][idx] = [None if (isinstance(v, float) and np.isnan(v)) or v == "" else v
-                          for v in loc[col].tolist()]
+        cols[col][idx] = [None if missing(v) else v for v in np.asarray(loc[col], dtype=object)]
     return done()
 
 

@@ -39,6 +39,7 @@ from typing import Callable, Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from bienmoc.errors import Problem
 from bienmoc.model.numbers import parse_number
@@ -105,11 +106,16 @@ class Context:
         """Metric coordinates of each record's position (NaN where it has none)."""
         if self._xy is None:
             model = self.model()
-            g = self.data.geometry
-            has = (g.notna() & ~g.is_empty).to_numpy()
+            g = np.asarray(self.data.geometry.values, dtype=object)
+            has = ~(shapely.is_missing(g) | shapely.is_empty(g))
             xy = np.full((len(g), 2), np.nan)
             if model is not None and has.any():
-                xy[has] = model.index.to_metric_xy(g[has])
+                if (shapely.get_type_id(g[has]) == 0).all() and not shapely.has_z(g[has]).any():
+                    # 2D points (every API incident): their coordinates transformed as they
+                    # are, no GeoSeries (the data are validated, i.e. in EPSG:4326)
+                    xy[has] = model.index.lonlat_to_metric(shapely.get_coordinates(g[has]))
+                else:
+                    xy[has] = model.index.to_metric_xy(self.data.geometry[has])
             self._xy = xy
         return self._xy
 
