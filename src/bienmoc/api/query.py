@@ -328,13 +328,16 @@ def _feature(fid, geojson: str | None, props: dict) -> bytes:
 def frame_feature_bytes(name: str, frame) -> list[bytes]:
     """GeoJSON Feature bytes of the rows of ``frame`` (canonical dtypes, e.g. records just
     written), exactly as :meth:`LayerIndex.feature_bytes` serves them once cached."""
+    from bienmoc.model.frames import object_columns
+
     schema = SCHEMAS[name]
     key = schema.key[0] if name == "boundary" else "id"
-    cols = {f.name: _json_list(f, frame[f.name]) for f in schema.fields
+    values = object_columns(frame)  # (one conversion: a batch of the write path is small)
+    cols = {f.name: _json_values(f, values[f.name]) for f in schema.fields
             if f.name != key or name == "boundary"}
-    geo = shapely.to_geojson(np.asarray(frame.geometry.values, dtype=object))
+    geo = shapely.to_geojson(values[frame.geometry.name])
     return [_feature(fid, gj, {k: c[r] for k, c in cols.items()})
-            for r, (fid, gj) in enumerate(zip(frame[key], geo))]
+            for r, (fid, gj) in enumerate(zip(values[key], geo))]
 
 
 def page_feature_bytes(name: str, page) -> list[bytes]:
@@ -472,6 +475,16 @@ def _json_list(f, s: pd.Series) -> list:
         else:
             out.append(v)
     return out
+
+
+def _json_values(f, values: np.ndarray) -> list:
+    """:func:`_json_list` of a column given as an object array (dates as Timestamps)."""
+    if f.type == "date":
+        return [None if _missing(v) or v is pd.NaT else v.date().isoformat()
+                for v in values]
+    return _json_list(f, pd.Series(values, dtype=object)) if any(
+        isinstance(v, (np.integer, np.floating, np.bool_)) for v in values) else [
+        None if _missing(v) else v for v in values]
 
 
 def _missing(v) -> bool:
