@@ -42,6 +42,7 @@ import pandas as pd
 import shapely
 
 from bienmoc.errors import Problem
+from bienmoc.model.frames import object_columns
 from bienmoc.model.numbers import parse_number
 
 __all__ = ["RuleSettings", "RuleProblem", "Context", "RULES", "RULE_NAMES", "run_rules",
@@ -101,6 +102,14 @@ class Context:
     model: Callable[[], object | None]   # the BorderModel (boundary + provinces) or None
     _xy: np.ndarray | None = None
     mode: str = "append"            # 'replace': the stored records of the layer go away
+    _columns: dict | None = None
+
+    def column(self, name: str) -> np.ndarray:
+        """The records' column ``name`` as an object array (all columns are read at the first
+        call, in one conversion: the rules of a small API batch read a few columns each)."""
+        if self._columns is None:
+            self._columns = object_columns(self.data)
+        return self._columns[name]
 
     def metric_xy(self) -> np.ndarray:
         """Metric coordinates of each record's position (NaN where it has none)."""
@@ -191,7 +200,7 @@ def _own_line(ctx: Context, sel: np.ndarray):
     near_b, near_d = np.full(n, None, dtype=object), np.full(n, np.nan)
     if model is None:
         return dist, side, near_b, near_d
-    codes = ctx.data["border"].to_numpy(dtype=object)
+    codes = ctx.column("border")
     ok = sel & np.isfinite(xy[:, 0])
     for b in set(codes[ok]) & set(model.index.borders):
         s = ok & (codes == b)
@@ -293,7 +302,7 @@ def province_agrees(ctx: Context) -> list[RuleProblem]:
     if model is None or not model.provinces or "province" not in ctx.data:
         return []
     xy = ctx.metric_xy()
-    given = ctx.data["province"].to_numpy(dtype=object)
+    given = ctx.column("province")
     sel = np.flatnonzero(np.isfinite(xy[:, 0]) & pd.notna(given))
     if not len(sel):
         return []
@@ -364,7 +373,7 @@ DATE_ORDER = {"incidents": [("occurred_date", "reported_date")],
 def not_in_future(ctx: Context) -> list[RuleProblem]:
     today, out = ctx.settings.day(), []
     for f in FACT_DATES.get(ctx.kind, ()):
-        for i, d in enumerate(ctx.data[f]):
+        for i, d in enumerate(ctx.column(f)):
             if pd.notna(d) and d > today:
                 out.append(_problem(ctx, i, f, f"{d.date()} is in the future (today is "
                                     f"{today.date()})", "future_date"))
@@ -374,7 +383,7 @@ def not_in_future(ctx: Context) -> list[RuleProblem]:
 def dates_in_order(ctx: Context) -> list[RuleProblem]:
     out = []
     for a, b in DATE_ORDER.get(ctx.kind, ()):
-        for i, (x, y) in enumerate(zip(ctx.data[a], ctx.data[b])):
+        for i, (x, y) in enumerate(zip(ctx.column(a), ctx.column(b))):
             if pd.notna(x) and pd.notna(y) and x > y:
                 out.append(_problem(ctx, i, a, f"{a.replace('_', ' ')} {x.date()} is after "
                                     f"{b.replace('_', ' ')} {y.date()}",
