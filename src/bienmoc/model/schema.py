@@ -284,14 +284,20 @@ def validate(kind: str, data: pd.DataFrame, *, existing: pd.DataFrame | None = N
         return empty_layer(kind)
 
     gdf = data
-    if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(STORAGE_CRS)
-    geoms = (np.asarray(gdf.geometry.values, dtype=object) if isinstance(gdf, gpd.GeoDataFrame)
-             and gdf.geometry.name in gdf else np.full(n, None, dtype=object))
+    # (the geometry column by name: each ``.geometry``/``.crs`` builds a GeoSeries)
+    gname = getattr(gdf, "_geometry_column_name", None) if isinstance(
+        gdf, gpd.GeoDataFrame) else None
+    if gname is not None and gname in gdf:
+        crs = gdf.crs
+        if crs is not None and crs.to_epsg() != 4326:
+            gdf = gdf.to_crs(STORAGE_CRS)
+    else:
+        gname = None
+    given = object_columns(gdf)
+    geoms = given[gname] if gname is not None else np.full(n, None, dtype=object)
 
     unknown = [c for c in data.columns if c not in schema.columns
                and c != getattr(gdf, "_geometry_column_name", None)]
-    given = object_columns(data)
     out: dict[str, list] = {}
     for f in schema.fields:
         values = given[f.name] if f.name in given else [None] * n

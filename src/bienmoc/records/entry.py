@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bienmoc.errors import InvalidData, Problem
+from bienmoc.model.frames import column_array
 from bienmoc.model.numbers import parse_number
 from bienmoc.model.schema import SCHEMAS, conform, validate
 from bienmoc.records.attribution import log_writes
@@ -301,8 +302,7 @@ def _enter(tx, kind, records, *, rows, mode, allowed, settings, what, prepare, c
                 and (schema.key != ("id",) or given_ids) else None)
     borders = None
     if kind != "boundary" and "border" in schema.columns:
-        boundary = read_layer(tx, "boundary")
-        borders = set(boundary["border"]) if len(boundary) else None
+        borders = _border_codes(read_layer(tx, "boundary"))
     data = validate(kind, records, existing=existing, rows=rows_arr, borders=borders,
                     what=what, assign_ids=mode != "append")
     ctx = Context(tx, kind, data, rows_arr, settings, lambda: border_model(tx), mode=mode)
@@ -322,7 +322,8 @@ def _enter(tx, kind, records, *, rows, mode, allowed, settings, what, prepare, c
         if IDEMPOTENCY_KEY in data:  # (a drop copies the frame even when it has none)
             data = data.drop(columns=[IDEMPOTENCY_KEY])
         if "id" in data:
-            data["id"] = ids
+            # (in place, as an object column: GeoDataFrame.__setitem__ re-checks the CRS)
+            data.isetitem(data.columns.get_loc("id"), column_array(ids))
         log_writes(tx, kind, ids if ids else [None] * len(data), "create", user)
     else:
         tx.replace(kind, data)
@@ -332,6 +333,22 @@ def _enter(tx, kind, records, *, rows, mode, allowed, settings, what, prepare, c
     if skipped:
         data.attrs["skipped"] = skipped
     return data
+
+
+_CODES: dict[int, tuple] = {}  # id(boundary frame) -> (frame, its border codes)
+
+
+def _border_codes(boundary: pd.DataFrame) -> set | None:
+    """The border codes of a boundary layer (None: no line), kept per frame object:
+    :func:`read_layer` hands out the same cached frame while the layer is unchanged."""
+    hit = _CODES.get(id(boundary))
+    if hit is not None and hit[0] is boundary:
+        return hit[1]
+    codes = set(boundary["border"]) if len(boundary) else None
+    if len(_CODES) > 8:
+        _CODES.clear()
+    _CODES[id(boundary)] = (boundary, codes)  # (the frame is kept: its id stays its own)
+    return codes
 
 
 def _skip_replayed(tx, kind: str, records: pd.DataFrame, rows: np.ndarray):

@@ -167,10 +167,11 @@ def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
     missing province the polygon holding it, and :data:`INCIDENT_PLACE` (side, chainage,
     distance, the marker pair around it) is derived from the position (an area by its
     representative point). Positions that validation will refuse are left alone."""
-    if not isinstance(records, gpd.GeoDataFrame) or records.geometry.name not in records:
+    gname = getattr(records, "_geometry_column_name", None)  # (.geometry builds a GeoSeries)
+    if not isinstance(records, gpd.GeoDataFrame) or gname not in records:
         return records
     n = len(records)
-    gname = records.geometry.name
+    crs = records.crs
     # the columns are gathered as arrays and the frame built once at the end: setting
     # columns one by one on a GeoDataFrame costs ~0.2 ms each, more than locating a point
     cols = object_columns(records)
@@ -181,12 +182,12 @@ def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
         cols[col] = np.full(n, None, dtype=object)
 
     def done() -> gpd.GeoDataFrame:
-        return object_frame(cols, arr, records.crs, records.index, geometry_name=gname)
+        return object_frame(cols, arr, crs, records.index, geometry_name=gname)
 
     def missing(v):
         return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (
             isinstance(v, str) and not v.strip())
-    lonlat = arr if records.crs is None or records.crs == STORAGE_CRS else np.asarray(
+    lonlat = arr if crs is None or crs == STORAGE_CRS else np.asarray(
         records.geometry.to_crs(STORAGE_CRS).values, dtype=object)
     x0, y0, x1, y1 = REGION_BOUNDS
     bounds = shapely.bounds(lonlat)
