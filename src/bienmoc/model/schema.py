@@ -177,6 +177,7 @@ def _column_values(f: Field, values: list):
 
 
 _NAT = np.datetime64("NaT", "ms")
+_BORDER_CODE = re.compile(r"[A-Z]{2}")
 
 
 def empty_layer(kind: str) -> gpd.GeoDataFrame:
@@ -306,6 +307,8 @@ def validate(kind: str, data: pd.DataFrame, *, existing: pd.DataFrame | None = N
             out[f.name] = [None] * n
             continue
         col = []
+        numbered = f.name in ("number", "marker", "marker_from", "marker_to")
+        border = f.name == "border"
         for i, v in enumerate(values):
             if _is_missing(v):
                 if f.required:
@@ -314,9 +317,9 @@ def validate(kind: str, data: pd.DataFrame, *, existing: pd.DataFrame | None = N
                 continue
             try:
                 val = _coerce_value(f, v)
-                if f.name in ("number", "marker", "marker_from", "marker_to"):
+                if numbered:
                     val = str(parse_number(val))
-                if f.name == "border" and not re.fullmatch(r"[A-Z]{2}", val):
+                if border and not _BORDER_CODE.fullmatch(val):
                     raise ValueError(f"border code {val!r} must be the neighbour's two-letter "
                                      "ISO code, e.g. CN, LA, KH")
             except InvalidData as e:
