@@ -188,6 +188,8 @@ def empty_layer(kind: str) -> gpd.GeoDataFrame:
 
 
 def _geometry_problems(schema: LayerSchema, geoms: np.ndarray, rows: np.ndarray) -> list[Problem]:
+    if len(geoms) and "Point" in schema.geometry_types and _points_fine(geoms):
+        return []  # (the common case, e.g. an API batch of incidents: one vectorised check)
     problems: list[Problem] = []
     missing = shapely.is_missing(geoms)
     empty = np.zeros(len(geoms), bool)
@@ -232,6 +234,22 @@ def _geometry_problems(schema: LayerSchema, geoms: np.ndarray, rows: np.ndarray)
             problems.append(Problem(r, "geometry",
                                     f"invalid geometry: {shapely.is_valid_reason(g)}"))
     return problems
+
+
+def _points_fine(geoms: np.ndarray) -> bool:
+    """True when every geometry is a finite point inside the border region: nothing for
+    :func:`_geometry_problems` to report (its row-by-row checks name the problem otherwise)."""
+    try:
+        if not (shapely.get_type_id(geoms) == 0).all():  # (missing geometries are -1)
+            return False
+    except TypeError:  # not geometries at all
+        return False
+    xy = shapely.get_coordinates(geoms)
+    if len(xy) != len(geoms) or not np.isfinite(xy).all():  # (an empty point has none)
+        return False
+    x0, y0, x1, y1 = REGION_BOUNDS
+    return bool(((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0)
+                 & (xy[:, 1] <= y1)).all())
 
 
 def _marker_problems(cols, rows: np.ndarray) -> list[Problem]:
