@@ -322,8 +322,10 @@ def _enter(tx, kind, records, *, rows, mode, allowed, settings, what, prepare, c
         if IDEMPOTENCY_KEY in data:  # (a drop copies the frame even when it has none)
             data = data.drop(columns=[IDEMPOTENCY_KEY])
         if "id" in data:
-            # (in place, as an object column: GeoDataFrame.__setitem__ re-checks the CRS)
-            data.isetitem(data.columns.get_loc("id"), column_array(ids))
+            # (in place, an object column as validate makes it: GeoDataFrame.__setitem__
+            # re-checks the CRS, and a bare array would be inferred as Arrow strings)
+            data.isetitem(data.columns.get_loc("id"), pd.Series(
+                column_array(ids), dtype=object, index=data.index))
         log_writes(tx, kind, ids if ids else [None] * len(data), "create", user)
     else:
         tx.replace(kind, data)
