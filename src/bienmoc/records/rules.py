@@ -202,13 +202,18 @@ def _own_line(ctx: Context, sel: np.ndarray):
         return dist, side, near_b, near_d
     codes = ctx.column("border")
     ok = sel & np.isfinite(xy[:, 0])
+    if ok.any():
+        nearest = model.index.locate_xy(xy[ok, 0], xy[ok, 1])
+        near_b[ok], near_d[ok] = nearest.border, nearest.distance_m
+        # where the nearest line is the record's own, it is its own line's answer too
+        same = np.flatnonzero(ok)[nearest.border == codes[ok]]
+        dist[same] = near_d[same]
+        side[same] = nearest.side[nearest.border == codes[ok]]
+        ok[same] = False
     for b in set(codes[ok]) & set(model.index.borders):
         s = ok & (codes == b)
         own = model.index.locate_on(b, xy[s, 0], xy[s, 1])
         dist[s], side[s] = own.distance_m, own.side
-    if ok.any():
-        nearest = model.index.locate_xy(xy[ok, 0], xy[ok, 1])
-        near_b[ok], near_d[ok] = nearest.border, nearest.distance_m
     return dist, side, near_b, near_d
 
 
