@@ -40,7 +40,7 @@ from bienmoc.storage.pgconn import _Pool, _psycopg, _without_password, parse_url
 from bienmoc.storage.pglock import LockAndTokens
 from bienmoc.storage.pgschema import IDEMPOTENCY, q
 from bienmoc.storage.pgvalues import (_COPY_TYPES, _column_values, _converter, _frame,
-                                      _geometries, _missing, _text)
+                                      _geometries, _json_rows, _missing, _text)
 from bienmoc.storage.sqlite import DuplicateKey
 
 __all__ = ["PostGISStore", "COPY_ROWS"]
@@ -70,6 +70,7 @@ class PostGISStore(TransactionWrites):
         self._local = threading.local()
         self._ready = False
         self._cols: dict[str, dict[str, str]] = {}
+        self._json_sql: dict[tuple, str] = {}  # the small-insert statement per column set
         # one advisory lock per schema (and database): the store's write lock
         import zlib
         self._lock_key = zlib.crc32(f"bienmoc:{self.schema}".encode())
@@ -448,38 +449,12 @@ class _Transaction(LockAndTokens):
             if c not in cols or c in ("fid", "geom"):
                 raise StorageError(f"layer {layer!r} has no field {c!r}")
             names.append(str(c))
-        lists = [_column_values(data[c], cols[c]) for c in names]
-        if ids is not None and "id" in names:
-            lists[names.index("id")] = list(ids)
-        if geo and "geom" in cols:
-            names.append("geom")
-            lists.append(_geometries(data[gname].values))
-        rows = list(zip(*lists)) if lists else [()] * len(data)
-        t = self.store._t(layer)
         psycopg = _psycopg()
-        # a savepoint: a failed insert is undone alone. Small inserts go in pipeline mode:
-        # SAVEPOINT, INSERT and RELEASE leave in one round trip (errors still surface here,
-        # when the pipeline block ends)
-        small = bool(names) and len(rows) <= COPY_ROWS
         try:
-            with (self.con.pipeline() if small else contextlib.nullcontext()), \
-                    self.con.transaction():
-                if not names:
-                    for _ in rows:
-                        self.con.execute(f"INSERT INTO {t} DEFAULT VALUES")
-                elif len(rows) > COPY_ROWS:
-                    with self.con.cursor() as cur, cur.copy(
-                            f"COPY {t} ({', '.join(map(q, names))}) FROM STDIN "
-                            "(FORMAT BINARY)") as cp:
-                        cp.set_types([_COPY_TYPES.get(cols[c], "text") if c != "geom"
-                                      else "geometry" for c in names])
-                        for r in rows:
-                            cp.write_row(r)
-                else:  # one statement of n rows: one round trip, no pipeline set-up
-                    marks = "(" + ", ".join("%b" if c == "geom" else "%s" for c in names) + ")"
-                    self.con.execute(f"INSERT INTO {t} ({', '.join(map(q, names))}) VALUES "
-                                     + ", ".join([marks] * len(rows)),
-                                     [v for r in rows for v in r])
+            if names and len(data) <= COPY_ROWS and self._insert_json(
+                    layer, data, cols, names, ids, gname if geo and "geom" in cols else None):
+                return
+            self._insert_rows(layer, data, cols, names, ids, gname, geo)
         except psycopg.errors.UniqueViolation as e:
             if IDEMPOTENCY in str(e) or "_idem" in str(e):
                 raise DuplicateKey(layer, [str(k) for k in data[IDEMPOTENCY].dropna()]
@@ -488,6 +463,53 @@ class _Transaction(LockAndTokens):
         except psycopg.errors.CheckViolation as e:
             raise StorageError(f"layer {layer!r}: a value is not allowed ({e.diag.message_primary}"
                                ")") from None
+
+    def _insert_json(self, layer: str, data, cols: dict[str, str], names: list[str],
+                     ids: list | None, gname: str | None) -> bool:
+        """A small batch in ONE statement whose text depends only on the layer and its column
+        set: the rows travel as one JSON parameter read by ``json_populate_recordset`` into
+        the table's own row type (each value parsed by its column's input function: exact
+        dates, floats, EWKB geometry). Constant text lets psycopg cache its conversion and
+        prepare it server-side after a few uses. False when a value cannot be sent as JSON."""
+        try:
+            doc = _json_rows(data, names, cols, ids if "id" in names else None, gname)
+        except (TypeError, ValueError):
+            return False
+        key = (layer, tuple(names), gname is not None)
+        sql = self.store._json_sql.get(key)
+        if sql is None:
+            t = self.store._t(layer)
+            cl = ", ".join(map(q, [*names, *(["geom"] if gname is not None else [])]))
+            sql = (f"INSERT INTO {t} ({cl}) SELECT {cl} FROM json_populate_recordset("
+                   f"NULL::{t}, %s::json)")
+            self.store._json_sql[key] = sql
+        # a savepoint in the same round trip (pipeline): a failed insert is undone alone
+        with self.con.pipeline(), self.con.transaction():
+            self.con.execute(sql, (doc,))
+        return True
+
+    def _insert_rows(self, layer: str, data, cols, names, ids, gname, geo) -> None:
+        lists = [_column_values(data[c], cols[c]) for c in names]
+        if ids is not None and "id" in names:
+            lists[names.index("id")] = list(ids)
+        if geo and "geom" in cols:
+            names = [*names, "geom"]
+            lists.append(_geometries(data[gname].values))
+        rows = list(zip(*lists)) if lists else [()] * len(data)
+        t = self.store._t(layer)
+        # a savepoint: a failed insert is undone alone
+        with self.con.transaction():
+            if not names:
+                for _ in rows:
+                    self.con.execute(f"INSERT INTO {t} DEFAULT VALUES")
+            else:
+                with self.con.cursor() as cur, cur.copy(
+                        f"COPY {t} ({', '.join(map(q, names))}) FROM STDIN "
+                        "(FORMAT BINARY)") as cp:
+                    cp.set_types([_COPY_TYPES.get(cols[c], "text") if c != "geom"
+                                  else "geometry" for c in names])
+                    for r in rows:
+                        cp.write_row(r)
 
     def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
         self.lock()
