@@ -27,6 +27,7 @@ class LockAndTokens:
         self._depth = 0  # savepoint nesting (a rolled-back savepoint releases its lock)
         self._lock_depth = 0
         self._wait = store.lock_timeout
+        self._log: list[list] = []  # write_log rows not sent yet (log_rows)
 
     def lock(self) -> None:
         """Take the store's write lock now if this (lazy) transaction does not hold it; raise
@@ -79,18 +80,82 @@ class LockAndTokens:
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator["LockAndTokens"]:
-        """Undo only what the block wrote when it raises (the transaction goes on)."""
+        """Undo only what the block wrote when it raises (the transaction goes on).
+
+        SAVEPOINT, RELEASE and ROLLBACK TO are sent here (not by psycopg's nested
+        ``transaction()``) so that the write-log rows still waiting (:meth:`log_rows`) go in
+        the same round trip as the SAVEPOINT: what waits afterwards was written inside this
+        block, and is dropped with it when it is undone."""
         self._depth += 1
+        name = f"bienmoc_sp{self._depth}"
+        self._send_log(f"SAVEPOINT {name}")
         try:
-            with self.con.transaction():
-                yield self
+            yield self
         except BaseException:
+            self._log.clear()  # (rows logged inside the block: undone with it)
+            if not self.con.closed:
+                self.con.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
             if self._locked and self._lock_depth >= self._depth:
                 self._locked = False  # PostgreSQL released the lock with the savepoint
                 self._used = {}
             raise
         else:  # released into the enclosing level: the lock now belongs to it
+            self.con.execute(f"RELEASE SAVEPOINT {name}")
             self._lock_depth = min(self._lock_depth, self._depth - 1)
         finally:
             self._depth -= 1
             self._forget_tokens()
+
+    # -- the write log, sent with the next statement ----------------------------------------
+    def log_rows(self, layer: str, record_ids: list, action: str, user: str, at: str) -> None:
+        """Append ``write_log`` rows (:func:`bienmoc.records.attribution.log_writes`): kept
+        here and sent with the transaction's next savepoint or COMMIT, in the same round trip
+        (or before any read of this transaction, which then sees them)."""
+        from bienmoc.records.attribution import WRITE_LOG
+
+        self.lock()
+        self._log_columns()
+        self._log.extend([layer, rid, action, user, at] for rid in record_ids)
+        self._tokens.pop(WRITE_LOG, None)
+        self._all_tokens = False
+
+    def _log_statement(self) -> str | None:
+        """The waiting write-log rows as one INSERT with its values inline (None without
+        rows), and forget them. Inline because a simple query may hold several statements
+        (the INSERT and the COMMIT: one round trip), which one with parameters may not; the
+        values travel as one JSON text literal, quoted by psycopg."""
+        if not self._log:
+            return None
+        import json
+
+        from psycopg import sql
+
+        from bienmoc.records.attribution import WRITE_LOG
+
+        rows, self._log = self._log, []
+        doc = json.dumps([dict(zip(_LOG_KEYS, r)) for r in rows], ensure_ascii=False,
+                         separators=(",", ":"))
+        t = self.store._t(WRITE_LOG)
+        return (f"INSERT INTO {t} ({_LOG_COLS}) SELECT {_LOG_COLS} FROM "
+                f"json_populate_recordset(NULL::{t}, {sql.Literal(doc).as_string(self.con)})")
+
+    def _send_log(self, then: str | None = None) -> None:
+        """Send the waiting write-log rows, followed by the statement ``then`` (one simple
+        query: one round trip)."""
+        ins = self._log_statement()
+        text = "; ".join(x for x in (ins, then) if x)
+        if text:
+            self.con.execute(text)
+
+    def _log_columns(self) -> None:
+        from bienmoc.records.attribution import WRITE_LOG
+
+        if not self.store._cols.get(WRITE_LOG):  # created on its first write (all text)
+            import pandas as pd
+
+            self._columns(WRITE_LOG, pd.DataFrame({k: pd.Series([], dtype=object)
+                                                   for k in _LOG_KEYS}))
+
+
+_LOG_KEYS = ("layer", "record_id", "action", "user", "at")
+_LOG_COLS = ", ".join(f'"{k}"' for k in _LOG_KEYS)

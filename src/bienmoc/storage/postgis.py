@@ -43,6 +43,8 @@ from bienmoc.storage.pgvalues import (_COPY_TYPES, _column_values, _converter, _
                                       _geometries, _json_rows, _missing, _text)
 from bienmoc.storage.sqlite import DuplicateKey
 
+WRITE_LOG = "write_log"  # (records.attribution.WRITE_LOG: records imports storage)
+
 __all__ = ["PostGISStore", "COPY_ROWS"]
 
 #: appends and replaces of more rows than this go through binary COPY
@@ -89,6 +91,7 @@ class PostGISStore(TransactionWrites):
     def _reader(self) -> Iterator:
         tx = self._tx()
         if tx is not None:
+            tx._send_log()  # the transaction's reads see its write-log rows
             yield tx.con
             return
         psycopg = _psycopg()
@@ -288,17 +291,18 @@ class PostGISStore(TransactionWrites):
         wait = self.lock_timeout if timeout is None else float(timeout)
         with self._pool.connection() as con:
             try:
-                with con.transaction():
+                try:
                     try:
-                        # one round trip (two statements, no parameters: both are integers
-                        # formatted here); the timeout is set before the lock is asked for
-                        # ... and the change tokens of every layer come with it (the rule
-                        # caches ask for them first: one round trip fewer per write)
+                        # ONE round trip: BEGIN (the connection is in autocommit: psycopg's
+                        # transaction() would send it alone), the timeout - set before the
+                        # lock is asked for, both integers formatted here - the lock, and
+                        # the change tokens of every layer (the rule caches ask for them
+                        # first: one round trip fewer per write)
                         lock = ("" if lazy_lock else
                                 f"SELECT pg_advisory_xact_lock({int(self._lock_key)}); ")
                         cur = con.execute(
-                            f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}; {lock}"
-                            f"SELECT layer, generation, last_change FROM "
+                            f"BEGIN; SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}; "
+                            f"{lock}SELECT layer, generation, last_change FROM "
                             f"{self._t('bienmoc_layers')} WHERE present")
                         while cur.nextset():
                             pass
@@ -315,6 +319,14 @@ class PostGISStore(TransactionWrites):
                         yield tx
                     finally:
                         self._local.tx = None
+                    # the write-log rows still waiting and the COMMIT: one round trip
+                    tx._send_log("COMMIT")
+                except BaseException:
+                    if not con.closed and con.info.transaction_status != \
+                            psycopg.pq.TransactionStatus.IDLE:
+                        with contextlib.suppress(psycopg.Error):
+                            con.rollback()
+                    raise
             except psycopg.errors.LockNotAvailable:
                 raise StoreBusy(f"rows of the store stayed locked past {wait:g} s",
                                 retry_after=1.0) from None
@@ -336,6 +348,8 @@ class _Transaction(LockAndTokens):
 
     def _columns(self, layer: str, data=None) -> dict[str, str]:
         s = self.store
+        if layer == WRITE_LOG:  # a write of the log itself comes after the rows waiting
+            self._send_log()
         cols = s.columns(self.con, layer)
         if cols:
             return cols
@@ -483,9 +497,11 @@ class _Transaction(LockAndTokens):
             sql = (f"INSERT INTO {t} ({cl}) SELECT {cl} FROM json_populate_recordset("
                    f"NULL::{t}, %s::json)")
             self.store._json_sql[key] = sql
-        # a savepoint in the same round trip (pipeline): a failed insert is undone alone
-        with self.con.pipeline(), self.con.transaction():
-            self.con.execute(sql, (doc,))
+        # no savepoint around it (SAVEPOINT + RELEASE in a pipeline cost more CPU than the
+        # insert): one statement is atomic by itself, and the rare failure (a unique key taken
+        # despite the checks made under the lock) ends the transaction - the group writer
+        # runs each write in its own savepoint, which isolates it there
+        self.con.execute(sql, (doc,))
         return True
 
     def _insert_rows(self, layer: str, data, cols, names, ids, gname, geo) -> None:
@@ -565,6 +581,8 @@ class _Transaction(LockAndTokens):
     def held_keys(self, layer: str, keys) -> set[str]:
         """Which of ``keys`` the layer's idempotency column holds: one query for all (a field
         export brings thousands; ``lookup`` per key would be one round trip each)."""
+        if layer == WRITE_LOG:
+            self._send_log()
         self.lock()  # (the lookup and the append after it: one locked step)
         if IDEMPOTENCY not in self.store.columns(self.con, layer):
             return set()
@@ -573,6 +591,8 @@ class _Transaction(LockAndTokens):
             "ANY(%s)", ([str(k) for k in keys],))}
 
     def lookup(self, layer: str, field: str, value) -> list[str]:
+        if layer == WRITE_LOG:
+            self._send_log()
         self.lock()  # (an idempotency lookup and the append after it: one locked step)
         cols = self.store.columns(self.con, layer)
         if field not in cols or "id" not in cols:
