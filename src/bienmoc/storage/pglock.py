@@ -28,6 +28,7 @@ class LockAndTokens:
         self._lock_depth = 0
         self._wait = store.lock_timeout
         self._log: list[list] = []  # write_log rows not sent yet (log_rows)
+        self._seqs: dict[str, int] = {}  # the id counters as this transaction left them
 
     def lock(self) -> None:
         """Take the store's write lock now if this (lazy) transaction does not hold it; raise
@@ -42,13 +43,16 @@ class LockAndTokens:
         try:
             cur = self.con.execute(
                 f"SELECT pg_advisory_xact_lock({int(s._lock_key)}); SELECT layer, "
-                f"generation, last_change FROM {s._t('bienmoc_layers')} WHERE present")
+                f"generation, last_change FROM {s._t('bienmoc_layers')} WHERE present; "
+                f"SELECT layer, last FROM {s._t('bienmoc_sequences')}")
         except psycopg.errors.LockNotAvailable:
             raise StoreBusy(f"another writer holds the store; waited {self._wait:g} s",
                             retry_after=1.0) from None
-        while cur.nextset():
-            pass
-        fresh = {n: ("pg", int(g), last) for n, g, last in cur.fetchall()}
+        from bienmoc.storage.postgis import _result_sets
+
+        *_, tokens, seqs = _result_sets(cur)
+        self._seqs = {n: int(v) for n, v in seqs}  # (id counters, read under the lock)
+        fresh = {n: ("pg", int(g), last) for n, g, last in tokens}
         self._locked, self._lock_depth = True, self._depth
         used, self._used = self._used, {}
         self._tokens, self._all_tokens = dict(fresh), True
@@ -89,10 +93,12 @@ class LockAndTokens:
         self._depth += 1
         name = f"bienmoc_sp{self._depth}"
         self._send_log(f"SAVEPOINT {name}")
+        seqs = dict(self._seqs)
         try:
             yield self
         except BaseException:
             self._log.clear()  # (rows logged inside the block: undone with it)
+            self._seqs = seqs  # (the id counters too)
             if not self.con.closed:
                 self.con.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
             if self._locked and self._lock_depth >= self._depth:

@@ -300,17 +300,21 @@ class PostGISStore(TransactionWrites):
                         # first: one round trip fewer per write)
                         lock = ("" if lazy_lock else
                                 f"SELECT pg_advisory_xact_lock({int(self._lock_key)}); ")
+                        # (with the lock: the id counters too, see _insert_numbered)
+                        seqs = ("" if lazy_lock else "; SELECT layer, last FROM "
+                                f"{self._t('bienmoc_sequences')}")
                         cur = con.execute(
                             f"BEGIN; SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}; "
                             f"{lock}SELECT layer, generation, last_change FROM "
-                            f"{self._t('bienmoc_layers')} WHERE present")
-                        while cur.nextset():
-                            pass
-                        rows = cur.fetchall()
+                            f"{self._t('bienmoc_layers')} WHERE present{seqs}")
+                        sets = _result_sets(cur)
                     except psycopg.errors.LockNotAvailable:
                         raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
                                         retry_after=1.0) from None
                     tx = _Transaction(self, con)
+                    rows = sets[-1 if lazy_lock else -2]
+                    if not lazy_lock:
+                        tx._seqs = {n: int(v) for n, v in sets[-1]}
                     tx._tokens.update((n, ("pg", int(g), last)) for n, g, last in rows)
                     tx._all_tokens = True
                     tx._locked, tx._wait = not lazy_lock, wait
@@ -332,6 +336,16 @@ class PostGISStore(TransactionWrites):
                                 retry_after=1.0) from None
             except psycopg.Error as e:
                 raise StorageError(f"cannot write to the PostgreSQL store: {e}") from e
+
+
+def _result_sets(cur) -> list[list]:
+    """The rows of each statement of a multi-statement query that returns rows."""
+    out = []
+    while True:
+        if cur.description is not None:
+            out.append(cur.fetchall())
+        if not cur.nextset():
+            return out
 
 
 class _Transaction(LockAndTokens):
@@ -393,6 +407,9 @@ class _Transaction(LockAndTokens):
             if missing and layer in SCHEMAS:
                 schema = SCHEMAS[layer]
                 if schema.id_prefix and layer != "markers":
+                    if self._insert_numbered(layer, data, cols, ids, missing,
+                                             schema.id_prefix):
+                        return ids
                     new = self._next_numbers(layer, schema.id_prefix, len(missing))
                 else:
                     from bienmoc.model.schema import _new_ids
@@ -402,6 +419,30 @@ class _Transaction(LockAndTokens):
                     ids[i] = v
         self._insert(layer, data, cols, ids)
         return ids or []
+
+    def _insert_numbered(self, layer: str, data, cols: dict[str, str], ids: list,
+                         missing: list[int], prefix: str) -> bool:
+        """The common small append in ONE round trip: the new ids numbered from the layer's
+        counter as read with the write lock (``self._seqs``, kept up to date by this
+        transaction), and the statement advances the counter and inserts only if the counter
+        still holds that value and none of the new ids is stored (another editor's): else it
+        changes nothing and returns False (the caller then allocates with
+        :meth:`_next_numbers`, which skips taken ids)."""
+        last = self._seqs.get(layer)
+        if last is None or len(data) > COPY_ROWS:
+            return False
+        n = len(missing)
+        new = [f"{prefix}-{last + k + 1:06d}" for k in range(n)]
+        for i, v in zip(missing, new):
+            ids[i] = v
+        done = self._insert(layer, data, cols, ids, guard=(last, n, new))
+        if done:
+            self._seqs[layer] = last + n
+            return True
+        for i in missing:
+            ids[i] = None
+        self._seqs.pop(layer, None)
+        return False
 
     def _taken(self, layer: str, ids: list[str]) -> list[str]:
         """Which of ``ids`` the layer holds. The ids travel as one string split in SQL:
@@ -429,6 +470,7 @@ class _Transaction(LockAndTokens):
             out = [c for c in (f"{prefix}-{last - n + k + 1:06d}" for k in range(n))
                    if c not in taken]
             if len(out) == n:
+                self._seqs[layer] = last
                 return out
             return out + self._more_numbers(layer, prefix, n - len(out), last)
         row = self.con.execute(f"SELECT last FROM {seqs} WHERE layer = %s", (layer,)).fetchone()
@@ -451,9 +493,13 @@ class _Transaction(LockAndTokens):
             out += [c for c in cands if c not in taken]
         self.con.execute(f"INSERT INTO {seqs} VALUES (%s, %s) ON CONFLICT (layer) DO UPDATE "
                          "SET last = excluded.last", (layer, last))
+        self._seqs[layer] = last
         return out
 
-    def _insert(self, layer: str, data, cols: dict[str, str], ids: list | None = None) -> None:
+    def _insert(self, layer: str, data, cols: dict[str, str], ids: list | None = None,
+                guard: tuple | None = None) -> bool:
+        """Insert the rows; False (nothing written) only when ``guard`` (see
+        :meth:`_insert_numbered`) did not hold or the batch cannot be sent that way."""
         gname = getattr(data, "_geometry_column_name", None)
         geo = isinstance(data, gpd.GeoDataFrame) and gname in data.columns
         names = []
@@ -465,10 +511,15 @@ class _Transaction(LockAndTokens):
             names.append(str(c))
         psycopg = _psycopg()
         try:
-            if names and len(data) <= COPY_ROWS and self._insert_json(
-                    layer, data, cols, names, ids, gname if geo and "geom" in cols else None):
-                return
+            if names and len(data) <= COPY_ROWS:
+                done = self._insert_json(layer, data, cols, names, ids,
+                                         gname if geo and "geom" in cols else None, guard)
+                if done is not None:
+                    return done
+            if guard is not None:
+                return False
             self._insert_rows(layer, data, cols, names, ids, gname, geo)
+            return True
         except psycopg.errors.UniqueViolation as e:
             if IDEMPOTENCY in str(e) or "_idem" in str(e):
                 raise DuplicateKey(layer, [str(k) for k in data[IDEMPOTENCY].dropna()]
@@ -479,24 +530,37 @@ class _Transaction(LockAndTokens):
                                ")") from None
 
     def _insert_json(self, layer: str, data, cols: dict[str, str], names: list[str],
-                     ids: list | None, gname: str | None) -> bool:
+                     ids: list | None, gname: str | None, guard: tuple | None = None
+                     ) -> bool | None:
         """A small batch in ONE statement whose text depends only on the layer and its column
         set: the rows travel as one JSON parameter read by ``json_populate_recordset`` into
         the table's own row type (each value parsed by its column's input function: exact
         dates, floats, EWKB geometry). Constant text lets psycopg cache its conversion and
-        prepare it server-side after a few uses. False when a value cannot be sent as JSON."""
+        prepare it server-side after a few uses. None when a value cannot be sent as JSON;
+        with ``guard`` = (counter value, n, new ids), the statement also advances the layer's
+        id counter, and writes nothing (False) unless the counter held that value and none of
+        the ids is stored."""
         try:
             doc = _json_rows(data, names, cols, ids if "id" in names else None, gname)
         except (TypeError, ValueError):
-            return False
-        key = (layer, tuple(names), gname is not None)
+            return None
+        key = (layer, tuple(names), gname is not None, guard is not None)
         sql = self.store._json_sql.get(key)
         if sql is None:
             t = self.store._t(layer)
             cl = ", ".join(map(q, [*names, *(["geom"] if gname is not None else [])]))
             sql = (f"INSERT INTO {t} ({cl}) SELECT {cl} FROM json_populate_recordset("
                    f"NULL::{t}, %s::json)")
+            if guard is not None:
+                sql = (f"WITH s AS (UPDATE {self.store._t('bienmoc_sequences')} SET last = "
+                       "last + %s WHERE layer = %s AND last = %s AND NOT EXISTS (SELECT 1 "
+                       f"FROM {t} WHERE id = ANY(%s::text[])) RETURNING 1) " + sql +
+                       " WHERE EXISTS (SELECT 1 FROM s)")
             self.store._json_sql[key] = sql
+        if guard is not None:
+            last, n, new = guard
+            cur = self.con.execute(sql, (n, layer, last, new, doc))
+            return cur.rowcount == len(data)
         # no savepoint around it (SAVEPOINT + RELEASE in a pipeline cost more CPU than the
         # insert): one statement is atomic by itself, and the rare failure (a unique key taken
         # despite the checks made under the lock) ends the transaction - the group writer
