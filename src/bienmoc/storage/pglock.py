@@ -99,6 +99,7 @@ class LockAndTokens:
         except BaseException:
             self._log.clear()  # (rows logged inside the block: undone with it)
             self._seqs = seqs  # (the id counters too)
+            self.store._cols.clear()  # (and a table the block created)
             if not self.con.closed:
                 self.con.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
             if self._locked and self._lock_depth >= self._depth:

@@ -324,6 +324,7 @@ class PostGISStore(TransactionWrites):
                     # the write-log rows still waiting and the COMMIT: one round trip
                     tx._send_log("COMMIT")
                 except BaseException:
+                    self._cols.clear()  # (a table this transaction created is undone)
                     if not con.closed and con.info.transaction_status != \
                             psycopg.pq.TransactionStatus.IDLE:
                         with contextlib.suppress(psycopg.Error):
