@@ -108,6 +108,13 @@ def test_waiting_write_log_rows_are_read_in_the_transaction_and_undone_with_a_sa
         with tx.savepoint():  # a released savepoint keeps what it logged
             d = tx.append("incidents", _rows(1, description="d"))
             log_writes(tx, "incidents", d, "create", "dung")
+        with pytest.raises(ValueError), tx.savepoint():  # its sibling, undone; and nested
+            f = tx.append("incidents", _rows(1, description="f"))
+            log_writes(tx, "incidents", f, "create", "phuong")
+            with tx.savepoint():  # released into f's block, undone with it
+                g = tx.append("incidents", _rows(1, description="g"))
+                log_writes(tx, "incidents", g, "create", "giang")
+            raise ValueError("undo f and g")
     # b's ids were given back with its savepoint: c follows a
     assert a == [f"V-{top + 1:06d}"] and c == [f"V-{top + 2:06d}"] and \
         d == [f"V-{top + 3:06d}"]
@@ -115,6 +122,28 @@ def test_waiting_write_log_rows_are_read_in_the_transaction_and_undone_with_a_sa
     assert list(zip(log["record_id"], log["user"])) == [(a[0], "an"), (c[0], "chi"),
                                                         (d[0], "dung")]
     assert list(pg.read("incidents")["description"].iloc[-3:]) == ["a", "c", "d"]
+
+
+def test_group_of_writes_in_savepoints_shares_its_round_trips(pg):
+    """The group writer's shape: one transaction with the lock taken at the first write, each
+    write in its own savepoint. Per write: the SAVEPOINT (with the previous RELEASE and its
+    write-log rows) and the insert; plus BEGIN, the lock and the COMMIT."""
+    top = _top(pg)
+
+    def group():
+        with pg.transaction(lazy_lock=True) as tx:
+            for k in range(4):
+                with tx.savepoint():
+                    assert tx.layer_tokens(["boundary"])["boundary"] is not None
+                    ids = tx.append("incidents", _rows(1, description=f"w{k}"))
+                    log_writes(tx, "incidents", ids, "create", f"u{k}")
+
+    group()
+    group()  # (psycopg prepares a statement at its 5th use: one round trip more, once)
+    assert _round_trips(pg, group) == 1 + 4 * 2 + 1 + 1
+    log = pg.read(WRITE_LOG)
+    assert list(log["user"]) == ["u0", "u1", "u2", "u3"] * 3
+    assert list(log["record_id"]) == [f"V-{top + k:06d}" for k in range(1, 13)]
 
 
 def test_a_failed_transaction_writes_no_waiting_log_row(pg):

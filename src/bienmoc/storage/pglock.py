@@ -28,6 +28,7 @@ class LockAndTokens:
         self._lock_depth = 0
         self._wait = store.lock_timeout
         self._log: list[list] = []  # write_log rows not sent yet (log_rows)
+        self._after: list[str] = []  # statements sent before the next one (RELEASE)
         self._seqs: dict[str, int] = {}  # the id counters as this transaction left them
 
     def lock(self) -> None:
@@ -41,10 +42,10 @@ class LockAndTokens:
         psycopg = _psycopg()
         s = self.store
         try:
-            cur = self.con.execute(
+            cur = self.con.execute(self._waiting(
                 f"SELECT pg_advisory_xact_lock({int(s._lock_key)}); SELECT layer, "
                 f"generation, last_change FROM {s._t('bienmoc_layers')} WHERE present; "
-                f"SELECT layer, last FROM {s._t('bienmoc_sequences')}")
+                f"SELECT layer, last FROM {s._t('bienmoc_sequences')}"))
         except psycopg.errors.LockNotAvailable:
             raise StoreBusy(f"another writer holds the store; waited {self._wait:g} s",
                             retry_after=1.0) from None
@@ -60,8 +61,14 @@ class LockAndTokens:
         if changed:
             raise StaleRead(f"layer(s) {', '.join(changed)} changed before the write lock")
 
-    def _forget_tokens(self) -> None:
-        self._tokens.clear()
+    def _forget_tokens(self, *layers: str) -> None:
+        """Drop the memo of the tokens of ``layers`` (this transaction wrote them), of every
+        layer without arguments."""
+        if layers:
+            for name in layers:
+                self._tokens.pop(name, None)
+        else:
+            self._tokens.clear()
         self._all_tokens = False
 
     def layer_tokens(self, layers) -> dict[str, tuple | None]:
@@ -89,7 +96,12 @@ class LockAndTokens:
         SAVEPOINT, RELEASE and ROLLBACK TO are sent here (not by psycopg's nested
         ``transaction()``) so that the write-log rows still waiting (:meth:`log_rows`) go in
         the same round trip as the SAVEPOINT: what waits afterwards was written inside this
-        block, and is dropped with it when it is undone."""
+        block, and is dropped with it when it is undone. The RELEASE waits for the next
+        simple statement (the next SAVEPOINT, the lock, the COMMIT): until then the
+        statements run inside the finished savepoint, which the RELEASE then merges into
+        the enclosing level, as if it had been sent at once; a savepoint of the same name
+        that follows is only opened after it. Change tokens memoised in the block stay
+        valid when it is released (the layers it wrote were dropped from the memo)."""
         self._depth += 1
         name = f"bienmoc_sp{self._depth}"
         self._send_log(f"SAVEPOINT {name}")
@@ -97,7 +109,11 @@ class LockAndTokens:
         try:
             yield self
         except BaseException:
-            self._log.clear()  # (rows logged inside the block: undone with it)
+            # (what waits now was written inside the block: undone with it; a RELEASE of an
+            # inner savepoint would fail in an aborted transaction)
+            self._log.clear()
+            self._after.clear()
+            self._forget_tokens()
             self._seqs = seqs  # (the id counters too)
             self.store._cols.clear()  # (and a table the block created)
             if not self.con.closed:
@@ -107,11 +123,11 @@ class LockAndTokens:
                 self._used = {}
             raise
         else:  # released into the enclosing level: the lock now belongs to it
-            self.con.execute(f"RELEASE SAVEPOINT {name}")
+            self._after += [x for x in (self._log_statement(), f"RELEASE SAVEPOINT {name}")
+                            if x]
             self._lock_depth = min(self._lock_depth, self._depth - 1)
         finally:
             self._depth -= 1
-            self._forget_tokens()
 
     # -- the write log, sent with the next statement ----------------------------------------
     def log_rows(self, layer: str, record_ids: list, action: str, user: str, at: str) -> None:
@@ -146,11 +162,20 @@ class LockAndTokens:
         return (f"INSERT INTO {t} ({_LOG_COLS}) SELECT {_LOG_COLS} FROM "
                 f"json_populate_recordset(NULL::{t}, {sql.Literal(doc).as_string(self.con)})")
 
+    def _waiting(self, then: str | None = None) -> str:
+        """The statements waiting (a RELEASE, write-log rows), then ``then``: the text of one
+        simple query (one round trip); they are no longer waiting."""
+        parts = [*self._after, self._log_statement(), then]
+        self._after = []
+        return "; ".join(x for x in parts if x)
+
     def _send_log(self, then: str | None = None) -> None:
-        """Send the waiting write-log rows, followed by the statement ``then`` (one simple
-        query: one round trip)."""
-        ins = self._log_statement()
-        text = "; ".join(x for x in (ins, then) if x)
+        """Send what waits (:meth:`_waiting`), followed by the statement ``then``; without
+        ``then`` (before a read) only when write-log rows wait (a RELEASE alone can wait)."""
+        if then is None and not self._log and not any(
+                a.startswith("INSERT") for a in self._after):
+            return
+        text = self._waiting(then)
         if text:
             self.con.execute(text)
 

@@ -390,7 +390,7 @@ class _Transaction(LockAndTokens, Inserts):
         if not len(data):
             return []
         self.lock()
-        self._forget_tokens()
+        self._forget_tokens(layer)
         cols = self._columns(layer, data)
         ids: list | None = None
         if "id" in data.columns:
@@ -421,7 +421,7 @@ class _Transaction(LockAndTokens, Inserts):
 
     def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
         self.lock()
-        self._forget_tokens()
+        self._forget_tokens(layer)
         cols = self._columns(layer, data)
         if len(data) and "id" in data.columns:
             given = [str(v) for v in data["id"] if not _missing(v)]
@@ -442,7 +442,7 @@ class _Transaction(LockAndTokens, Inserts):
         fields = list(values)
         t = self.store._t(layer)
         self.lock()
-        self._forget_tokens()
+        self._forget_tokens(layer, log_layer)
         row = self.con.execute(f"SELECT fid, {', '.join(map(q, fields))} FROM {t} "
                                "WHERE id = %s FOR UPDATE", (record_id,)).fetchone()
         if row is None:
