@@ -18,7 +18,14 @@ Guarantees, as the GeoPackage store's:
   as in the GeoPackage store (a PostgreSQL SEQUENCE would leave gaps on rollback).
 * :meth:`~PostGISStore.version` is a counter that a statement trigger on every layer table
   bumps in the writing transaction (any client's write changes it, QGIS's too).
-* Bulk rows (more than :data:`COPY_ROWS`) are written by binary ``COPY ... FROM STDIN``.
+* Bulk rows (more than :data:`COPY_ROWS`) are written by binary ``COPY ... FROM STDIN``; a
+  small append is one statement of constant text (:mod:`bienmoc.storage.pginsert`).
+* Round trips of a small write transaction: three - BEGIN with the lock, the change tokens
+  and the id counters; the INSERT, which also advances the layer's id counter; the
+  ``write_log`` rows with the COMMIT (:meth:`LockAndTokens.log_rows`). A savepoint's RELEASE
+  goes with the next SAVEPOINT or COMMIT. A failed small INSERT (a unique key taken despite
+  the checks made under the lock) has no savepoint of its own: the transaction must end, or
+  the enclosing :meth:`savepoint` (the group writer's, one per write) be undone.
 """
 from __future__ import annotations
 
