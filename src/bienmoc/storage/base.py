@@ -102,6 +102,9 @@ class Transaction(Protocol):
     # they fall back to the store's ``layer_state``). PostGIS: memoised, one query at most.
     # Optional: ``lock()``, take the write lock of a ``transaction(lazy_lock=True)`` now
     # (the group writer's; raises StaleRead when tokens handed out before changed).
+    # Optional: ``log_rows(layer, record_ids, action, user, at)``, append ``write_log`` rows
+    # (records.attribution.log_writes uses it when present, else ``append``). PostGIS: they
+    # wait in the transaction and travel with its next SAVEPOINT or its COMMIT.
 
     def savepoint(self) -> ContextManager["Transaction"]:
         """A nested step: what the block wrote is undone alone when it raises (used by

@@ -27,6 +27,9 @@ class LockAndTokens:
         self._depth = 0  # savepoint nesting (a rolled-back savepoint releases its lock)
         self._lock_depth = 0
         self._wait = store.lock_timeout
+        self._log: list[list] = []  # write_log rows not sent yet (log_rows)
+        self._after: list[str] = []  # statements sent before the next one (RELEASE)
+        self._seqs: dict[str, int] = {}  # the id counters as this transaction left them
 
     def lock(self) -> None:
         """Take the store's write lock now if this (lazy) transaction does not hold it; raise
@@ -39,15 +42,18 @@ class LockAndTokens:
         psycopg = _psycopg()
         s = self.store
         try:
-            cur = self.con.execute(
+            cur = self.con.execute(self._waiting(
                 f"SELECT pg_advisory_xact_lock({int(s._lock_key)}); SELECT layer, "
-                f"generation, last_change FROM {s._t('bienmoc_layers')} WHERE present")
+                f"generation, last_change FROM {s._t('bienmoc_layers')} WHERE present; "
+                f"SELECT layer, last FROM {s._t('bienmoc_sequences')}"))
         except psycopg.errors.LockNotAvailable:
             raise StoreBusy(f"another writer holds the store; waited {self._wait:g} s",
                             retry_after=1.0) from None
-        while cur.nextset():
-            pass
-        fresh = {n: ("pg", int(g), last) for n, g, last in cur.fetchall()}
+        from bienmoc.storage.postgis import _result_sets
+
+        *_, tokens, seqs = _result_sets(cur)
+        self._seqs = {n: int(v) for n, v in seqs}  # (id counters, read under the lock)
+        fresh = {n: ("pg", int(g), last) for n, g, last in tokens}
         self._locked, self._lock_depth = True, self._depth
         used, self._used = self._used, {}
         self._tokens, self._all_tokens = dict(fresh), True
@@ -55,8 +61,14 @@ class LockAndTokens:
         if changed:
             raise StaleRead(f"layer(s) {', '.join(changed)} changed before the write lock")
 
-    def _forget_tokens(self) -> None:
-        self._tokens.clear()
+    def _forget_tokens(self, *layers: str) -> None:
+        """Drop the memo of the tokens of ``layers`` (this transaction wrote them), of every
+        layer without arguments."""
+        if layers:
+            for name in layers:
+                self._tokens.pop(name, None)
+        else:
+            self._tokens.clear()
         self._all_tokens = False
 
     def layer_tokens(self, layers) -> dict[str, tuple | None]:
@@ -79,18 +91,103 @@ class LockAndTokens:
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator["LockAndTokens"]:
-        """Undo only what the block wrote when it raises (the transaction goes on)."""
+        """Undo only what the block wrote when it raises (the transaction goes on).
+
+        SAVEPOINT, RELEASE and ROLLBACK TO are sent here (not by psycopg's nested
+        ``transaction()``) so that the write-log rows still waiting (:meth:`log_rows`) go in
+        the same round trip as the SAVEPOINT: what waits afterwards was written inside this
+        block, and is dropped with it when it is undone. The RELEASE waits for the next
+        simple statement (the next SAVEPOINT, the lock, the COMMIT): until then the
+        statements run inside the finished savepoint, which the RELEASE then merges into
+        the enclosing level, as if it had been sent at once; a savepoint of the same name
+        that follows is only opened after it. Change tokens memoised in the block stay
+        valid when it is released (the layers it wrote were dropped from the memo)."""
         self._depth += 1
+        name = f"bienmoc_sp{self._depth}"
+        self._send_log(f"SAVEPOINT {name}")
+        seqs = dict(self._seqs)
         try:
-            with self.con.transaction():
-                yield self
+            yield self
         except BaseException:
+            # (what waits now was written inside the block: undone with it; a RELEASE of an
+            # inner savepoint would fail in an aborted transaction)
+            self._log.clear()
+            self._after.clear()
+            self._forget_tokens()
+            self._seqs = seqs  # (the id counters too)
+            self.store._cols.clear()  # (and a table the block created)
+            if not self.con.closed:
+                self.con.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
             if self._locked and self._lock_depth >= self._depth:
                 self._locked = False  # PostgreSQL released the lock with the savepoint
                 self._used = {}
             raise
         else:  # released into the enclosing level: the lock now belongs to it
+            self._after += [x for x in (self._log_statement(), f"RELEASE SAVEPOINT {name}")
+                            if x]
             self._lock_depth = min(self._lock_depth, self._depth - 1)
         finally:
             self._depth -= 1
-            self._forget_tokens()
+
+    # -- the write log, sent with the next statement ----------------------------------------
+    def log_rows(self, layer: str, record_ids: list, action: str, user: str, at: str) -> None:
+        """Append ``write_log`` rows (:func:`bienmoc.records.attribution.log_writes`): kept
+        here and sent with the transaction's next savepoint or COMMIT, in the same round trip
+        (or before any read of this transaction, which then sees them)."""
+        from bienmoc.records.attribution import WRITE_LOG
+
+        self.lock()
+        self._log_columns()
+        self._log.extend([layer, rid, action, user, at] for rid in record_ids)
+        self._tokens.pop(WRITE_LOG, None)
+        self._all_tokens = False
+
+    def _log_statement(self) -> str | None:
+        """The waiting write-log rows as one INSERT with its values inline (None without
+        rows), and forget them. Inline because a simple query may hold several statements
+        (the INSERT and the COMMIT: one round trip), which one with parameters may not; the
+        values travel as one JSON text literal, quoted by psycopg."""
+        if not self._log:
+            return None
+        import json
+
+        from psycopg import sql
+
+        from bienmoc.records.attribution import WRITE_LOG
+
+        rows, self._log = self._log, []
+        doc = json.dumps([dict(zip(_LOG_KEYS, r)) for r in rows], ensure_ascii=False,
+                         separators=(",", ":"))
+        t = self.store._t(WRITE_LOG)
+        return (f"INSERT INTO {t} ({_LOG_COLS}) SELECT {_LOG_COLS} FROM "
+                f"json_populate_recordset(NULL::{t}, {sql.Literal(doc).as_string(self.con)})")
+
+    def _waiting(self, then: str | None = None) -> str:
+        """The statements waiting (a RELEASE, write-log rows), then ``then``: the text of one
+        simple query (one round trip); they are no longer waiting."""
+        parts = [*self._after, self._log_statement(), then]
+        self._after = []
+        return "; ".join(x for x in parts if x)
+
+    def _send_log(self, then: str | None = None) -> None:
+        """Send what waits (:meth:`_waiting`), followed by the statement ``then``; without
+        ``then`` (before a read) only when write-log rows wait (a RELEASE alone can wait)."""
+        if then is None and not self._log and not any(
+                a.startswith("INSERT") for a in self._after):
+            return
+        text = self._waiting(then)
+        if text:
+            self.con.execute(text)
+
+    def _log_columns(self) -> None:
+        from bienmoc.records.attribution import WRITE_LOG
+
+        if not self.store._cols.get(WRITE_LOG):  # created on its first write (all text)
+            import pandas as pd
+
+            self._columns(WRITE_LOG, pd.DataFrame({k: pd.Series([], dtype=object)
+                                                   for k in _LOG_KEYS}))
+
+
+_LOG_KEYS = ("layer", "record_id", "action", "user", "at")
+_LOG_COLS = ", ".join(f'"{k}"' for k in _LOG_KEYS)

@@ -18,7 +18,14 @@ Guarantees, as the GeoPackage store's:
   as in the GeoPackage store (a PostgreSQL SEQUENCE would leave gaps on rollback).
 * :meth:`~PostGISStore.version` is a counter that a statement trigger on every layer table
   bumps in the writing transaction (any client's write changes it, QGIS's too).
-* Bulk rows (more than :data:`COPY_ROWS`) are written by binary ``COPY ... FROM STDIN``.
+* Bulk rows (more than :data:`COPY_ROWS`) are written by binary ``COPY ... FROM STDIN``; a
+  small append is one statement of constant text (:mod:`bienmoc.storage.pginsert`).
+* Round trips of a small write transaction: three - BEGIN with the lock, the change tokens
+  and the id counters; the INSERT, which also advances the layer's id counter; the
+  ``write_log`` rows with the COMMIT (:meth:`LockAndTokens.log_rows`). A savepoint's RELEASE
+  goes with the next SAVEPOINT or COMMIT. A failed small INSERT (a unique key taken despite
+  the checks made under the lock) has no savepoint of its own: the transaction must end, or
+  the enclosing :meth:`savepoint` (the group writer's, one per write) be undone.
 """
 from __future__ import annotations
 
@@ -37,16 +44,16 @@ from bienmoc.model.schema import LAYERS, SCHEMAS, empty_layer
 from bienmoc.storage import pgschema as ps
 from bienmoc.storage.base import TransactionWrites
 from bienmoc.storage.pgconn import _Pool, _psycopg, _without_password, parse_url
+from bienmoc.storage.pginsert import COPY_ROWS, Inserts
 from bienmoc.storage.pglock import LockAndTokens
 from bienmoc.storage.pgschema import IDEMPOTENCY, q
-from bienmoc.storage.pgvalues import (_COPY_TYPES, _column_values, _converter, _frame,
-                                      _geometries, _missing, _text)
+from bienmoc.storage.pgvalues import _converter, _frame, _missing, _text
 from bienmoc.storage.sqlite import DuplicateKey
+
+WRITE_LOG = "write_log"  # (records.attribution.WRITE_LOG: records imports storage)
 
 __all__ = ["PostGISStore", "COPY_ROWS"]
 
-#: appends and replaces of more rows than this go through binary COPY
-COPY_ROWS = 50
 LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
 
 
@@ -70,6 +77,7 @@ class PostGISStore(TransactionWrites):
         self._local = threading.local()
         self._ready = False
         self._cols: dict[str, dict[str, str]] = {}
+        self._json_sql: dict[tuple, str] = {}  # the small-insert statement per column set
         # one advisory lock per schema (and database): the store's write lock
         import zlib
         self._lock_key = zlib.crc32(f"bienmoc:{self.schema}".encode())
@@ -88,6 +96,7 @@ class PostGISStore(TransactionWrites):
     def _reader(self) -> Iterator:
         tx = self._tx()
         if tx is not None:
+            tx._send_log()  # the transaction's reads see its write-log rows
             yield tx.con
             return
         psycopg = _psycopg()
@@ -287,25 +296,30 @@ class PostGISStore(TransactionWrites):
         wait = self.lock_timeout if timeout is None else float(timeout)
         with self._pool.connection() as con:
             try:
-                with con.transaction():
+                try:
                     try:
-                        # one round trip (two statements, no parameters: both are integers
-                        # formatted here); the timeout is set before the lock is asked for
-                        # ... and the change tokens of every layer come with it (the rule
-                        # caches ask for them first: one round trip fewer per write)
+                        # ONE round trip: BEGIN (the connection is in autocommit: psycopg's
+                        # transaction() would send it alone), the timeout - set before the
+                        # lock is asked for, both integers formatted here - the lock, and
+                        # the change tokens of every layer (the rule caches ask for them
+                        # first: one round trip fewer per write)
                         lock = ("" if lazy_lock else
                                 f"SELECT pg_advisory_xact_lock({int(self._lock_key)}); ")
+                        # (with the lock: the id counters too, see _insert_numbered)
+                        seqs = ("" if lazy_lock else "; SELECT layer, last FROM "
+                                f"{self._t('bienmoc_sequences')}")
                         cur = con.execute(
-                            f"SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}; {lock}"
-                            f"SELECT layer, generation, last_change FROM "
-                            f"{self._t('bienmoc_layers')} WHERE present")
-                        while cur.nextset():
-                            pass
-                        rows = cur.fetchall()
+                            f"BEGIN; SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}; "
+                            f"{lock}SELECT layer, generation, last_change FROM "
+                            f"{self._t('bienmoc_layers')} WHERE present{seqs}")
+                        sets = _result_sets(cur)
                     except psycopg.errors.LockNotAvailable:
                         raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
                                         retry_after=1.0) from None
                     tx = _Transaction(self, con)
+                    rows = sets[-1 if lazy_lock else -2]
+                    if not lazy_lock:
+                        tx._seqs = {n: int(v) for n, v in sets[-1]}
                     tx._tokens.update((n, ("pg", int(g), last)) for n, g, last in rows)
                     tx._all_tokens = True
                     tx._locked, tx._wait = not lazy_lock, wait
@@ -314,6 +328,15 @@ class PostGISStore(TransactionWrites):
                         yield tx
                     finally:
                         self._local.tx = None
+                    # the write-log rows still waiting and the COMMIT: one round trip
+                    tx._send_log("COMMIT")
+                except BaseException:
+                    self._cols.clear()  # (a table this transaction created is undone)
+                    if not con.closed and con.info.transaction_status != \
+                            psycopg.pq.TransactionStatus.IDLE:
+                        with contextlib.suppress(psycopg.Error):
+                            con.rollback()
+                    raise
             except psycopg.errors.LockNotAvailable:
                 raise StoreBusy(f"rows of the store stayed locked past {wait:g} s",
                                 retry_after=1.0) from None
@@ -321,7 +344,17 @@ class PostGISStore(TransactionWrites):
                 raise StorageError(f"cannot write to the PostgreSQL store: {e}") from e
 
 
-class _Transaction(LockAndTokens):
+def _result_sets(cur) -> list[list]:
+    """The rows of each statement of a multi-statement query that returns rows."""
+    out = []
+    while True:
+        if cur.description is not None:
+            out.append(cur.fetchall())
+        if not cur.nextset():
+            return out
+
+
+class _Transaction(LockAndTokens, Inserts):
     """One write transaction of a :class:`PostGISStore` (see :class:`Transaction`); its write
     lock, change tokens and savepoints: :class:`~bienmoc.storage.pglock.LockAndTokens`."""
 
@@ -335,6 +368,8 @@ class _Transaction(LockAndTokens):
 
     def _columns(self, layer: str, data=None) -> dict[str, str]:
         s = self.store
+        if layer == WRITE_LOG:  # a write of the log itself comes after the rows waiting
+            self._send_log()
         cols = s.columns(self.con, layer)
         if cols:
             return cols
@@ -362,7 +397,7 @@ class _Transaction(LockAndTokens):
         if not len(data):
             return []
         self.lock()
-        self._forget_tokens()
+        self._forget_tokens(layer)
         cols = self._columns(layer, data)
         ids: list | None = None
         if "id" in data.columns:
@@ -378,6 +413,9 @@ class _Transaction(LockAndTokens):
             if missing and layer in SCHEMAS:
                 schema = SCHEMAS[layer]
                 if schema.id_prefix and layer != "markers":
+                    if self._insert_numbered(layer, data, cols, ids, missing,
+                                             schema.id_prefix):
+                        return ids
                     new = self._next_numbers(layer, schema.id_prefix, len(missing))
                 else:
                     from bienmoc.model.schema import _new_ids
@@ -388,110 +426,9 @@ class _Transaction(LockAndTokens):
         self._insert(layer, data, cols, ids)
         return ids or []
 
-    def _taken(self, layer: str, ids: list[str]) -> list[str]:
-        """Which of ``ids`` the layer holds. The ids travel as one string split in SQL:
-        psycopg dumps a Python list of 100k strings far slower than one string (ids cannot
-        hold the separator: validation refuses control characters)."""
-        return [r[0] for r in self.con.execute(
-            f"SELECT id FROM {self.store._t(layer)} WHERE id = ANY(string_to_array(%s, "
-            "chr(31)))", ("\x1f".join(ids),))]
-
-    def _next_numbers(self, layer: str, prefix: str, n: int) -> list[str]:
-        seqs = self.store._t("bienmoc_sequences")
-        # the common case in ONE round trip: advance the layer's counter by n and return it
-        # with whichever of the n new ids another editor already stored (ids of more than six
-        # digits are written in full, as f"{n:06d}" does)
-        row = self.con.execute(
-            f"WITH s AS (UPDATE {seqs} SET last = last + %(n)s WHERE layer = %(layer)s "
-            "RETURNING last) SELECT s.last, ARRAY(SELECT t.id FROM "
-            f"{self.store._t(layer)} t WHERE t.id IN (SELECT %(prefix)s || '-' || "
-            "lpad(k::text, greatest(6, length(k::text)), '0') FROM "
-            "generate_series(s.last - %(n)s + 1, s.last) k)) FROM s",
-            {"n": n, "layer": layer, "prefix": prefix}).fetchone()
-        if row is not None:
-            last = int(row[0])
-            taken = set(row[1] or ())
-            out = [c for c in (f"{prefix}-{last - n + k + 1:06d}" for k in range(n))
-                   if c not in taken]
-            if len(out) == n:
-                return out
-            return out + self._more_numbers(layer, prefix, n - len(out), last)
-        row = self.con.execute(f"SELECT last FROM {seqs} WHERE layer = %s", (layer,)).fetchone()
-        if row is None:
-            last = self.con.execute(
-                f"SELECT coalesce(max(substring(id FROM %s)::bigint), 0) FROM "
-                f"{self.store._t(layer)} WHERE id ~ %s",
-                (f"^{prefix}-(\\d+)$", f"^{prefix}-\\d+$")).fetchone()[0]
-        else:
-            last = int(row[0])
-        return self._more_numbers(layer, prefix, n, last)
-
-    def _more_numbers(self, layer: str, prefix: str, n: int, last: int) -> list[str]:
-        seqs = self.store._t("bienmoc_sequences")
-        out: list[str] = []
-        while len(out) < n:  # skip ids another editor stored (checked in one query per batch)
-            cands = [f"{prefix}-{last + k + 1:06d}" for k in range(n - len(out))]
-            last += len(cands)
-            taken = set(self._taken(layer, cands))
-            out += [c for c in cands if c not in taken]
-        self.con.execute(f"INSERT INTO {seqs} VALUES (%s, %s) ON CONFLICT (layer) DO UPDATE "
-                         "SET last = excluded.last", (layer, last))
-        return out
-
-    def _insert(self, layer: str, data, cols: dict[str, str], ids: list | None = None) -> None:
-        gname = getattr(data, "_geometry_column_name", None)
-        geo = isinstance(data, gpd.GeoDataFrame) and gname in data.columns
-        names = []
-        for c in data.columns:
-            if geo and c == gname:
-                continue
-            if c not in cols or c in ("fid", "geom"):
-                raise StorageError(f"layer {layer!r} has no field {c!r}")
-            names.append(str(c))
-        lists = [_column_values(data[c], cols[c]) for c in names]
-        if ids is not None and "id" in names:
-            lists[names.index("id")] = list(ids)
-        if geo and "geom" in cols:
-            names.append("geom")
-            lists.append(_geometries(data[gname].values))
-        rows = list(zip(*lists)) if lists else [()] * len(data)
-        t = self.store._t(layer)
-        psycopg = _psycopg()
-        # a savepoint: a failed insert is undone alone. Small inserts go in pipeline mode:
-        # SAVEPOINT, INSERT and RELEASE leave in one round trip (errors still surface here,
-        # when the pipeline block ends)
-        small = bool(names) and len(rows) <= COPY_ROWS
-        try:
-            with (self.con.pipeline() if small else contextlib.nullcontext()), \
-                    self.con.transaction():
-                if not names:
-                    for _ in rows:
-                        self.con.execute(f"INSERT INTO {t} DEFAULT VALUES")
-                elif len(rows) > COPY_ROWS:
-                    with self.con.cursor() as cur, cur.copy(
-                            f"COPY {t} ({', '.join(map(q, names))}) FROM STDIN "
-                            "(FORMAT BINARY)") as cp:
-                        cp.set_types([_COPY_TYPES.get(cols[c], "text") if c != "geom"
-                                      else "geometry" for c in names])
-                        for r in rows:
-                            cp.write_row(r)
-                else:  # one statement of n rows: one round trip, no pipeline set-up
-                    marks = "(" + ", ".join("%b" if c == "geom" else "%s" for c in names) + ")"
-                    self.con.execute(f"INSERT INTO {t} ({', '.join(map(q, names))}) VALUES "
-                                     + ", ".join([marks] * len(rows)),
-                                     [v for r in rows for v in r])
-        except psycopg.errors.UniqueViolation as e:
-            if IDEMPOTENCY in str(e) or "_idem" in str(e):
-                raise DuplicateKey(layer, [str(k) for k in data[IDEMPOTENCY].dropna()]
-                                   ) from None
-            raise DuplicateKey(layer, [str(v) for v in (ids or data.get("id", []))]) from None
-        except psycopg.errors.CheckViolation as e:
-            raise StorageError(f"layer {layer!r}: a value is not allowed ({e.diag.message_primary}"
-                               ")") from None
-
     def replace(self, layer: str, data: gpd.GeoDataFrame) -> None:
         self.lock()
-        self._forget_tokens()
+        self._forget_tokens(layer)
         cols = self._columns(layer, data)
         if len(data) and "id" in data.columns:
             given = [str(v) for v in data["id"] if not _missing(v)]
@@ -512,7 +449,7 @@ class _Transaction(LockAndTokens):
         fields = list(values)
         t = self.store._t(layer)
         self.lock()
-        self._forget_tokens()
+        self._forget_tokens(layer, log_layer)
         row = self.con.execute(f"SELECT fid, {', '.join(map(q, fields))} FROM {t} "
                                "WHERE id = %s FOR UPDATE", (record_id,)).fetchone()
         if row is None:
@@ -543,6 +480,8 @@ class _Transaction(LockAndTokens):
     def held_keys(self, layer: str, keys) -> set[str]:
         """Which of ``keys`` the layer's idempotency column holds: one query for all (a field
         export brings thousands; ``lookup`` per key would be one round trip each)."""
+        if layer == WRITE_LOG:
+            self._send_log()
         self.lock()  # (the lookup and the append after it: one locked step)
         if IDEMPOTENCY not in self.store.columns(self.con, layer):
             return set()
@@ -551,6 +490,8 @@ class _Transaction(LockAndTokens):
             "ANY(%s)", ([str(k) for k in keys],))}
 
     def lookup(self, layer: str, field: str, value) -> list[str]:
+        if layer == WRITE_LOG:
+            self._send_log()
         self.lock()  # (an idempotency lookup and the append after it: one locked step)
         cols = self.store.columns(self.con, layer)
         if field not in cols or "id" not in cols:

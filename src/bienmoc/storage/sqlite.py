@@ -480,7 +480,9 @@ def rows_for(con: sqlite3.Connection, layer: str, data: pd.DataFrame,
     else:  # row by row: cheaper for the one-record writes of the API and record commands
         convs = [_converter(cols[c]) for c in names]
         rows = []
-        for r, tup in enumerate(data.itertuples(index=False, name=None)):
+        # (one object array for the frame: itertuples built a Series per column and cost
+        # more than the inserts)
+        for r, tup in enumerate(data.to_numpy(dtype=object).tolist()):
             vals = [conv(tup[k]) for conv, k in zip(convs, picks)]
             if id_at is not None:
                 vals[id_at] = ids[r]
