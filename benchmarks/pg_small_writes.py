@@ -35,7 +35,7 @@ def main() -> None:
     a = ap.parse_args()
     sys.path[:0] = [a.src, str(HERE.parent / "tests")]
     import shapely
-    from pgcluster import cluster
+    from pgcluster import cluster, round_trips
 
     from bienmoc.demo import seed_store
     from bienmoc.records import RuleSettings, record_incidents
@@ -76,24 +76,6 @@ def main() -> None:
         with store.transaction() as tx:
             ids = tx.append("incidents", frames[("incidents", n)])
             log_writes(tx, "incidents", ids, "create", "bench")
-
-    def round_trips(store, fn) -> int | None:
-        pool = getattr(store, "_pool", None)
-        if pool is None:
-            return None
-        with pool.connection():
-            pass
-        con = pool._idle[-1]
-        with tempfile.NamedTemporaryFile("w+") as fh:
-            con.pgconn.trace(fh.fileno())
-            try:
-                fn()
-            finally:
-                con.pgconn.untrace()
-            fh.seek(0)
-            sent = [ln.split("\t")[3].strip() for ln in fh.read().splitlines()
-                    if ln.split("\t")[1:2] == ["F"]]
-        return sent.count("Query") + sent.count("Sync")
 
     def group(store):
         with store.transaction(lazy_lock=True) as tx:

@@ -135,3 +135,24 @@ def cluster(shared_buffers: str = "16MB"):
                     os.kill(pid, signal.SIGQUIT)
                     time.sleep(1)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def round_trips(store, fn) -> int:
+    """Round trips of ``fn()`` on a PostGIS store's pooled connection, counted from libpq's
+    protocol trace: each simple Query and each Sync of the extended protocol waits for the
+    server once (tests/test_postgis_writes.py, benchmarks/pg_small_writes.py)."""
+    import tempfile
+
+    with store._pool.connection():
+        pass  # (one idle connection in the pool: the one the transaction takes)
+    con = store._pool._idle[-1]
+    with tempfile.NamedTemporaryFile("w+") as fh:
+        con.pgconn.trace(fh.fileno())
+        try:
+            fn()
+        finally:
+            con.pgconn.untrace()
+        fh.seek(0)
+        sent = [line.split("\t")[3].strip() for line in fh.read().splitlines()
+                if line.split("\t")[1:2] == ["F"]]
+    return sent.count("Query") + sent.count("Sync")

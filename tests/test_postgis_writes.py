@@ -10,7 +10,6 @@ fixture skips, or fails when CI is set.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +17,7 @@ import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
+from pgcluster import round_trips
 
 from bienmoc.records.attribution import WRITE_LOG, log_writes
 from bienmoc.testing import make_incidents
@@ -45,24 +45,6 @@ def _top(pg) -> int:
     return max(int(i.split("-")[1]) for i in pg.read("incidents")["id"])
 
 
-def _round_trips(pg, fn) -> int:
-    """Round trips of ``fn()`` on the pool's connection, counted from libpq's protocol trace:
-    each simple Query and each Sync of the extended protocol waits for the server once."""
-    with pg._pool.connection():
-        pass  # (one idle connection in the pool: the one the transaction takes)
-    con = pg._pool._idle[-1]
-    with tempfile.NamedTemporaryFile("w+") as fh:
-        con.pgconn.trace(fh.fileno())
-        try:
-            fn()
-        finally:
-            con.pgconn.untrace()
-        fh.seek(0)
-        sent = [line.split("\t")[3].strip() for line in fh.read().splitlines()
-                if line.split("\t")[1:2] == ["F"]]
-    return sent.count("Query") + sent.count("Sync")
-
-
 def test_a_small_append_with_its_write_log_is_three_round_trips(pg):
     top = _top(pg)
     v0 = pg.version()
@@ -75,7 +57,7 @@ def test_a_small_append_with_its_write_log_is_three_round_trips(pg):
 
     batch(4)  # (the first use creates the write_log table)
     for n in (1, 4, 16):
-        assert _round_trips(pg, lambda: batch(n)) == 3, n
+        assert round_trips(pg, lambda: batch(n)) == 3, n
     ids = [f"V-{top + k:06d}" for k in range(1, 4 + 1 + 4 + 16 + 1)]
     assert list(pg.read("incidents")["id"].iloc[-len(ids):]) == ids
     log = pg.read(WRITE_LOG)
@@ -140,7 +122,7 @@ def test_group_of_writes_in_savepoints_shares_its_round_trips(pg):
 
     group()
     group()  # (psycopg prepares a statement at its 5th use: one round trip more, once)
-    assert _round_trips(pg, group) == 1 + 4 * 2 + 1 + 1
+    assert round_trips(pg, group) == 1 + 4 * 2 + 1 + 1
     log = pg.read(WRITE_LOG)
     assert list(log["user"]) == ["u0", "u1", "u2", "u3"] * 3
     assert list(log["record_id"]) == [f"V-{top + k:06d}" for k in range(1, 13)]
