@@ -10,12 +10,15 @@ and under load the cost of the fsync is shared by every write of the group.
 
 The queue is plain threads (``queue.SimpleQueue`` + ``concurrent.futures.Future``): the wait of
 one write is short and bounded by the store's lock timeout, which a thread pool or asyncio would
-not shorten. If the transaction itself cannot be had (another program holds the store past the
+not shorten. An asyncio caller (the API's POST) awaits the same future through
+:meth:`GroupWriter.run_batched_async` / :meth:`GroupWriter.run_async` instead of parking a
+thread on it. If the transaction itself cannot be had (another program holds the store past the
 timeout: :class:`~bienmoc.errors.StoreBusy`) or the commit fails, every call of the group gets
 that exception and nothing of the group was written.
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 import queue
 import threading
@@ -131,6 +134,17 @@ class GroupWriter:
     def run_batched(self, key: Any, payload: Any, fn: Callable[[Any, list], list]) -> Any:
         """:meth:`submit_batched` and wait for the committed result."""
         return self.submit_batched(key, payload, fn).result()
+
+    async def run_batched_async(self, key: Any, payload: Any,
+                                fn: Callable[[Any, list], list]) -> Any:
+        """:meth:`run_batched` for a coroutine: the event loop waits, no thread is parked.
+        The write is shielded: a cancelled caller (a client gone) does not take back a write
+        already queued, exactly as a thread blocked in :meth:`run_batched` would not."""
+        return await asyncio.shield(asyncio.wrap_future(self.submit_batched(key, payload, fn)))
+
+    async def run_async(self, fn: Callable[[Any], Any]) -> Any:
+        """:meth:`run` for a coroutine (shielded like :meth:`run_batched_async`)."""
+        return await asyncio.shield(asyncio.wrap_future(self.submit(fn)))
 
     def run(self, fn: Callable[[Any], Any]) -> Any:
         """Run ``fn(tx)`` in the next group; return its result once committed (durable), or
