@@ -139,3 +139,53 @@ def test_async_post_answers_as_before(store):
     far = _incident(lon=110.0, lat=10.0)  # far from the border
     r = client.post(INC, json=far, headers=_bearer(token))
     assert r.status_code == 422 and r.json()["problems"]
+
+
+def _answers(store, monkeypatch, lean: bool) -> list[tuple]:
+    from bienmoc.api import writes
+
+    monkeypatch.setattr(writes, "LEAN_POST", lean)
+    client = TestClient(create_app(store=store, settings=_settings(), tiles=None))
+    from test_features import TOKEN
+
+    a = {"Authorization": f"Bearer {TOKEN}"}
+    g = {**a, "Content-Type": "application/geo+json"}
+    bad = _incident(kind="bogus")
+    out = []
+    for url, headers, body in [
+            (INC, a, _incident()), (INC, a, bad), (INC, {}, _incident()),
+            (INC, {"Authorization": "Bearer nope"}, _incident()),
+            (INC, {**a, "Content-Type": "text/plain"}, b"{}"), (INC, g, b'{"type":'),
+            (INC, g, b""), (INC, g, b"[]"), (INC, g, b"null"), (INC, g, b"\xff\xfe{"),
+            (INC, g, b'{"type":"Feature","geometry":{"type":"Point","coordinates":[1e400,2]},'
+                     b'"properties":{"kind":"x"},"extra":1}'),
+            (INC, {**a, "Idempotency-Key": "k" * 201}, bad),
+            (INC + "?allow=far&allow=&foo=1", {**g, "Idempotency-Key": ""}, b"{}"),
+            (INC + "?allow=far", {**a, "IDEMPOTENCY-KEY": "zz"}, _incident(lon=110, lat=10)),
+            (INC + "?allow=far", {**a, "Idempotency-Key": "zz"}, _incident(lon=110, lat=10)),
+            (INC, {**a, "Idempotency-Key": "k2"}, _incident()),
+            (INC, {**a, "Idempotency-Key": "k2"}, _incident()),
+            (INC, {**a, "Content-Type": "application/json; charset=utf-8"}, bad),
+            (INC, {**g, "Content-Length": "abc"}, b"{}"), (INC, g, b"x" * 200_000)]:
+        kw = {"content": body} if isinstance(body, bytes) else {"json": body}
+        r = client.post(url, headers=headers, **kw)
+        out.append((r.status_code, sorted((k, v) for k, v in r.headers.items()
+                                          if k != "date"), r.content))
+    return out
+
+
+def test_lean_post_answers_exactly_as_fastapi_does(tmp_path, layers, monkeypatch):
+    """The lean POST route (bienmoc.api.lean) and FastAPI's handler of the documented route,
+    each over its own copy of the same store: the same status, headers and bytes for good
+    writes, rule refusals, idempotent retries and every kind of bad request."""
+    from bienmoc.storage.geopackage import GeoPackageStore
+
+    got = {}
+    for lean in (False, True):
+        store = GeoPackageStore(tmp_path / f"{lean}.gpkg")
+        store.write_many(layers)
+        got[lean] = _answers(store, monkeypatch, lean)
+    assert [s for s, _, _ in got[True]] == [201, 422, 401, 401, 415, 400, 422, 422, 422,
+                                            400, 422, 422, 422, 201, 201, 201, 201, 422, 400,
+                                            413]
+    assert got[True] == got[False]

@@ -184,7 +184,9 @@ def _route_class(settings: Settings, store=None) -> type[APIRoute]:
             return super().matches(scope)
 
         def get_route_handler(self):
-            handler = super().get_route_handler()
+            # a lean route (bienmoc.api.lean) validates its own parameters: called directly
+            handler = (self.endpoint if getattr(self.endpoint, "lean", False)
+                       else super().get_route_handler())
             write = bool(self.methods & _WRITE_METHODS)
 
             async def route(request: Request) -> Response:

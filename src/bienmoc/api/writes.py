@@ -30,6 +30,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from bienmoc.api.lean import request_values
 from bienmoc.api.query import QueryCache, frame_feature_bytes, page_feature_bytes
 from bienmoc.api.responses import (GEOJSON, add_links, base_url, invalid, item_etag,
                                    not_found, page_etag, problems_response, with_links)
@@ -246,6 +247,7 @@ class _Writer:
         self.require_if_match = settings.require_if_match
         self.group = GroupWriter(store) if hasattr(store, "transaction") else None
         self._lock = threading.Lock()  # stores without transactions: one write at a time
+        self.documented_post = None  # the documented POST route (add_write_routes)
 
     def _write(self, fn):
         """``fn(tx_or_store)`` through the group writer (or under the lock)."""
@@ -377,6 +379,11 @@ class _Writer:
         return self._created(request, "inspections", data)
 
 
+#: Serve POST /collections/incidents/items through the lean copy (bienmoc.api.lean); False:
+#: through FastAPI's own handler of the documented route (the tests compare the two).
+LEAN_POST = True
+
+
 def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache, *,
                      writer: "_Writer | None" = None, documented: bool = True) -> "_Writer":
     """Add the write routes to the features router ``r`` (whose route class checks the token,
@@ -397,14 +404,27 @@ def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache,
                415: {"description": "Not JSON"},
                422: {"description": "Invalid: `problems` names each field"}}
 
-    @r.post("/collections/incidents/items", tags=wtag, include_in_schema=documented,
-             status_code=201, dependencies=auth,
-            summary="Report an incident (GeoJSON Feature)", response_class=Response,
-            responses=created)
-    async def create_incident(request: Request, feature: Annotated[IncidentIn, Body(
-            media_type=GEOJSON)], allow: Allow = [],
-            idempotency_key: IdempotencyKey = None) -> Response:
-        return await writer.create_incident(request, feature, allow, idempotency_key)
+    if documented:
+        @r.post("/collections/incidents/items", tags=wtag, status_code=201, dependencies=auth,
+                summary="Report an incident (GeoJSON Feature)", response_class=Response,
+                responses=created)
+        async def create_incident(request: Request, feature: Annotated[IncidentIn, Body(
+                media_type=GEOJSON)], allow: Allow = [],
+                idempotency_key: IdempotencyKey = None) -> Response:
+            return await writer.create_incident(request, feature, allow, idempotency_key)
+
+        writer.documented_post = r.routes[-1]  # its parameters serve the lean copy
+    elif LEAN_POST:
+        # the lean copy, matched first: the documented route's parameters, validated by
+        # FastAPI's own functions without its dependency solving (bienmoc.api.lean)
+        @r.post("/collections/incidents/items", include_in_schema=False, status_code=201,
+                response_class=Response)
+        async def create_incident_lean(request: Request) -> Response:
+            v = await request_values(request, writer.documented_post)
+            return await writer.create_incident(request, v["feature"], v["allow"],
+                                                v["idempotency_key"])
+
+        create_incident_lean.lean = True  # the route class calls it directly
 
     @r.patch("/collections/incidents/items/{featureId}", tags=wtag, include_in_schema=documented,
              dependencies=auth,
