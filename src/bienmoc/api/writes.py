@@ -404,8 +404,9 @@ def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache,
                415: {"description": "Not JSON"},
                422: {"description": "Invalid: `problems` names each field"}}
 
-    if documented:
-        @r.post("/collections/incidents/items", tags=wtag, status_code=201, dependencies=auth,
+    if documented or not LEAN_POST:
+        @r.post("/collections/incidents/items", tags=wtag, include_in_schema=documented,
+                status_code=201, dependencies=auth,
                 summary="Report an incident (GeoJSON Feature)", response_class=Response,
                 responses=created)
         async def create_incident(request: Request, feature: Annotated[IncidentIn, Body(
@@ -414,7 +415,7 @@ def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache,
             return await writer.create_incident(request, feature, allow, idempotency_key)
 
         writer.documented_post = r.routes[-1]  # its parameters serve the lean copy
-    elif LEAN_POST:
+    else:
         # the lean copy, matched first: the documented route's parameters, validated by
         # FastAPI's own functions without its dependency solving (bienmoc.api.lean)
         @r.post("/collections/incidents/items", include_in_schema=False, status_code=201,
