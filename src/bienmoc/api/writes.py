@@ -256,6 +256,12 @@ class _Writer:
         with self._lock:
             return fn(self.store)
 
+    async def _write_async(self, fn):
+        """:meth:`_write` awaited: from the group writer, or in the threadpool (the lock)."""
+        if self.group is not None:
+            return await self.group.run_async(fn)
+        return await run_in_threadpool(self._write, fn)
+
     def _respond(self, request: Request, name: str, record_id: str, status: int) -> Response:
         if hasattr(self.store, "get_item"):  # a store answering in SQL (PostGIS): no cache
             got = self.store.get_item(name, "id", record_id)
@@ -322,8 +328,7 @@ class _Writer:
                         description=p.description, allow=allow, settings=self.rules,
                         idempotency_key=key, user=user)
 
-                data = await (self.group.run_async(one) if self.group is not None
-                              else run_in_threadpool(self._write, one))
+                data = await self._write_async(one)
         except InvalidData as e:
             return invalid(e, "invalid incident")
         return self._created(request, "incidents", data)
@@ -361,8 +366,9 @@ class _Writer:
             return invalid(e, "invalid change")
         return self._respond(request, "incidents", record_id, 200)
 
-    def create_inspection(self, request: Request, feature: InspectionIn, allow: list[str],
-                          key: str | None = None) -> Response:
+    async def create_inspection(self, request: Request, feature: InspectionIn,
+                                allow: list[str], key: str | None = None) -> Response:
+        """On the event loop like :meth:`create_incident`: the write is awaited."""
         from bienmoc.records import record_inspection
 
         p = feature.properties
@@ -370,7 +376,7 @@ class _Writer:
                     if feature.geometry is not None else None)
         user = _user_name(request)
         try:
-            data = self._write(lambda tx: record_inspection(
+            data = await self._write_async(lambda tx: record_inspection(
                 tx, p.border, p.marker, p.date, p.team, p.condition, position=position,
                 notes=p.notes, photos=p.photos, corrects=p.corrects, allow=allow,
                 settings=self.rules, idempotency_key=key, user=user))
@@ -450,8 +456,8 @@ def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache,
              status_code=201, dependencies=auth,
             summary="Record an inspection of a marker (GeoJSON Feature)",
             response_class=Response, responses=created)
-    def create_inspection(request: Request, feature: Annotated[InspectionIn, Body(
+    async def create_inspection(request: Request, feature: Annotated[InspectionIn, Body(
             media_type=GEOJSON)], allow: Allow = [],
             idempotency_key: IdempotencyKey = None) -> Response:
-        return writer.create_inspection(request, feature, allow, idempotency_key)
+        return await writer.create_inspection(request, feature, allow, idempotency_key)
     return writer
