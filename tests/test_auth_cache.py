@@ -145,8 +145,16 @@ def _answers(store, monkeypatch, lean: bool) -> list[tuple]:
     from bienmoc.api import writes
 
     monkeypatch.setattr(writes, "LEAN_POST", lean)
-    client = TestClient(create_app(store=store, settings=_settings(), tiles=None))
+    app = create_app(store=store, settings=_settings(), tiles=None)
+    client = TestClient(app)
     from test_features import TOKEN
+
+    from bienmoc.api.lean import SUPPORTED
+
+    routes = [r for inc in app.router.routes
+              for r in getattr(getattr(inc, "original_router", None), "routes", [])]
+    assert any(getattr(r.endpoint, "lean", False) for r in routes
+               if hasattr(r, "endpoint")) == (lean and SUPPORTED)
 
     a = {"Authorization": f"Bearer {TOKEN}"}
     g = {**a, "Content-Type": "application/geo+json"}

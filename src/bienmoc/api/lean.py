@@ -16,6 +16,7 @@ copy registered before it answers (see ``bienmoc.api.features.features_router``)
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 from typing import Any
 
@@ -25,7 +26,15 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-__all__ = ["request_values"]
+__all__ = ["request_values", "SUPPORTED"]
+
+#: Whether this FastAPI's functions are the ones :func:`request_values` calls (their
+#: signatures changed over FastAPI versions; pyproject allows older ones): else the route is
+#: served by FastAPI's own handler (bienmoc.api.writes.add_write_routes).
+SUPPORTED = (list(inspect.signature(request_body_to_args).parameters)
+             == ["body_fields", "received_body", "embed_body_fields"]
+             and list(inspect.signature(request_params_to_args).parameters)
+             == ["fields", "received_params"])
 
 _MISSING = object()
 

@@ -30,7 +30,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from bienmoc.api.lean import request_values
+from bienmoc.api.lean import SUPPORTED as LEAN_SUPPORTED, request_values
 from bienmoc.api.query import QueryCache, frame_feature_bytes, page_feature_bytes
 from bienmoc.api.responses import (GEOJSON, add_links, base_url, invalid, item_etag,
                                    not_found, page_etag, problems_response, with_links)
@@ -410,7 +410,7 @@ def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache,
                415: {"description": "Not JSON"},
                422: {"description": "Invalid: `problems` names each field"}}
 
-    if documented or not LEAN_POST:
+    if documented or not (LEAN_POST and LEAN_SUPPORTED):
         @r.post("/collections/incidents/items", tags=wtag, include_in_schema=documented,
                 status_code=201, dependencies=auth,
                 summary="Report an incident (GeoJSON Feature)", response_class=Response,
