@@ -85,3 +85,58 @@ def test_a_two_worker_server_with_nodelay_answers_keep_alive_requests_quickly(tm
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_coalescing_transport_sends_head_and_body_in_one_write():
+    """Over a real asyncio TCP connection: uvicorn's two writes of a small response (head,
+    then body) reach the socket as one write; a lone write is sent at the end of the loop
+    step; a close sends what is held first; a large write is not held. The client receives
+    exactly the bytes written, in order."""
+    from bienmoc.api.tcp import HOLD_BYTES, _Coalescing
+
+    writes: list[bytes] = []
+    got = {}
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        class Server(asyncio.Protocol):
+            def connection_made(self, transport):
+                real_write = transport.write
+
+                def spy(data):  # records what reaches the real transport, then sends it
+                    writes.append(bytes(data))
+                    real_write(data)
+
+                transport.write = spy
+                t = _Coalescing(transport, loop)
+                t.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+                t.write(b"ok")            # joined with the head: one write
+                t.write(b"lone")          # held until the end of this step
+                loop.call_soon(self.more, t)
+
+            def more(self, t):
+                got["after_step"] = list(writes)
+                big = b"x" * (HOLD_BYTES + 1)
+                t.write(big)              # not held
+                got["big_at_once"] = writes[-1] == big
+                t.write(b"tail")
+                t.close()                 # flushes "tail" first
+                done.set_result(None)
+
+        server = await loop.create_server(Server, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.wait_for(done, 10)
+        got["bytes"] = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        server.close()
+
+    asyncio.run(main())
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
+    assert writes[0] == head + b"ok"
+    assert got["after_step"] == [head + b"ok", b"lone"]
+    assert got["big_at_once"]
+    assert writes[-1] == b"tail"
+    assert got["bytes"] == head + b"ok" + b"lone" + b"x" * (HOLD_BYTES + 1) + b"tail"

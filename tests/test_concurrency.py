@@ -98,6 +98,50 @@ def test_group_writer_undoes_only_the_failing_write(store):
     assert gw.groups == 2
 
 
+def test_group_writer_awaited_from_asyncio(store):
+    """run_async / run_batched_async: coroutines await the writer thread's commit without a
+    thread each; a failing write fails alone; a cancelled waiter does not take its write back
+    (a client gone after the POST was queued: the record is still stored)."""
+    import asyncio
+
+    before = _ids(store.path)
+    gw = GroupWriter(store)
+    gate, started = threading.Event(), threading.Event()
+
+    def slow(tx):
+        started.set()
+        gate.wait(5)
+        return tx.append("incidents", _row())
+
+    def bad(tx):
+        tx.append("incidents", _row())
+        raise InvalidData("row 1, field 'kind': unknown value")
+
+    def batch(tx, payloads):
+        return [tx.append("incidents", _row())[0] + f"/{p}" for p in payloads]
+
+    async def main():
+        first = asyncio.ensure_future(gw.run_async(slow))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        gone = asyncio.ensure_future(gw.run_async(lambda tx: tx.append("incidents", _row())))
+        failing = asyncio.ensure_future(gw.run_async(bad))
+        batched = [asyncio.ensure_future(gw.run_batched_async("k", p, batch)) for p in "ab"]
+        await asyncio.sleep(0.05)
+        gone.cancel()  # the waiter goes away; its write is queued already
+        gate.set()
+        assert await first == ["V-000004"]
+        with pytest.raises(InvalidData):
+            await failing
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        return [await b for b in batched]
+
+    assert asyncio.run(main()) == ["V-000006/a", "V-000007/b"]
+    gw.close()
+    assert _ids(store.path) == before + ["V-000004", "V-000005", "V-000006", "V-000007"]
+
+
 def test_group_writer_reports_storebusy_to_the_whole_group_and_goes_on(store):
     holder = _py("""
         import sqlite3, sys

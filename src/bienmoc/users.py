@@ -20,8 +20,12 @@ data, not a record of the border, so it is written here in a store transaction a
 It is not an OGC API collection (the API serves a fixed list of layers) and ``bienmoc export``
 exports only border layers, so hashes never leave the store file.
 
-:func:`authenticate` caches the table per store version (:meth:`Store.version`): a request
-costs one version check, not a read of the table.
+:func:`authenticate` caches the table per process, keyed by the ``users`` table's change token
+(PostGIS :meth:`layer_tokens`; else :meth:`Store.version`), and trusts its copy for
+:data:`AUTH_RECHECK_S` seconds before asking the store again (one cheap query): a request costs a
+SHA-256 and a dict scan, no store access. A user disabled (or added) through this process takes
+effect at once (:func:`disable_user` and :func:`add_user` drop the copy); through another process
+(the CLI, another server worker) within :data:`AUTH_RECHECK_S` seconds.
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ import hmac
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -38,7 +43,8 @@ import pandas as pd
 from bienmoc.errors import InvalidData, NotFound, Problem
 
 __all__ = ["ROLES", "USERS_LAYER", "User", "add_user", "list_users", "disable_user",
-           "authenticate", "has_role", "has_users", "hash_token", "LEGACY_USER"]
+           "authenticate", "has_role", "has_users", "hash_token", "LEGACY_USER",
+           "AUTH_RECHECK_S", "auth_cached"]
 
 #: Roles from least to most allowed.
 ROLES = ("reader", "reporter", "editor", "admin")
@@ -126,6 +132,7 @@ def add_user(store, name: str, role: str) -> tuple[User, str]:
         tx.append(USERS_LAYER, _frame([{"name": name, "role": role,
                                         "token_hash": hash_token(token),
                                         "created_at": created, "disabled": 0}]))
+    _forget(store)
     return User(name, role, created, False), token
 
 
@@ -150,24 +157,64 @@ def disable_user(store, name: str) -> User:
             rows[i]["disabled"], rows[i]["disabled_at"] = 1, _now()
             tx.replace(USERS_LAYER, _frame(rows))
         r = rows[i]
+    _forget(store)  # refused at once by this process (others: within AUTH_RECHECK_S)
     return User(r["name"], r["role"], r["created_at"], True)
 
 
-# -- authentication (cached per store version) -----------------------------------------------
+# -- authentication (cached per process, re-checked every AUTH_RECHECK_S) ---------------------
 
-_CACHE: dict[str, tuple[str, dict[str, User], bool]] = {}
+#: Seconds a process trusts its copy of the users table before it asks the store whether the
+#: table changed (one query): the longest a token disabled by another process is still taken.
+AUTH_RECHECK_S = 1.0
+
+# {store key: (change token, {hash: user}, any users, monotonic time of the last check)}
+_CACHE: dict[str, tuple[object, dict[str, User], bool, float]] = {}
 _CACHE_LOCK = threading.Lock()
+
+
+def _key(store) -> str:
+    store = getattr(store, "store", store)  # a transaction knows its store
+    return str(getattr(store, "uri", id(store)))
+
+
+def _forget(store) -> None:
+    with _CACHE_LOCK:
+        _CACHE.pop(_key(store), None)
+
+
+def _change_token(store):
+    """What changes whenever the users table does: its change token where the store has one
+    (PostGIS: a row of ``bienmoc_layers``, so the many incident writes do not invalidate the
+    copy), else the store's version."""
+    tokens = getattr(store, "layer_tokens", None)
+    if tokens is not None:
+        return tokens([USERS_LAYER])[USERS_LAYER]
+    return store.version()
+
+
+def auth_cached(store) -> bool:
+    """Whether :func:`authenticate` can answer for ``store`` from this process's copy, without
+    a store access (the server then checks the token on the event loop, not in a thread)."""
+    with _CACHE_LOCK:
+        hit = _CACHE.get(_key(store))
+    return hit is not None and time.monotonic() - hit[3] < AUTH_RECHECK_S
 
 
 def _users_by_hash(store) -> tuple[dict[str, User], bool]:
     """{token hash: user} of the enabled users, and whether the store has any user at all,
-    re-read only when the store's version changed."""
-    key = str(getattr(store, "uri", id(store)))
-    version = store.version()
+    from the copy while it is younger than AUTH_RECHECK_S, re-read only when the table
+    changed."""
+    key = _key(store)
+    now = time.monotonic()
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
-        if hit is not None and hit[0] == version:
-            return hit[1], hit[2]
+    if hit is not None and now - hit[3] < AUTH_RECHECK_S:
+        return hit[1], hit[2]
+    version = _change_token(store)
+    if hit is not None and hit[0] == version:
+        with _CACHE_LOCK:
+            _CACHE[key] = (version, hit[1], hit[2], now)
+        return hit[1], hit[2]
     df = _table(store)
     by_hash = {str(h): User(str(n), str(r), c, False)
                for n, r, h, c, d in zip(df["name"], df["role"], df["token_hash"],
@@ -176,7 +223,7 @@ def _users_by_hash(store) -> tuple[dict[str, User], bool]:
     with _CACHE_LOCK:
         if len(_CACHE) > 16:
             _CACHE.clear()
-        _CACHE[key] = (version, by_hash, len(df) > 0)
+        _CACHE[key] = (version, by_hash, len(df) > 0, now)
     return by_hash, len(df) > 0
 
 

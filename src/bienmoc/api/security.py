@@ -44,6 +44,9 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+_SECURITY_RAW = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                 for k, v in SECURITY_HEADERS.items()]
+_OURS = {k for k, _ in _SECURITY_RAW} | {b"content-security-policy"}
 _COMMON = ("object-src 'none'; base-uri 'none'; form-action 'self'; "
            "frame-ancestors 'none'")
 #: The policy of responses that set none: the app's own resources only, nothing inline.
@@ -104,6 +107,7 @@ class SecurityHeaders:
 
     def __init__(self, app, csp: str = DEFAULT_CSP):
         self.app, self.csp = app, csp
+        self._csp_raw = csp.encode("latin-1")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -115,11 +119,18 @@ class SecurityHeaders:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = MutableHeaders(scope=message)
-                for k, v in SECURITY_HEADERS.items():
-                    headers[k] = v
-                if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = self.csp
+                raw = message.get("headers") or []
+                if not any(k.lower() in _OURS for k, _ in raw):
+                    # the usual answer (no security header of its own): ours appended, the
+                    # same list MutableHeaders builds below, without its four scans
+                    message["headers"] = [*raw, *_SECURITY_RAW, (b"content-security-policy",
+                                                                 self._csp_raw)]
+                else:
+                    headers = MutableHeaders(scope=message)
+                    for k, v in SECURITY_HEADERS.items():
+                        headers[k] = v
+                    if "content-security-policy" not in headers:
+                        headers["Content-Security-Policy"] = self.csp
             await send(message)
 
         try:

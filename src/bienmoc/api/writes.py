@@ -27,8 +27,10 @@ import shapely.geometry
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from bienmoc.api.lean import SUPPORTED as LEAN_SUPPORTED, request_values
 from bienmoc.api.query import QueryCache, frame_feature_bytes, page_feature_bytes
 from bienmoc.api.responses import (GEOJSON, add_links, base_url, invalid, item_etag,
                                    not_found, page_etag, problems_response, with_links)
@@ -185,7 +187,7 @@ _bearer = HTTPBearer(auto_error=False, description="a user's token (`bienmoc use
                      "admin 'api'). POST needs the role reporter or higher, PATCH editor.")
 
 
-def _documented_bearer(cred: Annotated[Optional[HTTPAuthorizationCredentials],
+async def _documented_bearer(cred: Annotated[Optional[HTTPAuthorizationCredentials],
                                        Depends(_bearer)] = None) -> None:
     """Documents the bearer scheme in OpenAPI; the check itself runs before the body is read
     (see ``_route_class``)."""
@@ -245,6 +247,7 @@ class _Writer:
         self.require_if_match = settings.require_if_match
         self.group = GroupWriter(store) if hasattr(store, "transaction") else None
         self._lock = threading.Lock()  # stores without transactions: one write at a time
+        self.documented_post = None  # the documented POST route (add_write_routes)
 
     def _write(self, fn):
         """``fn(tx_or_store)`` through the group writer (or under the lock)."""
@@ -252,6 +255,12 @@ class _Writer:
             return self.group.run(fn)
         with self._lock:
             return fn(self.store)
+
+    async def _write_async(self, fn):
+        """:meth:`_write` awaited: from the group writer, or in the threadpool (the lock)."""
+        if self.group is not None:
+            return await self.group.run_async(fn)
+        return await run_in_threadpool(self._write, fn)
 
     def _respond(self, request: Request, name: str, record_id: str, status: int) -> Response:
         if hasattr(self.store, "get_item"):  # a store answering in SQL (PostGIS): no cache
@@ -280,8 +289,11 @@ class _Writer:
         return Response(add_links(request, name, record_id, feature), 201,
                         headers={"Location": location}, media_type=GEOJSON)
 
-    def create_incident(self, request: Request, feature: IncidentIn, allow: list[str],
-                        key: str | None = None) -> Response:
+    async def create_incident(self, request: Request, feature: IncidentIn, allow: list[str],
+                              key: str | None = None) -> Response:
+        """On the event loop: the geometry and the answer are microseconds of work; the write
+        is awaited from the group writer (no thread parked on it), or run in the threadpool
+        for a store without transactions (one write at a time under the lock)."""
         from bienmoc.records import record_incident, record_incidents
 
         p = feature.properties
@@ -306,13 +318,17 @@ class _Writer:
                     return list(zip(map(str, data["id"]), frame_feature_bytes("incidents",
                                                                               data)))
 
-                data = self.group.run_batched(("incidents", tuple(allow), user), fields, batch)
+                data = await self.group.run_batched_async(("incidents", tuple(allow), user),
+                                                          fields, batch)
             else:
-                data = self._write(lambda tx: record_incident(
-                    tx, p.kind, geom, reported_date=p.reported_date, status=p.status,
-                    border=p.border, province=p.province, occurred_date=p.occurred_date,
-                    description=p.description, allow=allow, settings=self.rules,
-                    idempotency_key=key, user=user))
+                def one(tx):
+                    return record_incident(
+                        tx, p.kind, geom, reported_date=p.reported_date, status=p.status,
+                        border=p.border, province=p.province, occurred_date=p.occurred_date,
+                        description=p.description, allow=allow, settings=self.rules,
+                        idempotency_key=key, user=user)
+
+                data = await self._write_async(one)
         except InvalidData as e:
             return invalid(e, "invalid incident")
         return self._created(request, "incidents", data)
@@ -350,8 +366,9 @@ class _Writer:
             return invalid(e, "invalid change")
         return self._respond(request, "incidents", record_id, 200)
 
-    def create_inspection(self, request: Request, feature: InspectionIn, allow: list[str],
-                          key: str | None = None) -> Response:
+    async def create_inspection(self, request: Request, feature: InspectionIn,
+                                allow: list[str], key: str | None = None) -> Response:
+        """On the event loop like :meth:`create_incident`: the write is awaited."""
         from bienmoc.records import record_inspection
 
         p = feature.properties
@@ -359,7 +376,7 @@ class _Writer:
                     if feature.geometry is not None else None)
         user = _user_name(request)
         try:
-            data = self._write(lambda tx: record_inspection(
+            data = await self._write_async(lambda tx: record_inspection(
                 tx, p.border, p.marker, p.date, p.team, p.condition, position=position,
                 notes=p.notes, photos=p.photos, corrects=p.corrects, allow=allow,
                 settings=self.rules, idempotency_key=key, user=user))
@@ -368,10 +385,19 @@ class _Writer:
         return self._created(request, "inspections", data)
 
 
-def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache) -> None:
+#: Serve POST /collections/incidents/items through the lean copy (bienmoc.api.lean); False:
+#: through FastAPI's own handler of the documented route (the tests compare the two).
+LEAN_POST = True
+
+
+def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache, *,
+                     writer: "_Writer | None" = None, documented: bool = True) -> "_Writer":
     """Add the write routes to the features router ``r`` (whose route class checks the token,
-    body size and media type first)."""
-    writer = _Writer(store, settings, cache)
+    body size and media type first); returns their :class:`_Writer` (pass it as ``writer`` to
+    add the same routes again over the same group writer). ``documented=False``: routes
+    left out of OpenAPI (``features_router`` adds the writes once undocumented before the
+    reads, for a fast match, and once documented after them, in the document's order)."""
+    writer = writer or _Writer(store, settings, cache)
     wtag = ["OGC API – Features: writes"]
     auth = [Depends(_documented_bearer)]
     created = {201: {"description": "Created: the record is stored durably",
@@ -384,15 +410,31 @@ def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache)
                415: {"description": "Not JSON"},
                422: {"description": "Invalid: `problems` names each field"}}
 
-    @r.post("/collections/incidents/items", tags=wtag, status_code=201, dependencies=auth,
-            summary="Report an incident (GeoJSON Feature)", response_class=Response,
-            responses=created)
-    def create_incident(request: Request, feature: Annotated[IncidentIn, Body(
-            media_type=GEOJSON)], allow: Allow = [],
-            idempotency_key: IdempotencyKey = None) -> Response:
-        return writer.create_incident(request, feature, allow, idempotency_key)
+    if documented or not (LEAN_POST and LEAN_SUPPORTED):
+        @r.post("/collections/incidents/items", tags=wtag, include_in_schema=documented,
+                status_code=201, dependencies=auth,
+                summary="Report an incident (GeoJSON Feature)", response_class=Response,
+                responses=created)
+        async def create_incident(request: Request, feature: Annotated[IncidentIn, Body(
+                media_type=GEOJSON)], allow: Allow = [],
+                idempotency_key: IdempotencyKey = None) -> Response:
+            return await writer.create_incident(request, feature, allow, idempotency_key)
 
-    @r.patch("/collections/incidents/items/{featureId}", tags=wtag, dependencies=auth,
+        writer.documented_post = r.routes[-1]  # its parameters serve the lean copy
+    else:
+        # the lean copy, matched first: the documented route's parameters, validated by
+        # FastAPI's own functions without its dependency solving (bienmoc.api.lean)
+        @r.post("/collections/incidents/items", include_in_schema=False, status_code=201,
+                response_class=Response)
+        async def create_incident_lean(request: Request) -> Response:
+            v = await request_values(request, writer.documented_post)
+            return await writer.create_incident(request, v["feature"], v["allow"],
+                                                v["idempotency_key"])
+
+        create_incident_lean.lean = True  # the route class calls it directly
+
+    @r.patch("/collections/incidents/items/{featureId}", tags=wtag, include_in_schema=documented,
+             dependencies=auth,
              summary="Change an incident's status or description (JSON merge patch)",
              response_class=Response,
              responses={**{k: v for k, v in created.items() if k != 201},
@@ -410,11 +452,12 @@ def add_write_routes(r: APIRouter, store, settings: Settings, cache: QueryCache)
                        allow: Allow = [], if_match: IfMatch = None) -> Response:
         return writer.patch_incident(request, featureId, patch, allow, if_match)
 
-    @r.post("/collections/inspections/items", tags=wtag, status_code=201, dependencies=auth,
+    @r.post("/collections/inspections/items", tags=wtag, include_in_schema=documented,
+             status_code=201, dependencies=auth,
             summary="Record an inspection of a marker (GeoJSON Feature)",
             response_class=Response, responses=created)
-    def create_inspection(request: Request, feature: Annotated[InspectionIn, Body(
+    async def create_inspection(request: Request, feature: Annotated[InspectionIn, Body(
             media_type=GEOJSON)], allow: Allow = [],
             idempotency_key: IdempotencyKey = None) -> Response:
-        return writer.create_inspection(request, feature, allow, idempotency_key)
-
+        return await writer.create_inspection(request, feature, allow, idempotency_key)
+    return writer

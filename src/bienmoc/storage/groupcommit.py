@@ -10,12 +10,15 @@ and under load the cost of the fsync is shared by every write of the group.
 
 The queue is plain threads (``queue.SimpleQueue`` + ``concurrent.futures.Future``): the wait of
 one write is short and bounded by the store's lock timeout, which a thread pool or asyncio would
-not shorten. If the transaction itself cannot be had (another program holds the store past the
+not shorten. An asyncio caller (the API's POST) awaits the same future through
+:meth:`GroupWriter.run_batched_async` / :meth:`GroupWriter.run_async` instead of parking a
+thread on it. If the transaction itself cannot be had (another program holds the store past the
 timeout: :class:`~bienmoc.errors.StoreBusy`) or the commit fails, every call of the group gets
 that exception and nothing of the group was written.
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 import queue
 import threading
@@ -72,6 +75,23 @@ def _batch(tx, items: list) -> list[tuple[Future, bool, Any]]:
         except Exception:  # noqa: BLE001 - a bad payload in the batch: retried alone below
             pass
     return [_one(tx, fut, lambda t, b=b: b.fn(t, [b.payload])[0]) for b, fut in items]
+
+
+def _settle(fut: Future, out: "asyncio.Future") -> None:
+    if not out.cancelled():
+        e = fut.exception()
+        out.set_exception(e) if e is not None else out.set_result(fut.result())
+
+
+async def _awaited(fut: Future) -> Any:
+    """The result of ``fut`` (a writer-thread future) for a coroutine. Unlike
+    ``asyncio.wrap_future`` a cancelled waiter does not cancel the write (the shield), and
+    it costs one loop future and one thread-safe wake-up (measured ~5 µs less per write than
+    ``asyncio.shield(asyncio.wrap_future(fut))``)."""
+    loop = asyncio.get_running_loop()
+    out = loop.create_future()
+    fut.add_done_callback(lambda f: loop.call_soon_threadsafe(_settle, f, out))
+    return await out
 
 
 def _checkpoint(store) -> bool:
@@ -131,6 +151,17 @@ class GroupWriter:
     def run_batched(self, key: Any, payload: Any, fn: Callable[[Any, list], list]) -> Any:
         """:meth:`submit_batched` and wait for the committed result."""
         return self.submit_batched(key, payload, fn).result()
+
+    async def run_batched_async(self, key: Any, payload: Any,
+                                fn: Callable[[Any, list], list]) -> Any:
+        """:meth:`run_batched` for a coroutine: the event loop waits, no thread is parked.
+        The write is shielded: a cancelled caller (a client gone) does not take back a write
+        already queued, exactly as a thread blocked in :meth:`run_batched` would not."""
+        return await _awaited(self.submit_batched(key, payload, fn))
+
+    async def run_async(self, fn: Callable[[Any], Any]) -> Any:
+        """:meth:`run` for a coroutine (shielded like :meth:`run_batched_async`)."""
+        return await _awaited(self.submit(fn))
 
     def run(self, fn: Callable[[Any], Any]) -> Any:
         """Run ``fn(tx)`` in the next group; return its result once committed (durable), or
