@@ -142,6 +142,41 @@ def test_group_writer_awaited_from_asyncio(store):
     assert _ids(store.path) == before + ["V-000004", "V-000005", "V-000006", "V-000007"]
 
 
+def test_group_writer_gathers_concurrent_writes_and_does_not_delay_a_lone_one(store):
+    """gather_s: after a group of several writes, the writer waits that long for the writes
+    being received to join the next group; after a group of one it does not wait."""
+    import time
+
+    gw = GroupWriter(store, gather_s=0.4)
+    t = time.monotonic()
+    gw.run(lambda tx: tx.append("incidents", _row()))  # alone, nothing before: no wait
+    assert time.monotonic() - t < 0.3
+    gate, started = threading.Event(), threading.Event()
+
+    def slow(tx):
+        started.set()
+        gate.wait(5)
+        return tx.append("incidents", _row())
+
+    first = gw.submit(slow)
+    assert started.wait(5)
+    two = [gw.submit(lambda tx: tx.append("incidents", _row())) for _ in range(2)]
+    gate.set()
+    first.result(10), [f.result(10) for f in two]  # a group of 2 after the slow one
+    groups = gw.groups
+    a = gw.submit(lambda tx: tx.append("incidents", _row()))
+    time.sleep(0.1)  # the writer is gathering: b arrives within its wait
+    b = gw.submit(lambda tx: tx.append("incidents", _row()))
+    assert a.result(10) != b.result(10)
+    assert gw.groups == groups + 1  # a and b shared one transaction
+    gw.run(lambda tx: tx.append("incidents", _row()))  # after a group of 2: waits, alone
+    t = time.monotonic()
+    gw.run(lambda tx: tx.append("incidents", _row()))  # after a group of 1: no wait
+    assert time.monotonic() - t < 0.3
+    gw.close()
+    assert len(_ids(store.path)) == len(set(_ids(store.path)))
+
+
 def test_group_writer_reports_storebusy_to_the_whole_group_and_goes_on(store):
     holder = _py("""
         import sqlite3, sys

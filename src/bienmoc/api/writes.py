@@ -245,7 +245,9 @@ class _Writer:
         self.store, self.cache = store, cache
         self.rules = rule_settings(settings)
         self.require_if_match = settings.require_if_match
-        self.group = GroupWriter(store) if hasattr(store, "transaction") else None
+        self.group = GroupWriter(store, lazy_lock=settings.write_lazy_lock,
+                                 gather_s=settings.write_gather_ms / 1000) if hasattr(
+            store, "transaction") else None
         self._lock = threading.Lock()  # stores without transactions: one write at a time
         self.documented_post = None  # the documented POST route (add_write_routes)
 

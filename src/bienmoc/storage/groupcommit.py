@@ -22,6 +22,7 @@ import asyncio
 import inspect
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any, Callable
 
@@ -103,14 +104,20 @@ class GroupWriter:
     """One writer thread per store (per process) that commits queued writes in groups."""
 
     def __init__(self, store, *, max_group: int = 256, timeout: float | None = None,
-                 lazy_lock: bool = False):
+                 lazy_lock: bool = False, gather_s: float = 0.0):
         self.store = store
         #: validate outside the store's write lock where the store can (PostGIS
         #: ``transaction(lazy_lock=True)``): writers of several processes then validate in
         #: parallel, but no write waits in the queue while the lock is awaited, so groups are
-        #: smaller. Measured on 2 shared cores (benchmarks/README.md): the same writes/s for
-        #: ~50 % more CPU per write, hence off by default; for machines with cores to spare.
+        #: smaller unless ``gather_s`` lets them fill. Off here (a library caller's writes
+        #: keep the simple order); the API server turns it on with ``gather_s`` 1 ms
+        #: (``BIENMOC_WRITE_LAZY_LOCK``, ``BIENMOC_WRITE_GATHER_MS``): with 8 writers on 2
+        #: cores ~25 % more writes/s than validating under the lock (benchmarks/README.md).
         self.lazy_lock = bool(lazy_lock)
+        #: seconds the writer waits after the first write of a group for others to join it,
+        #: when the group before had several writes (see :meth:`_loop`)
+        self.gather_s = float(gather_s)
+        self._last_group = 0
         self.max_group = int(max_group)
         self.timeout = timeout  # lock wait per group (the store's default when None)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -207,6 +214,11 @@ class GroupWriter:
             dirty = True
             group = [item]
             stop = False
+            if self.gather_s > 0 and self._last_group > 1:
+                # writers are sending at the same time (the last group had several writes):
+                # the writes being received join this group and share its fixed cost (a
+                # lone writer is not delayed)
+                time.sleep(self.gather_s)
             while len(group) < self.max_group:
                 try:
                     nxt = self._queue.get_nowait()
@@ -217,6 +229,7 @@ class GroupWriter:
                     break
                 group.append(nxt)
             stop = self._commit(group) or stop
+            self._last_group = len(group)  # (with the writes _commit drained meanwhile)
             if stop:
                 _checkpoint(self.store)
                 return
