@@ -3,14 +3,15 @@
 Run from the repository root (well under a minute at the defaults)::
 
     python benchmarks/postgis_writes.py [--clients 8] [--per-client 500] [--workers 2]
-        [--rows 0] [--stores postgis,gpkg] [--spy /tmp/pgwrite.svg]
+        [--rows 0] [--stores postgis,gpkg] [--clients-kind keepalive,new] [--spy FILE]
 
-The same server (``uvicorn bienmoc.api:create_app --factory --workers N``), the same client
-(benchmarks/api_writes.py: a new TCP connection per POST, each writer its own process) and the
-same private PostgreSQL cluster (tests/pgcluster.py) as the full benchmark, on the demo store
-(plus ``--rows`` synthetic incidents). Besides writes/s, errors and p50/p99 it prints the
-server's CPU seconds per POST (user+sys of the workers from /proc, which a noisy neighbour
-disturbs less than the wall time) and the load averages. ``--spy FILE`` records a py-spy
+The same server (``uvicorn bienmoc.api:create_app --factory --workers N``), the same clients
+(benchmarks/api_writes.py, each writer its own process: one kept-alive connection per writer,
+and a new connection per POST) and the same private PostgreSQL cluster (tests/pgcluster.py) as
+the full benchmark, on the demo store (plus ``--rows`` synthetic incidents). Besides writes/s,
+errors and p50/p99 it prints the CPU per POST of the server (user+sys of the workers from
+/proc, which a noisy neighbour disturbs less than the wall time) and of PostgreSQL, records per
+write batch, the load averages, and whether the issue's target (>= 1,000 writes/s) is met. ``--spy FILE`` records a py-spy
 flame graph (``--format raw`` when FILE ends in .txt) of one worker during the run.
 """
 from __future__ import annotations
