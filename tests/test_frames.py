@@ -20,6 +20,9 @@ def _columns():
 
 
 def test_geo_frame_equals_the_public_constructors():
+    from bienmoc.model import frames
+
+    assert frames.FAST  # the internal constructors exist here: the fast path is compared
     geoms = [shapely.Point(104, 21), None, shapely.Point(105.5, 22)]
     fast = geo_frame(_columns(), geoms, "EPSG:4326")
     slow = _public(_columns(), from_shapely(np.asarray(geoms, dtype=object), crs="EPSG:4326"),

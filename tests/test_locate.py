@@ -234,3 +234,27 @@ def test_beyond_the_ends_the_end_section_is_reported():
     r = locate(pts((-300, 20), (10400, 20)), world(), crs=UTM)
     assert list(zip(r["marker_before"], r["marker_after"])) == [("1", "2"), ("10", "11")]
     assert list(r["nearest_marker"]) == ["1", "11"]
+
+
+def test_provinces_of_a_few_points_equal_the_general_path():
+    """ProvinceIndex.index_xy answers a small batch (an API write: all point-polygon pairs at
+    once) as it answers many points (polygon by polygon): the same province for each point,
+    none outside all of them (a point on an edge is in neither polygon: the slack decides)."""
+    from bienmoc.geometry.provinces import ProvinceIndex
+
+    a = shapely.box(0, 0, 1000, 1000)
+    b = shapely.box(1000, 0, 2000, 1000)  # shares the edge x = 1000 with a
+    idx = ProvinceIndex(gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[a, b],
+                                         crs="EPSG:32648"), "EPSG:32648")
+    rng = np.random.default_rng(3)
+    x = np.concatenate([[500, 1000, 1500, 5000], rng.uniform(-500, 2500, 4000)])
+    y = np.concatenate([[500, 500, 500, 500], rng.uniform(-500, 1500, 4000)])
+    many = idx.index_xy(x, y, slack_m=0)  # 4004 points x 2 polygons: the general path
+    assert many[:4].tolist() == [0, -1, 1, -1]
+    for slack in (0, 50):
+        whole = idx.index_xy(x, y, slack_m=slack)
+        few = np.concatenate([idx.index_xy(x[i:i + 8], y[i:i + 8], slack_m=slack)
+                              for i in range(0, len(x), 8)])  # 8 x 2 pairs: the small path
+        assert (few == whole).all(), slack
+    inside = (x > 0) & (x < 2000) & (x != 1000) & (y > 0) & (y < 1000)
+    assert (many[inside] >= 0).all() and (many[(x < -1) | (y < -1)] == -1).all()

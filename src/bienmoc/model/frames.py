@@ -7,8 +7,8 @@ geopandas re-checks the geometry and CRS. :func:`geo_frame` takes columns that a
 their final dtype (object arrays, float arrays, pandas extension arrays) and builds the frame
 from them as they are, through the same internal constructors pandas and geopandas use for
 their own results (``DataFrame._from_arrays``, ``GeoDataFrame._from_mgr``): ~40 µs for 15
-columns. Should those internals change, the public constructors are used instead (same frame,
-slower); tests/test_frames.py compares both.
+columns. Where those internals are missing, the public constructors are used instead (same
+frame, slower); tests/test_frames.py compares both and checks that the fast path runs here.
 """
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ def column_array(values, dtype=object):
         return out
     return values
 
+
+#: whether this pandas/geopandas has the internal constructors :func:`geo_frame` uses (else
+#: it builds through the public ones; tests/test_frames.py checks which one runs)
+FAST = hasattr(pd.DataFrame, "_from_arrays") and hasattr(gpd.GeoDataFrame, "_from_mgr")
 
 _LABELS: dict[tuple, pd.Index] = {}
 
@@ -82,15 +86,14 @@ def geo_frame(columns: dict, geometry, crs, *, index=None,
             raise ValueError(f"column {k!r} has {len(v)} values for {n} geometries")
         cols[k] = v
     index = pd.RangeIndex(n) if index is None else index
-    try:
-        df = pd.DataFrame._from_arrays([*cols.values(), geom],
-                                       columns=_labels((*cols, geometry_name)), index=index,
-                                       verify_integrity=False)
-        gdf = gpd.GeoDataFrame._from_mgr(df._mgr, df._mgr.axes)
-        gdf._geometry_column_name = geometry_name
-        return gdf
-    except (AttributeError, TypeError):  # pragma: no cover - other pandas/geopandas internals
+    if not FAST:  # pragma: no cover - pandas/geopandas without these internals
         return _public(cols, geom, geometry_name, index)
+    df = pd.DataFrame._from_arrays([*cols.values(), geom],
+                                   columns=_labels((*cols, geometry_name)), index=index,
+                                   verify_integrity=False)
+    gdf = gpd.GeoDataFrame._from_mgr(df._mgr, df._mgr.axes)
+    gdf._geometry_column_name = geometry_name
+    return gdf
 
 
 def object_columns(data: pd.DataFrame) -> dict[str, np.ndarray]:

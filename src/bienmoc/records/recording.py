@@ -23,8 +23,8 @@ from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.model.frames import column_array, geo_frame, object_columns
 from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
 from bienmoc.records.attribution import log_writes
-from bienmoc.records.entry import (apply_overrides, border_model, check_allow, enter,
-                                   reference_problems, transaction)
+from bienmoc.records.entry import (_border_codes, apply_overrides, border_model,
+                                   check_allow, enter, reference_problems, transaction)
 from bienmoc.records.rules import Context, RuleSettings, mark_updated, read_layer, run_rules
 
 __all__ = ["record_progress", "record_inspection", "resurvey_marker", "record_incident",
@@ -375,8 +375,8 @@ def _update_checked(tx, kind: str, rec: gpd.GeoDataFrame, rows: np.ndarray, chan
     then each record's changed fields are written and logged in ``log_layer``, attributed to
     ``user``. Problems of rules in ``allowed`` are stored on the record (``overrides``).
     Returns {record id: {field: (old, new)}} for the records that changed."""
-    boundary = read_layer(tx, "boundary")
-    data = validate(kind, rec, rows=rows, borders=set(boundary["border"]) or None, what=what)
+    data = validate(kind, rec, rows=rows, borders=_border_codes(read_layer(tx, "boundary")),
+                    what=what)
     ctx = Context(tx, kind, data, rows, settings, lambda: border_model(tx))
     found = [p for p in run_rules(ctx) if p.field in changed
              or (p.field == "geometry" and "border" in changed)]

@@ -206,9 +206,10 @@ def _own_line(ctx: Context, sel: np.ndarray):
         nearest = model.index.locate_xy(xy[ok, 0], xy[ok, 1])
         near_b[ok], near_d[ok] = nearest.border, nearest.distance_m
         # where the nearest line is the record's own, it is its own line's answer too
-        same = np.flatnonzero(ok)[nearest.border == codes[ok]]
+        mine = nearest.border == codes[ok]
+        same = np.flatnonzero(ok)[mine]
         dist[same] = near_d[same]
-        side[same] = nearest.side[nearest.border == codes[ok]]
+        side[same] = nearest.side[mine]
         ok[same] = False
     for b in set(codes[ok]) & set(model.index.borders):
         s = ok & (codes == b)

@@ -213,21 +213,12 @@ class GroupWriter:
                 return
             dirty = True
             group = [item]
-            stop = False
             if self.gather_s > 0 and self._last_group > 1:
                 # writers are sending at the same time (the last group had several writes):
                 # the writes being received join this group and share its fixed cost (a
                 # lone writer is not delayed)
                 time.sleep(self.gather_s)
-            while len(group) < self.max_group:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stop = True
-                    break
-                group.append(nxt)
+            stop = self._drain(group)
             stop = self._commit(group) or stop
             self._last_group = len(group)  # (with the writes _commit drained meanwhile)
             if stop:
