@@ -143,11 +143,12 @@ def test_group_writer_awaited_from_asyncio(store):
 
 
 def test_group_writer_gathers_concurrent_writes_and_does_not_delay_a_lone_one(store):
-    """gather_s: after a group of several writes, the writer waits that long for the writes
-    being received to join the next group; after a group of one it does not wait."""
+    """gather_s: after a group of several writes, the writer waits at most that long for the
+    writes being received to join the next group, and stops waiting once the group is as
+    large as the largest recent one; after a group of one it does not wait."""
     import time
 
-    gw = GroupWriter(store, gather_s=0.4)
+    gw = GroupWriter(store, gather_s=0.8)
     t = time.monotonic()
     gw.run(lambda tx: tx.append("incidents", _row()))  # alone, nothing before: no wait
     assert time.monotonic() - t < 0.3
@@ -169,6 +170,11 @@ def test_group_writer_gathers_concurrent_writes_and_does_not_delay_a_lone_one(st
     b = gw.submit(lambda tx: tx.append("incidents", _row()))
     assert a.result(10) != b.result(10)
     assert gw.groups == groups + 1  # a and b shared one transaction
+    t = time.monotonic()  # two at once after a group of 2: complete, no waiting for more
+    c, d = (gw.submit(lambda tx: tx.append("incidents", _row())) for _ in range(2))
+    c.result(10), d.result(10)
+    assert time.monotonic() - t < 0.5
+    assert gw.groups == groups + 2
     gw.run(lambda tx: tx.append("incidents", _row()))  # after a group of 2: waits, alone
     t = time.monotonic()
     gw.run(lambda tx: tx.append("incidents", _row()))  # after a group of 1: no wait

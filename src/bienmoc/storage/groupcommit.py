@@ -19,6 +19,7 @@ that exception and nothing of the group was written.
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import queue
 import threading
@@ -114,10 +115,11 @@ class GroupWriter:
         #: (``BIENMOC_WRITE_LAZY_LOCK``, ``BIENMOC_WRITE_GATHER_MS``): with 8 writers on 2
         #: cores ~25 % more writes/s than validating under the lock (benchmarks/README.md).
         self.lazy_lock = bool(lazy_lock)
-        #: seconds the writer waits after the first write of a group for others to join it,
-        #: when the group before had several writes (see :meth:`_loop`)
+        #: seconds the writer waits at most after the first write of a group for others to
+        #: join it, when the group before had several writes (see :meth:`_gather`)
         self.gather_s = float(gather_s)
         self._last_group = 0
+        self._recent: collections.deque = collections.deque([1], maxlen=16)  # group sizes
         self.max_group = int(max_group)
         self.timeout = timeout  # lock wait per group (the store's default when None)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -213,17 +215,39 @@ class GroupWriter:
                 return
             dirty = True
             group = [item]
+            stop = False
             if self.gather_s > 0 and self._last_group > 1:
                 # writers are sending at the same time (the last group had several writes):
                 # the writes being received join this group and share its fixed cost (a
                 # lone writer is not delayed)
-                time.sleep(self.gather_s)
-            stop = self._drain(group)
+                stop = self._gather(group)
+            stop = self._drain(group) or stop
             stop = self._commit(group) or stop
             self._last_group = len(group)  # (with the writes _commit drained meanwhile)
+            self._recent.append(len(group))
             if stop:
                 _checkpoint(self.store)
                 return
+
+    def _gather(self, group: list) -> bool:
+        """Wait up to ``gather_s`` for writes to join ``group``, until it is as large as the
+        largest of the recent groups (then at once: with writers that each wait for their
+        answer before sending again, the group is complete when all of them have sent);
+        True when the stop mark came."""
+        want = max(self._recent)
+        deadline = time.monotonic() + self.gather_s
+        while len(group) < want:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                nxt = self._queue.get(timeout=left)
+            except queue.Empty:
+                return False
+            if nxt is _STOP:
+                return True
+            group.append(nxt)
+        return False
 
     def _drain(self, group: list) -> bool:
         """Add the writes queued meanwhile to ``group`` (up to ``max_group``); True when the
