@@ -1,6 +1,8 @@
 """The PostGIS store's small-write path (issue 16): a transaction of a few records with their
-``write_log`` rows is three round trips (BEGIN + lock + tokens + id counters; one INSERT that
-also advances the id counter; the write-log rows + COMMIT), values stay exact, ids stay
+``write_log`` rows is three round trips (BEGIN + lock + tokens; one INSERT that numbers the
+rows from the id counter and advances it; the write-log rows + COMMIT); the group writer's
+lazy transaction sends the lock with its first write and each savepoint with the write
+inside it (one round trip per write), values stay exact, ids stay
 gapless when another client stored the next id or moved the counter, and write-log rows that
 wait for the commit are seen by the transaction's reads and undone with a savepoint.
 
@@ -108,8 +110,9 @@ def test_waiting_write_log_rows_are_read_in_the_transaction_and_undone_with_a_sa
 
 def test_group_of_writes_in_savepoints_shares_its_round_trips(pg):
     """The group writer's shape: one transaction with the lock taken at the first write, each
-    write in its own savepoint. Per write: the SAVEPOINT (with the previous RELEASE and its
-    write-log rows) and the insert; plus BEGIN, the lock and the COMMIT."""
+    write in its own savepoint. Per write ONE round trip: the SAVEPOINT (with the previous
+    RELEASE and its write-log rows), the lock at the first, and the insert; plus BEGIN and
+    the COMMIT."""
     top = _top(pg)
 
     def group():
@@ -121,11 +124,46 @@ def test_group_of_writes_in_savepoints_shares_its_round_trips(pg):
                     log_writes(tx, "incidents", ids, "create", f"u{k}")
 
     group()
-    group()  # (psycopg prepares a statement at its 5th use: one round trip more, once)
-    assert round_trips(pg, group) == 1 + 4 * 2 + 1 + 1
+    assert round_trips(pg, group) == 1 + 4 + 1
     log = pg.read(WRITE_LOG)
-    assert list(log["user"]) == ["u0", "u1", "u2", "u3"] * 3
-    assert list(log["record_id"]) == [f"V-{top + k:06d}" for k in range(1, 13)]
+    assert list(log["user"]) == ["u0", "u1", "u2", "u3"] * 2
+    assert list(log["record_id"]) == [f"V-{top + k:06d}" for k in range(1, 9)]
+
+
+def test_a_savepoint_that_fails_before_reaching_the_server_costs_no_round_trip(pg):
+    """A write refused by the rules before any statement (the common bad POST) leaves its
+    SAVEPOINT unsent: nothing to undo on the server, and the writes around it are intact -
+    also when it fails inside another, unsent, savepoint (nested), or after the lazy lock."""
+    top = _top(pg)
+
+    def group():
+        with pg.transaction(lazy_lock=True) as tx:
+            with pytest.raises(ValueError), tx.savepoint():
+                raise ValueError("refused before the lock")
+            with tx.savepoint():
+                a = tx.append("incidents", _rows(1, description="a"))
+                log_writes(tx, "incidents", a, "create", "an")
+            with tx.savepoint():
+                with pytest.raises(ValueError), tx.savepoint():
+                    raise ValueError("refused inside an unsent savepoint")
+                b = tx.append("incidents", _rows(2, description="b"))
+                log_writes(tx, "incidents", b, "create", "binh")
+            with pytest.raises(ValueError), tx.savepoint():
+                raise ValueError("refused after the lock")
+            with tx.savepoint():
+                c = tx.append("incidents", _rows(1, description="c"))
+                log_writes(tx, "incidents", c, "create", "chi")
+
+    group()  # (the first use creates the write_log table)
+    # BEGIN; a with the lock; b; c; the write-log rows and the COMMIT
+    assert round_trips(pg, group) == 1 + 3 + 1
+    ids = [f"V-{top + k:06d}" for k in range(5, 9)]
+    got = pg.read("incidents")
+    assert list(got["id"].iloc[-4:]) == ids
+    assert list(got["description"].iloc[-4:]) == ["a", "b", "b", "c"]
+    log = pg.read(WRITE_LOG)
+    assert list(zip(log["record_id"], log["user"]))[-4:] == list(zip(
+        ids, ["an", "binh", "binh", "chi"]))
 
 
 def test_a_failed_transaction_writes_no_waiting_log_row(pg):
@@ -212,3 +250,15 @@ def test_a_layer_outside_the_schema_keeps_its_types_in_a_small_append(pg):
     assert pd.Timestamp(back["at"].iloc[2]) == pd.Timestamp("2025-03-01 12:30:15.250")
     assert back.geometry.iloc[2].equals(shapely.Point(105, 21)) and back.geometry.iloc[1] is None
 
+
+
+def test_a_table_made_in_an_undone_savepoint_is_made_again_and_other_columns_stay_cached(pg):
+    note = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.Point(105, 21)], crs=4326)
+    with pg.transaction() as tx:
+        tx.append("incidents", _rows(1))  # (the incidents' columns cached)
+        with pytest.raises(ValueError), tx.savepoint():
+            tx.append("notes_sp", note)  # creates the table, undone with the savepoint
+            raise ValueError("undo")
+        assert "incidents" in pg._cols and "notes_sp" not in pg._cols
+        tx.append("notes_sp", note)  # made again
+    assert pg.read("notes_sp")["name"].tolist() == ["a"]

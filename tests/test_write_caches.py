@@ -127,17 +127,18 @@ def test_postgis_lazy_lock_redoes_checks_made_on_changed_references(store, store
     moved by another client between those reads and the lock is detected when the lock is
     taken (StaleRead) and the record is checked again - it is stored with the new pair."""
     assert _pair(store, 20.94) == {"102", "103"}  # warm caches
+    before = store.read("incidents")
     moved = []
     with store.transaction(lazy_lock=True) as tx:
         take = tx.lock
 
-        def lock_after_a_concurrent_move():
+        def lock_after_a_concurrent_move(*args, **kw):
             if not tx._locked and not moved:  # between the rules and the lock
                 with pg_cluster.connect() as con:
                     con.execute(f'UPDATE "{store.schema}".markers SET geom = ST_SetSRID('
                                 "ST_MakePoint(%s, 20.95), 4326) WHERE number = '103'", (LON,))
                 moved.append(True)
-            take()
+            return take(*args, **kw)
 
         tx.lock = lock_after_a_concurrent_move
         with tx.savepoint():
@@ -149,6 +150,10 @@ def test_postgis_lazy_lock_redoes_checks_made_on_changed_references(store, store
     stored = store.read("incidents")
     row = stored[stored["id"] == got["id"].iloc[0]]
     assert {row["marker_before"].iloc[0], row["marker_after"].iloc[0]} == {"103", "104"}
+    # the insert sent with the lock was undone with the StaleRead: one record, the next id
+    assert len(stored) == len(before) + 1
+    top = max(int(v.split("-")[1]) for v in before["id"])
+    assert got["id"].iloc[0] == f"V-{top + 1:06d}"
 
 
 @pytest.mark.postgis_only

@@ -23,6 +23,16 @@ class _EWKB(bytes):
     """A geometry as EWKB, sent in binary to a ``geometry`` parameter or COPY column."""
 
 
+def _result_sets(cur) -> list[list]:
+    """The rows of each statement of a multi-statement query that returns rows."""
+    out = []
+    while True:
+        if cur.description is not None:
+            out.append(cur.fetchall())
+        if not cur.nextset():
+            return out
+
+
 def _register_geometry(con) -> None:
     """Teach a connection to send :class:`_EWKB` as PostGIS ``geometry`` (binary format:
     PostGIS's binary input is EWKB)."""

@@ -1,9 +1,11 @@
 """Inserts of the PostGIS store's transaction: ids from the layer's counter, small batches in
-one constant statement (JSON rows), bulk ones by binary COPY.
+one statement (JSON rows), bulk ones by binary COPY.
 
 :class:`Inserts` is mixed into :class:`bienmoc.storage.postgis._Transaction` (which has
-``store``, ``con``, ``_seqs``: the id counters read with the write lock)."""
+``store``, ``con`` and the write lock's :meth:`~bienmoc.storage.pglock.LockAndTokens.lock`)."""
 from __future__ import annotations
+
+import contextlib
 
 import geopandas as gpd
 
@@ -22,29 +24,38 @@ COPY_ROWS = 50
 class Inserts:
     """Id allocation and row inserts of one PostGIS transaction."""
 
-    def _insert_numbered(self, layer: str, data, cols: dict[str, str], ids: list,
-                         missing: list[int], prefix: str) -> bool:
-        """The common small append in ONE round trip: the new ids numbered from the layer's
-        counter as read with the write lock (``self._seqs``, kept up to date by this
-        transaction), and the statement advances the counter and inserts only if the counter
-        still holds that value and none of the new ids is stored (another editor's): else it
-        changes nothing and returns False (the caller then allocates with
-        :meth:`_next_numbers`, which skips taken ids)."""
-        last = self._seqs.get(layer)
-        if last is None or len(data) > COPY_ROWS:
-            return False
-        n = len(missing)
-        new = [f"{prefix}-{last + k + 1:06d}" for k in range(n)]
-        for i, v in zip(missing, new):
-            ids[i] = v
-        done = self._insert(layer, data, cols, ids, guard=(last, n, new))
-        if done:
-            self._seqs[layer] = last + n
-            return True
-        for i in missing:
-            ids[i] = None
-        self._seqs.pop(layer, None)
-        return False
+    def _insert_numbered(self, layer: str, data, cols: dict[str, str],
+                         prefix: str) -> list[str] | None:
+        """The common small append of new records (no ids) in ONE round trip, with the
+        write lock if this (lazy) transaction does not hold it yet (:meth:`lock`'s
+        ``then``). The statement numbers the rows itself from the layer's counter as it finds
+        it (so the counter need not be known beforehand) and advances the counter, unless
+        one of the new ids is stored already (another client's): then it writes nothing and
+        this returns None, as it does for a batch that cannot be sent this way (too many
+        rows, a value JSON cannot carry); the caller allocates with :meth:`_next_numbers`,
+        which skips taken ids. The new ids in the rows' order otherwise."""
+        n = len(data)
+        if n > COPY_ROWS:
+            return None
+        names, gname = self._names(layer, data, cols)
+        try:
+            doc = _json_rows(data, [c for c in names if c != "id"], cols, None, gname)
+        except (TypeError, ValueError):
+            return None
+        key = (layer, tuple(names), gname is not None, prefix)
+        tpl = self.store._json_sql.get(key)
+        if tpl is None:
+            tpl = self.store._json_sql[key] = _numbered_sql(
+                self.store, layer, names, gname is not None, prefix).split(_DOC)
+        from psycopg import sql
+
+        text = (tpl[0].replace(_N, str(int(n))) + sql.Literal(doc).as_string(self.con)
+                + tpl[1])
+        with self._mapped_errors(layer, data, None):
+            got = self.lock(then=text)
+        if len(got) != n:
+            return None
+        return sorted((r[0] for r in got), key=lambda v: int(v.rsplit("-", 1)[1]))
 
     def _taken(self, layer: str, ids: list[str]) -> list[str]:
         """Which of ``ids`` the layer holds. The ids travel as one string split in SQL:
@@ -72,7 +83,6 @@ class Inserts:
             out = [c for c in (f"{prefix}-{last - n + k + 1:06d}" for k in range(n))
                    if c not in taken]
             if len(out) == n:
-                self._seqs[layer] = last
                 return out
             return out + self._more_numbers(layer, prefix, n - len(out), last)
         row = self.con.execute(f"SELECT last FROM {seqs} WHERE layer = %s", (layer,)).fetchone()
@@ -95,13 +105,12 @@ class Inserts:
             out += [c for c in cands if c not in taken]
         self.con.execute(f"INSERT INTO {seqs} VALUES (%s, %s) ON CONFLICT (layer) DO UPDATE "
                          "SET last = excluded.last", (layer, last))
-        self._seqs[layer] = last
         return out
 
-    def _insert(self, layer: str, data, cols: dict[str, str], ids: list | None = None,
-                guard: tuple | None = None) -> bool:
-        """Insert the rows; False (nothing written) only when ``guard`` (see
-        :meth:`_insert_numbered`) did not hold or the batch cannot be sent that way."""
+    def _names(self, layer: str, data, cols: dict[str, str]) -> tuple[list[str], str | None]:
+        """The columns of ``data`` to insert (the geometry apart) and the geometry column's
+        name when it goes into the layer's ``geom``; StorageError for a column the layer
+        lacks."""
         gname = getattr(data, "_geometry_column_name", None)
         geo = isinstance(data, gpd.GeoDataFrame) and gname in data.columns
         names = []
@@ -111,17 +120,14 @@ class Inserts:
             if c not in cols or c in ("fid", "geom"):
                 raise StorageError(f"layer {layer!r} has no field {c!r}")
             names.append(str(c))
+        return names, (gname if geo and "geom" in cols else None)
+
+    @contextlib.contextmanager
+    def _mapped_errors(self, layer: str, data, ids: list | None):
+        """A unique key or a check the database refused, as bienmoc's errors."""
         psycopg = _psycopg()
         try:
-            if names and len(data) <= COPY_ROWS:
-                done = self._insert_json(layer, data, cols, names, ids,
-                                         gname if geo and "geom" in cols else None, guard)
-                if done is not None:
-                    return done
-            if guard is not None:
-                return False
-            self._insert_rows(layer, data, cols, names, ids, gname, geo)
-            return True
+            yield
         except psycopg.errors.UniqueViolation as e:
             if IDEMPOTENCY in str(e) or "_idem" in str(e):
                 raise DuplicateKey(layer, [str(k) for k in data[IDEMPOTENCY].dropna()]
@@ -131,38 +137,36 @@ class Inserts:
             raise StorageError(f"layer {layer!r}: a value is not allowed ({e.diag.message_primary}"
                                ")") from None
 
+    def _insert(self, layer: str, data, cols: dict[str, str], ids: list | None = None) -> None:
+        """Insert the rows: a small batch as one JSON parameter, else by binary COPY."""
+        names, gname = self._names(layer, data, cols)
+        with self._mapped_errors(layer, data, ids):
+            if names and len(data) <= COPY_ROWS and self._insert_json(
+                    layer, data, cols, names, ids, gname):
+                return
+            self._insert_rows(layer, data, cols, names, ids,
+                              getattr(data, "_geometry_column_name", None), gname is not None)
+
     def _insert_json(self, layer: str, data, cols: dict[str, str], names: list[str],
-                     ids: list | None, gname: str | None, guard: tuple | None = None
-                     ) -> bool | None:
+                     ids: list | None, gname: str | None) -> bool:
         """A small batch in ONE statement whose text depends only on the layer and its column
         set: the rows travel as one JSON parameter read by ``json_populate_recordset`` into
         the table's own row type (each value parsed by its column's input function: exact
         dates, floats, EWKB geometry). Constant text lets psycopg cache its conversion and
-        prepare it server-side after a few uses. None when a value cannot be sent as JSON;
-        with ``guard`` = (counter value, n, new ids), the statement also advances the layer's
-        id counter, and writes nothing (False) unless the counter held that value and none of
-        the ids is stored."""
+        prepare it server-side after a few uses. False (nothing sent) when a value cannot be
+        sent as JSON."""
         try:
             doc = _json_rows(data, names, cols, ids if "id" in names else None, gname)
         except (TypeError, ValueError):
-            return None
-        key = (layer, tuple(names), gname is not None, guard is not None)
+            return False
+        key = (layer, tuple(names), gname is not None)
         sql = self.store._json_sql.get(key)
         if sql is None:
             t = self.store._t(layer)
             cl = ", ".join(map(q, [*names, *(["geom"] if gname is not None else [])]))
-            sql = (f"INSERT INTO {t} ({cl}) SELECT {cl} FROM json_populate_recordset("
-                   f"NULL::{t}, %s::json)")
-            if guard is not None:
-                sql = (f"WITH s AS (UPDATE {self.store._t('bienmoc_sequences')} SET last = "
-                       "last + %s WHERE layer = %s AND last = %s AND NOT EXISTS (SELECT 1 "
-                       f"FROM {t} WHERE id = ANY(%s::text[])) RETURNING 1) " + sql +
-                       " WHERE EXISTS (SELECT 1 FROM s)")
-            self.store._json_sql[key] = sql
-        if guard is not None:
-            last, n, new = guard
-            cur = self.con.execute(sql, (n, layer, last, new, doc))
-            return cur.rowcount == len(data)
+            sql = self.store._json_sql[key] = (
+                f"INSERT INTO {t} ({cl}) SELECT {cl} FROM json_populate_recordset(NULL::{t}, "
+                "%s::json)")
         # no savepoint around it (SAVEPOINT + RELEASE in a pipeline cost more CPU than the
         # insert): one statement is atomic by itself, and the rare failure (a unique key taken
         # despite the checks made under the lock) ends the transaction - the group writer
@@ -192,3 +196,32 @@ class Inserts:
                                   else "geometry" for c in names])
                     for r in rows:
                         cp.write_row(r)
+
+
+_N, _DOC = "\x00", "\x01"  # places in a statement's text (no SQL text holds them)
+
+
+def _numbered_sql(store, layer: str, names: list[str], geom: bool, prefix: str) -> str:
+    """The text of :meth:`Inserts._insert_numbered`'s statement, with ``_N`` where the number
+    of rows goes and ``_DOC`` where the rows' JSON literal goes: values inline (a simple
+    query, so that it can follow the lock in one round trip). The counter's UPDATE changes
+    nothing when one of the ids it would hand out is stored; the rows then join no counter
+    row and nothing is inserted. New ids are numbered as :meth:`Inserts._next_numbers`
+    numbers them (six digits at least)."""
+    from psycopg import sql
+
+    t, seqs = store._t(layer), store._t("bienmoc_sequences")
+    lit = sql.Literal(prefix + "-").as_string(None)
+
+    def number(k: str) -> str:
+        return f"{lit} || lpad(({k})::text, greatest(6, length(({k})::text)), '0')"
+
+    cols = [*names, *(["geom"] if geom else [])]
+    values = ", ".join(number(f"s.last - {_N} + j.ordinality") if c == "id" else f"j.{q(c)}"
+                       for c in cols)
+    return (f"WITH s AS (UPDATE {seqs} SET last = last + {_N} WHERE layer = "
+            f"{sql.Literal(layer).as_string(None)} AND NOT EXISTS (SELECT 1 FROM {t} WHERE id "
+            f"IN (SELECT {number('k')} FROM generate_series({seqs}.last + 1, {seqs}.last + "
+            f"{_N}) k)) RETURNING last) INSERT INTO {t} ({', '.join(map(q, cols))}) SELECT "
+            f"{values} FROM s, json_populate_recordset(NULL::{t}, {_DOC}::json) WITH "
+            "ORDINALITY AS j ORDER BY j.ordinality RETURNING id")

@@ -11,7 +11,7 @@ import contextlib
 from typing import Iterator
 
 from bienmoc.errors import StoreBusy
-from bienmoc.storage.pgconn import _psycopg
+from bienmoc.storage.pgconn import _psycopg, _result_sets
 
 __all__ = ["LockAndTokens"]
 
@@ -29,14 +29,24 @@ class LockAndTokens:
         self._wait = store.lock_timeout
         self._log: list[list] = []  # write_log rows not sent yet (log_rows)
         self._after: list[str] = []  # statements sent before the next one (RELEASE)
-        self._seqs: dict[str, int] = {}  # the id counters as this transaction left them
+        self._sent_depth = 0  # savepoint levels whose SAVEPOINT reached the server
+        self._shaped: list[list] = []  # [savepoint depth, layer] of tables made or altered
 
-    def lock(self) -> None:
+    def lock(self, then: str | None = None) -> list | None:
         """Take the store's write lock now if this (lazy) transaction does not hold it; raise
         :class:`~bienmoc.storage.base.StaleRead` when a layer read before (through its change
-        token) changed meanwhile. One round trip: the lock and every layer's token."""
+        token) changed meanwhile. One round trip: what waits (a SAVEPOINT, write-log rows),
+        the lock, every layer's token and ``then``, one statement returning rows (sent after
+        the lock: its snapshot sees every commit made before the lock was granted), whose
+        rows are returned. ``then`` runs in a savepoint of its own, before the tokens are
+        compared: on a StaleRead it is undone (one more round trip, rare), so that nothing
+        is written when StaleRead is raised and the caller may check again and redo."""
         if self._locked:
-            return
+            if then is not None:
+                return _result_sets(self.con.execute(self._waiting(then)))[-1]
+            if self._sent_depth < self._depth:  # the SAVEPOINT before the write that follows
+                self.con.execute(self._waiting())
+            return None
         from bienmoc.storage.base import StaleRead
 
         psycopg = _psycopg()
@@ -44,22 +54,27 @@ class LockAndTokens:
         try:
             cur = self.con.execute(self._waiting(
                 f"SELECT pg_advisory_xact_lock({int(s._lock_key)}); SELECT layer, "
-                f"generation, last_change FROM {s._t('bienmoc_layers')} WHERE present; "
-                f"SELECT layer, last FROM {s._t('bienmoc_sequences')}"))
+                f"generation, last_change FROM {s._t('bienmoc_layers')} WHERE present"
+                + (f"; SAVEPOINT {_THEN}; {then}" if then is not None else "")))
         except psycopg.errors.LockNotAvailable:
             raise StoreBusy(f"another writer holds the store; waited {self._wait:g} s",
                             retry_after=1.0) from None
-        from bienmoc.storage.postgis import _result_sets
-
-        *_, tokens, seqs = _result_sets(cur)
-        self._seqs = {n: int(v) for n, v in seqs}  # (id counters, read under the lock)
+        sets = _result_sets(cur)
+        tokens = sets[1]
         fresh = {n: ("pg", int(g), last) for n, g, last in tokens}
         self._locked, self._lock_depth = True, self._depth
         used, self._used = self._used, {}
         self._tokens, self._all_tokens = dict(fresh), True
         changed = sorted(n for n, t in used.items() if fresh.get(n) != t)
         if changed:
+            if then is not None:
+                self.con.execute(f"ROLLBACK TO SAVEPOINT {_THEN}; RELEASE SAVEPOINT {_THEN}")
+                self._tokens, self._all_tokens = {}, False  # (fresh is from before ``then``)
             raise StaleRead(f"layer(s) {', '.join(changed)} changed before the write lock")
+        if then is None:
+            return None
+        self._after.append(f"RELEASE SAVEPOINT {_THEN}")
+        return sets[2]
 
     def _forget_tokens(self, *layers: str) -> None:
         """Drop the memo of the tokens of ``layers`` (this transaction wrote them), of every
@@ -104,20 +119,25 @@ class LockAndTokens:
         valid when it is released (the layers it wrote were dropped from the memo)."""
         self._depth += 1
         name = f"bienmoc_sp{self._depth}"
-        self._send_log(f"SAVEPOINT {name}")
-        seqs = dict(self._seqs)
+        # sent with the block's first statement (one round trip fewer), after the write-log
+        # rows written before it
+        self._after += [x for x in (self._log_statement(), f"SAVEPOINT {name}") if x]
         try:
             yield self
         except BaseException:
-            # (what waits now was written inside the block: undone with it; a RELEASE of an
-            # inner savepoint would fail in an aborted transaction)
-            self._log.clear()
-            self._after.clear()
+            self._log.clear()  # (written inside the block: undone with it)
             self._forget_tokens()
-            self._seqs = seqs  # (the id counters too)
-            self.store._cols.clear()  # (and a table the block created)
-            if not self.con.closed:
-                self.con.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
+            self._unshape()  # (and a table the block created or altered)
+            if self._sent_depth >= self._depth:  # the block reached the server: undo it there
+                # (what waits was written inside the block; a RELEASE of an inner savepoint
+                # would fail in an aborted transaction)
+                self._after.clear()
+                self._sent_depth = self._depth - 1
+                if not self.con.closed:
+                    self.con.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
+            else:  # nothing of it was sent: forget its SAVEPOINT and what followed
+                mark = f"SAVEPOINT {name}"
+                del self._after[len(self._after) - 1 - self._after[::-1].index(mark):]
             if self._locked and self._lock_depth >= self._depth:
                 self._locked = False  # PostgreSQL released the lock with the savepoint
                 self._used = {}
@@ -126,8 +146,29 @@ class LockAndTokens:
             self._after += [x for x in (self._log_statement(), f"RELEASE SAVEPOINT {name}")
                             if x]
             self._lock_depth = min(self._lock_depth, self._depth - 1)
+            self._sent_depth = min(self._sent_depth, self._depth - 1)
+            for made in self._shaped:
+                made[0] = min(made[0], self._depth - 1)
         finally:
             self._depth -= 1
+
+    def _reshaped(self, layer: str) -> None:
+        """This transaction created or altered ``layer``'s table: its cached columns are
+        read again, and again after a savepoint that undoes the change."""
+        self.store._cols.pop(layer, None)
+        self._shaped.append([self._depth, layer])
+
+    def _unshape(self) -> None:
+        """A savepoint was rolled back: forget the columns of the tables it made or altered
+        (only theirs: the cache of the others stays, one round trip less per write after a
+        refused one)."""
+        keep = []
+        for depth, layer in self._shaped:
+            if depth >= self._depth:
+                self.store._cols.pop(layer, None)
+            else:
+                keep.append([depth, layer])
+        self._shaped = keep
 
     # -- the write log, sent with the next statement ----------------------------------------
     def log_rows(self, layer: str, record_ids: list, action: str, user: str, at: str) -> None:
@@ -167,12 +208,14 @@ class LockAndTokens:
         simple query (one round trip); they are no longer waiting."""
         parts = [*self._after, self._log_statement(), then]
         self._after = []
+        self._sent_depth = self._depth
         return "; ".join(x for x in parts if x)
 
     def _send_log(self, then: str | None = None) -> None:
         """Send what waits (:meth:`_waiting`), followed by the statement ``then``; without
-        ``then`` (before a read) only when write-log rows wait (a RELEASE alone can wait)."""
-        if then is None and not self._log and not any(
+        ``then`` (before a read) only when write-log rows or a SAVEPOINT wait (a RELEASE
+        alone can wait)."""
+        if then is None and not self._log and self._sent_depth >= self._depth and not any(
                 a.startswith("INSERT") for a in self._after):
             return
         text = self._waiting(then)
@@ -189,5 +232,6 @@ class LockAndTokens:
                                                    for k in _LOG_KEYS}))
 
 
+_THEN = "bienmoc_locked"  # the savepoint of the statement sent with the lazy lock
 _LOG_KEYS = ("layer", "record_id", "action", "user", "at")
 _LOG_COLS = ", ".join(f'"{k}"' for k in _LOG_KEYS)

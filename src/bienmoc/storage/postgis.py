@@ -19,13 +19,15 @@ Guarantees, as the GeoPackage store's:
 * :meth:`~PostGISStore.version` is a counter that a statement trigger on every layer table
   bumps in the writing transaction (any client's write changes it, QGIS's too).
 * Bulk rows (more than :data:`COPY_ROWS`) are written by binary ``COPY ... FROM STDIN``; a
-  small append is one statement of constant text (:mod:`bienmoc.storage.pginsert`).
-* Round trips of a small write transaction: three - BEGIN with the lock, the change tokens
-  and the id counters; the INSERT, which also advances the layer's id counter; the
-  ``write_log`` rows with the COMMIT (:meth:`LockAndTokens.log_rows`). A savepoint's RELEASE
-  goes with the next SAVEPOINT or COMMIT. A failed small INSERT (a unique key taken despite
-  the checks made under the lock) has no savepoint of its own: the transaction must end, or
-  the enclosing :meth:`savepoint` (the group writer's, one per write) be undone.
+  small append is one statement (:mod:`bienmoc.storage.pginsert`).
+* Round trips of a small write transaction: three - BEGIN with the lock and the change
+  tokens; the INSERT, which numbers new records from the layer's id counter and advances
+  it; the ``write_log`` rows with the COMMIT (:meth:`LockAndTokens.log_rows`). A
+  savepoint's SAVEPOINT goes with its first statement, its RELEASE with the next statement;
+  a lazy transaction's lock goes with its first INSERT (group writer: BEGIN, one round trip
+  per write, COMMIT). A failed small INSERT (a unique key taken despite the checks made
+  under the lock) has no savepoint of its own: the transaction must end, or the enclosing
+  :meth:`savepoint` (the group writer's, one per write) be undone.
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ from bienmoc.errors import NotFound, StorageError, StoreBusy
 from bienmoc.model.schema import LAYERS, SCHEMAS, empty_layer
 from bienmoc.storage import pgschema as ps
 from bienmoc.storage.base import TransactionWrites
-from bienmoc.storage.pgconn import _Pool, _psycopg, _without_password, parse_url
+from bienmoc.storage.pgconn import _Pool, _psycopg, _result_sets, _without_password, parse_url
 from bienmoc.storage.pginsert import COPY_ROWS, Inserts
 from bienmoc.storage.pglock import LockAndTokens
 from bienmoc.storage.pgschema import IDEMPOTENCY, q
@@ -305,21 +307,15 @@ class PostGISStore(TransactionWrites):
                         # first: one round trip fewer per write)
                         lock = ("" if lazy_lock else
                                 f"SELECT pg_advisory_xact_lock({int(self._lock_key)}); ")
-                        # (with the lock: the id counters too, see _insert_numbered)
-                        seqs = ("" if lazy_lock else "; SELECT layer, last FROM "
-                                f"{self._t('bienmoc_sequences')}")
                         cur = con.execute(
                             f"BEGIN; SET LOCAL lock_timeout = {max(int(wait * 1000), 1)}; "
                             f"{lock}SELECT layer, generation, last_change FROM "
-                            f"{self._t('bienmoc_layers')} WHERE present{seqs}")
-                        sets = _result_sets(cur)
+                            f"{self._t('bienmoc_layers')} WHERE present")
+                        rows = _result_sets(cur)[-1]
                     except psycopg.errors.LockNotAvailable:
                         raise StoreBusy(f"another writer holds the store; waited {wait:g} s",
                                         retry_after=1.0) from None
                     tx = _Transaction(self, con)
-                    rows = sets[-1 if lazy_lock else -2]
-                    if not lazy_lock:
-                        tx._seqs = {n: int(v) for n, v in sets[-1]}
                     tx._tokens.update((n, ("pg", int(g), last)) for n, g, last in rows)
                     tx._all_tokens = True
                     tx._locked, tx._wait = not lazy_lock, wait
@@ -342,16 +338,6 @@ class PostGISStore(TransactionWrites):
                                 retry_after=1.0) from None
             except psycopg.Error as e:
                 raise StorageError(f"cannot write to the PostgreSQL store: {e}") from e
-
-
-def _result_sets(cur) -> list[list]:
-    """The rows of each statement of a multi-statement query that returns rows."""
-    out = []
-    while True:
-        if cur.description is not None:
-            out.append(cur.fetchall())
-        if not cur.nextset():
-            return out
 
 
 class _Transaction(LockAndTokens, Inserts):
@@ -388,20 +374,32 @@ class _Transaction(LockAndTokens, Inserts):
                          if dt in ("bool", "boolean") else "bigint" if dt.lower().startswith(
                              "int") else "double precision" if dt.startswith("float")
                          else "text"))
+        self._send_log()  # (a SAVEPOINT waiting: the table is created inside it)
         for sql in ps.create_table_sql(s.schema, layer, defs, geo, False):
             self.con.execute(sql)
-        s._cols.pop(layer, None)
+        self._reshaped(layer)
         return s.columns(self.con, layer)
 
     def append(self, layer: str, data: gpd.GeoDataFrame) -> list[str]:
         if not len(data):
             return []
-        self.lock()
-        self._forget_tokens(layer)
-        cols = self._columns(layer, data)
         ids: list | None = None
         if "id" in data.columns:
             ids = [None if _missing(v) else str(v) for v in data["id"]]
+        schema = SCHEMAS.get(layer)
+        if (ids is not None and schema is not None and schema.id_prefix
+                and layer != "markers" and not any(ids)):
+            # new records of a layer numbered from its counter: the write lock, if this
+            # (lazy) transaction does not hold it yet, and the insert in one round trip
+            new = self._insert_numbered(layer, data, self._columns(layer, data),
+                                        schema.id_prefix)
+            if new is not None:
+                self._forget_tokens(layer)
+                return new
+        self.lock()
+        self._forget_tokens(layer)
+        cols = self._columns(layer, data)
+        if ids is not None:
             given = [v for v in ids if v is not None]
             seen: set = set()
             dup = [v for v in given if v in seen or seen.add(v)]
@@ -410,12 +408,8 @@ class _Transaction(LockAndTokens, Inserts):
             if dup:
                 raise DuplicateKey(layer, dup)
             missing = [i for i, v in enumerate(ids) if v is None]
-            if missing and layer in SCHEMAS:
-                schema = SCHEMAS[layer]
+            if missing and schema is not None:
                 if schema.id_prefix and layer != "markers":
-                    if self._insert_numbered(layer, data, cols, ids, missing,
-                                             schema.id_prefix):
-                        return ids
                     new = self._next_numbers(layer, schema.id_prefix, len(missing))
                 else:
                     from bienmoc.model.schema import _new_ids
@@ -462,7 +456,7 @@ class _Transaction(LockAndTokens, Inserts):
             if "changed_by" not in self._columns(log_layer, log):  # a log made before users
                 self.con.execute(f"ALTER TABLE {self.store._t(log_layer)} "
                                  "ADD COLUMN IF NOT EXISTS changed_by text")
-                self.store._cols.pop(log_layer, None)
+                self._reshaped(log_layer)
             when = (changed_at or _dt.datetime.now(_dt.timezone.utc)).astimezone(
                 _dt.timezone.utc)
             text = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
