@@ -56,7 +56,7 @@ def one(name: str, store, uri: str, a) -> dict:
         if a.spy and name == "postgis":
             fmt = ["--format", "raw"] if a.spy.endswith(".txt") else []
             spy = subprocess.Popen(["py-spy", "record", "-p", str(srv.pids()[0]), "-d",
-                                    str(a.spy_seconds), "-r", "50", "-o",
+                                    str(a.spy_seconds), "-r", "200", "--gil", "-o",
                                     a.spy,
                                     *fmt], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
             time.sleep(1)

@@ -217,11 +217,13 @@ def _numbered_sql(store, layer: str, names: list[str], geom: bool, prefix: str) 
         return f"{lit} || lpad(({k})::text, greatest(6, length(({k})::text)), '0')"
 
     cols = [*names, *(["geom"] if geom else [])]
+    # (the ids looked up through the unique index: = ANY(ARRAY(...)), not IN (SELECT ...),
+    # which plans a scan of the whole table)
     values = ", ".join(number(f"s.last - {_N} + j.ordinality") if c == "id" else f"j.{q(c)}"
                        for c in cols)
     return (f"WITH s AS (UPDATE {seqs} SET last = last + {_N} WHERE layer = "
             f"{sql.Literal(layer).as_string(None)} AND NOT EXISTS (SELECT 1 FROM {t} WHERE id "
-            f"IN (SELECT {number('k')} FROM generate_series({seqs}.last + 1, {seqs}.last + "
-            f"{_N}) k)) RETURNING last) INSERT INTO {t} ({', '.join(map(q, cols))}) SELECT "
+            f"= ANY(ARRAY(SELECT {number('k')} FROM generate_series({seqs}.last + 1, "
+            f"{seqs}.last + {_N}) k))) RETURNING last) INSERT INTO {t} ({', '.join(map(q, cols))}) SELECT "
             f"{values} FROM s, json_populate_recordset(NULL::{t}, {_DOC}::json) WITH "
             "ORDINALITY AS j ORDER BY j.ordinality RETURNING id")
