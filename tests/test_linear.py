@@ -58,6 +58,24 @@ def test_known_answers(idx, x, y, chain, dist, side):
     assert r.side[0] == side
 
 
+def test_the_same_few_points_asked_again_get_the_remembered_answer_unshared(idx):
+    """A write batch asks the same points twice (placing, then the distance rule): the second
+    answer is the first one's, and changing a returned array changes no later answer."""
+    x, y = np.array([X0 + 500, X0 + 990]), np.array([Y0 + 10, Y0 + 500])
+    first = idx.locate_xy(x, y)
+    again = idx.locate_xy(x.copy(), y.copy())
+    assert idx._memo[0] == x.tobytes() + y.tobytes()  # answered from the memo
+    for a, b in zip(vars(first).values(), vars(again).values()):
+        np.testing.assert_array_equal(a, b)
+    again.distance_m[:] = -1.0
+    again.border[:] = "XX"
+    third = idx.locate_xy(x, y)
+    np.testing.assert_allclose(third.distance_m, [10, 10], atol=0.01)
+    assert list(third.border) == ["LA", "LA"]
+    other = idx.locate_xy(np.array([X0 + 500]), np.array([Y0 - 25]))  # other points: searched
+    assert other.distance_m[0] == pytest.approx(25, abs=0.01) and other.side[0] == -1
+
+
 def test_home_on_the_right_flips_sides():
     idx = LineIndex(boundary(PARTS, home="right"), crs=UTM)
     r = idx.locate_xy(np.array([X0 + 500, X0 + 500]), np.array([Y0 + 10, Y0 - 10]))

@@ -113,6 +113,16 @@ def _transformer(src, dst) -> Transformer:
     return t
 
 
+#: queries of at most this many points are remembered (:meth:`LineIndex.locate_xy`)
+MEMO_POINTS = 64
+
+
+def _arrays(loc: "Located") -> tuple:
+    """The arrays of a :class:`Located` in field order (``dataclasses.astuple`` copies
+    deeply)."""
+    return (loc.border, loc.distance_m, loc.side, loc.chainage_m, loc.x, loc.y)
+
+
 @dataclass
 class Located:
     """Per-point answers of :meth:`LineIndex.locate` (numpy arrays of equal length)."""
@@ -391,15 +401,26 @@ class LineIndex(SegmentGrid):
 
     # -- the public questions --------------------------------------------------------------
     def locate_xy(self, x: np.ndarray, y: np.ndarray) -> Located:
-        """Locate points given in this index's metric CRS."""
+        """Locate points given in this index's metric CRS.
+
+        The answer of the last query of at most :data:`MEMO_POINTS` points is kept, and the
+        same points asked again get a copy of it: a write batch asks twice (placing the new
+        incidents, then the rule on their distance to their line), ~0.1 ms a batch."""
         x = np.asarray(x, float)
         y = np.asarray(y, float)
         if len(x) == 0:
             e = np.empty(0)
             return Located(np.empty(0, object), e, e.astype(np.int8), e, e, e)
+        key = x.tobytes() + y.tobytes() if len(x) <= MEMO_POINTS else None
+        memo = self.__dict__.get("_memo")  # (key, answer), replaced as one (threads)
+        if key is not None and memo is not None and memo[0] == key:
+            return Located(*(a.copy() for a in _arrays(memo[1])))
         kernel = compiled_nearest() if len(x) >= COMPILED_MIN else None
         seg, d2 = kernel(self, x, y) if kernel is not None else self.nearest_segment(x, y)
-        return self._answer(x, y, seg, d2)
+        out = self._answer(x, y, seg, d2)
+        if key is not None:
+            self._memo = (key, Located(*(a.copy() for a in _arrays(out))))
+        return out
 
     def locate_on(self, border: str, x: np.ndarray, y: np.ndarray) -> Located:
         """Like :meth:`locate_xy` but against one border only (e.g. a marker on its own line,
