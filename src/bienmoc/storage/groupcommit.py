@@ -116,7 +116,7 @@ class GroupWriter:
         #: cores ~25 % more writes/s than validating under the lock (benchmarks/README.md).
         self.lazy_lock = bool(lazy_lock)
         #: seconds the writer waits at most after the first write of a group for others to
-        #: join it, when the group before had several writes (see :meth:`_gather`)
+        #: join it, when the group before had several writes (see :meth:`_loop`)
         self.gather_s = float(gather_s)
         self._last_group = 0
         self._recent: collections.deque = collections.deque([1], maxlen=16)  # group sizes
@@ -215,13 +215,15 @@ class GroupWriter:
                 return
             dirty = True
             group = [item]
-            stop = False
             if self.gather_s > 0 and self._last_group > 1:
                 # writers are sending at the same time (the last group had several writes):
-                # the writes being received join this group and share its fixed cost (a
-                # lone writer is not delayed)
-                stop = self._gather(group)
-            stop = self._drain(group) or stop
+                # the writes being received join this group and share its fixed cost, until
+                # it is as large as the largest recent group (with writers that each wait
+                # for their answer before sending again, it is then complete); a lone
+                # writer is not delayed
+                stop = self._drain(group, max(self._recent), time.monotonic() + self.gather_s)
+            else:
+                stop = self._drain(group)
             stop = self._commit(group) or stop
             self._last_group = len(group)  # (with the writes _commit drained meanwhile)
             self._recent.append(len(group))
@@ -229,32 +231,14 @@ class GroupWriter:
                 _checkpoint(self.store)
                 return
 
-    def _gather(self, group: list) -> bool:
-        """Wait up to ``gather_s`` for writes to join ``group``, until it is as large as the
-        largest of the recent groups (then at once: with writers that each wait for their
-        answer before sending again, the group is complete when all of them have sent);
-        True when the stop mark came."""
-        want = max(self._recent)
-        deadline = time.monotonic() + self.gather_s
-        while len(group) < want:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            try:
-                nxt = self._queue.get(timeout=left)
-            except queue.Empty:
-                return False
-            if nxt is _STOP:
-                return True
-            group.append(nxt)
-        return False
-
-    def _drain(self, group: list) -> bool:
-        """Add the writes queued meanwhile to ``group`` (up to ``max_group``); True when the
-        stop mark was among them (the loop ends after this group)."""
+    def _drain(self, group: list, want: int = 0, deadline: float = 0.0) -> bool:
+        """Add the writes queued meanwhile to ``group`` (up to ``max_group``); while it has
+        fewer than ``want``, also wait for writes to arrive until ``deadline`` (monotonic
+        time). True when the stop mark was among them (the loop ends after this group)."""
         while len(group) < self.max_group:
+            left = deadline - time.monotonic() if len(group) < want else 0.0
             try:
-                nxt = self._queue.get_nowait()
+                nxt = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
             except queue.Empty:
                 return False
             if nxt is _STOP:

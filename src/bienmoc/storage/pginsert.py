@@ -224,6 +224,6 @@ def _numbered_sql(store, layer: str, names: list[str], geom: bool, prefix: str) 
     return (f"WITH s AS (UPDATE {seqs} SET last = last + {_N} WHERE layer = "
             f"{sql.Literal(layer).as_string(None)} AND NOT EXISTS (SELECT 1 FROM {t} WHERE id "
             f"= ANY(ARRAY(SELECT {number('k')} FROM generate_series({seqs}.last + 1, "
-            f"{seqs}.last + {_N}) k))) RETURNING last) INSERT INTO {t} ({', '.join(map(q, cols))}) SELECT "
-            f"{values} FROM s, json_populate_recordset(NULL::{t}, {_DOC}::json) WITH "
-            "ORDINALITY AS j ORDER BY j.ordinality RETURNING id")
+            f"{seqs}.last + {_N}) k))) RETURNING last) INSERT INTO {t} "
+            f"({', '.join(map(q, cols))}) SELECT {values} FROM s, json_populate_recordset("
+            f"NULL::{t}, {_DOC}::json) WITH ORDINALITY AS j ORDER BY j.ordinality RETURNING id")
