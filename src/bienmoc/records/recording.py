@@ -21,7 +21,7 @@ from bienmoc.analysis.progress import effective
 from bienmoc.errors import InvalidData, NotFound, Problem
 from bienmoc.geometry.crs import STORAGE_CRS
 from bienmoc.model.frames import column_array, geo_frame, object_columns
-from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, validate
+from bienmoc.model.schema import REGION_BOUNDS, SCHEMAS, _is_missing, validate
 from bienmoc.records.attribution import log_writes
 from bienmoc.records.entry import (_border_codes, apply_overrides, border_model,
                                    check_allow, enter, reference_problems, transaction)
@@ -184,9 +184,6 @@ def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
     def done() -> gpd.GeoDataFrame:
         return object_frame(cols, arr, crs, records.index, geometry_name=gname)
 
-    def missing(v):
-        return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (
-            isinstance(v, str) and not v.strip())
     lonlat = arr if crs is None or crs == STORAGE_CRS else np.asarray(
         records.geometry.to_crs(STORAGE_CRS).values, dtype=object)
     x0, y0, x1, y1 = REGION_BOUNDS
@@ -209,12 +206,13 @@ def _fill_incident_place(tx, records: pd.DataFrame) -> pd.DataFrame:
     found_b = np.asarray(loc["border"], dtype=object)
     found_p = np.asarray(loc["province"], dtype=object)
     for k, i in enumerate(idx):
-        if missing(border[i]):
+        if _is_missing(border[i]):  # (what validation counts as no value)
             border[i] = found_b[k]
-        if missing(province[i]) and not missing(found_p[k]):
+        if _is_missing(province[i]) and not _is_missing(found_p[k]):
             province[i] = found_p[k]
     for col in INCIDENT_PLACE:
-        cols[col][idx] = [None if missing(v) else v for v in np.asarray(loc[col], dtype=object)]
+        cols[col][idx] = [None if _is_missing(v) else v
+                          for v in np.asarray(loc[col], dtype=object)]
     return done()
 
 

@@ -118,8 +118,8 @@ class GroupWriter:
         #: seconds the writer waits at most after the first write of a group for others to
         #: join it, when the group before had several writes (see :meth:`_loop`)
         self.gather_s = float(gather_s)
-        self._last_group = 0
-        self._recent: collections.deque = collections.deque([1], maxlen=16)  # group sizes
+        # sizes of the last groups committed (with the writes _commit drained meanwhile)
+        self._recent: collections.deque = collections.deque([1], maxlen=16)
         self.max_group = int(max_group)
         self.timeout = timeout  # lock wait per group (the store's default when None)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -215,7 +215,7 @@ class GroupWriter:
                 return
             dirty = True
             group = [item]
-            if self.gather_s > 0 and self._last_group > 1:
+            if self.gather_s > 0 and self._recent[-1] > 1:
                 # writers are sending at the same time (the last group had several writes):
                 # the writes being received join this group and share its fixed cost, until
                 # it is as large as the largest recent group (with writers that each wait
@@ -225,7 +225,6 @@ class GroupWriter:
             else:
                 stop = self._drain(group)
             stop = self._commit(group) or stop
-            self._last_group = len(group)  # (with the writes _commit drained meanwhile)
             self._recent.append(len(group))
             if stop:
                 _checkpoint(self.store)
