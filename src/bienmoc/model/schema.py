@@ -154,18 +154,14 @@ _DTYPES = {"text": object, "int": "Int64", "float": "float64", "bool": "boolean"
 
 
 def _column(f: Field, values: list) -> pd.Series:
-    if f.is_enum or f.type in ("text", "datetime"):
-        return pd.Series(values, dtype=object)
-    if f.type == "date":
-        return pd.Series([pd.NaT if v is None else v for v in values], dtype="datetime64[ms]")
-    if f.type == "float":
-        return pd.Series([np.nan if v is None else v for v in values], dtype="float64")
-    return pd.Series(values, dtype=_DTYPES[f.type])
+    """Field ``f``'s canonical values (None where missing) as a Series of its dtype."""
+    return pd.Series(_column_values(f, values), dtype=_DTYPES[f.type] if not f.is_enum
+                     else object)
 
 
 def _column_values(f: Field, values: list):
-    """:func:`_column`'s values as the array the frame keeps (object, float64,
-    datetime64[ms], Int64 or boolean), without a Series."""
+    """Field ``f``'s canonical values as the array a frame keeps (object, float64,
+    datetime64[ms], Int64 or boolean)."""
     if f.is_enum or f.type in ("text", "datetime"):
         return column_array(values)
     if f.type == "date":
