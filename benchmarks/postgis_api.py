@@ -304,17 +304,20 @@ def pages(srv: Server, page: int, after: int | None) -> dict:
     return res
 
 
-def writes(srv: Server, clients: int, per_client: int, count, keepalive: bool = False) -> dict:
+def writes(srv: Server, clients: int, per_client: int, count, keepalive: bool = False,
+           peer: bool = False) -> dict:
     """``clients`` writers (one process each) x ``per_client`` POSTs; writes/s over the time
     from the first writer's first POST to the last writer's last answer (the writers' own
     clock marks: starting the processes is not timed). ``keepalive``: one kept-alive
-    connection per writer (api_writes._client_keepalive), else a new connection per POST."""
+    connection per writer (api_writes._client_keepalive), else a new connection per POST.
+    ``peer``: bodies for pygeoapi (kept-alive only)."""
     before = count()
-    fn = _client_keepalive if keepalive else _client
+    fn = _client_keepalive if keepalive or peer else _client
+    extra = (True,) if peer else ()
     with mp.get_context("spawn").Pool(clients) as pool:
         pool.map(_ready, range(clients))  # every writer process started and imported
         t0 = time.perf_counter()
-        parts = pool.starmap(fn, [(srv.port, k, per_client) for k in range(clients)])
+        parts = pool.starmap(fn, [(srv.port, k, per_client, *extra) for k in range(clients)])
         wall = time.perf_counter() - t0
     marks = [x for p in parts for x in p if x[0] in ("start", "end")]
     if marks:  # the writers' own first send and last answer (same monotonic clock)
@@ -394,10 +397,16 @@ def ensure_pygeoapi(venv: Path) -> Path | None:
     return py
 
 
-def pygeoapi_server(py: Path, pgport: int, schema: str) -> Server:
+def pygeoapi_server(py: Path, pgport: int, schema: str, editable: bool = False) -> Server:
+    """pygeoapi 0.24 under gunicorn (2 uvicorn workers) over the PostGIS table;
+    ``editable``: its transactions (POST items) on."""
     cfg = WORK / "pygeoapi-config.yml"
     port = _free_port()
-    cfg.write_text(PYGEOAPI_CFG.format(port=port, pgport=pgport, schema=schema))
+    text = PYGEOAPI_CFG.format(port=port, pgport=pgport, schema=schema)
+    if editable:
+        text = text.replace("        geom_field: geom\n", "        geom_field: geom\n"
+                            "        editable: true\n")
+    cfg.write_text(text)
     env = {"PYGEOAPI_CONFIG": str(cfg), "PYGEOAPI_OPENAPI": str(WORK / "openapi.yml")}
     subprocess.run([py.parent / "pygeoapi", "openapi", "generate", str(cfg), "--output-file",
                     env["PYGEOAPI_OPENAPI"]], env={**os.environ, **env}, check=True,

@@ -4,7 +4,7 @@ Run from the repository root (well under a minute at the defaults)::
 
     python benchmarks/postgis_writes.py [--clients 8] [--per-client 500] [--workers 2]
         [--rows 0] [--stores postgis,gpkg] [--clients-kind keepalive,new] [--repeat 3]
-        [--spy FILE]
+        [--peer pygeoapi|none] [--spy FILE]
 
 The same server (``uvicorn bienmoc.api:create_app --factory --workers N``), the same clients
 (benchmarks/api_writes.py, each writer its own process: one kept-alive connection per writer,
@@ -14,7 +14,10 @@ errors and p50/p99 it prints the CPU per POST of the server (user+sys of the wor
 /proc, which a noisy neighbour disturbs less than the wall time) and of PostgreSQL, records per
 write batch, the load averages and a speed probe (CPU ms of a fixed loop: this VM's speed
 drifts ~20 % within minutes), for each of ``--repeat`` runs, then the median, judged against
-the issue's target (>= 1,000 writes/s). ``--spy FILE`` records a py-spy flame graph
+the issue's target (>= 1,000 writes/s). A peer is measured in the same run: afterwards
+the same writers POST to pygeoapi 0.24's PostgreSQL provider with transactions on, over the
+same table (``--peer pygeoapi``, the default; its venv is made like postgis_api.py's), and
+the ratio of the medians is printed. ``--spy FILE`` records a py-spy flame graph
 (``--format raw`` when FILE ends in .txt; GIL holders only) of one worker during the run.
 """
 from __future__ import annotations
@@ -31,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent / "tests"), str(HERE)]
 
 import postgis_api as pa  # noqa: E402  (its server, client and helpers)
-from api_writes import _incident  # noqa: E402
+from api_writes import _incident, _peer_incident  # noqa: E402
 
 
 def one(name: str, store, uri: str, a) -> dict:
@@ -63,48 +66,90 @@ def one(name: str, store, uri: str, a) -> dict:
                                     a.spy,
                                     *fmt], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
             time.sleep(1)
-        R = {}
-        for client in a.clients_kind.split(","):
-            runs = []
-            for _ in range(a.repeat):
-                pa.wait_idle(srv.pids())
-                speed = machine_speed()
-                cpu0, pg0 = pa._cpu(srv.pids()), pa._cpu(_postgres_pids())
-                out = pa.writes(srv, a.clients, a.per_client, count,
-                                keepalive=client == "keepalive")
-                ok = max(1, out["codes"].get(201, 0))
-                out["server_cpu_ms_per_post"] = (pa._cpu(srv.pids()) - cpu0) / ok * 1000
-                out["pg_cpu_ms_per_post"] = (pa._cpu(_postgres_pids()) - pg0) / ok * 1000
-                if name == "postgis":  # records per write transaction: one time stamp each
-                    with store._reader() as con:
-                        n, groups = con.execute(
-                            f"SELECT count(*), count(DISTINCT at) FROM {store.schema}.write_log "
-                            "WHERE layer = 'incidents'").fetchone()
-                    out["per_batch"] = n / max(groups, 1)
-                how = ("kept-alive connection" if client == "keepalive" else
-                       "new connection per POST")
-                print(f"  {name} ({how}): {out['writes_s']:.0f} writes/s, errors "
-                      f"{out['errors']}, stored {out['stored']} (== 201s: "
-                      f"{out['stored'] == out['codes'].get(201, 0)}), p50/p99 "
-                      f"{out['p50']:.0f}/{out['p99']:.0f} ms, CPU per POST: server "
-                      f"{out['server_cpu_ms_per_post']:.2f} ms, PostgreSQL "
-                      f"{out['pg_cpu_ms_per_post']:.2f} ms; {out.get('per_batch', 0):.2f} "
-                      f"records per batch (all runs so far); speed probe {speed:.0f} ms   "
-                      f"[{pa.load()}]", flush=True)
-                runs.append(out)
-            runs.sort(key=lambda o: o["writes_s"])
-            R[client] = dict(runs[len(runs) // 2], runs=[o["writes_s"] for o in runs],
-                             errors_all=sum(o["errors"] for o in runs),
-                             stored_ok=all(o["stored"] == o["codes"].get(201, 0) for o in runs))
-            if a.repeat > 1:
-                print(f"  {name} ({client}): median {R[client]['writes_s']:.0f} writes/s of "
-                      f"{a.repeat} runs ({', '.join(f'{w:.0f}' for w in R[client]['runs'])})",
-                      flush=True)
+        R = measure(srv, name, count, a, a.clients_kind.split(","),
+                    store if name == "postgis" else None)
         if spy is not None:
             spy.wait()
         return R
     finally:
         srv.stop()
+
+
+def peer(store, pgport: int, a) -> dict | None:
+    """The same writers against pygeoapi 0.24's PostgreSQL provider with transactions on
+    (``editable``), on the same table of the same database, after bienmoc's runs: a peer
+    measured in the same run. It stores what it is sent - no rules, no derived place, no
+    write log, ids from the table's identity - so it bounds what a Python OGC API server
+    writes on this machine, rules or not."""
+    py = pa.ensure_pygeoapi(Path(a.pygeoapi_venv))
+    if py is None:
+        return None
+
+    def count():
+        with store._reader() as con:
+            return con.execute(f"SELECT count(*) FROM {store.schema}.incidents").fetchone()[0]
+
+    pa.part("pygeoapi 0.24 (PostgreSQL provider, editable: true) on the same table")
+    srv = pa.pygeoapi_server(py, pgport, store.schema, editable=True)
+    try:
+        import httpx
+        for i in range(a.workers * 4):  # warm-up (not timed)
+            r = httpx.post(f"{srv.base}/collections/incidents/items",
+                           json=_peer_incident(98, i), timeout=120,
+                           headers={"Content-Type": "application/geo+json"})
+            if r.status_code != 201:
+                raise SystemExit(f"pygeoapi refused a POST: {r.status_code} {r.text[:300]}")
+        pa.wait_idle(srv.pids())
+        return measure(srv, "pygeoapi", count, a, ["keepalive"], peer=True)
+    finally:
+        srv.stop()
+
+
+def measure(srv, name: str, count, a, kinds: list[str], store=None, peer: bool = False
+            ) -> dict:
+    """``a.repeat`` timed runs of the writers per client kind against the running ``srv``;
+    per kind the median run (and every run's writes/s). ``store``: the bienmoc PostGIS store
+    whose write_log gives the records per batch; ``peer``: pygeoapi's bodies."""
+    R = {}
+    for client in kinds:
+        runs = []
+        for _ in range(a.repeat):
+            pa.wait_idle(srv.pids())
+            speed = machine_speed()
+            cpu0, pg0 = pa._cpu(srv.pids()), _pg_cpu()
+            out = pa.writes(srv, a.clients, a.per_client, count,
+                            keepalive=client == "keepalive", peer=peer)
+            ok = max(1, out["codes"].get(201, 0))
+            out["server_cpu_ms_per_post"] = (pa._cpu(srv.pids()) - cpu0) / ok * 1000
+            out["pg_cpu_ms_per_post"] = (_pg_cpu() - pg0) / ok * 1000
+            if store is not None:  # records per write transaction: one time stamp each
+                with store._reader() as con:
+                    n, groups = con.execute(
+                        f"SELECT count(*), count(DISTINCT at) FROM {store.schema}.write_log "
+                        "WHERE layer = 'incidents'").fetchone()
+                out["per_batch"] = n / max(groups, 1)
+            how = ("kept-alive connection" if client == "keepalive" else
+                   "new connection per POST")
+            print(f"  {name} ({how}): {out['writes_s']:.0f} writes/s, errors "
+                  f"{out['errors']}, stored {out['stored']} (== 201s: "
+                  f"{out['stored'] == out['codes'].get(201, 0)}), p50/p99 "
+                  f"{out['p50']:.0f}/{out['p99']:.0f} ms, CPU per POST: server "
+                  f"{out['server_cpu_ms_per_post']:.2f} ms, PostgreSQL "
+                  f"{out['pg_cpu_ms_per_post']:.2f} ms; "
+                  + (f"{out['per_batch']:.2f} records per batch (all runs so far); "
+                     if "per_batch" in out else "")
+                  + f"speed probe {speed:.0f} ms   "
+                  f"[{pa.load()}]", flush=True)
+            runs.append(out)
+        runs.sort(key=lambda o: o["writes_s"])
+        R[client] = dict(runs[len(runs) // 2], runs=[o["writes_s"] for o in runs],
+                         errors_all=sum(o["errors"] for o in runs),
+                         stored_ok=all(o["stored"] == o["codes"].get(201, 0) for o in runs))
+        if a.repeat > 1:
+            print(f"  {name} ({client}): median {R[client]['writes_s']:.0f} writes/s of "
+                  f"{a.repeat} runs ({', '.join(f'{w:.0f}' for w in R[client]['runs'])})",
+                  flush=True)
+    return R
 
 
 def machine_speed() -> float:
@@ -115,6 +160,19 @@ def machine_speed() -> float:
     for i in range(1_000_000):
         s += i * i
     return (time.process_time() - t) * 1000
+
+
+def _pg_cpu() -> float:
+    """CPU seconds of PostgreSQL: its live processes, plus what the postmaster's ended
+    children used (cutime/cstime: a client's connections end with it, e.g. pygeoapi's)."""
+    tot = 0
+    for p in _postgres_pids():
+        try:
+            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            tot += sum(int(x) for x in f[11:15])
+        except OSError:
+            pass
+    return tot / os.sysconf("SC_CLK_TCK")
 
 
 def _postgres_pids() -> list[int]:
@@ -143,6 +201,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per client kind on "
                     "the same server (this VM's speed drifts by ~20 %% from run to run: the "
                     "median is reported and judged, every run printed)")
+    ap.add_argument("--peer", default="pygeoapi", help="pygeoapi: the same writers against "
+                    "pygeoapi's PostgreSQL provider on the same table afterwards (its venv "
+                    "made like benchmarks/postgis_api.py's); none: skip")
+    ap.add_argument("--pygeoapi-venv", default=str(pa.WORK / "venv"))
     ap.add_argument("--spy", help="py-spy output of one PostGIS worker (.svg, or .txt: raw)")
     ap.add_argument("--spy-seconds", type=int, default=10)
     ap.add_argument("--server-src", help="serve another source tree (e.g. a baseline "
@@ -171,6 +233,16 @@ def main() -> None:
         print(f"{a.clients} writers x {a.per_client} POSTs, {a.workers} workers, demo store + "
               f"{a.rows:,} incidents; nproc {os.cpu_count()}   [{pa.load()}]")
         R = {k: one(k, s, uri, a) for k, (s, uri) in stores.items()}
+        if a.peer == "pygeoapi" and "postgis" in stores:
+            got = peer(stores["postgis"][0], c.port, a)
+            if got is not None:
+                P = got["keepalive"]
+                print(f"bienmoc PostGIS / pygeoapi writes/s (kept-alive, medians): "
+                      f"{R['postgis']['keepalive']['writes_s'] / P['writes_s']:.2f}x "
+                      f"(pygeoapi {P['writes_s']:.0f}/s, lowest {P['runs'][0]:.0f}, "
+                      f"{P['errors_all']} errors; bienmoc runs every entry rule, locates "
+                      "the incident and logs the write, pygeoapi stores the body)"
+                      if "keepalive" in R.get("postgis", {}) else "", flush=True)
         if "postgis" in R and "gpkg" in R:
             for client in R["postgis"]:
                 print(f"PostGIS / GeoPackage writes/s ({client}): "
