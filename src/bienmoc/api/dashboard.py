@@ -17,6 +17,7 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from bienmoc.model.labels import catalogue
 from bienmoc.analysis.dashboard import dashboard_figures
 from bienmoc.analysis.progress import as_of_date
 from bienmoc.maps.data import cached
@@ -80,9 +81,7 @@ _CSS = ("body{font:15px/1.45 system-ui,sans-serif;max-width:66em;margin:1.5em au
 _OPEN = ",".join(_OPEN_INCIDENT)
 
 
-def _t(key: str, lang: str) -> str:
-    vi, en = _TEXT[key]
-    return en if lang == "en" else vi
+_t = catalogue(_TEXT)
 
 
 def _label(enum, code: str, lang: str) -> str:

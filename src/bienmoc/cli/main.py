@@ -49,6 +49,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from bienmoc.model.labels import in_lang
 from bienmoc.io.files import XY_ORDERS
 from bienmoc.demo import default_store_path, open_store
 from bienmoc.errors import BienmocError, InvalidData
@@ -148,8 +149,7 @@ def _lang(ctx: click.Context | None = None) -> str:
 
 
 def _t(ctx: click.Context | None, key: str, **kw) -> str:
-    vi, en = MSG[key]
-    return (en if _lang(ctx) == "en" else vi).format(**kw)
+    return in_lang(MSG[key], _lang(ctx)).format(**kw)
 
 
 class UserError(BienmocError):

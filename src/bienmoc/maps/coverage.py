@@ -12,6 +12,8 @@ from html import escape
 import numpy as np
 from pyproj import Transformer
 
+from bienmoc.model.labels import catalogue
+
 __all__ = ["coverage_geojson", "coverage_layer", "add_coverage", "COVERAGE_COLOURS"]
 
 #: state -> (colour, dash); overdue sections keep their coverage colour under an orange dash
@@ -30,9 +32,7 @@ _TEXT = {
 }
 
 
-def _t(key: str, lang: str) -> str:
-    vi, en = _TEXT[key]
-    return en if lang == "en" else vi
+_t = catalogue(_TEXT)
 
 
 def _state(share: float) -> str:

@@ -14,7 +14,26 @@ from __future__ import annotations
 from bienmoc.model.enums import _LABELS, GateStatus
 from bienmoc.model.layers import SCHEMAS
 
-__all__ = ["DERIVED", "VALUES", "column_label", "value_label", "enum_of", "table_labels"]
+__all__ = ["DERIVED", "VALUES", "column_label", "value_label", "enum_of", "table_labels",
+           "in_lang", "catalogue"]
+
+
+def in_lang(pair: tuple, lang: str):
+    """The ``lang`` side of a ``(vi, en)`` pair: English for "en", else Vietnamese (every
+    bilingual text of bienmoc is such a pair)."""
+    vi, en = pair
+    return en if lang == "en" else vi
+
+
+def catalogue(texts: dict):
+    """``t(key, lang, **kw)`` over ``texts`` (key -> (vi, en)): the text in ``lang``, with
+    ``kw`` filled in by ``str.format`` when given (the small catalogues of maps, pages and
+    reports)."""
+    def t(key: str, lang: str, **kw):
+        text = in_lang(texts[key], lang)
+        return text.format(**kw) if kw and isinstance(text, str) else text
+
+    return t
 
 #: Labels of derived (computed) columns: name -> (vi, en).
 DERIVED: dict[str, tuple[str, str]] = {
@@ -231,10 +250,9 @@ def column_label(name: str, lang: str, layer: str | None = None) -> str:
     if f is None and name not in DERIVED:
         f = _unambiguous_field(name)
     if f is not None and (f.vi or f.en):
-        return (f.en if lang == "en" else f.vi) or name
+        return in_lang((f.vi, f.en), lang) or name
     if name in DERIVED:
-        vi, en = DERIVED[name]
-        return en if lang == "en" else vi
+        return in_lang(DERIVED[name], lang)
     return name
 
 
@@ -256,8 +274,7 @@ def value_label(name: str, value: object, lang: str, layer: str | None = None) -
     if not isinstance(value, str):
         return value
     if name in VALUES and value in VALUES[name]:
-        vi, en = VALUES[name][value]
-        return en if lang == "en" else vi
+        return in_lang(VALUES[name][value], lang)
     enum = enum_of(name, layer)
     if enum is not None:
         try:

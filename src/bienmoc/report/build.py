@@ -55,6 +55,7 @@ import datetime as dt
 
 import pandas as pd
 
+from bienmoc.model.labels import catalogue
 from bienmoc.analysis.dashboard import dashboard_figures
 from bienmoc.analysis.inspections import current_condition, inspections_done
 from bienmoc.analysis.lengths import hotspots, incident_counts
@@ -84,10 +85,7 @@ _LAYERS = ("markers", "gates", "incidents", "inspections", "works", "work_progre
 
 
 
-def _t(key: str, lang: str, **kw):
-    vi, en = _T[key]
-    text = en if lang == "en" else vi
-    return text.format(**kw) if kw and isinstance(text, str) else text
+_t = catalogue(_T)
 
 
 def _d(d, lang: str) -> str:

@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from bienmoc.model.labels import catalogue  # noqa: E402
 from bienmoc.maps.style import (BOUNDARY_COLOUR, INCIDENT_COLOURS, PROVINCE_STYLE,  # noqa: E402
                                 WORK_COLOURS, marker_colour)
 from bienmoc.model.schema import label  # noqa: E402
@@ -38,9 +39,7 @@ _T = {
 }
 
 
-def _t(key: str, lang: str) -> str:
-    vi, en = _T[key]
-    return en if lang == "en" else vi
+_t = catalogue(_T)
 
 
 def _png(fig) -> bytes:

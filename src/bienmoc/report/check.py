@@ -13,6 +13,8 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Length
 
+from bienmoc.model.labels import in_lang
+
 __all__ = ["check_docx", "RuleResult", "RULES"]
 
 #: rule id → (Vietnamese, English) description
@@ -47,8 +49,7 @@ class RuleResult:
     found: str
 
     def describe(self, lang: str = "vi") -> str:
-        vi, en = RULES[self.rule]
-        return en if lang == "en" else vi
+        return in_lang(RULES[self.rule], lang)
 
 
 def _mm(v: Length | None) -> float | None:
