@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bienmoc.model.places import in_area
 from bienmoc.analysis.inspections import inspections_due
 from bienmoc.analysis.lengths import incident_counts
 from bienmoc.analysis.progress import (DEFAULT_STALL_DAYS, WorkStatus, as_of_date,
@@ -41,14 +42,6 @@ def _plain(v):
 def _records(df: pd.DataFrame) -> list[dict]:
     return [{k: _plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
-
-def _in_area(df: pd.DataFrame, border, province) -> pd.DataFrame:
-    # the same filter as marker_status/progress_summary (border exact, province casefolded)
-    if border is not None:
-        df = df[df["border"] == border]
-    if province is not None:
-        df = df[df["province"].fillna("").str.casefold() == province.casefold()]
-    return df
 
 
 def _counts(inc: pd.DataFrame, by: tuple[str, ...], start, end) -> dict:
@@ -109,7 +102,7 @@ def dashboard_figures(source, *, province: str | None = None, border: str | None
     for k in ["works_total"] + [s.value for s in WorkStatus]:
         works[k] = works[k].astype("int64")
 
-    inc = pd.DataFrame(_in_area(fr["incidents"], border, province)).drop(
+    inc = pd.DataFrame(in_area(fr["incidents"], border, province)).drop(
         columns="geometry", errors="ignore")
     inc = inc.assign(month=pd.to_datetime(inc["reported_date"]).dt.strftime("%Y-%m"))
     monthly = _counts(inc, ("month",), start_d, end_d)

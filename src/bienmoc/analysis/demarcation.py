@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bienmoc.model.places import in_area
 from bienmoc.geometry.locate import BorderModel
 from bienmoc.geometry.sections import province_shares
 from bienmoc.model.source import frames
@@ -56,8 +57,5 @@ def demarcation_summary(source, *, province: str | None = None, border: str | No
             km.setdefault(key, [0.0, 0.0])
     rows = [(b, p, d, n, totals.get((b, p), np.nan)) for (b, p), (d, n) in km.items()]
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    if border is not None:
-        out = out[out["border"] == border]
-    if province is not None:
-        out = out[out["province"].fillna("").str.casefold() == province.strip().casefold()]
+    out = in_area(out, border, province)
     return out.sort_values(["border", "province"], ignore_index=True)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from bienmoc.model.places import in_area
 from bienmoc.geometry.crs import metric_crs
 from bienmoc.model.source import frames
 from bienmoc.errors import InvalidData, NotFound
@@ -83,10 +84,7 @@ def inspections_due(source, *, as_of=None, cycle_months: Mapping[str, int] | Non
     cycles = {**DEFAULT_CYCLE_MONTHS, **(cycle_months or {})}
     cur = current_condition(source, as_of=d)
     cur = cur[cur["construction_status"] == "built"]
-    if border:
-        cur = cur[cur["border"] == border]
-    if province:
-        cur = cur[cur["province"].fillna("").str.casefold() == province.casefold()]
+    cur = in_area(cur, border, province)
     months = cur["kind"].map(cycles).fillna(24).astype(int)
     due = [pd.NaT if pd.isna(t) else t + pd.DateOffset(months=int(k))
            for t, k in zip(cur["last_inspection"], months)]
@@ -277,8 +275,5 @@ def inspections_done(source, *, start=None, end=None, border: str | None = None,
     m = pd.DataFrame(f["markers"])[["border", "number", "province"]].drop_duplicates(
         ["border", "number"]).rename(columns={"number": "marker"})
     ins = ins.merge(m, on=["border", "marker"], how="left")
-    if border:
-        ins = ins[ins["border"] == border]
-    if province:
-        ins = ins[ins["province"].fillna("").str.casefold() == province.casefold()]
+    ins = in_area(ins, border, province)
     return ins[cols].sort_values(["date", "id"], ignore_index=True)

@@ -25,6 +25,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from bienmoc.model.places import in_area
 from bienmoc.model.source import frames
 from bienmoc.errors import InvalidData
 from bienmoc.model.dates import parse_date
@@ -136,10 +137,7 @@ def progress_summary(source, *, as_of=None, by: Iterable[str] = ("border", "prov
                      stall_days: int = DEFAULT_STALL_DAYS) -> pd.DataFrame:
     """Per group: works by status, mean percent complete, budget planned vs disbursed (VND)."""
     ws = work_status(source, as_of=as_of, stall_days=stall_days)
-    if border:
-        ws = ws[ws["border"] == border]
-    if province:
-        ws = ws[ws["province"].fillna("").str.casefold() == province.casefold()]
+    ws = in_area(ws, border, province)
     by = list(by)
     for k in by:
         if k not in ws:
@@ -169,10 +167,7 @@ def stalled_works(source, *, as_of=None, stall_days: int = DEFAULT_STALL_DAYS,
     """The stalled works: which marker or section, kind, days idle and days overdue."""
     ws = work_status(source, as_of=as_of, stall_days=stall_days)
     ws = ws[ws["status"] == WorkStatus.STALLED.value]
-    if border:
-        ws = ws[ws["border"] == border]
-    if province:
-        ws = ws[ws["province"].fillna("").str.casefold() == province.casefold()]
+    ws = in_area(ws, border, province)
     cols = ["id", "title", "border", "province", "section", "kind", "percent", "last_update",
             "days_idle", "days_overdue", "planned_end"]
     return ws[cols].sort_values(["days_overdue", "id"], ascending=[False, True],

@@ -24,6 +24,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from bienmoc.model.places import in_area
 from bienmoc.errors import InvalidData
 from bienmoc.model.numbers import parse_number
 from bienmoc.model.schema import ConstructionStatus, GateStatus, IncidentStatus, MarkerKind
@@ -59,11 +60,8 @@ def _frames(source) -> Mapping[str, pd.DataFrame]:
 def _filter(df: pd.DataFrame | None, border: str | None, province: str | None):
     if df is None:
         return None
-    if border is not None and "border" in df:
-        df = df[df["border"] == border]
-    if province is not None and "province" in df:
-        df = df[df["province"].fillna("").str.casefold() == province.casefold()]
-    return df
+    return in_area(df, border if "border" in df else None,
+                   province if "province" in df else None)
 
 
 def status_sentence(markers_built: int, markers_total: int, stakes_built: int,

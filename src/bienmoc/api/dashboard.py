@@ -17,6 +17,7 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from bienmoc.model.places import ascii_fold
 from bienmoc.model.labels import catalogue
 from bienmoc.analysis.dashboard import dashboard_figures
 from bienmoc.analysis.progress import as_of_date
@@ -97,14 +98,10 @@ def _dmy(iso: str | None, lang: str) -> str:
     return "" if not iso else fmt_date(iso, lang)
 
 
-def _fold(text: str) -> str:
-    d = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in d if not unicodedata.combining(c)).casefold().strip()
-
 
 def _nearest(value: str, valid: list[str]) -> list[str]:
-    folded = {_fold(v): v for v in valid}
-    return [folded[n] for n in difflib.get_close_matches(_fold(value), list(folded), n=3,
+    folded = {ascii_fold(v): v for v in valid}
+    return [folded[n] for n in difflib.get_close_matches(ascii_fold(value), list(folded), n=3,
                                                          cutoff=0.5)]
 
 

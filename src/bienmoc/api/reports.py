@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-import unicodedata
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
@@ -16,6 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
+from bienmoc.model.places import ascii_fold
 from bienmoc.api.security import page_csp
 from bienmoc.api.settings import Settings
 from bienmoc.errors import InvalidData, Problem
@@ -44,9 +44,7 @@ _CSS = "body{font:15px/1.5 system-ui,sans-serif;max-width:48em;margin:2em auto;p
 
 
 def _slug(text: str) -> str:
-    t = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^a-z0-9]+", "-", t).strip("-")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_fold(text)).strip("-")
 
 
 def _form(store, lang: str) -> str:

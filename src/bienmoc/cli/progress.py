@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from bienmoc.model.places import in_area
 from bienmoc.cli.main import (_AS_OF, _FMT, _OUT, _emit_table, _kind_values, _lang, _records,
                               _store, _write_doc, _write_sheets, border_option, province_option)
 from bienmoc.model.schema import MarkerKind
@@ -71,10 +72,7 @@ def inspections_due_cmd(ctx, as_of, border, province, cycles, tolerance, fmt, ou
     b, province = border_option(ctx, border), province_option(ctx, province)
     due = inspections_due(store, as_of=as_of, cycle_months=cyc, border=b, province=province)
     disp = displaced_markers(store, tolerance_m=tolerance, as_of=as_of)
-    if b:
-        disp = disp[disp["border"] == b]
-    if province:
-        disp = disp[disp["province"].fillna("").str.casefold() == province.casefold()]
+    disp = in_area(disp, b, province)
     lang = _lang(ctx)
     if fmt == "json":
         _write_doc({"due": _records(due), "displaced": _records(disp)}, output)

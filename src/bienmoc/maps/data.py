@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from bienmoc.model.places import in_area
 from bienmoc.geometry.crs import metric_crs, to_metric
 from bienmoc.errors import InvalidData
 from bienmoc.analysis.inspections import DEFAULT_CYCLE_MONTHS, inspections_due, current_condition
@@ -203,13 +204,6 @@ class _Codes:
         return out
 
 
-def _filter(df: pd.DataFrame, border: str | None, province: str | None) -> pd.DataFrame:
-    if border:
-        df = df[df["border"] == border]
-    if province:
-        df = df[df["province"].fillna("").str.casefold() == province.casefold()]
-    return df
-
 
 def parse_bbox(bbox) -> tuple[float, float, float, float] | None:
     """'west,south,east,north' (degrees) → tuple; None passes."""
@@ -316,7 +310,7 @@ def bounds_of(source, kind: str, border: str | None = None, province: str | None
         for name in ((kind, "boundary") if kind != "boundary" else ("boundary",)):
             df = _layer(source, name)
             if name != "boundary":
-                df = _filter(df, border, province)
+                df = in_area(df, border, province)
             elif border:
                 df = df[df["border"] == border]
             df = df[df.geometry.notna()] if len(df) else df
@@ -347,7 +341,7 @@ def progress_data(source, *, border: str | None = None, province: str | None = N
 
 
 def _progress(source, border, province, d, stall_days, cycle_months, with_works, with_gates):
-    markers = _filter(_layer(source, "markers"), border, province)
+    markers = in_area(_layer(source, "markers"), border, province)
     markers = markers[markers.geometry.notna()]
     inspections = _layer(source, "inspections")
     frames = {"markers": markers, "inspections": inspections}
@@ -362,7 +356,7 @@ def _progress(source, border, province, d, stall_days, cycle_months, with_works,
         ws = work_status({"works": works_layer,
                           "work_progress": _layer(source, "work_progress")},
                          as_of=d, stall_days=stall_days)
-        ws = _filter(ws, border, province)
+        ws = in_area(ws, border, province)
     # works on a marker position (or a section's end markers) flag those markers
     flag: dict = {}
     for w in ws.itertuples(index=False) if len(ws) else []:
@@ -418,7 +412,7 @@ def _progress(source, border, province, d, stall_days, cycle_months, with_works,
     if with_works:  # the progress map: line sections by demarcation status
         out["sections"] = _sections(source, border, province)
     if with_gates:
-        gates = _filter(_layer(source, "gates"), border, province)
+        gates = in_area(_layer(source, "gates"), border, province)
         gates = gates[gates.geometry.notna()]
         out["gates"] = [{"id": _txt(g.id), "lon": round(g.geometry.x, 5),
                          "lat": round(g.geometry.y, 5),
@@ -431,7 +425,7 @@ def _progress(source, border, province, d, stall_days, cycle_months, with_works,
 
 def _sections(source, border, province) -> dict:
     """Line sections (GeoJSON, simplified like the boundary) with status and chainage."""
-    sec = _filter(_layer(source, "line_sections"), border, province)
+    sec = in_area(_layer(source, "line_sections"), border, province)
     sec = sec[sec.geometry.notna()] if len(sec) else sec
     props = ["id", "border", "province", "status", "from_m", "to_m", "document"]
     if not len(sec):
@@ -520,7 +514,7 @@ def incidents_data(source, *, border: str | None = None, province: str | None = 
 
 def _filtered_incidents(source, fkey, kinds, statuses, d0, d1) -> pd.DataFrame:
     def build():
-        df = _filter(_incidents_table(source), fkey[0], fkey[1])
+        df = in_area(_incidents_table(source), fkey[0], fkey[1])
         if kinds:
             df = df[df["kind"].isin(kinds)]
         if statuses:

@@ -12,6 +12,7 @@ from typing import Callable, Mapping
 from branca.element import MacroElement
 from jinja2 import Template
 
+from bienmoc.model.places import in_area
 from bienmoc.maps.assets import use_assets
 from bienmoc.maps.data import base_data, bounds_of, data_version, safe_json, _layer
 from bienmoc.maps.filters import check_filters
@@ -124,10 +125,7 @@ def gate_legend(source, border, province, lang: str) -> str:
 
     gates = _layer(source, "gates")
     if len(gates):
-        if border:
-            gates = gates[gates["border"] == border]
-        if province:
-            gates = gates[gates["province"].fillna("").str.casefold() == province.casefold()]
+        gates = in_area(gates, border, province)
     combos = set(zip(gates["kind"], gates["status"])) if len(gates) else set()
     order = [(k.value, s.value) for k in GateKind for s in GateStatus]
     out = [f"<b>{escape(t('gates', lang))}</b>"]

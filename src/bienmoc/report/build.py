@@ -55,6 +55,7 @@ import datetime as dt
 
 import pandas as pd
 
+from bienmoc.model.places import in_area
 from bienmoc.model.labels import catalogue
 from bienmoc.analysis.dashboard import dashboard_figures
 from bienmoc.analysis.inspections import current_condition, inspections_done
@@ -112,14 +113,6 @@ def _pct(v, lang: str) -> str:
     text = f"{float(v):.1f}"
     return text.replace(".", ",") if lang == "vi" else text
 
-
-def _area(df: pd.DataFrame, border, province) -> pd.DataFrame:
-    # the same filter as marker_status/progress_summary/dashboard_figures
-    if border is not None:
-        df = df[df["border"] == border]
-    if province is not None:
-        df = df[df["province"].fillna("").str.casefold() == province.casefold()]
-    return df
 
 
 def _canonical_province(fr, province: str | None) -> str | None:
@@ -237,7 +230,7 @@ def _markers_section(source, fr, dash, fig, lang, province, border, as_of_d,
     if c["needs_action"]:
         detail = ", ".join(f"{label(k, lang)} {c[k]}" for k in ACTION_CONDITIONS if c[k])
         sec.blocks.append(_t("conditions", lang, n=c["needs_action"], detail=detail))
-        cur = _area(current_condition(fr, as_of=as_of_d), border, province)
+        cur = in_area(current_condition(fr, as_of=as_of_d), border, province)
         cur = cur[cur["condition"].isin(ACTION_CONDITIONS)]
         everything = len(cur)
         cur = cur.head(MAX_ROWS)
@@ -274,11 +267,11 @@ def _map(fr, lang, province, border, start_d, end_d, as_of_d) -> Image:
     from bienmoc.analysis.inspections import apply_current_condition
     from bienmoc.report.charts import area_map_png
 
-    markers = _area(apply_current_condition(fr["markers"], fr["inspections"], as_of=as_of_d),
+    markers = in_area(apply_current_condition(fr["markers"], fr["inspections"], as_of=as_of_d),
                     border, province)
-    works = _area(fr["works"], border, province)
+    works = in_area(fr["works"], border, province)
     ws = work_status(fr, as_of=as_of_d)
-    inc = _area(fr["incidents"], border, province)
+    inc = in_area(fr["incidents"], border, province)
     inc = inc[(inc["reported_date"] >= pd.Timestamp(start_d))
               & (inc["reported_date"] <= pd.Timestamp(end_d))]
     bnd = fr["boundary"] if border is None else fr["boundary"][fr["boundary"]["border"] == border]
@@ -421,7 +414,7 @@ def _works_section(fr, dash, fig, lang, province, border, start_d, end_d, as_of_
             _t("h_disb", lang): [_money(r["budget_disbursed_vnd"], lang) for r in stalled]})))
     # completed in the period: completed as of its end, not yet the day before it starts
     extra = {} if stall_days is None else {"stall_days": stall_days}
-    after = _area(work_status(fr, as_of=end_d, **extra), border, province)
+    after = in_area(work_status(fr, as_of=end_d, **extra), border, province)
     before = work_status(fr, as_of=start_d - dt.timedelta(days=1), **extra).set_index("id")
     done = after[(after["status"] == WorkStatus.COMPLETED.value)
                  & (after["id"].map(before["status"]) != WorkStatus.COMPLETED.value)]
@@ -440,7 +433,7 @@ def _incidents_section(fr, dash, fig, lang, province, border, start_d, end_d,
 
     sec = Section(_t("s_incidents", lang))
     d = dash["incidents"]
-    inc = pd.DataFrame(_area(fr["incidents"], border, province)).drop(columns="geometry",
+    inc = pd.DataFrame(in_area(fr["incidents"], border, province)).drop(columns="geometry",
                                                                        errors="ignore")
     ks = (incident_counts(inc, by=("kind", "status"), start=start_d, end=end_d)
           if len(inc) else pd.DataFrame(columns=["kind", "status", "incidents"]))
@@ -483,7 +476,7 @@ def _incidents_section(fr, dash, fig, lang, province, border, start_d, end_d,
         sec.blocks.append(Table(_t("kind_table", lang), frame))
     top = []
     if d["total"]:
-        hs = hotspots(fr, _area(fr["incidents"], border, province), bin_m=TOP_SECTION_M,
+        hs = hotspots(fr, in_area(fr["incidents"], border, province), bin_m=TOP_SECTION_M,
                       start=start_d, end=end_d, top=5)
         top = [{"border": b, "marker_from": a, "marker_to": z, "incidents": int(n)}
                for b, a, z, n in zip(hs["border"], hs["marker_from"], hs["marker_to"],
@@ -504,7 +497,7 @@ def _gates_section(fr, dash, fig, lang, province, border, start_d, end_d) -> Sec
     sec = Section(_t("s_gates", lang))
     g = dash["gates"]
     fig.update({f"gates.{k}": v for k, v in g.items()})
-    gates = pd.DataFrame(_area(fr["gates"], border, province)).drop(columns="geometry",
+    gates = pd.DataFrame(in_area(fr["gates"], border, province)).drop(columns="geometry",
                                                                      errors="ignore")
     by_kind = gates["kind"].value_counts()
     fig["gates.by_kind"] = {k: int(n) for k, n in by_kind.items()}
