@@ -21,7 +21,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from bienmoc.errors import InvalidData, StoreBusy
+from bienmoc.errors import InvalidData, StorageError, StoreBusy
 from bienmoc.records.recording import resurvey_marker
 from bienmoc.storage import GeoPackageStore
 from bienmoc.storage import sqlite as sq
@@ -655,3 +655,21 @@ def test_threads_processes_an_import_a_resurvey_and_an_ogr_editor_at_once(store,
     assert len(store.read("resurveys")) == 1
     # the store sees what the other program committed
     assert set(ogr_ids) <= set(store.read("incidents")["id"])
+
+
+@pytest.mark.parametrize("make", [
+    lambda path, **kw: GeoPackageStore(path / "s.gpkg", **kw),
+    lambda path, **kw: __import__("bienmoc.storage.postgis", fromlist=["x"]).PostGISStore(
+        "postgresql://nobody@127.0.0.1:1/none", **kw)], ids=["gpkg", "postgis"])
+def test_lock_timeout_from_the_argument_then_the_environment(make, tmp_path, monkeypatch):
+    from bienmoc.storage.base import LOCK_TIMEOUT_ENV
+
+    monkeypatch.delenv(LOCK_TIMEOUT_ENV, raising=False)
+    assert make(tmp_path).lock_timeout == 30.0
+    monkeypatch.setenv(LOCK_TIMEOUT_ENV, "2.5")
+    assert make(tmp_path).lock_timeout == 2.5
+    assert make(tmp_path, lock_timeout=7).lock_timeout == 7.0
+    monkeypatch.setenv(LOCK_TIMEOUT_ENV, "half a minute")
+    with pytest.raises(StorageError, match=f"{LOCK_TIMEOUT_ENV} must be seconds, not "
+                       "'half a minute'"):
+        make(tmp_path)

@@ -5,11 +5,12 @@ nothing of validation, which the domain core does before calling :meth:`Store.wr
 """
 from __future__ import annotations
 
+import os
 from typing import ContextManager, Literal, Mapping, Protocol, runtime_checkable
 
 import geopandas as gpd
 
-__all__ = ["Store", "Transaction", "WriteMode", "TransactionWrites"]
+__all__ = ["Store", "Transaction", "WriteMode", "TransactionWrites", "LOCK_TIMEOUT_ENV"]
 
 WriteMode = Literal["replace", "append"]
 
@@ -121,9 +122,30 @@ class StaleRead(Exception):
 
 
 
+#: environment variable: seconds a writer waits for the store's lock (default 30)
+LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
+
+
 class TransactionWrites:
     """The whole-store writes of a store that has :meth:`Store.transaction`: each is one
     transaction of the matching :class:`Transaction` calls (GeoPackage and PostGIS share it)."""
+
+    #: seconds a writer waits for the store's write lock (other threads, processes, programs)
+    lock_timeout: float = 30.0
+
+    def _set_lock_timeout(self, value) -> None:
+        """``lock_timeout`` from ``value`` (seconds), else from :data:`LOCK_TIMEOUT_ENV`, else
+        the class's default; a value that is not seconds is a StorageError naming it."""
+        from bienmoc.errors import StorageError
+
+        if value is None and os.environ.get(LOCK_TIMEOUT_ENV):
+            value = os.environ[LOCK_TIMEOUT_ENV]
+        if value is not None:
+            try:
+                self.lock_timeout = float(value)
+            except ValueError:
+                raise StorageError(f"{LOCK_TIMEOUT_ENV} must be seconds, not {value!r}"
+                                   ) from None
 
     def write(self, layer: str, data: gpd.GeoDataFrame, *, mode: WriteMode = "replace") -> None:
         self.write_many({layer: data}, mode=mode)

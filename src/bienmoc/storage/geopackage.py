@@ -49,7 +49,7 @@ import shapely
 from bienmoc.errors import StorageError, StoreBusy
 from bienmoc.model.schema import LAYERS, SCHEMAS, conform, empty_layer
 from bienmoc.storage import sqlite as sq
-from bienmoc.storage.base import TransactionWrites
+from bienmoc.storage.base import LOCK_TIMEOUT_ENV, TransactionWrites
 from bienmoc.storage.sqlite import DuplicateKey
 from bienmoc.storage.writer import (_WAL_LIMIT, _busy, _flock_until, _state, _wal,
                                     _wal_size)
@@ -57,15 +57,11 @@ from bienmoc.storage.writer import (_WAL_LIMIT, _busy, _flock_until, _state, _wa
 __all__ = ["GeoPackageStore", "DuplicateKey", "LOCK_TIMEOUT_ENV"]
 
 
-#: environment variable: seconds a writer waits for the store's lock (default 30)
-LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
 
 
 class GeoPackageStore(TransactionWrites):
     """A bienmoc store in a GeoPackage file (created on first write)."""
 
-    #: seconds a writer waits for the write lock (other threads, processes, programs)
-    lock_timeout: float = 30.0
     #: journal mode set on first write: "wal" (default) or "delete" (a rollback journal)
     journal: str = "wal"
 
@@ -73,14 +69,7 @@ class GeoPackageStore(TransactionWrites):
                  journal: str | None = None):
         self.path = Path(path).expanduser().resolve()
         self.uri = str(self.path)
-        if lock_timeout is None and os.environ.get(LOCK_TIMEOUT_ENV):
-            lock_timeout = os.environ[LOCK_TIMEOUT_ENV]
-        if lock_timeout is not None:
-            try:
-                self.lock_timeout = float(lock_timeout)
-            except ValueError:
-                raise StorageError(f"{LOCK_TIMEOUT_ENV} must be seconds, not {lock_timeout!r}"
-                                   ) from None
+        self._set_lock_timeout(lock_timeout)
         if journal is not None:
             self.journal = journal.lower()
 

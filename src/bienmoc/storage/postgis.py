@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import os
 import threading
 from typing import Iterator
 
@@ -56,25 +55,13 @@ WRITE_LOG = "write_log"  # (records.attribution.WRITE_LOG: records imports stora
 
 __all__ = ["PostGISStore", "COPY_ROWS"]
 
-LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
-
-
 class PostGISStore(TransactionWrites):
     """A bienmoc store in one schema of a PostgreSQL database with PostGIS."""
-
-    lock_timeout: float = 30.0
 
     def __init__(self, uri: str, *, lock_timeout: float | None = None):
         self.conninfo, self.schema = parse_url(uri)
         self.uri = _without_password(uri)  # printed and logged: never the password
-        if lock_timeout is None and os.environ.get(LOCK_TIMEOUT_ENV):
-            lock_timeout = os.environ[LOCK_TIMEOUT_ENV]
-        if lock_timeout is not None:
-            try:
-                self.lock_timeout = float(lock_timeout)
-            except ValueError:
-                raise StorageError(f"{LOCK_TIMEOUT_ENV} must be seconds, not {lock_timeout!r}"
-                                   ) from None
+        self._set_lock_timeout(lock_timeout)
         self._pool = _Pool(self.conninfo)
         self._local = threading.local()
         self._ready = False
