@@ -43,7 +43,6 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return [{k: _plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
-
 def _counts(inc: pd.DataFrame, by: tuple[str, ...], start, end) -> dict:
     if not len(inc):
         return {}

@@ -98,7 +98,6 @@ def _dmy(iso: str | None, lang: str) -> str:
     return "" if not iso else fmt_date(iso, lang)
 
 
-
 def _nearest(value: str, valid: list[str]) -> list[str]:
     folded = {ascii_fold(v): v for v in valid}
     return [folded[n] for n in difflib.get_close_matches(ascii_fold(value), list(folded), n=3,

@@ -525,7 +525,6 @@ _METRIC = click.option("--metric-crs", "metric_crs", default=None, type=CRS_METR
                        help="Metric CRS for distances (default UTM 48N/49N), e.g. EPSG:9206.")
 
 
-
 def _write_doc(doc: dict, output: str | None) -> None:
     """Print or save a JSON document."""
     text = json.dumps(doc, ensure_ascii=False, indent=2)

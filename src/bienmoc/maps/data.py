@@ -204,7 +204,6 @@ class _Codes:
         return out
 
 
-
 def parse_bbox(bbox) -> tuple[float, float, float, float] | None:
     """'west,south,east,north' (degrees) → tuple; None passes."""
     if bbox is None or bbox == "":

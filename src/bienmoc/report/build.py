@@ -85,7 +85,6 @@ _LAYERS = ("markers", "gates", "incidents", "inspections", "works", "work_progre
            "boundary", "provinces", "patrols")
 
 
-
 _t = catalogue(_T)
 
 
@@ -112,7 +111,6 @@ def _pct(v, lang: str) -> str:
         return "–"
     text = f"{float(v):.1f}"
     return text.replace(".", ",") if lang == "vi" else text
-
 
 
 def _canonical_province(fr, province: str | None) -> str | None:

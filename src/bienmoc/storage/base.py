@@ -121,7 +121,6 @@ class StaleRead(Exception):
     (:func:`bienmoc.records.entry.enter` and the group writer do, once)."""
 
 
-
 #: environment variable: seconds a writer waits for the store's lock (default 30)
 LOCK_TIMEOUT_ENV = "BIENMOC_LOCK_TIMEOUT"
 

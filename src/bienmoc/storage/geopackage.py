@@ -57,8 +57,6 @@ from bienmoc.storage.writer import (_WAL_LIMIT, _busy, _flock_until, _state, _wa
 __all__ = ["GeoPackageStore", "DuplicateKey", "LOCK_TIMEOUT_ENV"]
 
 
-
-
 class GeoPackageStore(TransactionWrites):
     """A bienmoc store in a GeoPackage file (created on first write)."""
 
