@@ -161,12 +161,14 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _cpu(pids) -> float:
+def _cpu(pids, children: bool = False) -> float:
+    """CPU seconds (user + system) of ``pids``; ``children``: also what their ended, waited-
+    for children used (cutime + cstime)."""
     tot = 0
     for p in pids:
         try:
             f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            tot += int(f[11]) + int(f[12])
+            tot += sum(int(x) for x in f[11:15 if children else 13])
         except OSError:
             pass
     return tot / os.sysconf("SC_CLK_TCK")

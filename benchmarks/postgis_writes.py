@@ -164,15 +164,8 @@ def machine_speed() -> float:
 
 def _pg_cpu() -> float:
     """CPU seconds of PostgreSQL: its live processes, plus what the postmaster's ended
-    children used (cutime/cstime: a client's connections end with it, e.g. pygeoapi's)."""
-    tot = 0
-    for p in _postgres_pids():
-        try:
-            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            tot += sum(int(x) for x in f[11:15])
-        except OSError:
-            pass
-    return tot / os.sysconf("SC_CLK_TCK")
+    children used (a client's connections end with it, e.g. pygeoapi's)."""
+    return pa._cpu(_postgres_pids(), children=True)
 
 
 def _postgres_pids() -> list[int]:

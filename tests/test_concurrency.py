@@ -657,12 +657,15 @@ def test_threads_processes_an_import_a_resurvey_and_an_ogr_editor_at_once(store,
     assert set(ogr_ids) <= set(store.read("incidents")["id"])
 
 
-@pytest.mark.parametrize("make", [
-    lambda path, **kw: GeoPackageStore(path / "s.gpkg", **kw),
-    lambda path, **kw: __import__("bienmoc.storage.postgis", fromlist=["x"]).PostGISStore(
-        "postgresql://nobody@127.0.0.1:1/none", **kw)], ids=["gpkg", "postgis"])
-def test_lock_timeout_from_the_argument_then_the_environment(make, tmp_path, monkeypatch):
+@pytest.mark.parametrize("backend", ["gpkg", "postgis"])
+def test_lock_timeout_from_the_argument_then_the_environment(backend, tmp_path, monkeypatch):
     from bienmoc.storage.base import LOCK_TIMEOUT_ENV
+    from bienmoc.storage.postgis import PostGISStore
+
+    def make(path, **kw):  # (a PostGIS store connects at its first use, not here)
+        if backend == "gpkg":
+            return GeoPackageStore(path / "s.gpkg", **kw)
+        return PostGISStore("postgresql://nobody@127.0.0.1:1/none", **kw)
 
     monkeypatch.delenv(LOCK_TIMEOUT_ENV, raising=False)
     assert make(tmp_path).lock_timeout == 30.0

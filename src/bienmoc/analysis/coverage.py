@@ -31,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from bienmoc.model.places import province_key
 from bienmoc.errors import InvalidData
 
 __all__ = ["coverage", "Coverage", "fix_runs", "merge_runs", "read_fixes_table",
@@ -423,7 +424,7 @@ def _summarise(runs, model, border, *, by, province, overdue_days, as_of, start,
     if province:
         mid = (sections["start_m"] + sections["end_m"]).to_numpy() / 2
         names = model.province_at(np.full(len(mid), border, dtype=object), mid)
-        keep = np.array([str(n).casefold() == province.casefold() for n in names])
+        keep = np.array([province_key(str(n)) == province_key(province) for n in names])
         if not keep.any():
             raise InvalidData(f"no section of border {border} in province {province!r}")
         sections = sections[keep].reset_index(drop=True)

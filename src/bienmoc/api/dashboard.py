@@ -17,6 +17,7 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from bienmoc.model.places import province_key
 from bienmoc.model.places import ascii_fold
 from bienmoc.model.labels import catalogue
 from bienmoc.analysis.dashboard import dashboard_figures
@@ -299,7 +300,7 @@ def dashboard_router(store, settings: Settings) -> APIRouter:
         if province is not None:
             valid = known_values(store)["province"]
             text = unicodedata.normalize("NFC", province).strip()
-            hit = [p for p in valid if p.casefold() == text.casefold()]
+            hit = [p for p in valid if province_key(p) == province_key(text)]
             if not hit:
                 near = _nearest(text, valid)
                 return _problem_page(404, _t("not_found", lang),

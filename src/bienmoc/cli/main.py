@@ -49,6 +49,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from bienmoc.model.places import ascii_fold
 from bienmoc.model.labels import in_lang
 from bienmoc.io.files import XY_ORDERS
 from bienmoc.demo import default_store_path, open_store
@@ -168,12 +169,6 @@ def nfc(text: str | None) -> str | None:
     return None if text is None else unicodedata.normalize("NFC", text)
 
 
-def fold(text: str) -> str:
-    """Accent- and case-folded text for fuzzy matching ('Sơn La' -> 'son la')."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
-
-
 def _choose(ctx, what: str, value: str, valid, shown=None) -> str:
     """``value`` as one of ``valid`` (case-insensitive, NFC); else a :class:`UserError` listing
     the nearest valid values (difflib over accent-folded names: 'Son La' -> 'Sơn La').
@@ -190,8 +185,8 @@ def _choose(ctx, what: str, value: str, valid, shown=None) -> str:
     msg = _t(ctx, "unknown", what=what_text, value=value)
     folded: dict[str, str] = {}
     for v in valid:
-        folded.setdefault(fold(v), v)
-    near = difflib.get_close_matches(fold(text), list(folded), n=3, cutoff=0.6)
+        folded.setdefault(ascii_fold(v), v)
+    near = difflib.get_close_matches(ascii_fold(text), list(folded), n=3, cutoff=0.6)
     if not valid:
         raise UserError("_raw", text=f"{msg}; {_t(ctx, 'none_valid', what=what_text)}")
     if near:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from bienmoc.model.places import ascii_fold
 from bienmoc.cli.lang import HELP
-from bienmoc.cli.main import (DATE, MSG, OUTPUT, UserError, _store, border_option, fold,
+from bienmoc.cli.main import (DATE, MSG, OUTPUT, UserError, _store, border_option,
                               province_option)
 from bienmoc.fmt import fmt_number
 
@@ -105,7 +106,7 @@ def _lang(ctx, lang):
 
 def _default_name(province, border, start, end, fmt) -> str:
     area = province or border or "toan-tuyen"
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(area)).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_fold(area)).strip("-")
     return f"bao-cao-{slug}-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}"
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 import numpy as np
 
+from bienmoc.model.places import ascii_fold
 from bienmoc.cli.lang import HELP
-from bienmoc.cli.main import MSG, OUTPUT, _METRIC, UserError, _emit_table, _store, fold, nfc
+from bienmoc.cli.main import MSG, OUTPUT, _METRIC, UserError, _emit_table, _store, nfc
 from bienmoc.cli.terrain import _DEM, _open, terrain
 
 HELP.update({
@@ -68,7 +69,7 @@ def _observer(ctx, store, at: str | None, gate: str | None, marker: str | None):
         names = gates["name"].astype(str)
         hit = gates[names.map(nfc) == nfc(gate)]
         if not len(hit):
-            hit = gates[names.map(fold) == fold(gate)]
+            hit = gates[names.map(ascii_fold) == ascii_fold(gate)]
         hit = hit[hit.geometry.notna()]
         if not len(hit):
             raise UserError("vs_gate", name=gate)

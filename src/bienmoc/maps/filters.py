@@ -4,8 +4,8 @@ the JSON endpoints answer 404) - never a silently blank national map."""
 from __future__ import annotations
 
 import difflib
-import unicodedata
 
+from bienmoc.model.places import ascii_fold, province_key
 from bienmoc.errors import NotFound
 
 __all__ = ["UnknownFilter", "check_filters", "check_codes", "known_values"]
@@ -24,11 +24,6 @@ class UnknownFilter(NotFound):
     def as_json(self) -> dict:
         return {"detail": str(self), "parameter": self.param, "value": self.value,
                 "valid": self.valid, "did_you_mean": self.near}
-
-
-def _fold(text: str) -> str:
-    d = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in d if not unicodedata.combining(c)).casefold().strip()
 
 
 def _texts(df, field: str) -> set[str]:
@@ -57,11 +52,11 @@ def check_filters(source, border: str | None = None, province: str | None = None
     if border and border not in known["border"]:
         raise UnknownFilter("border", border, known["border"])
     if province:
-        text = unicodedata.normalize("NFC", province).strip().casefold()
-        if not any(p.casefold() == text for p in known["province"]):
-            folded = {_fold(p): p for p in known["province"]}
+        key = province_key(province)
+        if not any(province_key(p) == key for p in known["province"]):
+            folded = {ascii_fold(p): p for p in known["province"]}
             near = [folded[n] for n in difflib.get_close_matches(
-                _fold(province), list(folded), n=3, cutoff=0.5)]
+                ascii_fold(province), list(folded), n=3, cutoff=0.5)]
             raise UnknownFilter("province", province, known["province"], near)
 
 

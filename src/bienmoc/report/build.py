@@ -55,6 +55,7 @@ import datetime as dt
 
 import pandas as pd
 
+from bienmoc.model.places import province_key
 from bienmoc.model.places import in_area
 from bienmoc.model.labels import catalogue
 from bienmoc.analysis.dashboard import dashboard_figures
@@ -118,7 +119,7 @@ def _canonical_province(fr, province: str | None) -> str | None:
         return None
     names = list(fr["provinces"]["name"].dropna()) + list(fr["markers"]["province"].dropna())
     for n in names:
-        if n.casefold() == province.strip().casefold():
+        if province_key(n) == province_key(province):
             return n
     raise InvalidData(f"unknown province: {province!r}")
 

@@ -10,6 +10,8 @@ from typing import ContextManager, Literal, Mapping, Protocol, runtime_checkable
 
 import geopandas as gpd
 
+from bienmoc.errors import StorageError
+
 __all__ = ["Store", "Transaction", "WriteMode", "TransactionWrites", "LOCK_TIMEOUT_ENV"]
 
 WriteMode = Literal["replace", "append"]
@@ -135,8 +137,6 @@ class TransactionWrites:
     def _set_lock_timeout(self, value) -> None:
         """``lock_timeout`` from ``value`` (seconds), else from :data:`LOCK_TIMEOUT_ENV`, else
         the class's default; a value that is not seconds is a StorageError naming it."""
-        from bienmoc.errors import StorageError
-
         if value is None and os.environ.get(LOCK_TIMEOUT_ENV):
             value = os.environ[LOCK_TIMEOUT_ENV]
         if value is not None:
